@@ -33,7 +33,8 @@ export interface SpmVocabulary {
 export interface LlamaWeights {
   tokenEmbd: Float32Array; // [nEmbd, nVocab]
   outputNorm: Float32Array; // [nEmbd]
-  output: Float32Array; // [nEmbd, nVocab]
+  /** Omit to tie the output projection to tokenEmbd: llama.cpp then reuses token_embd. */
+  output?: Float32Array; // [nEmbd, nVocab]
   layers: Array<{
     attnNorm: Float32Array; attnQ: Float32Array; attnK: Float32Array; attnV: Float32Array;
     attnOutput: Float32Array; ffnNorm: Float32Array; ffnGate: Float32Array; ffnUp: Float32Array;
@@ -87,8 +88,8 @@ export function writeLlamaGguf(
   const tensors: GgufTensor[] = [
     t("token_embd.weight", [hp.nEmbd, nVocab], weights.tokenEmbd),
     vec("output_norm.weight", weights.outputNorm),
-    t("output.weight", [hp.nEmbd, nVocab], weights.output),
   ];
+  if (weights.output) tensors.push(t("output.weight", [hp.nEmbd, nVocab], weights.output));
   weights.layers.forEach((l, i) => {
     tensors.push(
       vec(`blk.${i}.attn_norm.weight`, l.attnNorm),

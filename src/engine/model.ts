@@ -1,0 +1,132 @@
+/**
+ * A GGUF model opened once: weights through the C API (never twice), tokenizer through
+ * node-llama-cpp (vocabOnly), every input validated before it can reach a GGML_ASSERT.
+ */
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { basename } from "node:path";
+import { loadRuntime, GpuChoice, LlamaRuntime } from "./llama/runtime.js";
+import { ModelParamsValue, Pointer } from "./llama/c-api.js";
+import { renderTokenBytes } from "./tempo/token-text.js";
+
+type LlamaModel = Awaited<ReturnType<LlamaRuntime["llama"]["loadModel"]>>;
+
+/** A user-facing error: bad input, not a bug. Its message is shown as is. */
+export class TempoInputError extends Error {}
+
+export interface ModelInfo {
+  path: string;
+  fileName: string;
+  description: string;
+  nVocab: number;
+  nLayer: number;
+  nHead: number;
+  nHeadKv: number;
+  nEmbd: number;
+  nCtxTrain: number;
+  addsBos: boolean;
+  bos: number;
+}
+
+/** Checks the file before libllama sees it: existence, type, GGUF magic, plausible size. */
+export function checkModelFile(path: string): void {
+  let st;
+  try { st = statSync(path); } catch { throw new TempoInputError(`model file not found: ${path}`); }
+  if (st.isDirectory()) throw new TempoInputError(`model path is a directory, not a GGUF file: ${path}`);
+  if (!st.isFile()) throw new TempoInputError(`model path is not a regular file: ${path}`);
+  const head = Buffer.alloc(8);
+  const fd = openSync(path, "r");
+  try { readSync(fd, head, 0, 8, 0); } finally { closeSync(fd); }
+  if (st.size < 24 || head.toString("latin1", 0, 4) !== "GGUF") throw new TempoInputError(`not a GGUF file (bad magic): ${path}`);
+  const version = head.readUInt32LE(4);
+  if (version < 2 || version > 3) throw new TempoInputError(`unsupported GGUF version ${version}: ${path}`);
+}
+
+export class TempoModel {
+  private pieceCache = new Map<number, Uint8Array>();
+
+  private constructor(
+    readonly runtime: LlamaRuntime,
+    readonly pointer: Pointer,
+    readonly vocab: Pointer,
+    readonly tokenizer: LlamaModel,
+    readonly info: ModelInfo,
+  ) {}
+
+  static async open(path: string, options: { gpu?: GpuChoice } = {}): Promise<TempoModel> {
+    checkModelFile(path);
+    const runtime = await loadRuntime(options.gpu);
+    const { api } = runtime;
+    const params = api.llama_model_default_params() as ModelParamsValue;
+    if (runtime.backend === "CPU") params.n_gpu_layers = 0;
+    const pointer = api.llama_model_load_from_file(path, params) as Pointer | null;
+    if (!pointer) throw new TempoInputError(`llama.cpp could not load ${path} (truncated or unsupported GGUF; see the log for details)`);
+    try {
+      if (api.llama_model_is_recurrent(pointer) || api.llama_model_is_hybrid(pointer)) {
+        throw new TempoInputError(`${basename(path)} is a recurrent/hybrid model: it cannot hold several tokens at one position, so TEMPO cannot run it`);
+      }
+      const vocab = api.llama_model_get_vocab(pointer) as Pointer;
+      const desc = Buffer.alloc(256);
+      const n = api.llama_model_desc(pointer, desc, desc.length) as number;
+      const tokenizer = await runtime.llama.loadModel({ modelPath: path, vocabOnly: true });
+      const info: ModelInfo = {
+        path, fileName: basename(path), description: desc.toString("utf8", 0, Math.max(0, n)),
+        nVocab: api.llama_vocab_n_tokens(vocab) as number,
+        nLayer: api.llama_model_n_layer(pointer) as number,
+        nHead: api.llama_model_n_head(pointer) as number,
+        nHeadKv: api.llama_model_n_head_kv(pointer) as number,
+        nEmbd: api.llama_model_n_embd(pointer) as number,
+        nCtxTrain: api.llama_model_n_ctx_train(pointer) as number,
+        addsBos: api.llama_vocab_get_add_bos(vocab) as boolean,
+        bos: api.llama_vocab_bos(vocab) as number,
+      };
+      return new TempoModel(runtime, pointer, vocab, tokenizer, info);
+    } catch (e) {
+      api.llama_model_free(pointer);
+      throw e;
+    }
+  }
+
+  /** Tokens fed before step 0: BOS when the model adds one, then the prompt. */
+  promptTokens(prompt: string): number[] {
+    if (prompt.length === 0) throw new TempoInputError("the prompt is empty");
+    const ids = Array.from(this.tokenizer.tokenize(prompt) as unknown as number[]);
+    return this.info.addsBos ? [this.info.bos, ...ids] : ids;
+  }
+
+  isEog(token: number): boolean {
+    return this.runtime.api.llama_vocab_is_eog(this.vocab, token) as boolean;
+  }
+
+  /** Raw bytes of a token's piece (control tokens render as nothing). */
+  pieceBytes(token: number): Uint8Array {
+    let bytes = this.pieceCache.get(token);
+    if (!bytes) {
+      const buf = Buffer.alloc(64);
+      let n = this.runtime.api.llama_token_to_piece(this.vocab, token, buf, buf.length, 0, false) as number;
+      if (n < 0) {
+        const big = Buffer.alloc(-n);
+        n = this.runtime.api.llama_token_to_piece(this.vocab, token, big, big.length, 0, false) as number;
+        bytes = new Uint8Array(big.subarray(0, n));
+      } else {
+        bytes = new Uint8Array(buf.subarray(0, n));
+      }
+      this.pieceCache.set(token, bytes);
+    }
+    return bytes;
+  }
+
+  /** Display text of one token: its characters, with bytes that are not a whole character as <0xNN>. */
+  tokenText(token: number): string {
+    return renderTokenBytes(this.pieceBytes(token));
+  }
+
+  /** Text of a token path: multi-byte characters split across tokens come out whole. */
+  pathText(tokens: number[]): string {
+    return renderTokenBytes(Buffer.concat(tokens.map((t) => this.pieceBytes(t))));
+  }
+
+  async dispose(): Promise<void> {
+    this.runtime.api.llama_model_free(this.pointer);
+    await this.tokenizer.dispose();
+  }
+}

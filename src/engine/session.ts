@@ -1,0 +1,168 @@
+/**
+ * A session owns one llama context (unified KV cache, lanes) and THE index table: for every
+ * token fed, its step, position, KV cell, sequence ids and batch row. Masks, captures,
+ * analysis and UI all read that one table.
+ */
+import koffi from "koffi";
+import { ContextParamsValue, Pointer } from "./llama/c-api.js";
+import { NativeBatch, BatchRow } from "./llama/batch.js";
+import { TempoModel, TempoInputError } from "./model.js";
+import { allSeqIds, MAIN_SEQ, MAX_LANES, memberSeqIds, needsLaneSync } from "./tempo/lanes.js";
+import { TempoMode, TokenRecord } from "./types.js";
+
+export type FlashAttention = "auto" | "on" | "off";
+
+export interface SessionOptions {
+  /** KV cells (tokens, not positions: a set of M uses M cells). */
+  contextSize?: number;
+  /** Parallel lanes = the widest set this session can decode. */
+  lanes?: number;
+  batchSize?: number;
+  flashAttention?: FlashAttention;
+  threads?: number;
+}
+
+export const DEFAULT_CONTEXT_SIZE = 4096;
+export const DEFAULT_LANES = 16;
+
+/** Thrown when the KV cache has no room for the next tokens. */
+export class ContextFullError extends Error {}
+
+export class TempoSession {
+  readonly contextSize: number;
+  readonly lanes: number;
+  readonly batchSize: number;
+  readonly flashAttention: FlashAttention;
+  private readonly ctx: Pointer;
+  private readonly memory: Pointer;
+  private readonly batch: NativeBatch;
+  private readonly table: TokenRecord[] = [];
+  private decodeCalls = 0;
+  private nextCell = 0;
+  private disposed = false;
+
+  constructor(readonly model: TempoModel, options: SessionOptions = {}) {
+    const { api } = model.runtime;
+    this.lanes = options.lanes ?? DEFAULT_LANES;
+    if (!Number.isInteger(this.lanes) || this.lanes < 1 || this.lanes > MAX_LANES) {
+      throw new TempoInputError(`lanes must be an integer in [1, ${MAX_LANES}] (llama.cpp allows 256 sequences, one is main), got ${this.lanes}`);
+    }
+    const requested = options.contextSize ?? Math.min(DEFAULT_CONTEXT_SIZE, model.info.nCtxTrain);
+    if (!Number.isInteger(requested) || requested < 16) throw new TempoInputError(`context size must be an integer >= 16, got ${requested}`);
+    this.batchSize = options.batchSize ?? 512;
+    this.flashAttention = options.flashAttention ?? "auto";
+    const params = api.llama_context_default_params() as ContextParamsValue;
+    params.n_ctx = requested;
+    params.n_batch = this.batchSize;
+    params.n_ubatch = this.batchSize; // a set must never be split across ubatches
+    params.n_seq_max = this.lanes + 1;
+    params.kv_unified = true; // coupled sequences and seq_cp need one stream
+    params.n_threads = params.n_threads_batch = options.threads ?? model.runtime.threads;
+    params.flash_attn_type = { auto: -1, off: 0, on: 1 }[this.flashAttention];
+    params.no_perf = false;
+    const ctx = api.llama_init_from_model(model.pointer, params) as Pointer | null;
+    if (!ctx) throw new TempoInputError(`llama.cpp could not create a context of ${requested} cells with ${this.lanes} lanes (out of memory?)`);
+    this.ctx = ctx;
+    this.contextSize = api.llama_n_ctx(ctx) as number;
+    this.memory = api.llama_get_memory(ctx) as Pointer;
+    this.batch = new NativeBatch(api, this.batchSize, this.lanes + 1);
+  }
+
+  /** Forgets everything: the next token goes to position 0, cell 0. */
+  reset(): void {
+    this.model.runtime.api.llama_memory_clear(this.memory, true);
+    this.table.length = 0;
+    this.nextCell = 0;
+  }
+
+  get indexTable(): readonly TokenRecord[] { return this.table; }
+  get cellsUsed(): number { return this.nextCell; }
+  get cellsFree(): number { return this.contextSize - this.nextCell; }
+  get decodeCount(): number { return this.decodeCalls; }
+  /** Tokens llama.cpp reports it evaluated (its own counter), to prove nothing is fed twice. */
+  get evaluatedTokens(): number {
+    const perf = this.model.runtime.api.llama_perf_context(this.ctx) as { n_p_eval: number; n_eval: number };
+    return perf.n_p_eval + perf.n_eval;
+  }
+  get nextPosition(): number {
+    return this.table.length ? this.table[this.table.length - 1].position + 1 : 0;
+  }
+
+  /** Feeds ordinary tokens (prompt, forced text) at consecutive positions; returns the last token's logits. */
+  decodeSequence(tokens: readonly number[], step = -1): Float32Array {
+    if (tokens.length === 0) throw new TempoInputError("nothing to decode");
+    this.checkTokens(tokens);
+    if (tokens.length > this.cellsFree) {
+      throw new ContextFullError(`${tokens.length} tokens do not fit: the context holds ${this.contextSize} cells and ${this.cellsFree} are free`);
+    }
+    const seqIds = allSeqIds(this.lanes);
+    let position = this.nextPosition;
+    let logits: Float32Array | undefined;
+    for (let start = 0; start < tokens.length; start += this.batchSize) {
+      const chunk = tokens.slice(start, start + this.batchSize);
+      const isLast = start + chunk.length === tokens.length;
+      const rows: BatchRow[] = chunk.map((token, i) => ({ token, position: position + i, seqIds, wantLogits: isLast && i === chunk.length - 1 }));
+      this.decode(rows, step);
+      position += chunk.length;
+      if (isLast) logits = this.logitsOfRow(chunk.length - 1);
+    }
+    return logits!;
+  }
+
+  /**
+   * Decodes one parallel set: ALL members in ONE llama_decode at ONE shared position, every
+   * member entering the KV cache. Returns each member's next-token logits, in member order.
+   */
+  decodeSet(tokens: readonly number[], mode: TempoMode, step: number): Float32Array[] {
+    const m = tokens.length;
+    if (m === 0) throw new TempoInputError("a parallel set needs at least one member");
+    if (m > this.lanes) throw new TempoInputError(`a set of ${m} exceeds this session's ${this.lanes} lanes`);
+    if (mode === "standard" && m !== 1) throw new TempoInputError("standard mode decodes one token per step");
+    this.checkTokens(tokens);
+    if (m > this.cellsFree) throw new ContextFullError(`a set of ${m} needs ${m} cells; ${this.cellsFree} are free of ${this.contextSize}`);
+    if (new Set(tokens).size !== m) throw new TempoInputError("a parallel set cannot hold the same token twice");
+    const position = this.nextPosition;
+    const rows: BatchRow[] = tokens.map((token, j) => ({ token, position, seqIds: memberSeqIds(mode, j, m, this.lanes), wantLogits: true }));
+    this.decode(rows, step);
+    if (needsLaneSync(mode, m)) {
+      for (let lane = 1; lane <= this.lanes; lane++) {
+        this.model.runtime.api.llama_memory_seq_cp(this.memory, MAIN_SEQ, lane, position, position + 1);
+      }
+    }
+    return tokens.map((_, j) => this.logitsOfRow(j));
+  }
+
+  private checkTokens(tokens: readonly number[]): void {
+    const n = this.model.info.nVocab;
+    for (const t of tokens) if (!Number.isInteger(t) || t < 0 || t >= n) throw new TempoInputError(`token id ${t} is outside the vocabulary [0, ${n})`);
+  }
+
+  private decode(rows: BatchRow[], step: number): void {
+    this.assertLive();
+    const rc = this.model.runtime.api.llama_decode(this.ctx, this.batch.fill(rows)) as number;
+    if (rc === 1) throw new ContextFullError(`llama.cpp found no free KV cell for ${rows.length} tokens`);
+    if (rc !== 0) throw new Error(`llama_decode failed with code ${rc}`);
+    const call = this.decodeCalls++;
+    rows.forEach((r, batchRow) => {
+      this.table.push({ token: r.token, step, position: r.position, cell: this.nextCell++, seqIds: [...r.seqIds], batchRow, decodeCall: call });
+    });
+  }
+
+  private logitsOfRow(row: number): Float32Array {
+    const api = this.model.runtime.api;
+    const ptr = api.llama_get_logits_ith(this.ctx, row);
+    if (!ptr) throw new Error(`no logits for batch row ${row}`);
+    return new Float32Array(koffi.view(ptr, this.model.info.nVocab * 4).slice(0));
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error("session is disposed");
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.batch.free();
+    this.model.runtime.api.llama_free(this.ctx);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The data shapes every part of TEMPO shares: the CLI's JSON, the engine host protocol,
+ * the capture files, the analysis and the UI all read these.
+ */
+
+/** How members of one parallel set see each other. `standard` is width-1 greedy decoding. */
+export type TempoMode = "isolated" | "visible" | "causal" | "standard";
+export const TEMPO_MODES: readonly TempoMode[] = ["isolated", "visible", "causal", "standard"];
+
+/** Which next-token distribution the step after a set is selected from. */
+export type NextStepPolicy = "mixture" | "top" | "last";
+export const NEXT_STEP_POLICIES: readonly NextStepPolicy[] = ["mixture", "top", "last"];
+
+/** How the threshold evolves over steps. */
+export type ThresholdSchedule = "constant" | "linear";
+export const THRESHOLD_SCHEDULES: readonly ThresholdSchedule[] = ["constant", "linear"];
+
+export interface GenerationConfig {
+  mode: TempoMode;
+  policy: NextStepPolicy;
+  /** Keep tokens with p >= threshold (absolute rule). In (0, 1]. */
+  threshold: number;
+  /** Relative rule: the cutoff is max(threshold, alpha * p_max). 0 disables it. */
+  relativeAlpha: number;
+  schedule: ThresholdSchedule;
+  /** For `linear`: the threshold moves linearly from `threshold` (step 0) to `thresholdEnd` (last step). */
+  thresholdEnd: number;
+  /** Cap on set size; at most the session's lane count. */
+  maxWidth: number;
+  maxSteps: number;
+  temperature: number;
+  stopStrings: string[];
+}
+
+export interface Candidate {
+  token: number;
+  /** Display text: UTF-8 of the piece, or `<0xNN>` for bytes that are not a whole character. */
+  text: string;
+  prob: number;
+  logprob: number;
+  /** 0-based rank in the distribution the step selected from. */
+  rank: number;
+  /** KV cell the member occupies. */
+  cell: number;
+}
+
+export interface TopEntry { token: number; text: string; prob: number }
+
+export type StopReason = "eog" | "max-steps" | "stop-string" | "context-full" | "aborted";
+
+export interface StepEvent {
+  index: number;
+  /** Shared RoPE position of every member of the set. */
+  position: number;
+  mode: TempoMode;
+  policy: NextStepPolicy;
+  /** Threshold in force at this step (after the schedule). */
+  threshold: number;
+  /** Sorted by descending probability. */
+  candidates: Candidate[];
+  /** Head of the distribution the set was selected from (includes runner-ups that missed). */
+  top: TopEntry[];
+  entropy: number;
+  /** Probability mass covered by the set. */
+  setMass: number;
+  timings: { decodeMs: number; selectMs: number };
+}
+
+/** One row of the session's index table: where a token lives. */
+export interface TokenRecord {
+  token: number;
+  /** -1 for prompt tokens. */
+  step: number;
+  position: number;
+  cell: number;
+  /** Sequence ids the token carries; the first decides what it sees. */
+  seqIds: number[];
+  /** Row in the batch (decode call) it was fed in. */
+  batchRow: number;
+  /** Ordinal of the llama_decode call. */
+  decodeCall: number;
+}
+
+export interface GenerationResult {
+  config: GenerationConfig;
+  promptTokens: number[];
+  steps: StepEvent[];
+  stopReason: StopReason;
+  /** Primary path (top candidate per step). */
+  text: string;
+}
