@@ -1,0 +1,89 @@
+// Bundles the project with esbuild.
+//   node scripts/build.mjs            extension (dist/extension.cjs), webview (dist/webview/),
+//                                     CLI (dist/cli.js) when src/cli/main.ts exists
+//   node scripts/build.mjs --tests    also the in-VS-Code test suite (out/test/vscode/)
+//   --production                      minify, no source maps (used by `npm run package`)
+import * as esbuild from "esbuild";
+import { chmodSync, existsSync, readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const args = new Set(process.argv.slice(2));
+const production = args.has("--production");
+const withTests = args.has("--tests");
+
+// Native / ESM-only packages stay in node_modules: node-llama-cpp must find its prebuilt
+// binaries next to it, and the extension loads it with a native dynamic import().
+const nativeExternals = ["node-llama-cpp", "@node-llama-cpp/*", "koffi"];
+
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  logLevel: "warning",
+  sourcemap: production ? false : "linked",
+  minify: production,
+  legalComments: production ? "none" : "inline",
+};
+
+const builds = [
+  {
+    ...common,
+    entryPoints: ["src/extension/extension.ts"],
+    outfile: "dist/extension.cjs",
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    external: ["vscode", ...nativeExternals],
+  },
+  {
+    ...common,
+    entryPoints: ["webview/playground.ts"],
+    outdir: "dist/webview",
+    format: "iife",
+    platform: "browser",
+    target: "es2022",
+  },
+];
+
+const cliEntry = join(root, "src/cli/main.ts");
+if (existsSync(cliEntry)) {
+  builds.push({
+    ...common,
+    entryPoints: ["src/cli/main.ts"],
+    outfile: "dist/cli.js",
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    // The CLI ships with its npm dependencies, so only the project's own code is bundled.
+    packages: "external",
+    banner: { js: "#!/usr/bin/env node" },
+  });
+}
+
+if (withTests) {
+  const testDir = join(root, "test/vscode");
+  const entries = readdirSync(testDir)
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && f !== "run.ts")
+    .map((f) => `test/vscode/${f}`);
+  rmSync(join(root, "out/test/vscode"), { recursive: true, force: true });
+  builds.push({
+    ...common,
+    sourcemap: "inline",
+    minify: false,
+    entryPoints: entries,
+    outdir: "out/test/vscode",
+    outExtension: { ".js": ".cjs" },
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    // mocha is loaded from node_modules by the in-host runner; vscode is the host's module.
+    external: ["vscode", "mocha", ...nativeExternals],
+  });
+}
+
+const started = performance.now();
+await Promise.all(builds.map((b) => esbuild.build(b)));
+if (existsSync(join(root, "dist/cli.js"))) chmodSync(join(root, "dist/cli.js"), 0o755);
+console.log(`build: ${builds.length} bundles in ${Math.round(performance.now() - started)} ms${production ? " (production)" : ""}`);
