@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, readFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { seededModelPath, TINY_SHAPE, TINY_GQA_SHAPE } from "../fixtures/seeded-model.js";
-import { TempoInputError, TempoModel } from "../../src/engine/model.js";
+import { TempoModel } from "../../src/engine/model.js";
 import { TempoSession } from "../../src/engine/session.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { runGeneration } from "../../src/engine/tempo/generate.js";

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
+
+function tempo(...args: string[]) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("tempo CLI", () => {
+  const model = seededModelPath(TINY_SHAPE);
+
+  it("generate --json prints the documented object", () => {
+    const r = tempo("generate", "--model", model, "--prompt", "the value", "--mode", "isolated", "--threshold", "0.05", "--max-width", "4", "--policy", "top", "--max-steps", "8", "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.config.mode, "isolated");
+    assert.equal(out.config.policy, "top");
+    assert.equal(out.config.threshold, 0.05);
+    assert.equal(out.config.maxWidth, 4);
+    assert.equal(out.promptTokens[0], 1, "BOS first");
+    assert.equal(out.steps.length, 8);
+    assert.equal(out.stopReason, "max-steps");
+    assert.equal(typeof out.text, "string");
+    for (const s of out.steps) {
+      assert.deepEqual(Object.keys(s).filter((k) => ["index", "position", "candidates"].includes(k)).sort(), ["candidates", "index", "position"]);
+      const probs = s.candidates.map((c: { prob: number }) => c.prob);
+      assert.deepEqual(probs, [...probs].sort((a: number, b: number) => b - a));
+      for (const c of s.candidates) assert.deepEqual(["prob", "text", "token"].every((k) => k in c), true);
+    }
+  });
+
+  it("generate streams text with sets inline", () => {
+    const r = tempo("generate", "--model", model, "--prompt", "the value", "--threshold", "0.05", "--max-steps", "8");
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.startsWith("the value"));
+    assert.match(r.stdout, /\[[^\]]*\|[^\]]*\]/, "a set shown as [a|b]");
+    assert.match(r.stderr, /\[max-steps\] 8 steps/);
+  });
+
+  it("rejects unknown flags and out-of-range values with one line", () => {
+    for (const args of [
+      ["generate", "--model", model, "--prompt", "x", "--bogus"],
+      ["generate", "--model", model, "--prompt", "x", "--threshold", "0"],
+      ["generate", "--model", model, "--prompt", "x", "--threshold", "abc"],
+      ["generate", "--model", model, "--prompt", "x", "--max-width", "300"],
+      ["generate", "--model", model, "--prompt", "x", "--mode", "weird"],
+      ["generate", "--model", model, "--prompt", ""],
+      ["generate", "--model", "/nonexistent.gguf", "--prompt", "x"],
+    ]) {
+      const r = tempo(...args);
+      assert.notEqual(r.code, 0, args.join(" "));
+      assert.equal(r.stderr.trim().split("\n").length, 1, `one line for ${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stdout, "");
+    }
+  });
+
+  it("selfcheck prints a table and exits 0 when every check passes", () => {
+    const r = tempo("selfcheck", "--model", model);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /isolated member = separate prefix\+member run.*pass/);
+    assert.equal((r.stdout.match(/pass$/gm) ?? []).length, 6);
+  });
+
+  it("selfcheck exits non-zero when a check fails", () => {
+    // Demand more than float rounding allows: the equality checks must then fail.
+    const r = tempo("selfcheck", "--model", model, "--tolerance", "1e-30");
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /FAIL/);
+  });
+});
