@@ -27,8 +27,15 @@ export interface DTypeArray {
 
 export type Tensor = { [D in DType]: { dtype: D; shape: number[]; data: DTypeArray[D] } }[DType];
 
-/** What the writer accepts: F16 may be given as float32 values (rounded to nearest even here). */
-export type TensorInput = Tensor | { dtype: "F16"; shape: number[]; data: Float32Array };
+/**
+ * What the writer accepts: a Tensor; F16 given as float32 values (rounded to nearest even
+ * here); or the tensor's bytes in row chunks (already in the dtype's layout), so that large
+ * captures are written without first concatenating them.
+ */
+export type TensorInput =
+  | Tensor
+  | { dtype: "F16"; shape: number[]; data: Float32Array }
+  | { dtype: DType; shape: number[]; chunks: readonly ArrayBufferView[] };
 
 export class SafetensorsError extends Error {
   constructor(readonly file: string, message: string) {
@@ -117,13 +124,21 @@ export function tensorToFloat32(t: Tensor): Float32Array {
 
 // ---- writing --------------------------------------------------------------------------------
 
-function normaliseInput(name: string, t: TensorInput): Tensor {
+/** The tensor's bytes as a list of views, after checking shape, dtype and size. */
+function tensorBytes(name: string, t: TensorInput): Uint8Array[] {
   if (!checkShape(t.shape)) throw new RangeError(`tensor ${name}: shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
   if (!(t.dtype in DTYPE_SIZE)) throw new RangeError(`tensor ${name}: unsupported dtype ${String(t.dtype)}`);
-  const tensor: Tensor = t.dtype === "F16" && t.data instanceof Float32Array ? { dtype: "F16", shape: t.shape, data: float32ToFloat16(t.data) } : (t as Tensor);
-  const want = elementCount(tensor.shape);
-  if (tensor.data.length !== want) throw new RangeError(`tensor ${name}: shape ${JSON.stringify(tensor.shape)} needs ${want} elements, data has ${tensor.data.length}`);
-  return tensor;
+  const want = elementCount(t.shape);
+  const asBytes = (v: ArrayBufferView) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  if ("chunks" in t) {
+    const chunks = t.chunks.map(asBytes);
+    const bytes = chunks.reduce((s, c) => s + c.byteLength, 0);
+    if (bytes !== want * DTYPE_SIZE[t.dtype]) throw new RangeError(`tensor ${name}: ${t.dtype} ${JSON.stringify(t.shape)} needs ${want * DTYPE_SIZE[t.dtype]} bytes, chunks hold ${bytes}`);
+    return chunks;
+  }
+  const data = t.dtype === "F16" && t.data instanceof Float32Array ? float32ToFloat16(t.data) : t.data;
+  if (data.length !== want) throw new RangeError(`tensor ${name}: shape ${JSON.stringify(t.shape)} needs ${want} elements, data has ${data.length}`);
+  return [asBytes(data)];
 }
 
 /**
@@ -144,11 +159,12 @@ export function serializeSafetensors(tensors: Record<string, TensorInput>, metad
   let offset = 0;
   for (const name of names) {
     if (name === "__metadata__") throw new RangeError("a tensor cannot be named __metadata__");
-    const t = normaliseInput(name, tensors[name]);
-    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
-    offset += bytes.byteLength;
-    parts.push(bytes);
+    const t = tensors[name];
+    const chunks = tensorBytes(name, t);
+    const size = chunks.reduce((s, c) => s + c.byteLength, 0);
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + size] };
+    offset += size;
+    parts.push(...chunks);
   }
   let json = Buffer.from(JSON.stringify(header), "utf8");
   const pad = (8 - (json.length % 8)) % 8;

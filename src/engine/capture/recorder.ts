@@ -1,0 +1,202 @@
+/**
+ * CaptureRecorder: what the engine calls while a run streams, then `write()` once at the end.
+ *
+ *   const rec = new CaptureRecorder(info, { logits: { kind: "topk", k: 50 } });
+ *   for await (const step of run) { rec.addStep(step); rec.addLogits(step.index, logits); }
+ *   rec.finish({ stopReason, timings: { totalMs } });
+ *   const dir = rec.writeNew(".tempo/captures", "my-prompt");
+ *
+ * Everything is held in memory until written (full-vocabulary rows: vocab * 4 or 2 bytes each).
+ * The folder is created exclusively (never reusing an existing one) and each file is written
+ * atomically; manifest.json is written last, so a folder without it is an unfinished capture.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { StepEvent, StopReason } from "../types.js";
+import { fromLogits, fromLogProbs } from "../analysis/divergence.js";
+import { writeFileAtomic } from "./atomic.js";
+import { serializeSafetensors, toFloat16Bits, type TensorInput } from "./safetensors.js";
+import { validateAttentionRecord, type AttentionRecord } from "./attention.js";
+import { CAPTURE_FILES, CAPTURE_SCHEMA_VERSION, type CaptureInfo, type CaptureManifest, type LogitsStreamInfo } from "./manifest.js";
+
+export type LogitsCaptureOptions = { kind: "topk"; k?: number } | { kind: "full"; dtype?: "F32" | "F16" };
+
+export const DEFAULT_LOGITS_CAPTURE: LogitsCaptureOptions = { kind: "topk", k: 50 };
+
+/** The stream addLogits writes to unless told otherwise: the distribution each step selected from. */
+export const DEFAULT_STREAM = "next";
+
+export class CaptureExistsError extends Error {
+  constructor(readonly dir: string) {
+    super(`capture folder ${dir} already exists; captures are never overwritten (choose another name or use writeNew)`);
+    this.name = "CaptureExistsError";
+  }
+}
+
+interface Stream {
+  opts: LogitsCaptureOptions;
+  width: number;
+  steps: number[];
+  ids: Int32Array[];
+  rows: (Float32Array | Uint16Array)[];
+}
+
+export interface AddLogitsOptions {
+  /** Stream name ([A-Za-z0-9_-]+), e.g. "next", "replay-visible", "member". Default "next". */
+  stream?: string;
+  /** Divide raw logits by this before the softmax (the policy's temperature). Default 1. */
+  temperature?: number;
+  /** The vector is already normalised log-probabilities, not raw logits. */
+  isLogProbs?: boolean;
+}
+
+export class CaptureRecorder {
+  private readonly steps: StepEvent[] = [];
+  private readonly streams = new Map<string, Stream>();
+  private readonly attention: AttentionRecord[] = [];
+  private stopReason?: StopReason;
+  private timings: Record<string, number> = {};
+  private written = false;
+
+  constructor(private readonly info: CaptureInfo, private readonly opts: { logits?: LogitsCaptureOptions } = {}) {
+    if (!/^[0-9a-f]{64}$/.test(info.model.sha256)) throw new RangeError(`capture: model sha256 must be 64 lower-case hex digits, got ${JSON.stringify(info.model.sha256)}`);
+    if (/[\\/]/.test(info.model.fileName)) throw new RangeError(`capture: model fileName must be a bare file name, got ${info.model.fileName}`);
+  }
+
+  addStep(step: StepEvent): void {
+    this.steps.push(step);
+  }
+
+  /** Record one next-token distribution (full vocabulary in) for `step`. */
+  addLogits(step: number, values: ArrayLike<number>, o: AddLogitsOptions = {}): void {
+    const name = o.stream ?? DEFAULT_STREAM;
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new RangeError(`capture: stream name ${JSON.stringify(name)} must match [A-Za-z0-9_-]+`);
+    let s = this.streams.get(name);
+    const opts = this.opts.logits ?? DEFAULT_LOGITS_CAPTURE;
+    const k = opts.kind === "topk" ? opts.k ?? 50 : values.length;
+    if (!s) {
+      s = { opts, width: opts.kind === "topk" ? k : values.length, steps: [], ids: [], rows: [] };
+      if (opts.kind === "topk" && values.length < k) throw new RangeError(`capture: top-${k} asked for a vocabulary of ${values.length}`);
+      this.streams.set(name, s);
+    } else if (opts.kind === "full" && values.length !== s.width) {
+      throw new RangeError(`capture: stream ${name} has vocabulary ${s.width}, got a row of ${values.length}`);
+    }
+    const d = o.isLogProbs ? fromLogProbs(values, { topK: opts.kind === "topk" ? k : 1 }) : fromLogits(values, { temperature: o.temperature, topK: opts.kind === "topk" ? k : 1 });
+    s.steps.push(step);
+    if (opts.kind === "topk") {
+      const lp = new Float32Array(k);
+      for (let i = 0; i < k; i++) lp[i] = d.logp[d.top[i]];
+      s.ids.push(Int32Array.from(d.top));
+      s.rows.push(lp);
+    } else if ((opts.dtype ?? "F32") === "F16") {
+      const row = new Uint16Array(d.logp.length);
+      for (let i = 0; i < row.length; i++) row[i] = toFloat16Bits(d.logp[i]);
+      s.rows.push(row);
+    } else {
+      s.rows.push(Float32Array.from(d.logp));
+    }
+  }
+
+  addAttention(record: AttentionRecord): void {
+    validateAttentionRecord(record);
+    this.attention.push(record);
+  }
+
+  finish(f: { stopReason?: StopReason; timings?: Record<string, number> }): void {
+    if (f.stopReason) this.stopReason = f.stopReason;
+    if (f.timings) this.timings = { ...this.timings, ...f.timings };
+  }
+
+  get stepCount(): number {
+    return this.steps.length;
+  }
+
+  /** Write into `dir`, which must not exist yet (its parent is created). Returns the manifest. */
+  write(dir: string, now = new Date()): CaptureManifest {
+    if (this.written) throw new Error("capture: this recorder was already written");
+    fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
+    try {
+      fs.mkdirSync(dir); // exclusive: fails if it exists, even as an empty folder
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new CaptureExistsError(dir);
+      throw e;
+    }
+    const manifest = this.writeInto(dir, now);
+    this.written = true;
+    return manifest;
+  }
+
+  /** Write into a fresh `<root>/<UTC timestamp>-<slug>` (suffixed -2, -3, ... if taken); returns it. */
+  writeNew(root: string, slug: string, now = new Date()): string {
+    const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z").replace("T", "-");
+    const clean = slug.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "capture";
+    for (let i = 1; i < 1000; i++) {
+      const dir = path.join(root, `${stamp}-${clean}${i > 1 ? `-${i}` : ""}`);
+      try {
+        this.write(dir, now);
+        return dir;
+      } catch (e) {
+        if (!(e instanceof CaptureExistsError)) throw e;
+      }
+    }
+    throw new Error(`capture: could not find a free folder name under ${root}`);
+  }
+
+  private writeInto(dir: string, now: Date): CaptureManifest {
+    const lines = this.steps.map((s) => JSON.stringify(s) + "\n").join("");
+    writeFileAtomic(path.join(dir, CAPTURE_FILES.steps), lines, { exclusive: true });
+    const files: CaptureManifest["files"] = { steps: { path: CAPTURE_FILES.steps, count: this.steps.length } };
+    if (this.streams.size) {
+      const tensors: Record<string, TensorInput> = {};
+      const meta: Record<string, string> = { format: "tempo-capture-logits", schema_version: String(CAPTURE_SCHEMA_VERSION) };
+      const infos: Record<string, LogitsStreamInfo> = {};
+      for (const [name, s] of this.streams) {
+        const rows = s.steps.length;
+        tensors[`${name}.step`] = { dtype: "I32", shape: [rows], data: Int32Array.from(s.steps) };
+        if (s.opts.kind === "topk") {
+          tensors[`${name}.token_ids`] = { dtype: "I32", shape: [rows, s.width], chunks: s.ids };
+          tensors[`${name}.logprobs`] = { dtype: "F32", shape: [rows, s.width], chunks: s.rows };
+          infos[name] = { kind: "topk", k: s.width, rows };
+        } else {
+          const dtype = s.opts.dtype ?? "F32";
+          tensors[`${name}.logprobs`] = { dtype, shape: [rows, s.width], chunks: s.rows };
+          infos[name] = { kind: "full", vocab: s.width, dtype, rows };
+        }
+        meta[`${name}.kind`] = infos[name].kind;
+      }
+      writeFileAtomic(path.join(dir, CAPTURE_FILES.logits), serializeSafetensors(tensors, meta), { exclusive: true });
+      files.logits = { path: CAPTURE_FILES.logits, streams: infos };
+    }
+    if (this.attention.length) {
+      const tensors: Record<string, TensorInput> = {};
+      const n = this.attention.length;
+      const index = new Int32Array(n * 3);
+      this.attention.forEach((r, i) => {
+        const q = r.queryCells.length, k = r.keyCells.length, p = `attn.${i}`;
+        index.set([r.step, r.layer, r.heads], i * 3);
+        tensors[`${p}.weights`] = { dtype: "F32", shape: [r.heads, q, k], data: r.weights };
+        tensors[`${p}.query_cells`] = { dtype: "I32", shape: [q], data: r.queryCells };
+        tensors[`${p}.key_cells`] = { dtype: "I32", shape: [k], data: r.keyCells };
+        tensors[`${p}.key_tokens`] = { dtype: "I32", shape: [k], data: r.keyTokens };
+        tensors[`${p}.key_steps`] = { dtype: "I32", shape: [k], data: r.keySteps };
+        tensors[`${p}.key_positions`] = { dtype: "I32", shape: [k], data: r.keyPositions };
+      });
+      // records[i] = (step, layer, heads) of attn.<i>.*
+      tensors.records = { dtype: "I32", shape: [n, 3], data: index };
+      writeFileAtomic(path.join(dir, CAPTURE_FILES.attention), serializeSafetensors(tensors, { format: "tempo-capture-attention", schema_version: String(CAPTURE_SCHEMA_VERSION) }), { exclusive: true });
+      files.attention = { path: CAPTURE_FILES.attention, records: n };
+    }
+    const manifest: CaptureManifest = {
+      format: "tempo-capture",
+      schemaVersion: CAPTURE_SCHEMA_VERSION,
+      createdAt: now.toISOString(),
+      ...this.info,
+      versions: { node: process.versions.node, ...this.info.versions },
+      ...(this.stopReason ? { stopReason: this.stopReason } : {}),
+      timings: this.timings,
+      files,
+    };
+    writeFileAtomic(path.join(dir, CAPTURE_FILES.manifest), JSON.stringify(manifest, null, 2) + "\n", { exclusive: true });
+    return manifest;
+  }
+}

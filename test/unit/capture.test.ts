@@ -1,0 +1,151 @@
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { CaptureExistsError, CaptureRecorder } from "../../src/engine/capture/recorder.js";
+import { CaptureError, readCapture, streamRow } from "../../src/engine/capture/reader.js";
+import { attentionBreakdown, ATTENTION_TARGETS } from "../../src/engine/capture/attention.js";
+import { sha256File } from "../../src/engine/capture/hash.js";
+import { fromFloat16Bits, SafetensorsError, toFloat16Bits } from "../../src/engine/capture/safetensors.js";
+import { fromLogits } from "../../src/engine/analysis/divergence.js";
+import { lcg, syntheticAttention, syntheticInfo, syntheticLogits, syntheticStep } from "../../src/engine/capture/synthetic.js";
+
+function record(opts: ConstructorParameters<typeof CaptureRecorder>[1], steps = 6, vocab = 300) {
+  const rnd = lcg(11);
+  const rec = new CaptureRecorder(syntheticInfo(), opts);
+  const logits: Float32Array[] = [];
+  const events = [];
+  for (let i = 0; i < steps; i++) {
+    const s = syntheticStep(i, rnd);
+    events.push(s);
+    rec.addStep(s);
+    const l = syntheticLogits(vocab, rnd);
+    logits.push(l);
+    rec.addLogits(i, l);
+  }
+  rec.addAttention(syntheticAttention(0, 3, 2, 3, 5, rnd, true));
+  rec.addAttention(syntheticAttention(1, 7, 2, 2, 6, rnd, false));
+  rec.finish({ stopReason: "max-steps", timings: { totalMs: 12.5 } });
+  return { rec, logits, events };
+}
+
+describe("capture folder", () => {
+  let root: string;
+  beforeEach(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), "cap-")); });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it("round-trips manifest, steps, top-k logits and attention", () => {
+    const { rec, logits, events } = record({ logits: { kind: "topk", k: 20 } });
+    const dir = path.join(root, "run");
+    rec.write(dir);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ["attention.safetensors", "logits.safetensors", "manifest.json", "steps.jsonl"]);
+    const c = readCapture(dir);
+    assert.equal(c.manifest.model.sha256, syntheticInfo().model.sha256);
+    assert.equal(c.manifest.stopReason, "max-steps");
+    assert.equal(c.manifest.timings.totalMs, 12.5);
+    assert.equal(c.manifest.versions.node, process.versions.node);
+    assert.deepEqual(c.steps, events);
+    const s = c.logits.get("next")!;
+    assert.equal(s.kind, "topk");
+    for (let i = 0; i < logits.length; i++) {
+      const d = fromLogits(logits[i], { topK: 20 });
+      const row = streamRow(s, i);
+      assert.equal(row.step, i);
+      assert.deepEqual(Array.from(row.tokenIds!), Array.from(d.top));
+      assert.deepEqual(Array.from(row.logprobs), Array.from(d.top, (t) => Math.fround(d.logp[t])));
+    }
+    assert.equal(c.attention.length, 2);
+    assert.equal(c.attention[1].layer, 7);
+    const b = attentionBreakdown(c.attention[0]);
+    const T = ATTENTION_TARGETS.length;
+    for (let h = 0; h < 2; h++) for (let i = 0; i < 3; i++) {
+      const o = (h * 3 + i) * T;
+      assert.equal(b[o + 1], 0, "isolated: sibling attention must be exactly zero");
+      assert.ok(Math.abs(b[o] + b[o + 2] + b[o + 4] - 1) < 1e-6);
+    }
+    assert.ok(attentionBreakdown(c.attention[1])[1] > 0);
+  });
+
+  it("stores full-vocabulary rows in F32 exactly and in F16 rounded to nearest", () => {
+    for (const dtype of ["F32", "F16"] as const) {
+      const { rec, logits } = record({ logits: { kind: "full", dtype } }, 3, 500);
+      const dir = path.join(root, dtype);
+      rec.write(dir);
+      const s = readCapture(dir).logits.get("next")!;
+      assert.ok(s.kind === "full" && s.vocab === 500 && s.dtype === dtype);
+      for (let i = 0; i < 3; i++) {
+        const d = fromLogits(logits[i]);
+        const want = Array.from(d.logp, (v) => (dtype === "F32" ? Math.fround(v) : fromFloat16Bits(toFloat16Bits(v))));
+        assert.deepEqual(Array.from(streamRow(s, i).logprobs), want);
+      }
+    }
+  });
+
+  it("never overwrites: write() refuses an existing folder, writeNew() picks a fresh name", () => {
+    const a = record({}).rec, b = record({}).rec, c = record({}).rec;
+    const dir = path.join(root, "taken");
+    fs.mkdirSync(dir);
+    assert.throws(() => a.write(dir), CaptureExistsError);
+    assert.deepEqual(fs.readdirSync(dir), []);
+    const now = new Date("2026-01-02T03:04:05.678Z");
+    const d1 = b.writeNew(root, "My Prompt: fizz/buzz!", now);
+    const d2 = c.writeNew(root, "My Prompt: fizz/buzz!", now);
+    assert.equal(path.basename(d1), "20260102-030405Z-my-prompt-fizz-buzz");
+    assert.equal(path.basename(d2), "20260102-030405Z-my-prompt-fizz-buzz-2");
+    assert.throws(() => b.write(path.join(root, "again")), /already written/);
+  });
+
+  describe("clear errors for corrupt or truncated captures", () => {
+    let dir: string;
+    beforeEach(() => { dir = path.join(root, "c"); record({}).rec.write(dir); });
+    const expectErr = (re: RegExp) => assert.throws(() => readCapture(dir), (e: unknown) => (e instanceof CaptureError || e instanceof SafetensorsError) && re.test((e as Error).message));
+
+    it("missing folder", () => assert.throws(() => readCapture(path.join(root, "nope")), /capture folder not found/));
+    it("missing manifest (unfinished write)", () => { fs.rmSync(path.join(dir, "manifest.json")); expectErr(/manifest.json: missing: the capture is incomplete/); });
+    it("manifest not JSON", () => { fs.writeFileSync(path.join(dir, "manifest.json"), "{"); expectErr(/manifest.json: not valid JSON/); });
+    it("newer schema", () => {
+      const f = path.join(dir, "manifest.json");
+      fs.writeFileSync(f, JSON.stringify({ ...JSON.parse(fs.readFileSync(f, "utf8")), schemaVersion: 99 }));
+      expectErr(/schema version 99 is not supported/);
+    });
+    it("steps.jsonl cut mid-line", () => {
+      const f = path.join(dir, "steps.jsonl");
+      const t = fs.readFileSync(f, "utf8");
+      fs.writeFileSync(f, t.slice(0, t.length - 20));
+      expectErr(/steps.jsonl: line 6: truncated/);
+    });
+    it("steps.jsonl missing whole lines", () => {
+      const f = path.join(dir, "steps.jsonl");
+      fs.writeFileSync(f, fs.readFileSync(f, "utf8").split("\n").slice(0, 3).join("\n") + "\n");
+      expectErr(/3 steps, the manifest says 6/);
+    });
+    it("steps.jsonl with a corrupt line", () => {
+      const f = path.join(dir, "steps.jsonl");
+      const lines = fs.readFileSync(f, "utf8").split("\n");
+      lines[1] = "{oops";
+      fs.writeFileSync(f, lines.join("\n"));
+      expectErr(/line 2: not valid JSON/);
+    });
+    it("truncated logits file", () => {
+      const f = path.join(dir, "logits.safetensors");
+      const b = fs.readFileSync(f);
+      fs.writeFileSync(f, b.subarray(0, b.length - 100));
+      expectErr(/logits.safetensors: .*run past the data/);
+    });
+    it("missing attention file", () => { fs.rmSync(path.join(dir, "attention.safetensors")); expectErr(/attention.safetensors: missing, but the manifest lists it/); });
+  });
+
+  it("refuses bad model identity and mismatched attention sizes", () => {
+    assert.throws(() => new CaptureRecorder({ ...syntheticInfo(), model: { fileName: "m.gguf", sha256: "abc" } }), /64 lower-case hex/);
+    const rec = new CaptureRecorder(syntheticInfo());
+    const a = syntheticAttention(0, 0, 2, 2, 3, lcg(1));
+    assert.throws(() => rec.addAttention({ ...a, heads: 3 }), /weights has 20 values, expected heads\*queries\*keys = 3\*2\*5/);
+  });
+
+  it("hashes a file with SHA-256", async () => {
+    const f = path.join(root, "abc");
+    fs.writeFileSync(f, "abc");
+    // FIPS 180-2, appendix B.1: SHA-256("abc")
+    assert.equal(await sha256File(f), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  });
+});
