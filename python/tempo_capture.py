@@ -1,0 +1,114 @@
+"""Load a TEMPO Playground capture folder with the standard library and numpy only.
+
+    from tempo_capture import load_capture
+    cap = load_capture(".tempo/captures/20260102-030405Z-my-prompt")
+    cap["manifest"]["model"]["sha256"]
+    cap["steps"][0]["candidates"]
+    ids = cap["logits"]["next.token_ids"]        # int32 [steps, k]
+    lp = cap["logits"]["next.logprobs"]          # float32 [steps, k] (natural log)
+
+Files: manifest.json, steps.jsonl (one step event per line), logits.safetensors and
+attention.safetensors (safetensors: 8-byte little-endian header length, JSON header,
+little-endian raw data). The same .safetensors files also load with the `safetensors`
+package: safetensors.numpy.load_file(path).
+
+Run as a script to print a summary:  python3 tempo_capture.py <capture-dir>
+"""
+
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+_DTYPES = {
+    "F64": "<f8", "F32": "<f4", "F16": "<f2",
+    "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1", "U8": "u1",
+}
+
+
+class CaptureFormatError(ValueError):
+    """A capture file is corrupt or truncated; the message names the file."""
+
+
+def load_safetensors(path):
+    """Return ({name: numpy array}, metadata dict) from a .safetensors file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 8:
+        raise CaptureFormatError(f"{path}: file too short ({len(data)} bytes)")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > 100_000_000 or 8 + n > len(data):
+        raise CaptureFormatError(f"{path}: bad header length {n} for a {len(data)}-byte file (truncated?)")
+    try:
+        header = json.loads(data[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CaptureFormatError(f"{path}: header is not valid JSON ({e})") from e
+    metadata = header.pop("__metadata__", {}) or {}
+    body = memoryview(data)[8 + n:]
+    tensors = {}
+    for name, info in header.items():
+        dtype = _DTYPES.get(info.get("dtype"))
+        if dtype is None:
+            raise CaptureFormatError(f"{path}: tensor {name}: unsupported dtype {info.get('dtype')!r}")
+        begin, end = info["data_offsets"]
+        shape = tuple(info["shape"])
+        count = int(np.prod(shape, dtype=np.int64))
+        if not 0 <= begin <= end <= len(body):
+            raise CaptureFormatError(f"{path}: tensor {name}: offsets [{begin}, {end}] outside the {len(body)} data bytes (truncated?)")
+        if end - begin != count * np.dtype(dtype).itemsize:
+            raise CaptureFormatError(f"{path}: tensor {name}: {info['dtype']} {list(shape)} does not fit {end - begin} bytes")
+        # copy: an independent, aligned, writable array
+        tensors[name] = np.frombuffer(body[begin:end], dtype=dtype).reshape(shape).copy()
+    return tensors, metadata
+
+
+def load_steps(path):
+    """Return the list of step events (dicts) from steps.jsonl."""
+    steps = []
+    with open(path, "r", encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if not line.endswith("\n"):
+                raise CaptureFormatError(f"{path}: line {i}: truncated (the last line is cut off)")
+            try:
+                steps.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise CaptureFormatError(f"{path}: line {i}: not valid JSON ({e})") from e
+    return steps
+
+
+def load_capture(directory):
+    """Return {"manifest", "steps", "logits", "logits_metadata", "attention", "attention_metadata"}."""
+    mpath = os.path.join(directory, "manifest.json")
+    if not os.path.exists(mpath):
+        raise CaptureFormatError(f"{mpath}: missing (the capture is incomplete)")
+    with open(mpath, "r", encoding="utf-8") as f:
+        manifest = json.load(f)
+    files = manifest["files"]
+    steps = load_steps(os.path.join(directory, files["steps"]["path"]))
+    if len(steps) != files["steps"]["count"]:
+        raise CaptureFormatError(f"{directory}: {len(steps)} steps, the manifest says {files['steps']['count']}")
+    out = {"manifest": manifest, "steps": steps, "logits": {}, "logits_metadata": {}, "attention": {}, "attention_metadata": {}}
+    if files.get("logits"):
+        out["logits"], out["logits_metadata"] = load_safetensors(os.path.join(directory, files["logits"]["path"]))
+    if files.get("attention"):
+        out["attention"], out["attention_metadata"] = load_safetensors(os.path.join(directory, files["attention"]["path"]))
+    return out
+
+
+def _main(argv):
+    if len(argv) != 2:
+        print(__doc__)
+        return 2
+    cap = load_capture(argv[1])
+    m = cap["manifest"]
+    print(f"model {m['model']['fileName']} sha256 {m['model']['sha256']}")
+    print(f"steps {len(cap['steps'])}")
+    for name, a in sorted({**cap["logits"], **cap["attention"]}.items()):
+        print(f"{name} {a.dtype} {list(a.shape)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv))
