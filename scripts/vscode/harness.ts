@@ -28,6 +28,11 @@ type Cleanup = { name: string; async: () => Promise<void>; sync: () => void };
 const cleanups: Cleanup[] = [];
 let cleaning: Promise<void> | undefined;
 
+/** True once a signal asked the script to stop (processes ending then are no surprise). */
+export function isStopping(): boolean {
+  return cleaning !== undefined;
+}
+
 /** Registers a cleanup; the async form runs on normal shutdown, the sync form on a hard exit. */
 export function onCleanup(name: string, async: () => Promise<void>, sync: () => void = () => {}): void {
   cleanups.push({ name, async, sync });

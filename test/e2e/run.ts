@@ -1,0 +1,189 @@
+// `npm run test:e2e`: drives a real VS Code (code-server) in headless Chromium the way a user
+// would, with the PACKAGED extension installed from its .vsix: command palette -> "TEMPO: Open
+// Playground" -> the webview page (two frames down) renders and completes its handshake.
+// Saves a screenshot to test-output/e2e/; on failure also the logs and a failure screenshot.
+//   --vsix <file>  use this package instead of running `npm run package` first
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { FrameLocator, Page } from "playwright-core";
+import {
+  ROOT,
+  TEST_OUTPUT,
+  cleanupAll,
+  ensureInstalled,
+  launchChromium,
+  log,
+  run,
+  saveLogs,
+  sleep,
+  startCodeServer,
+  tempDir,
+  withTimeout,
+  workbenchUrl,
+  type CodeServer,
+} from "../../scripts/vscode/harness.js";
+
+const SUITE = "e2e";
+const OUT = join(TEST_OUTPUT, SUITE);
+const STEP_TIMEOUT_MS = 90_000;
+
+const { values } = parseArgs({ options: { vsix: { type: "string" } } });
+
+interface Step {
+  name: string;
+  fn: () => Promise<void>;
+}
+
+/**
+ * Opens the command palette and runs a command by its full title, as a user types it. The
+ * workbench paints before the extension host has registered every extension's commands, and
+ * the palette lists commands as of its opening, so reopen it until the command shows up.
+ */
+async function runFromPalette(page: Page, title: string, timeoutMs = 60_000): Promise<void> {
+  const input = page.locator(".quick-input-widget input.input");
+  const row = page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await page.keyboard.press("F1");
+    await input.waitFor({ state: "visible", timeout: 15_000 });
+    await input.fill(`>${title}`);
+    try {
+      await row.waitFor({ state: "visible", timeout: 3_000 });
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`"${title}" never appeared in the command palette within ${timeoutMs / 1000} s`, { cause: e });
+      await page.keyboard.press("Escape");
+      await sleep(1_000);
+    }
+  }
+  await row.click();
+  await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: 15_000 });
+}
+
+/** The content frame of the webview whose tab is active (VS Code nests it two frames down). */
+function activeWebview(page: Page): FrameLocator {
+  return page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
+}
+
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  ensureInstalled();
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; version: string; publisher: string };
+  let vsix = values.vsix ? resolve(values.vsix) : join(ROOT, "out", `${pkg.name}-${pkg.version}-linux-x64.vsix`);
+  if (!values.vsix) run("npm", ["run", "--silent", "package"]);
+  if (!existsSync(vsix)) throw new Error(`${vsix} does not exist`);
+  vsix = resolve(vsix);
+
+  const workspace = tempDir("e2e-ws");
+  writeFileSync(join(workspace, "prompt.txt"), "def fibonacci(n):\n");
+
+  let server: CodeServer | undefined;
+  let page: Page | undefined;
+  const browserLog: string[] = [];
+  let passed = 0;
+  let failed = 0;
+
+  const steps: Step[] = [
+    {
+      name: "code-server starts with the .vsix installed (not the source folder)",
+      fn: async () => {
+        server = await startCodeServer({
+          folder: workspace,
+          logFile: join(tempDir("e2e-log"), "code-server.log"),
+          installExtensions: [vsix],
+        });
+        const installed = readdirSync(server.extensionsDir).filter((d) => d.startsWith(`${pkg.publisher}.${pkg.name}-`));
+        if (installed.length !== 1) throw new Error(`expected the extension in ${server.extensionsDir}, found ${JSON.stringify(readdirSync(server.extensionsDir))}`);
+        const manifest = JSON.parse(readFileSync(join(server.extensionsDir, installed[0], "package.json"), "utf8")) as { version: string };
+        if (manifest.version !== pkg.version) throw new Error(`installed version ${manifest.version}, expected ${pkg.version}`);
+      },
+    },
+    {
+      name: "the workbench loads in Chromium with the workspace open",
+      fn: async () => {
+        if (!server) throw new Error("no server");
+        const browser = await launchChromium();
+        page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+        page.on("console", (m) => browserLog.push(`[${m.type()}] ${m.text()}`));
+        page.on("pageerror", (e) => browserLog.push(`[pageerror] ${e.message}`));
+        await page.goto(workbenchUrl(server, workspace), { waitUntil: "domcontentloaded", timeout: 60_000 });
+        await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+        // The explorer lists the workspace file once the remote connection is up.
+        await page.locator(".explorer-folders-view .monaco-list-row", { hasText: "prompt.txt" }).waitFor({ timeout: 60_000 });
+      },
+    },
+    {
+      name: 'the palette runs "TEMPO: Open Playground" and a TEMPO Playground tab opens',
+      fn: async () => {
+        if (!page) throw new Error("no page");
+        await runFromPalette(page, "TEMPO: Open Playground");
+        await page.locator(".tabs-container .tab", { hasText: "TEMPO Playground" }).waitFor({ timeout: 30_000 });
+      },
+    },
+    {
+      name: "the webview renders @vscode-elements and completes the ready/init handshake",
+      fn: async () => {
+        if (!page) throw new Error("no page");
+        const view = activeWebview(page);
+        await view.locator("h1", { hasText: "TEMPO Playground" }).waitFor({ timeout: 30_000 });
+        // "Connected" is written only after the page said ready and the extension answered.
+        const status = view.locator('#status[data-state="connected"]');
+        await status.waitFor({ timeout: 30_000 });
+        const text = (await status.textContent()) ?? "";
+        if (!text.includes(`TEMPO ${pkg.version}`)) throw new Error(`status says ${JSON.stringify(text)}`);
+        // The custom element upgraded (its shadow root holds a real textarea) and takes input.
+        const textarea = view.locator("vscode-textarea#prompt textarea");
+        await textarea.fill("def fibonacci(n):");
+        const value = await view.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
+        if (value !== "def fibonacci(n):") throw new Error(`vscode-textarea value is ${JSON.stringify(value)}`);
+      },
+    },
+    {
+      name: "a screenshot of the playground is saved",
+      fn: async () => {
+        if (!page) throw new Error("no page");
+        const file = join(OUT, "playground.png");
+        await page.screenshot({ path: file });
+        if (!existsSync(file)) throw new Error("no screenshot written");
+        log(SUITE, `screenshot: ${file}`);
+      },
+    },
+  ];
+
+  for (const step of steps) {
+    if (failed > 0) {
+      console.log(`  skip ${step.name}`);
+      continue;
+    }
+    const s0 = Date.now();
+    try {
+      await withTimeout(step.fn(), STEP_TIMEOUT_MS, step.name);
+      passed++;
+      console.log(`  ok   ${step.name} (${Date.now() - s0} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`  FAIL ${step.name} (${Date.now() - s0} ms)\n       ${(e as Error).message.replace(/\n/g, "\n       ")}`);
+    }
+  }
+
+  writeFileSync(join(OUT, "browser-console.log"), browserLog.join("\n"));
+  if (failed > 0) {
+    await page?.screenshot({ path: join(OUT, "failure.png") }).catch(() => {});
+    log(SUITE, `logs saved to ${saveLogs(SUITE, server)}`);
+  }
+  console.log(`\ne2e run ${Math.round((Date.now() - t0) / 1000)} s`);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+const code = await main().catch((e: unknown) => {
+  console.error(`e2e FAILED: ${(e as Error).message}`);
+  console.log("0 passed, 1 failed");
+  return 1;
+});
+await cleanupAll();
+process.exit(code);
