@@ -142,6 +142,27 @@ function writeConfig(dir: string, port: number): string {
 
 // Offline: no telemetry, update checks or extension gallery; no trust prompt in tests.
 const OFFLINE_FLAGS = ["--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override"];
+// An empty gallery switches the marketplace off instead of letting it fail DNS look-ups.
+const OFFLINE_ENV = { EXTENSIONS_GALLERY: "{}" };
+// User settings for a fresh profile: nothing phones home, no welcome page competing for focus.
+const OFFLINE_SETTINGS = {
+  "telemetry.telemetryLevel": "off",
+  "workbench.startupEditor": "none",
+  "workbench.enableExperiments": false,
+  "workbench.welcomePage.walkthroughs.openOnInstall": false,
+  "extensions.autoCheckUpdates": false,
+  "extensions.autoUpdate": false,
+  "update.mode": "none",
+  "npm.fetchOnlinePackageInfo": false,
+  "git.autofetch": false,
+};
+
+function writeDefaultSettings(userDataDir: string): void {
+  const file = join(userDataDir, "User", "settings.json");
+  if (existsSync(file)) return; // a kept profile (vscode:serve --data) keeps the user's choices
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(OFFLINE_SETTINGS, null, 2));
+}
 
 export async function installExtension(vsix: string, extensionsDir: string, userDataDir: string, logFile: string): Promise<void> {
   const cfgDir = tempDir("cs-install");
@@ -151,7 +172,7 @@ export async function installExtension(vsix: string, extensionsDir: string, user
     const r = spawnSync(
       process.execPath,
       [CODE_SERVER_ENTRY, "--config", cfg, "--user-data-dir", userDataDir, "--extensions-dir", extensionsDir, "--install-extension", vsix],
-      { stdio: ["ignore", fd, fd], timeout: 120_000 },
+      { stdio: ["ignore", fd, fd], timeout: 120_000, env: { ...process.env, ...OFFLINE_ENV } },
     );
     if (r.status !== 0) {
       throw new Error(`code-server --install-extension ${vsix} failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`}); see ${logFile}`);
@@ -166,6 +187,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   const userDataDir = opts.userDataDir ?? tempDir("cs-data");
   const extensionsDir = opts.extensionsDir ?? tempDir("cs-ext");
   mkdirSync(dirname(opts.logFile), { recursive: true });
+  writeDefaultSettings(userDataDir);
   for (const vsix of opts.installExtensions ?? []) await installExtension(vsix, extensionsDir, userDataDir, opts.logFile);
 
   const attempts = opts.port ? 1 : 3;
@@ -190,7 +212,7 @@ async function launchCodeServer(port: number, opts: CodeServerOptions, userDataD
   const child = spawn(
     process.execPath,
     [CODE_SERVER_ENTRY, "--config", cfg, "--user-data-dir", userDataDir, "--extensions-dir", extensionsDir, ...OFFLINE_FLAGS, opts.folder],
-    { stdio: ["ignore", fd, fd], detached: true, env: { ...process.env, ...opts.env } },
+    { stdio: ["ignore", fd, fd], detached: true, env: { ...process.env, ...OFFLINE_ENV, ...opts.env } },
   );
   closeSync(fd);
   const pid = child.pid;
