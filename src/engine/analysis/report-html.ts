@@ -1,0 +1,49 @@
+/**
+ * report.html: one self-contained page (inline CSS, charts inline as SVG, no scripts, no
+ * external resources). Every piece of model or user text goes through escapeHtml.
+ */
+import type { DivergenceReport } from "./report-model.js";
+import { renderCharts, type ReportCharts } from "./report-charts.js";
+import { escapeHtml as esc, fmt, fmtInterval, fmtMeanSe, summaryRows } from "./report-format.js";
+
+const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222}
+table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+th{background:#f3f3f3}td.l,th.l{text-align:left}.null{background:#f7f7f7;color:#555}
+figure{margin:12px 0}code{background:#f3f3f3;padding:0 3px}.tok{font-family:monospace;white-space:pre}`;
+
+export async function renderReportHtml(r: DivergenceReport, charts?: ReportCharts): Promise<string> {
+  const c = charts ?? (await renderCharts(r));
+  const h: string[] = [];
+  const title = `Divergence report: ${r.p.label} vs ${r.q.label}`;
+  h.push("<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', `<title>${esc(title)}</title>`, `<style>${CSS}</style></head><body>`);
+  h.push(`<h1>${esc(title)}</h1>`);
+  if (r.model) h.push(`<p>Model: <code>${esc(r.model.fileName)}</code>, SHA-256 <code>${esc(r.model.sha256)}</code></p>`);
+  h.push(`<p>${r.steps.length} steps. P = ${esc(r.p.label)}, Q = ${esc(r.q.label)}. Null baseline: ${esc(r.nullBaseline.mode)} in two layouts (${esc(r.nullBaseline.layouts[0])} vs ${esc(r.nullBaseline.layouts[1])}). Primary metric: Jensen–Shannon (nats).</p>`);
+  if (r.versusNull) {
+    const v = r.versusNull;
+    h.push(`<p><b>Versus null (JS):</b> ${esc(fmt(100 * v.fractionAboveNullP99))}% of steps above the null's 99th percentile; ${esc(v.wilcoxon.method)}: V = ${esc(fmt(v.wilcoxon.statistic))}, p = ${esc(fmt(v.wilcoxon.pValue))} (n = ${v.wilcoxon.n}).</p>`);
+  }
+  h.push("<h2>Charts</h2>");
+  h.push(`<figure>${c.timeline}<figcaption>Shaded band: the null baseline's range (min to 99th percentile). Zeros are drawn at 1e-12.</figcaption></figure>`);
+  h.push(`<figure>${c.overlap}</figure>`, `<figure>${c.entropy}</figure>`);
+  h.push("<h2>Summary</h2><table><thead><tr>");
+  for (const t of ["Metric", "Unit", "Mean ± SE", "95% CI (bootstrap)", "Median", "p90", "p95", "p99", "Max", "Null mean ± SE", "Null p99", "Null max"]) h.push(`<th${t === "Metric" ? ' class="l"' : ""}>${esc(t)}</th>`);
+  h.push("</tr></thead><tbody>");
+  for (const row of summaryRows(r)) {
+    const m = row.main, n = row.nul;
+    const cells = [fmtMeanSe(m), fmtInterval(m), fmt(m?.median), fmt(m?.p90), fmt(m?.p95), fmt(m?.p99), fmt(m?.max)].map((x) => `<td>${esc(x)}</td>`);
+    const nulls = [fmtMeanSe(n), fmt(n?.p99), fmt(n?.max)].map((x) => `<td class="null">${esc(x)}</td>`);
+    h.push(`<tr><td class="l">${esc(row.label)}</td><td>${esc(row.unit)}</td>${cells.join("")}${nulls.join("")}</tr>`);
+  }
+  h.push("</tbody></table>");
+  h.push('<h2>Per step</h2><table><thead><tr><th>Step</th><th class="l">Token</th><th>JS</th><th>Null JS</th><th>KL(P‖Q)</th><th>KL(Q‖P)</th><th>TV</th><th>Top-1</th><th>Entropy P</th><th>Entropy Q</th></tr></thead><tbody>');
+  const nullJs = new Map(r.nullBaseline.steps.map((s) => [s.index, s.js]));
+  for (const s of r.steps) {
+    const nums = [fmt(s.js), fmt(nullJs.get(s.index)), fmt(s.klPQ), fmt(s.klQP), fmt(s.tv), s.top1Agree ? "same" : "differs", fmt(s.entropyP), fmt(s.entropyQ)];
+    h.push(`<tr><td>${s.index}</td><td class="l tok">${esc(s.text ?? "")}</td>${nums.map((x) => `<td>${esc(x)}</td>`).join("")}</tr>`);
+  }
+  h.push("</tbody></table>", "<h2>Method</h2><ul>", ...r.method.map((m) => `<li>${esc(m)}</li>`), "</ul>");
+  if (r.notes.length) h.push("<h2>Notes</h2><ul>", ...r.notes.map((n) => `<li>${esc(n)}</li>`), "</ul>");
+  h.push(`<p><small>Generated ${esc(r.createdAt)}; report.json holds every number.</small></p></body></html>`, "");
+  return h.join("\n");
+}

@@ -1,0 +1,102 @@
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { compare, fromLogits } from "../../src/engine/analysis/divergence.js";
+import { buildDivergenceReport, type StepMetrics } from "../../src/engine/analysis/report-model.js";
+import { renderReportJson } from "../../src/engine/analysis/report-json.js";
+import { renderReportMarkdown } from "../../src/engine/analysis/report-md.js";
+import { renderReportHtml } from "../../src/engine/analysis/report-html.js";
+import { writeReport } from "../../src/engine/analysis/report-write.js";
+import { lcg, syntheticLogits } from "../../src/engine/capture/synthetic.js";
+
+const EVIL = `<script>alert("x")</script> & 'q' | *b*`;
+
+/** Synthetic teacher-forced run: Q is P with a real perturbation, the null one with float noise. */
+function synthetic(steps = 24) {
+  const rnd = lcg(21);
+  const main: StepMetrics[] = [], nul: StepMetrics[] = [];
+  for (let i = 0; i < steps; i++) {
+    const a = syntheticLogits(2000, rnd);
+    const P = fromLogits(a);
+    const Q = fromLogits(a.map((v) => v + (rnd() - 0.5) * 0.8));
+    const N = fromLogits(Float64Array.from(a, (v) => v + (rnd() - 0.5) * 1e-5));
+    const tokens = [P.top[0], P.top[1]];
+    main.push({ index: i, text: i === 3 ? EVIL : `tok${i}`, ...compare(P, Q, { tokens }) });
+    nul.push({ index: i, ...compare(P, N, { tokens }) });
+  }
+  // One step where Q gives a token zero probability: KL(P||Q) is infinite.
+  const z = new Float32Array(2000).fill(0);
+  const zq = z.slice(); zq[0] = -Infinity;
+  main.push({ index: steps, ...compare(fromLogits(z), fromLogits(zq)) });
+  nul.push({ index: steps, ...compare(fromLogits(z), fromLogits(z)) });
+  return buildDivergenceReport({
+    p: { mode: "isolated" }, q: { mode: "visible" },
+    model: { fileName: "tiny<model>.gguf", sha256: "a".repeat(64) },
+    steps: main, nullBaseline: { mode: "isolated", layouts: ["set alone", "set + unrelated row"], steps: nul },
+    now: new Date("2026-01-01T00:00:00Z"),
+  });
+}
+
+describe("divergence report", () => {
+  const report = synthetic();
+
+  it("summarises comparison and null baseline, and tests one against the other", () => {
+    assert.equal(report.steps.length, 25);
+    assert.deepEqual(report.ks, [1, 5, 10, 20, 50]);
+    const js = report.summary.js, nj = report.nullBaseline.summary.js;
+    assert.equal(js.n, 25);
+    assert.ok(js.mean > 100 * nj.max, "the perturbation must dominate the float noise");
+    assert.ok(js.bootstrap.lo <= js.mean && js.mean <= js.bootstrap.hi);
+    // KL(P||Q) is infinite at the last step: left out of the summary, not averaged in.
+    assert.equal(report.summary.klPQ.n, 24);
+    assert.ok(report.summary["overlap@50"] && report.summary.massP);
+    assert.ok(report.versusNull);
+    assert.ok(report.versusNull.fractionAboveNullP99 > 0.9);
+    assert.ok(report.versusNull.wilcoxon.pValue < 1e-3);
+  });
+
+  it("report.json: steps[i].js in nats, nullBaseline block, infinities as null", () => {
+    const j = JSON.parse(renderReportJson(report));
+    assert.equal(j.steps[2].js, report.steps[2].js);
+    assert.ok(j.steps[2].js > 0 && j.steps[2].js <= Math.LN2);
+    assert.equal(j.steps[24].klPQ, null);
+    assert.equal(j.nullBaseline.steps.length, 25);
+    assert.equal(j.nullBaseline.layouts[1], "set + unrelated row");
+    assert.equal(typeof j.nullBaseline.summary.js.p99, "number");
+    assert.equal(j.steps[3].text, EVIL);
+  });
+
+  it("report.md: summary table with the null beside each metric; model text escaped", () => {
+    const md = renderReportMarkdown(report);
+    assert.match(md, /\| Metric \| Unit \| Mean ± SE .*\| Null mean ± SE \| Null p99 \| Null max \|/);
+    const jsRow = md.split("\n").find((l) => l.startsWith("| Jensen–Shannon |"))!;
+    assert.equal(jsRow.split("|").length - 2, 12);
+    assert.ok(!md.includes("<script>"));
+    assert.ok(md.includes("&lt;script&gt;") && md.includes("\\|"));
+    assert.match(md, /## Method/);
+  });
+
+  it("report.html: self-contained, three inline SVG charts, all text escaped", async () => {
+    const html = await renderReportHtml(report);
+    assert.equal((html.match(/<svg[\s>]/g) ?? []).length, 3);
+    assert.ok(!/<script/i.test(html), "no scripts at all");
+    assert.ok(!/(src|href)=["']?https?:/i.test(html), "no external resources");
+    assert.ok(html.includes("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39;"));
+    assert.ok(html.includes("tiny&lt;model&gt;.gguf"));
+    assert.ok(html.includes("Jensen–Shannon divergence per step"));
+    assert.ok(html.includes("null: isolated, two layouts"));
+  });
+
+  it("writes the three files atomically and never overwrites them", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "report-"));
+    try {
+      const files = await writeReport(dir, report);
+      assert.deepEqual(fs.readdirSync(dir).sort(), ["report.html", "report.json", "report.md"]);
+      assert.equal(JSON.parse(fs.readFileSync(files.json, "utf8")).steps[0].js, report.steps[0].js);
+      await assert.rejects(writeReport(dir, report), /EEXIST/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
