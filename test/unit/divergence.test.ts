@@ -142,21 +142,30 @@ describe("divergence", () => {
     assert.throws(() => mixture(comps, [0, 0, 0]), /sum to zero/);
   });
 
-  it("1,000 steps of a 32k vocabulary take well under a second", function () {
+  it("costs a small multiple of one exp per token (no sort, few passes)", function () {
+    // Issue 4's budget (1,000 steps x 32k in under 1 s) is measured by bench/analysis.bench.ts.
+    // This machine's cores are shared with other suites, so here the cost is taken RELATIVE to
+    // a plain Math.exp pass over the same tokens, timed interleaved: a full sort per step or a
+    // few extra passes would push the ratio far past the bound, load or no load.
     const rnd = lcg(9);
-    const V = 32000, steps = 1000;
-    // Realistic pairs: the same logits with a small perturbation (as isolated vs visible).
-    const pool = Array.from({ length: 8 }, () => randomLogits(V, rnd, 8));
+    const V = 32000, steps = 40;
+    const pool = Array.from({ length: 4 }, () => randomLogits(V, rnd, 6));
     const pert = pool.map((a) => a.map((v) => v + (rnd() - 0.5) * 0.2));
-    const t0 = performance.now();
-    let acc = 0;
-    for (let s = 0; s < steps; s++) acc += compareLogits(pool[s % 8], pert[(s + 3) % 8]).js;
-    const ms = performance.now() - t0;
-    assert.ok(acc > 0);
-    // Issue 4's budget is under 1 s; bench/analysis.bench.ts reports the real figure. This
-    // shared 2-core machine runs other suites at the same time, so the unit test only catches
-    // order-of-magnitude regressions (a full sort or extra passes would take 10 s+).
-    assert.ok(ms < 4000, `took ${ms.toFixed(0)} ms`);
-    console.log(`      divergence: ${steps} x ${V}: ${ms.toFixed(0)} ms`);
+    const flat = Float64Array.from(pool[0]);
+    const ratios: number[] = [];
+    let sink = 0;
+    for (let rep = 0; rep < 5; rep++) {
+      let t0 = performance.now();
+      for (let s = 0; s < steps; s++) sink += compareLogits(pool[s % 4], pert[(s + 1) % 4]).js;
+      const ours = performance.now() - t0;
+      t0 = performance.now();
+      for (let s = 0; s < 2 * steps; s++) for (let i = 0; i < V; i++) sink += Math.exp(flat[i]);
+      ratios.push(ours / (performance.now() - t0));
+    }
+    ratios.sort((x, y) => x - y);
+    const ratio = ratios[2];
+    console.log(`      divergence: ${ratio.toFixed(2)} x the cost of exp over both distributions`);
+    assert.ok(sink > 0);
+    assert.ok(ratio < 8, `metrics cost ${ratio.toFixed(1)}x an exp pass`);
   });
 });

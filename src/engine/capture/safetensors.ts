@@ -108,9 +108,17 @@ export function float32ToFloat16(data: ArrayLike<number>): Uint16Array {
   return out;
 }
 
+let f16Table: Float32Array | undefined;
+
+/** Decode through a 65,536-entry table (256 KB, built once): one load per element. */
 export function float16ToFloat32(bits: Uint16Array): Float32Array {
+  if (!f16Table) {
+    f16Table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) f16Table[h] = fromFloat16Bits(h);
+  }
+  const t = f16Table;
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = fromFloat16Bits(bits[i]);
+  for (let i = 0; i < bits.length; i++) out[i] = t[bits[i]];
   return out;
 }
 
