@@ -6,6 +6,7 @@
 import koffi from "koffi";
 import { ContextParamsValue, Pointer } from "./llama/c-api.js";
 import { NativeBatch, BatchRow } from "./llama/batch.js";
+import { AttentionTap, LayerAttention } from "./llama/attention-tap.js";
 import { TempoModel, TempoInputError } from "./model.js";
 import { allSeqIds, MAIN_SEQ, MAX_LANES, memberSeqIds, needsLaneSync } from "./tempo/lanes.js";
 import { TempoMode, TokenRecord } from "./types.js";
@@ -20,6 +21,19 @@ export interface SessionOptions {
   batchSize?: number;
   flashAttention?: FlashAttention;
   threads?: number;
+  /**
+   * Layers whose attention probabilities are captured in every set's forward pass. Needs
+   * flash attention off (the probabilities only exist as a graph node then).
+   */
+  attentionLayers?: number[];
+}
+
+/** Attention captured in the forward pass of one set. */
+export interface SetAttention {
+  step: number;
+  /** KV cell of each member, in member (= batch row) order. */
+  memberCells: number[];
+  layers: LayerAttention[];
 }
 
 export const DEFAULT_CONTEXT_SIZE = 4096;
@@ -40,6 +54,9 @@ export class TempoSession {
   private decodeCalls = 0;
   private nextCell = 0;
   private disposed = false;
+  private readonly tap: AttentionTap | undefined;
+  /** Attention of the most recent set, when this session captures attention. */
+  lastSetAttention: SetAttention | undefined;
 
   constructor(readonly model: TempoModel, options: SessionOptions = {}) {
     const { api } = model.runtime;
@@ -50,7 +67,13 @@ export class TempoSession {
     const requested = options.contextSize ?? Math.min(DEFAULT_CONTEXT_SIZE, model.info.nCtxTrain);
     if (!Number.isInteger(requested) || requested < 16) throw new TempoInputError(`context size must be an integer >= 16, got ${requested}`);
     this.batchSize = options.batchSize ?? 512;
-    this.flashAttention = options.flashAttention ?? "auto";
+    this.flashAttention = options.flashAttention ?? (options.attentionLayers ? "off" : "auto");
+    if (options.attentionLayers) {
+      if (this.flashAttention !== "off") throw new TempoInputError("attention capture needs flash attention off");
+      const bad = options.attentionLayers.filter((l) => !Number.isInteger(l) || l < 0 || l >= model.info.nLayer);
+      if (bad.length || options.attentionLayers.length === 0) throw new TempoInputError(`attention layers must be integers in [0, ${model.info.nLayer}), got ${options.attentionLayers.join(",")}`);
+      this.tap = new AttentionTap(api, new Set(options.attentionLayers));
+    }
     const params = api.llama_context_default_params() as ContextParamsValue;
     params.n_ctx = requested;
     params.n_batch = this.batchSize;
@@ -60,6 +83,7 @@ export class TempoSession {
     params.n_threads = params.n_threads_batch = options.threads ?? model.runtime.threads;
     params.flash_attn_type = { auto: -1, off: 0, on: 1 }[this.flashAttention];
     params.no_perf = false;
+    if (this.tap) params.cb_eval = this.tap.callback;
     const ctx = api.llama_init_from_model(model.pointer, params) as Pointer | null;
     if (!ctx) throw new TempoInputError(`llama.cpp could not create a context of ${requested} cells with ${this.lanes} lanes (out of memory?)`);
     this.ctx = ctx;
@@ -123,7 +147,15 @@ export class TempoSession {
     if (new Set(tokens).size !== m) throw new TempoInputError("a parallel set cannot hold the same token twice");
     const position = this.nextPosition;
     const rows: BatchRow[] = tokens.map((token, j) => ({ token, position, seqIds: memberSeqIds(mode, j, m, this.lanes), wantLogits: true }));
-    this.decode(rows, step);
+    this.tap?.arm();
+    try {
+      this.decode(rows, step);
+    } catch (e) {
+      this.tap?.disarm();
+      throw e;
+    }
+    const layers = this.tap?.disarm();
+    if (layers) this.lastSetAttention = { step, memberCells: this.table.slice(-m).map((r) => r.cell), layers };
     if (needsLaneSync(mode, m)) {
       for (let lane = 1; lane <= this.lanes; lane++) {
         this.model.runtime.api.llama_memory_seq_cp(this.memory, MAIN_SEQ, lane, position, position + 1);
@@ -164,5 +196,6 @@ export class TempoSession {
     this.disposed = true;
     this.batch.free();
     this.model.runtime.api.llama_free(this.ctx);
+    this.tap?.dispose();
   }
 }

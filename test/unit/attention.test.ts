@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { seededModelPath, TINY_GQA_SHAPE } from "../fixtures/seeded-model.js";
+import { TempoModel } from "../../src/engine/model.js";
+import { TempoSession } from "../../src/engine/session.js";
+import { summariseSetAttention } from "../../src/engine/analysis/attention.js";
+import { resolveConfig } from "../../src/engine/tempo/config.js";
+import { runGeneration } from "../../src/engine/tempo/generate.js";
+
+describe("attention between parallel tokens, captured in the pass that holds the set", () => {
+  let model: TempoModel;
+  let session: TempoSession;
+  before(async () => {
+    model = await TempoModel.open(seededModelPath(TINY_GQA_SHAPE));
+    session = new TempoSession(model, { contextSize: 256, lanes: 8, attentionLayers: [0, 1] });
+  });
+  after(async () => { session.dispose(); await model.dispose(); });
+
+  const capture = (mode: "isolated" | "visible" | "causal") => {
+    const prompt = model.promptTokens("the value of function");
+    session.reset();
+    session.decodeSequence(prompt);
+    session.decodeSet([300, 301], "isolated", 0); // an earlier set
+    session.decodeSet([310, 311, 312, 313], mode, 1);
+    const cap = session.lastSetAttention!;
+    assert.equal(cap.step, 1);
+    return summariseSetAttention(cap, session.indexTable, model.info.bos);
+  };
+
+  it("isolated: sibling attention is exactly zero in every layer and head; rows sum to 1", () => {
+    const rows = capture("isolated");
+    assert.equal(rows.length, 4 * 2 * TINY_GQA_SHAPE.nHead);
+    for (const r of rows) {
+      assert.equal(r.siblings, 0, `member ${r.member} layer ${r.layer} head ${r.head}`);
+      assert.equal(r.unaccounted, 0);
+      assert.ok(Math.abs(r.self + r.bos + r.prompt + r.earlierSets - 1) < 1e-5);
+      assert.ok(r.self > 0 && r.earlierSets > 0 && r.bos > 0 && r.prompt > 0);
+    }
+  });
+
+  it("visible: every member attends to its siblings", () => {
+    for (const r of capture("visible")) assert.ok(r.siblings > 0);
+  });
+
+  it("causal: the first member sees no sibling, later members do", () => {
+    for (const r of capture("causal")) assert.ok(r.member === 0 ? r.siblings === 0 : r.siblings > 0);
+  });
+
+  it("capture does not change the logits (same as a session without the tap)", async () => {
+    const plain = new TempoSession(model, { contextSize: 256, lanes: 8, flashAttention: "off" });
+    try {
+      const config = resolveConfig({ threshold: 0.05, maxSteps: 6 });
+      const promptTokens = model.promptTokens("the value");
+      const a = await runGeneration(session, { promptTokens, config });
+      const b = await runGeneration(plain, { promptTokens, config });
+      assert.deepEqual(a.steps.map((s) => s.candidates.map((c) => c.prob)), b.steps.map((s) => s.candidates.map((c) => c.prob)));
+    } finally { plain.dispose(); }
+  });
+
+  it("refuses attention capture with flash attention on, and unknown layers", () => {
+    assert.throws(() => new TempoSession(model, { attentionLayers: [0], flashAttention: "on" }), /flash attention off/);
+    assert.throws(() => new TempoSession(model, { attentionLayers: [7] }), /attention layers/);
+  });
+});
