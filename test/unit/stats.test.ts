@@ -116,3 +116,26 @@ describe("stats", () => {
     near(d.lo, 2, 1e-9); near(d.hi, 2, 1e-9);
   });
 });
+
+import { pairedPromptStats } from "../../src/engine/analysis/paired.js";
+
+describe("paired statistics over prompts", () => {
+  it("pairs each prompt with its null baseline and adjusts across metrics", () => {
+    const items = Array.from({ length: 12 }, (_, i) => ({
+      id: `p${i}`,
+      comparison: { js: 0.01 + 0.001 * i, tv: 0.1 + (i % 3) * 0.01, same: i },
+      nullBaseline: { js: 1e-9 * (i + 1), tv: 0.1 + (i % 3) * 0.01 + (i % 2 ? 1e-3 : -1e-3), same: i },
+    }));
+    const r = pairedPromptStats(items, ["js", "tv", "same", "missing"]);
+    assert.deepEqual(r.metrics.map((m) => m.metric), ["js", "tv", "same"]);
+    const js = r.metrics[0];
+    assert.equal(js.n, 12);
+    near(js.meanDiff, items.reduce((s, it) => s + it.comparison.js - it.nullBaseline.js, 0) / 12, 1e-15);
+    // All 12 differences positive and distinct: exact two-sided p = 2 / 2^12.
+    near(js.wilcoxonPValue, 2 / 4096, 1e-15);
+    assert.ok(js.tInterval.lo > 0 && js.bootstrap.lo > 0);
+    // Holm over 3 p-values: the smallest is multiplied by 3.
+    near(js.holm, Math.min(1, 3 * js.wilcoxonPValue), 1e-15);
+    assert.equal(r.metrics[2].wilcoxonPValue, 1); // identical arms
+  });
+});
