@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { compareLogits, fromLogits, fromLogProbs, massOf, mixture, topIndices, TOP_KS } from "../../src/engine/analysis/divergence.js";
+import { compareLogits, fastExp, fromLogits, fromLogProbs, massOf, mixture, topIndices, TOP_KS } from "../../src/engine/analysis/divergence.js";
 
 /** Small deterministic PRNG so the random cases are reproducible. */
 function lcg(seed: number): () => number {
@@ -108,6 +108,22 @@ describe("divergence", () => {
       }
       assert.deepEqual(m.topK.map((t) => t.k), [...TOP_KS]);
     }
+  });
+
+  it("fastExp is within a few ulp of Math.exp", () => {
+    const rnd = lcg(4);
+    let worst = 0;
+    for (let i = 0; i < 200000; i++) {
+      const x = i < 100000 ? -rnd() * 40 : -rnd() * 708; // normal range (below, results are subnormal)
+      const want = Math.exp(x);
+      worst = Math.max(worst, Math.abs(fastExp(x) - want) / want);
+    }
+    assert.ok(worst < 3e-15, `max relative error ${worst}`);
+    assert.ok(Math.abs(fastExp(-740) - Math.exp(-740)) < 1e-320);
+    assert.equal(fastExp(0), 1);
+    assert.equal(fastExp(-Infinity), 0);
+    assert.ok(Number.isNaN(fastExp(NaN)));
+    assert.ok(Math.abs(fastExp(5) / Math.exp(5) - 1) < 3e-15);
   });
 
   it("topIndices selects like a full sort, ties to the lower index", () => {
