@@ -136,8 +136,11 @@ async function main(): Promise<number> {
         const text = (await status.textContent()) ?? "";
         if (!text.includes(`TEMPO ${pkg.version}`)) throw new Error(`status says ${JSON.stringify(text)}`);
         // The custom element upgraded (its shadow root holds a real textarea) and takes input.
+        // Typed key by key like a user (fill() fires a synthetic input event that does not
+        // leave the shadow root, which real typing does).
         const textarea = view.locator("vscode-textarea#prompt textarea");
-        await textarea.fill("def fibonacci(n):");
+        await textarea.click();
+        await textarea.pressSequentially("def fibonacci(n):");
         const value = await view.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
         if (value !== "def fibonacci(n):") throw new Error(`vscode-textarea value is ${JSON.stringify(value)}`);
       },
@@ -150,6 +153,24 @@ async function main(): Promise<number> {
         await page.screenshot({ path: file });
         if (!existsSync(file)) throw new Error("no screenshot written");
         log(SUITE, `screenshot: ${file}`);
+      },
+    },
+    {
+      name: "after a window reload the playground is restored with its prompt",
+      fn: async () => {
+        if (!page) throw new Error("no page");
+        // "Developer: Reload Window" rather than a bare page reload: VS Code then saves its
+        // state (webview state included) before it reloads, as it does for a user.
+        const reloaded = page.waitForEvent("load", { timeout: 60_000 });
+        await runFromPalette(page, "Developer: Reload Window");
+        await reloaded;
+        await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+        await page.locator(".tabs-container .tab", { hasText: "TEMPO Playground" }).click({ timeout: 60_000 });
+        const view = activeWebview(page);
+        // Restored through the panel serializer: the page reconnects and gets its state back.
+        await view.locator('#status[data-state="connected"]').waitFor({ timeout: 60_000 });
+        const value = await view.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
+        if (value !== "def fibonacci(n):") throw new Error(`restored prompt is ${JSON.stringify(value)}`);
       },
     },
   ];
