@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CaptureExistsError, CaptureRecorder } from "../../src/engine/capture/recorder.js";
-import { CaptureError, readCapture, streamRow } from "../../src/engine/capture/reader.js";
+import { assertSameModel, CaptureError, ModelMismatchError, readCapture, streamRow } from "../../src/engine/capture/reader.js";
 import { attentionBreakdown, ATTENTION_TARGETS } from "../../src/engine/capture/attention.js";
 import { sha256File } from "../../src/engine/capture/hash.js";
 import { fromFloat16Bits, SafetensorsError, toFloat16Bits } from "../../src/engine/capture/safetensors.js";
@@ -140,6 +140,14 @@ describe("capture folder", () => {
     const rec = new CaptureRecorder(syntheticInfo());
     const a = syntheticAttention(0, 0, 2, 2, 3, lcg(1));
     assert.throws(() => rec.addAttention({ ...a, heads: 3 }), /weights has 20 values, expected heads\*queries\*keys = 3\*2\*5/);
+  });
+
+  it("refuses a replay with a different model file (by SHA-256, not name)", () => {
+    const dir = path.join(root, "m");
+    record({}).rec.write(dir);
+    const m = readCapture(dir).manifest;
+    assert.doesNotThrow(() => assertSameModel(m, { fileName: "renamed.gguf", sha256: m.model.sha256.toUpperCase() }));
+    assert.throws(() => assertSameModel(m, { fileName: "synthetic.gguf", sha256: "f".repeat(64) }), (e: unknown) => e instanceof ModelMismatchError && /capture was made with synthetic.gguf \(SHA-256 0+1\)/.test((e as Error).message));
   });
 
   it("hashes a file with SHA-256", async () => {

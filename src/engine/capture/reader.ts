@@ -133,3 +133,20 @@ export function readCapture(dir: string): Capture {
   }
   return { dir, manifest, steps, logits, attention };
 }
+
+export class ModelMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ModelMismatchError";
+  }
+}
+
+/** Replays must use the very model file that made the capture: compare SHA-256, not names. */
+export function assertSameModel(manifest: CaptureManifest, model: { fileName: string; sha256: string }): void {
+  if (manifest.model.sha256.toLowerCase() !== model.sha256.toLowerCase()) {
+    throw new ModelMismatchError(
+      `cannot replay: the capture was made with ${manifest.model.fileName} (SHA-256 ${manifest.model.sha256}), ` +
+        `but the loaded model is ${model.fileName} (SHA-256 ${model.sha256}); load the same model file`,
+    );
+  }
+}
