@@ -100,3 +100,28 @@ describe("divergence report", () => {
     }
   });
 });
+
+import { DivergenceCollector } from "../../src/engine/analysis/collector.js";
+import { compareLogits } from "../../src/engine/analysis/divergence.js";
+
+describe("DivergenceCollector", () => {
+  it("collects per-step metrics from raw logits and builds the report", () => {
+    const rnd = lcg(8);
+    const c = new DivergenceCollector({ p: { mode: "isolated" }, q: { mode: "visible" }, nullBaseline: { mode: "isolated", layouts: ["alone", "with extra row"] } });
+    const expected: number[] = [], expectedNull: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const p = syntheticLogits(500, rnd);
+      const q = p.map((v) => v + (rnd() - 0.5));
+      const alt = Float64Array.from(p, (v) => v + (rnd() - 0.5) * 1e-6);
+      expected.push(compareLogits(p, q).js);
+      expectedNull.push(compareLogits(p, alt).js);
+      c.addStep({ index: i, text: `t${i}`, setTokens: [1, 2] }, { p, q, nullAlt: alt });
+    }
+    const r = c.build();
+    assert.deepEqual(r.steps.map((s) => s.js), expected);
+    assert.deepEqual(r.nullBaseline.steps.map((s) => s.js), expectedNull);
+    assert.equal(r.steps[2].text, "t2");
+    assert.ok(r.steps[0].massP! > 0);
+    assert.throws(() => new DivergenceCollector({ p: { mode: "isolated" }, q: { mode: "visible" }, nullBaseline: { mode: "causal", layouts: ["a", "b"] } }), /neither P's/);
+  });
+});
