@@ -13,6 +13,7 @@ import { NEXT_STEP_POLICIES, StepEvent, TEMPO_MODES, THRESHOLD_SCHEDULES } from 
 import { defaultModelPath } from "../engine/default-model.js";
 import { LibraryMismatchError } from "../engine/llama/c-api.js";
 import { GpuChoice } from "../engine/llama/runtime.js";
+import { MAX_LANES } from "../engine/tempo/lanes.js";
 
 function number(name: string) {
   return (value: string): number => {
@@ -65,7 +66,7 @@ engineOptions(program.command("generate").description("generate with parallel se
   .option("--alpha <a>", "relative rule: cutoff = max(t, a * p_max)", number("alpha"))
   .addOption(new Option("--schedule <schedule>", "threshold schedule over steps").choices(THRESHOLD_SCHEDULES).default("constant"))
   .option("--threshold-end <t>", "threshold at the last step (linear schedule)", number("threshold end"))
-  .option("--max-width <n>", "largest set (lane limit 255)", number("max width"))
+  .option("--max-width <n>", `largest set (lane limit ${MAX_LANES})`, number("max width"))
   .option("--max-steps <n>", "steps to generate", number("max steps"))
   .option("--temperature <t>", "softmax temperature", number("temperature"))
   .option("--stop <text>", "stop string (repeatable)", collect, [])
@@ -107,7 +108,7 @@ engineOptions(program.command("selfcheck").description("verify exact isolation o
   .option("--tolerance <x>", "max |logit difference| allowed for equalities", number("tolerance"), 1e-3)
   .option("--json", "print JSON")
   .action(async (o) => {
-    if (!Number.isInteger(o.width) || o.width < 2 || o.width > 255) throw new TempoInputError("width must be an integer in [2, 255]");
+    if (!Number.isInteger(o.width) || o.width < 2 || o.width > MAX_LANES) throw new TempoInputError(`width must be an integer in [2, ${MAX_LANES}]`);
     if (!(o.tolerance > 0)) throw new TempoInputError("tolerance must be > 0");
     const session = await openSession(o, o.width);
     const rows = runSelfCheck(session, { prompt: session.model.promptTokens(o.prompt), width: o.width, tolerance: o.tolerance });

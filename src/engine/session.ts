@@ -39,6 +39,9 @@ export interface SetAttention {
 export const DEFAULT_CONTEXT_SIZE = 4096;
 export const DEFAULT_LANES = 16;
 
+/** `step` of null-baseline scratch rows in the index table. */
+export const SCRATCH_STEP = -2;
+
 /** Thrown when the KV cache has no room for the next tokens. */
 export class ContextFullError extends Error {}
 
@@ -53,6 +56,9 @@ export class TempoSession {
   private readonly table: TokenRecord[] = [];
   private decodeCalls = 0;
   private nextCell = 0;
+  /** A sequence beyond the lanes for null-baseline scratch rows. */
+  private readonly scratchSeq: number;
+  private scratchPosition = 0;
   private disposed = false;
   private readonly tap: AttentionTap | undefined;
   /** Attention of the most recent set, when this session captures attention. */
@@ -62,7 +68,7 @@ export class TempoSession {
     const { api } = model.runtime;
     this.lanes = options.lanes ?? DEFAULT_LANES;
     if (!Number.isInteger(this.lanes) || this.lanes < 1 || this.lanes > MAX_LANES) {
-      throw new TempoInputError(`lanes must be an integer in [1, ${MAX_LANES}] (llama.cpp allows 256 sequences, one is main), got ${this.lanes}`);
+      throw new TempoInputError(`lanes must be an integer in [1, ${MAX_LANES}] (llama.cpp allows 256 sequences; main and scratch take two), got ${this.lanes}`);
     }
     const requested = options.contextSize ?? Math.min(DEFAULT_CONTEXT_SIZE, model.info.nCtxTrain);
     if (!Number.isInteger(requested) || requested < 16) throw new TempoInputError(`context size must be an integer >= 16, got ${requested}`);
@@ -78,7 +84,8 @@ export class TempoSession {
     params.n_ctx = requested;
     params.n_batch = this.batchSize;
     params.n_ubatch = this.batchSize; // a set must never be split across ubatches
-    params.n_seq_max = this.lanes + 1;
+    this.scratchSeq = this.lanes + 1;
+    params.n_seq_max = this.lanes + 2;
     params.kv_unified = true; // coupled sequences and seq_cp need one stream
     params.n_threads = params.n_threads_batch = options.threads ?? model.runtime.threads;
     params.flash_attn_type = { auto: -1, off: 0, on: 1 }[this.flashAttention];
@@ -97,6 +104,7 @@ export class TempoSession {
     this.model.runtime.api.llama_memory_clear(this.memory, true);
     this.table.length = 0;
     this.nextCell = 0;
+    this.scratchPosition = 0;
   }
 
   get indexTable(): readonly TokenRecord[] { return this.table; }
@@ -109,7 +117,8 @@ export class TempoSession {
     return perf.n_p_eval + perf.n_eval;
   }
   get nextPosition(): number {
-    return this.table.length ? this.table[this.table.length - 1].position + 1 : 0;
+    for (let i = this.table.length - 1; i >= 0; i--) if (this.table[i].step !== SCRATCH_STEP) return this.table[i].position + 1;
+    return 0;
   }
 
   /** Feeds ordinary tokens (prompt, forced text) at consecutive positions; returns the last token's logits. */
@@ -137,16 +146,21 @@ export class TempoSession {
    * Decodes one parallel set: ALL members in ONE llama_decode at ONE shared position, every
    * member entering the KV cache. Returns each member's next-token logits, in member order.
    */
-  decodeSet(tokens: readonly number[], mode: TempoMode, step: number): Float32Array[] {
+  decodeSet(tokens: readonly number[], mode: TempoMode, step: number, options: { scratchRow?: boolean } = {}): Float32Array[] {
     const m = tokens.length;
     if (m === 0) throw new TempoInputError("a parallel set needs at least one member");
     if (m > this.lanes) throw new TempoInputError(`a set of ${m} exceeds this session's ${this.lanes} lanes`);
     if (mode === "standard" && m !== 1) throw new TempoInputError("standard mode decodes one token per step");
     this.checkTokens(tokens);
-    if (m > this.cellsFree) throw new ContextFullError(`a set of ${m} needs ${m} cells; ${this.cellsFree} are free of ${this.contextSize}`);
+    const cells = m + (options.scratchRow ? 1 : 0);
+    if (cells > this.cellsFree) throw new ContextFullError(`a set of ${m} needs ${cells} cells; ${this.cellsFree} are free of ${this.contextSize}`);
     if (new Set(tokens).size !== m) throw new TempoInputError("a parallel set cannot hold the same token twice");
     const position = this.nextPosition;
     const rows: BatchRow[] = tokens.map((token, j) => ({ token, position, seqIds: memberSeqIds(mode, j, m, this.lanes), wantLogits: true }));
+    if (options.scratchRow) {
+      // Its own sequence, its own positions: invisible to every other token and blind to them.
+      rows.push({ token: tokens[0], position: this.scratchPosition++, seqIds: [this.scratchSeq], wantLogits: false });
+    }
     this.tap?.arm();
     try {
       this.decode(rows, step);
@@ -155,7 +169,7 @@ export class TempoSession {
       throw e;
     }
     const layers = this.tap?.disarm();
-    if (layers) this.lastSetAttention = { step, memberCells: this.table.slice(-m).map((r) => r.cell), layers };
+    if (layers) this.lastSetAttention = { step, memberCells: this.table.slice(-rows.length, -rows.length + m || undefined).map((r) => r.cell), layers };
     if (needsLaneSync(mode, m)) {
       for (let lane = 1; lane <= this.lanes; lane++) {
         this.model.runtime.api.llama_memory_seq_cp(this.memory, MAIN_SEQ, lane, position, position + 1);
@@ -176,7 +190,8 @@ export class TempoSession {
     if (rc !== 0) throw new Error(`llama_decode failed with code ${rc}`);
     const call = this.decodeCalls++;
     rows.forEach((r, batchRow) => {
-      this.table.push({ token: r.token, step, position: r.position, cell: this.nextCell++, seqIds: [...r.seqIds], batchRow, decodeCall: call });
+      const isScratch = r.seqIds.length === 1 && r.seqIds[0] === this.scratchSeq;
+      this.table.push({ token: r.token, step: isScratch ? SCRATCH_STEP : step, position: r.position, cell: this.nextCell++, seqIds: [...r.seqIds], batchRow, decodeCall: call });
     });
   }
 

@@ -30,7 +30,7 @@ const configSchema = z.object({
   schedule: z.enum(THRESHOLD_SCHEDULES as [string, ...string[]], { error: `schedule must be one of ${THRESHOLD_SCHEDULES.join(", ")}` }),
   thresholdEnd: unitInterval("threshold end"),
   maxWidth: z.number().int("max width must be an integer").min(1, "max width must be at least 1")
-    .max(MAX_LANES, `max width must be at most ${MAX_LANES} (the lane limit: llama.cpp allows 256 sequences, one is main)`),
+    .max(MAX_LANES, `max width must be at most ${MAX_LANES} (the lane limit: llama.cpp allows 256 sequences; main and scratch take two)`),
   maxSteps: z.number().int("max steps must be an integer").min(1, "max steps must be at least 1").max(1_000_000, "max steps must be at most 1000000"),
   temperature: z.number().gt(0, "temperature must be > 0").max(100, "temperature must be at most 100"),
   stopStrings: z.array(z.string().min(1, "stop strings cannot be empty")),

@@ -22,10 +22,17 @@ export interface GenerateRequest {
    * selecting; the run ends after the last forced set. Used by replay and perplexity.
    */
   forcedSets?: number[][];
+  /** Called after each set with every member's logits and the next distribution (replay, analysis). */
+  onDistributions?: (index: number, memberLogits: readonly Float32Array[], next: Float64Array) => void;
+  /**
+   * Decode each set together with one unrelated row in a scratch sequence that no other token
+   * sees: the same computation in a different batch layout (the null baseline).
+   */
+  scratchRow?: boolean;
 }
 
 export async function* generate(session: TempoSession, request: GenerateRequest): AsyncGenerator<StepEvent, GenerationResult> {
-  const { promptTokens, config, signal, forcedSets } = request;
+  const { promptTokens, config, signal, forcedSets, onDistributions, scratchRow } = request;
   const model = session.model;
   if (promptTokens.length === 0) throw new TempoInputError("the prompt is empty");
   if (config.maxWidth > session.lanes) throw new TempoInputError(`max width ${config.maxWidth} exceeds the session's ${session.lanes} lanes`);
@@ -60,14 +67,14 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
     const t1 = performance.now();
     let memberLogits: Float32Array[];
     try {
-      memberLogits = session.decodeSet(members.map((m) => m.token), config.mode, index);
+      memberLogits = session.decodeSet(members.map((m) => m.token), config.mode, index, { scratchRow });
     } catch (e) {
       if (e instanceof ContextFullError) return finish("context-full");
       throw e;
     }
     const t2 = performance.now();
     const table = session.indexTable;
-    const firstRow = table.length - members.length;
+    const firstRow = table.length - members.length - (scratchRow ? 1 : 0);
     const candidates: Candidate[] = members.map((m, j) => ({
       token: m.token, text: model.tokenText(m.token), prob: m.prob, logprob: Math.log(m.prob), rank: m.rank, cell: table[firstRow + j].cell,
     }));
@@ -85,8 +92,9 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
     };
     steps.push(event);
     primary.push(members[0].token);
-    yield event;
     probs = nextDistribution(config.policy, memberLogits, members.map((m) => m.prob), config.temperature);
+    onDistributions?.(index, memberLogits, probs); // before the event, so consumers see both together
+    yield event;
     if (config.stopStrings.length) {
       const text = model.pathText(primary);
       if (config.stopStrings.some((s) => text.includes(s))) return finish("stop-string");

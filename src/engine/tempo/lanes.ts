@@ -11,8 +11,8 @@
 import { TempoMode } from "../types.js";
 
 export const MAIN_SEQ = 0;
-/** llama.cpp accepts sequence ids < 256 (LLAMA_MAX_SEQ); one is main. */
-export const MAX_LANES = 255;
+/** llama.cpp accepts sequence ids < 256 (LLAMA_MAX_SEQ); one is main, one the null-baseline scratch. */
+export const MAX_LANES = 254;
 
 export function allSeqIds(lanes: number): number[] {
   return Array.from({ length: lanes + 1 }, (_, i) => i);
