@@ -231,14 +231,34 @@ async function launchCodeServer(port: number, opts: CodeServerOptions, userDataD
       // already gone
     }
   };
+  // If this script is killed outright (SIGKILL, OOM) no handler runs: a tiny watchdog process
+  // outside both groups ends code-server's group once this process is gone.
+  const watchdog = spawn(
+    process.execPath,
+    [
+      "-e",
+      `const [parent, group] = process.argv.slice(1).map(Number);
+       setInterval(() => {
+         try { process.kill(parent, 0); } catch { try { process.kill(-group, "SIGKILL"); } catch {} process.exit(0); }
+       }, 1000);`,
+      String(process.pid),
+      String(pid),
+    ],
+    { detached: true, stdio: "ignore" },
+  );
+  watchdog.unref();
   const stop = async (): Promise<void> => {
+    watchdog.kill("SIGKILL");
     killGroup("SIGTERM");
     const done = await Promise.race([exitPromise.then(() => true), sleep(5_000).then(() => false)]);
     // The server may exit before its children: always sweep the whole group.
     killGroup("SIGKILL");
     if (!done) await exitPromise;
   };
-  onCleanup(`code-server pid ${pid}`, stop, () => killGroup("SIGKILL"));
+  onCleanup(`code-server pid ${pid}`, stop, () => {
+    watchdog.kill("SIGKILL");
+    killGroup("SIGKILL");
+  });
 
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
