@@ -13,7 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { StepEvent, StopReason } from "../types.js";
-import { fromLogits, fromLogProbs } from "../analysis/divergence.js";
+import { fromLogits, fromLogProbs, type Distribution } from "../analysis/divergence.js";
 import { writeFileAtomic } from "./atomic.js";
 import { serializeSafetensors, toFloat16Bits, type TensorInput } from "./safetensors.js";
 import { validateAttentionRecord, type AttentionRecord } from "./attention.js";
@@ -57,6 +57,8 @@ export class CaptureRecorder {
   private stopReason?: StopReason;
   private timings: Record<string, number> = {};
   private written = false;
+  /** Recycled float64 buffers for the per-row log-softmax (rows are copied out as float32/16). */
+  private scratch?: Distribution;
 
   constructor(private readonly info: CaptureInfo, private readonly opts: { logits?: LogitsCaptureOptions } = {}) {
     if (!/^[0-9a-f]{64}$/.test(info.model.sha256)) throw new RangeError(`capture: model sha256 must be 64 lower-case hex digits, got ${JSON.stringify(info.model.sha256)}`);
@@ -81,7 +83,9 @@ export class CaptureRecorder {
     } else if (opts.kind === "full" && values.length !== s.width) {
       throw new RangeError(`capture: stream ${name} has vocabulary ${s.width}, got a row of ${values.length}`);
     }
-    const d = o.isLogProbs ? fromLogProbs(values, { topK: opts.kind === "topk" ? k : 1 }) : fromLogits(values, { temperature: o.temperature, topK: opts.kind === "topk" ? k : 1 });
+    const topK = opts.kind === "topk" ? k : 1;
+    const d = o.isLogProbs ? fromLogProbs(values, { topK, reuse: this.scratch }) : fromLogits(values, { temperature: o.temperature, topK, reuse: this.scratch });
+    this.scratch = d;
     s.steps.push(step);
     if (opts.kind === "topk") {
       const lp = new Float32Array(k);
