@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CaptureExistsError, CaptureRecorder } from "../../src/engine/capture/recorder.js";
 import { assertSameModel, CaptureError, ModelMismatchError, readCapture, streamRow } from "../../src/engine/capture/reader.js";
-import { attentionBreakdown, ATTENTION_TARGETS } from "../../src/engine/capture/attention.js";
+import { attentionBreakdown, attentionRecordsFromSet, ATTENTION_TARGETS } from "../../src/engine/capture/attention.js";
 import { sha256File } from "../../src/engine/capture/hash.js";
 import { fromFloat16Bits, SafetensorsError, toFloat16Bits } from "../../src/engine/capture/safetensors.js";
 import { fromLogits } from "../../src/engine/analysis/divergence.js";
@@ -62,6 +62,7 @@ describe("capture folder", () => {
       const o = (h * 3 + i) * T;
       assert.equal(b[o + 1], 0, "isolated: sibling attention must be exactly zero");
       assert.ok(Math.abs(b[o] + b[o + 2] + b[o + 4] - 1) < 1e-6);
+      assert.equal(b[o + 4], 0, "no bosToken given: BOS is counted with the prompt");
     }
     assert.ok(attentionBreakdown(c.attention[1])[1] > 0);
   });
@@ -148,6 +149,28 @@ describe("capture folder", () => {
     const m = readCapture(dir).manifest;
     assert.doesNotThrow(() => assertSameModel(m, { fileName: "renamed.gguf", sha256: m.model.sha256.toUpperCase() }));
     assert.throws(() => assertSameModel(m, { fileName: "synthetic.gguf", sha256: "f".repeat(64) }), (e: unknown) => e instanceof ModelMismatchError && /capture was made with synthetic.gguf \(SHA-256 0+1\)/.test((e as Error).message));
+  });
+
+  it("adapts the engine's set attention ([member][head][cell]) through the index table", () => {
+    // Prompt BOS(cell 0) + 1 token (cell 1), an earlier set (cell 2), this set (cells 3, 4), cell 5 unused.
+    const table = [
+      { token: 1, step: -1, position: 0, cell: 0 }, { token: 9, step: -1, position: 1, cell: 1 },
+      { token: 7, step: 0, position: 2, cell: 2 }, { token: 5, step: 1, position: 3, cell: 3 }, { token: 6, step: 1, position: 3, cell: 4 },
+    ];
+    const nKv = 6, nHead = 2;
+    // member i, head h: weights over cells 0..5
+    const rows = [[0.1, 0.2, 0.3, 0.4, 0, 0], [0.25, 0.25, 0, 0.5, 0, 0], [0.1, 0.1, 0.1, 0.2, 0.4, 0.1], [0, 0, 0, 0.5, 0.5, 0]];
+    const probs = Float32Array.from(rows.flat());
+    const [rec] = attentionRecordsFromSet({ step: 1, memberCells: [3, 4], layers: [{ layer: 4, nKv, nTokens: 2, nHead, probs }] }, table);
+    assert.deepEqual(Array.from(rec.keySteps), [-1, -1, 0, 1, 1, -1000]);
+    const b = attentionBreakdown(rec, 1);
+    const T = ATTENTION_TARGETS.length;
+    const at = (h: number, i: number) => Array.from(b.subarray((h * 2 + i) * T, (h * 2 + i + 1) * T), (v) => Math.round(v * 1e6) / 1e6);
+    // columns: self, siblings, prompt, earlierSets, bos, other
+    assert.deepEqual(at(0, 0), [0.4, 0, 0.2, 0.3, 0.1, 0]); // member 0 (cell 3), head 0 = rows[0]
+    assert.deepEqual(at(1, 0), [0.5, 0, 0.25, 0, 0.25, 0]); // member 0, head 1 = rows[1]
+    assert.deepEqual(at(0, 1), [0.4, 0.2, 0.1, 0.1, 0.1, 0.1]); // member 1 (cell 4), head 0 = rows[2]
+    assert.deepEqual(at(1, 1), [0.5, 0.5, 0, 0, 0, 0]);
   });
 
   it("hashes a file with SHA-256", async () => {

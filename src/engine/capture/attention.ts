@@ -18,14 +18,16 @@ export interface AttentionRecord {
   keyCells: Int32Array;
   /** Token id held in each key cell. */
   keyTokens: Int32Array;
-  /** Step that produced each key: -1 for prompt tokens, `step` for the set's own members. */
+  /** Step that produced each key: -1 for prompt tokens, `step` for the set's own members,
+   * below -1 for anything else (scratch rows, cells the index table does not know). */
   keySteps: Int32Array;
   /** RoPE position of each key (BOS is the prompt token at position 0). */
   keyPositions: Int32Array;
 }
 
-/** Columns of attentionBreakdown, in order. */
-export const ATTENTION_TARGETS = ["self", "siblings", "prompt", "earlierSets", "bos"] as const;
+/** Columns of attentionBreakdown, in order. "other": cells the index table does not map to a
+ * prompt token or a set (scratch rows, unused cells); it should be ~0, a consistency check. */
+export const ATTENTION_TARGETS = ["self", "siblings", "prompt", "earlierSets", "bos", "other"] as const;
 export type AttentionTarget = (typeof ATTENTION_TARGETS)[number];
 
 /** Check the sizes agree; the error names the record. */
@@ -41,10 +43,11 @@ export function validateAttentionRecord(r: AttentionRecord): void {
 
 /**
  * Per head and query, the attention mass on: itself, its siblings (other members of the same
- * set), the prompt (excluding BOS), earlier sets, and BOS. Returns [heads, queries, 5].
- * In isolated mode the sibling column must be exactly zero.
+ * set), the prompt (excluding BOS), earlier sets, BOS, and other cells. Returns
+ * [heads, queries, 6]. BOS is the prompt token at position 0 when it is `bosToken` (models
+ * without BOS: leave it undefined). In isolated mode the sibling column must be exactly zero.
  */
-export function attentionBreakdown(r: AttentionRecord): Float64Array {
+export function attentionBreakdown(r: AttentionRecord, bosToken?: number): Float64Array {
   validateAttentionRecord(r);
   const q = r.queryCells.length, k = r.keyCells.length, T = ATTENTION_TARGETS.length;
   const out = new Float64Array(r.heads * q * T);
@@ -57,11 +60,47 @@ export function attentionBreakdown(r: AttentionRecord): Float64Array {
         let col: number;
         if (r.keyCells[j] === r.queryCells[i]) col = 0;
         else if (r.keySteps[j] === r.step) col = 1;
-        else if (r.keySteps[j] < 0) col = r.keyPositions[j] === 0 ? 4 : 2;
+        else if (r.keySteps[j] === -1) col = bosToken !== undefined && r.keyPositions[j] === 0 && r.keyTokens[j] === bosToken ? 4 : 2;
+        else if (r.keySteps[j] < -1) col = 5;
         else col = 3;
         out[o + col] += w;
       }
     }
   }
   return out;
+}
+
+/** Step recorded for key cells the index table does not know. */
+export const UNKNOWN_KEY_STEP = -1000;
+
+/**
+ * Adapter from the engine's capture (src/engine/session.ts SetAttention: per layer, probs
+ * [member][head][cell]) and the session's index table to one AttentionRecord per layer
+ * ([head][member][cell]); every cell is a key, mapped to its token through the table.
+ */
+export function attentionRecordsFromSet(
+  capture: { step: number; memberCells: readonly number[]; layers: readonly { layer: number; nKv: number; nTokens: number; nHead: number; probs: Float32Array }[] },
+  table: readonly { token: number; step: number; position: number; cell: number }[],
+): AttentionRecord[] {
+  const byCell = new Map<number, { token: number; step: number; position: number }>();
+  for (const t of table) byCell.set(t.cell, t);
+  return capture.layers.map((l) => {
+    const q = capture.memberCells.length;
+    if (l.nTokens !== q) throw new RangeError(`layer ${l.layer}: ${l.nTokens} captured rows for a set of ${q}`);
+    if (l.probs.length !== q * l.nHead * l.nKv) throw new RangeError(`layer ${l.layer}: probs has ${l.probs.length} values, expected ${q}*${l.nHead}*${l.nKv}`);
+    const weights = new Float32Array(l.probs.length);
+    for (let i = 0; i < q; i++) for (let h = 0; h < l.nHead; h++) {
+      weights.set(l.probs.subarray((i * l.nHead + h) * l.nKv, (i * l.nHead + h + 1) * l.nKv), (h * q + i) * l.nKv);
+    }
+    const keyCells = Int32Array.from({ length: l.nKv }, (_, c) => c);
+    const known = (c: number) => byCell.get(c);
+    return {
+      step: capture.step, layer: l.layer, heads: l.nHead, weights,
+      queryCells: Int32Array.from(capture.memberCells),
+      keyCells,
+      keyTokens: Int32Array.from(keyCells, (c) => known(c)?.token ?? -1),
+      keySteps: Int32Array.from(keyCells, (c) => known(c)?.step ?? UNKNOWN_KEY_STEP),
+      keyPositions: Int32Array.from(keyCells, (c) => known(c)?.position ?? -1),
+    };
+  });
 }
