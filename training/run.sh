@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PY=/usr/bin/python3  # Debian's interpreter: python3-torch is installed for it, not for pyenv's
+PY=${PY:-/usr/bin/python3}  # Debian's interpreter: python3-torch is installed for it, not for pyenv's
 CACHE=.cache/demo-model
 if [ ! -x "$PY" ] || ! "$PY" -c "import torch, numpy, sentencepiece, matplotlib" 2>/dev/null; then
   echo "train:demo needs Debian's Python packages for $PY: $(tr '\n' ' ' < scripts/apt-packages-training.txt)" >&2
@@ -27,4 +27,5 @@ N_VOCAB=$("$PY" -c "import json; print(len(json.load(open('$CACHE/tokenizer/voca
 npx tsx scripts/demo-model/export.ts --weights "$CACHE/weights" --out models/tempo-demo-code.gguf
 npx tsx scripts/demo-model/verify.ts --model models/tempo-demo-code.gguf --weights "$CACHE/weights" --write training/export-check.json
 "$PY" training/plot.py --results training/results.json --out docs/demo-model-training.svg
+"$PY" training/report.py
 echo "train:demo: done; figures in training/results.json, training/export-check.json, docs/demo-model-training.svg"

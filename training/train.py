@@ -194,6 +194,8 @@ def main() -> None:
     # 2 for an idle 2-core machine; on a busy one 1 is faster (OpenMP threads wait on each other)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="end after this many steps of the --steps schedule: a timing/equivalence probe, no export")
     ap.add_argument("--device", default="cpu", help="cpu (the reference setup) or cuda (for quick sweeps)")
     args = ap.parse_args()
 
@@ -228,22 +230,24 @@ def main() -> None:
         return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
 
     T, B = args.ctx, args.batch
-    curve = {"step": [], "tokens": [], "seconds": [], "train": [], "heldout": []}
+    curve = {"step": [], "tokens": [], "seconds": [], "cpuSeconds": [], "train": [], "heldout": []}
     run_loss, run_n = 0.0, 0
     t0 = time.time()
-    for step in range(args.steps + 1):
-        if step % args.eval_every == 0 or step == args.steps:
+    last = args.steps if args.stop_after is None else min(args.steps, args.stop_after)
+    for step in range(last + 1):
+        if step % args.eval_every == 0 or step == last:
             tot, cnt = model_nll(model, held_ids, T, args.eval_windows, args.device)
             curve["step"].append(step)
             curve["tokens"].append(step * B * T)
             curve["seconds"].append(round(time.time() - t0, 1))
+            ru = resource.getrusage(resource.RUSAGE_SELF)
+            curve["cpuSeconds"].append(round(ru.ru_utime + ru.ru_stime, 1))
             curve["train"].append(run_loss / run_n if run_n else None)
             curve["heldout"].append(tot / cnt)
-            ru = resource.getrusage(resource.RUSAGE_SELF)
             print(f"step {step:5d}  {time.time() - t0:7.1f}s  cpu {ru.ru_utime + ru.ru_stime:7.1f}s  train {curve['train'][-1] or float('nan'):.3f}  "
                   f"heldout(subset) {tot / cnt:.3f}", flush=True)
             run_loss, run_n = 0.0, 0
-        if step == args.steps:
+        if step == last:
             break
         starts = rng.integers(0, len(train_ids) - T - 1, size=B)
         x = torch.from_numpy(np.stack([train_ids[s:s + T] for s in starts])).to(args.device)
@@ -260,6 +264,17 @@ def main() -> None:
     train_seconds = time.time() - t0
     usage = resource.getrusage(resource.RUSAGE_SELF)
 
+    if args.stop_after is not None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        probe = {"config": cfg, "device": args.device, "threads": args.threads, "torch": torch.__version__,
+                 "scheduleSteps": args.steps, "stoppedAfter": last, "batch": B, "curve": curve,
+                 "trainSeconds": round(train_seconds, 1), "processCpuSeconds": round(usage.ru_utime + usage.ru_stime, 1),
+                 "loadAverage": os.getloadavg()}
+        with open(args.results, "w") as f:
+            json.dump(probe, f, indent=2)
+            f.write("\n")
+        print(f"probe: {last} steps in {train_seconds:.0f} s wall, {probe['processCpuSeconds']} s CPU; load {probe['loadAverage']}")
+        return
     tot, cnt = model_nll(model, held_ids, T, device=args.device)
     assert cnt == n_targets
     results = {
