@@ -67,9 +67,14 @@ done
 # to write compile_commands.json, which costs about a minute.
 NODE_GYP="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
 [ -f "$NODE_GYP" ] || die "npm's bundled node-gyp not found at $NODE_GYP"
+# Node's headers must come from this machine (node-gyp would otherwise download them): npm's
+# nodedir setting, else the headers installed beside the node binary.
 NODEDIR="$(npm config get nodedir 2>/dev/null || true)"
-GYP_ARGS=(rebuild --jobs=2 --loglevel=error)
-[ -n "$NODEDIR" ] && [ "$NODEDIR" != undefined ] && GYP_ARGS+=("--nodedir=$NODEDIR")
+if [ -z "$NODEDIR" ] || [ "$NODEDIR" = undefined ] || [ "$NODEDIR" = null ]; then
+  NODEDIR="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+fi
+[ -f "$NODEDIR/include/node/node.h" ] || die "Node.js headers not found under $NODEDIR (set npm's nodedir)"
+GYP_ARGS=(rebuild --jobs=2 --loglevel=error "--nodedir=$NODEDIR")
 build() { # $1: module dir, $2: log name, rest: command
   local dir="$1" name="$2"; shift 2
   (cd "$dir" && "$@" >"$TMP/gyp-$name.log" 2>&1) || { cat "$TMP/gyp-$name.log" >&2; return 1; }
