@@ -76,6 +76,27 @@ describe("TEMPO extension in VS Code", () => {
     assert.equal(playgroundTabs().length, 1);
   });
 
+  it("the page follows VS Code's light, dark and high-contrast themes", async () => {
+    const api = await extension().activate();
+    const config = vscode.workspace.getConfiguration("workbench");
+    const original = config.inspect<string>("colorTheme")?.globalValue;
+    try {
+      for (const [theme, bodyClass] of [
+        ["Default Dark Modern", "vscode-dark"],
+        ["Default High Contrast", "vscode-high-contrast"],
+        ["Default Light Modern", "vscode-light"],
+      ] as const) {
+        await config.update("colorTheme", theme, vscode.ConfigurationTarget.Global);
+        await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+        const ready = await api.openPlayground();
+        assert.equal(ready.theme, bodyClass, `with ${theme}`);
+        assert.deepEqual(api.playgroundCspViolations(), []);
+      }
+    } finally {
+      await config.update("colorTheme", original, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it("ships the webview bundle it references", () => {
     const root = extension().extensionPath;
     for (const f of ["dist/webview/playground.js", "media/playground.css"]) {
