@@ -115,6 +115,9 @@ async function main(): Promise<void> {
     ignoreFile,
     "--skip-license",
     "--allow-missing-repository",
+    // The project has no public repository URL to rewrite README links against, and vsce
+    // refuses relative image links (the README screenshot) without one.
+    "--no-rewrite-relative-links",
   ]);
 
   // What went in: the files the extension needs, and none of the excluded variants.
