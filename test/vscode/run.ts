@@ -2,6 +2,8 @@
 // extension host (code-server), opened by headless Chromium through the workbench URL's
 // payload (extensionDevelopmentPath + extensionTestsPath). Passes only on a report with no
 // failures; a missing report is a failure with the logs saved to test-output/vscode/.
+//   TEMPO_VSCODE_TEST_GREP=<pattern>        run only the matching tests
+//   TEMPO_VSCODE_TEST_TIMEOUT_MS=<ms>       how long to wait for the report (default 240000)
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
