@@ -2,7 +2,21 @@ import assert from "node:assert/strict";
 import { seededModelPath, TINY_GQA_SHAPE } from "../fixtures/seeded-model.js";
 import { TempoModel } from "../../src/engine/model.js";
 import { TempoSession } from "../../src/engine/session.js";
-import { summariseSetAttention } from "../../src/engine/analysis/attention.js";
+import { ATTENTION_TARGETS, attentionBreakdown, attentionRecordsFromSet } from "../../src/engine/capture/attention.js";
+
+/** One row per (layer, head, member): the mass on each target. */
+function breakdownRows(session: TempoSession, bos: number) {
+  const rows: Array<Record<(typeof ATTENTION_TARGETS)[number], number> & { member: number; layer: number; head: number }> = [];
+  for (const record of attentionRecordsFromSet(session.lastSetAttention!, session.indexTable)) {
+    const b = attentionBreakdown(record, bos);
+    const q = record.queryCells.length, T = ATTENTION_TARGETS.length;
+    for (let h = 0; h < record.heads; h++) for (let i = 0; i < q; i++) {
+      const row = Object.fromEntries(ATTENTION_TARGETS.map((t, c) => [t, b[(h * q + i) * T + c]])) as Record<(typeof ATTENTION_TARGETS)[number], number>;
+      rows.push({ ...row, member: i, layer: record.layer, head: h });
+    }
+  }
+  return rows;
+}
 import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { runGeneration } from "../../src/engine/tempo/generate.js";
 
@@ -23,7 +37,7 @@ describe("attention between parallel tokens, captured in the pass that holds the
     session.decodeSet([310, 311, 312, 313], mode, 1);
     const cap = session.lastSetAttention!;
     assert.equal(cap.step, 1);
-    return summariseSetAttention(cap, session.indexTable, model.info.bos);
+    return breakdownRows(session, model.info.bos);
   };
 
   it("isolated: sibling attention is exactly zero in every layer and head; rows sum to 1", () => {
@@ -31,7 +45,7 @@ describe("attention between parallel tokens, captured in the pass that holds the
     assert.equal(rows.length, 4 * 2 * TINY_GQA_SHAPE.nHead);
     for (const r of rows) {
       assert.equal(r.siblings, 0, `member ${r.member} layer ${r.layer} head ${r.head}`);
-      assert.equal(r.unaccounted, 0);
+      assert.equal(r.other, 0);
       assert.ok(Math.abs(r.self + r.bos + r.prompt + r.earlierSets - 1) < 1e-5);
       assert.ok(r.self > 0 && r.earlierSets > 0 && r.bos > 0 && r.prompt > 0);
     }
