@@ -37,7 +37,8 @@ def cpu_lines(path: str, shipped):
     full = per_step * p["scheduleSteps"] / 60
     out = [f"A CPU probe (`train.py --threads {p['threads']} --stop-after {steps}`, same defaults and seed, torch {p['torch']}) "
            f"ran the first {steps} of the {p['scheduleSteps']} steps on this machine: {p['trainSeconds']:.0f} s of wall time "
-           f"at a load average of {p['loadAverage'][0]:.1f}, and {per_step:.2f} s of CPU time per training step "
+           f"at a load average of {p['loadAverage'][0]:.1f} (the process got {(c['cpuSeconds'][-1] - c['cpuSeconds'][0]) / (c['seconds'][-1] - c['seconds'][0]):.0%} of one core), "
+           f"and {per_step:.2f} s of CPU time per training step "
            f"(batch {p['batch']} x {p['config']['n_ctx']} tokens) on one thread. The {p['scheduleSteps']} steps therefore take "
            f"about {full:.0f} minutes of CPU time on one core of this processor; with the default 2 threads on an idle 2-core "
            f"machine that is the wall time divided by the parallel speed-up (not measured here: the machine was never idle).",
