@@ -1,0 +1,125 @@
+// Messages between the extension host and the engine host child process. Both sides parse
+// what they receive with these schemas: the child may be a different build after an update, or
+// half-dead after a native abort, and a malformed message must fail loudly, not render garbage.
+import { z } from "zod";
+
+const finite = z.number().refine(Number.isFinite, "must be finite");
+/** Probabilities are finite in [0, 1]; log-probabilities may be -Infinity (p = 0). */
+const logprob = z.number().refine((v) => !Number.isNaN(v) && v <= 0 + 1e-9, "must be a log-probability");
+
+export const engineOptionsSchema = z.object({
+  /** Absolute path of the GGUF file. */
+  modelPath: z.string().min(1),
+  gpu: z.enum(["auto", "cpu"]),
+  /** 0 = the engine's default (min(4096, training context)). */
+  contextSize: z.number().int().min(0),
+  // Off by default in the engine: compared runs must share it and captures record it.
+  flashAttention: z.enum(["on", "off"]),
+}).strict();
+export type EngineOptions = z.infer<typeof engineOptionsSchema>;
+
+/** Generation settings as the user typed them; resolveConfig in the child validates them. */
+export const generationSettingsSchema = z.object({
+  mode: z.string(),
+  policy: z.string(),
+  threshold: z.number(),
+  schedule: z.string(),
+  thresholdEnd: z.number().optional(),
+  maxWidth: z.number(),
+  maxSteps: z.number(),
+  temperature: z.number(),
+  stopStrings: z.array(z.string()),
+}).partial().strict();
+export type GenerationSettings = z.infer<typeof generationSettingsSchema>;
+
+const requestId = z.number().int().nonnegative();
+
+export const hostRequestSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("loadModel"), id: requestId, engine: engineOptionsSchema }).strict(),
+  z.object({
+    type: z.literal("generate"),
+    id: requestId,
+    engine: engineOptionsSchema,
+    prompt: z.string(),
+    settings: generationSettingsSchema,
+    /**
+     * When set, the finished (or stopped) run's capture folder is written under this staging
+     * folder right away, so an export later survives an engine crash.
+     */
+    captureRoot: z.string().min(1).optional(),
+  }).strict(),
+  /** Aborts request `target` (a generate or compare); answered by that request's own "done". */
+  z.object({ type: z.literal("cancel"), id: requestId, target: requestId }).strict(),
+]);
+export type HostRequest = z.infer<typeof hostRequestSchema>;
+
+export const candidateSchema = z.object({
+  token: z.number().int(), text: z.string(), prob: finite, logprob, rank: z.number().int().nonnegative(), cell: z.number().int(),
+}).strict();
+export const topEntrySchema = z.object({ token: z.number().int(), text: z.string(), prob: finite }).strict();
+export const stepEventSchema = z.object({
+  index: z.number().int().nonnegative(),
+  position: z.number().int(),
+  mode: z.enum(["isolated", "visible", "causal", "standard"]),
+  policy: z.enum(["mixture", "top", "last"]),
+  threshold: finite,
+  candidates: z.array(candidateSchema).min(1),
+  top: z.array(topEntrySchema),
+  entropy: finite,
+  setMass: finite,
+  timings: z.object({ decodeMs: finite, selectMs: finite }).strict(),
+}).strict();
+export type StepEventMessage = z.infer<typeof stepEventSchema>;
+
+export const modelSummarySchema = z.object({
+  path: z.string(),
+  fileName: z.string(),
+  description: z.string(),
+  backend: z.string(),
+  nVocab: z.number().int(),
+  nLayer: z.number().int(),
+  contextSize: z.number().int(),
+  loadMs: finite,
+}).strict();
+export type ModelSummary = z.infer<typeof modelSummarySchema>;
+
+export const runSummarySchema = z.object({
+  stopReason: z.enum(["eog", "max-steps", "stop-string", "context-full", "aborted"]),
+  text: z.string(),
+  steps: z.number().int(),
+  promptTokens: z.number().int(),
+  seconds: finite,
+  stepsPerSecond: finite,
+  backend: z.string(),
+  /** The config after resolveConfig (defaults filled in). */
+  config: z.record(z.string(), z.unknown()),
+  /** The staged capture folder, when the request asked for one. */
+  captureDir: z.string().optional(),
+}).strict();
+export type RunSummary = z.infer<typeof runSummarySchema>;
+
+export const hostEventSchema = z.discriminatedUnion("type", [
+  /** Sent once when the child has started and can take requests. */
+  z.object({ type: z.literal("hello"), pid: z.number().int(), node: z.string() }).strict(),
+  z.object({ type: z.literal("progress"), id: requestId, phase: z.string(), message: z.string() }).strict(),
+  z.object({ type: z.literal("modelLoaded"), id: requestId, model: modelSummarySchema }).strict(),
+  /** A batch of step events (the child batches them every ~25 ms). */
+  z.object({ type: z.literal("steps"), id: requestId, steps: z.array(stepEventSchema) }).strict(),
+  z.object({ type: z.literal("done"), id: requestId, run: runSummarySchema }).strict(),
+  z.object({ type: z.literal("cancelled"), id: requestId }).strict(),
+  /** `input`: the user's mistake (message shown as is); `internal`: a bug or engine failure. */
+  z.object({ type: z.literal("error"), id: requestId, kind: z.enum(["input", "internal"]), message: z.string(), detail: z.string().optional() }).strict(),
+  z.object({ type: z.literal("log"), level: z.enum(["info", "warn", "error"]), message: z.string() }).strict(),
+]);
+export type HostEvent = z.infer<typeof hostEventSchema>;
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+function parseWith<T>(schema: z.ZodType<T>, raw: unknown): ParseResult<T> {
+  const r = schema.safeParse(raw);
+  if (r.success) return { ok: true, value: r.data };
+  return { ok: false, error: r.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(message)"}: ${i.message}`).join("; ") };
+}
+
+export const parseHostRequest = (raw: unknown): ParseResult<HostRequest> => parseWith(hostRequestSchema, raw);
+export const parseHostEvent = (raw: unknown): ParseResult<HostEvent> => parseWith(hostEventSchema, raw);
