@@ -37,11 +37,13 @@ def cpu_lines(path: str, shipped):
     full = per_step * p["scheduleSteps"] / 60
     out = [f"A CPU probe (`train.py --threads {p['threads']} --stop-after {steps}`, same defaults and seed, torch {p['torch']}) "
            f"ran the first {steps} of the {p['scheduleSteps']} steps on this machine: {p['trainSeconds']:.0f} s of wall time "
-           f"at a load average of {p['loadAverage'][0]:.1f} (the process got {(c['cpuSeconds'][-1] - c['cpuSeconds'][0]) / (c['seconds'][-1] - c['seconds'][0]):.0%} of one core), "
-           f"and {per_step:.2f} s of CPU time per training step "
-           f"(batch {p['batch']} x {p['config']['n_ctx']} tokens) on one thread. The {p['scheduleSteps']} steps therefore take "
-           f"about {full:.0f} minutes of CPU time on one core of this processor; with the default 2 threads on an idle 2-core "
-           f"machine that is the wall time divided by the parallel speed-up (not measured here: the machine was never idle).",
+           f"(15-minute load average {p['loadAverage'][2]:.1f}: the process got "
+           f"{(c['cpuSeconds'][-1] - c['cpuSeconds'][0]) / (c['seconds'][-1] - c['seconds'][0]):.0%} of one core), "
+           f"and {per_step:.2f} s of CPU time per training step (batch {p['batch']} x {p['config']['n_ctx']} tokens) on one "
+           f"thread. The {p['scheduleSteps']} steps therefore cost about {full:.0f} minutes of CPU time on one core of this "
+           f"processor. With the default 2 threads on an idle 2-core machine the run fits the 30-minute budget only if two "
+           f"threads are at least {full / 30:.2f} times as fast as one; that speed-up could not be measured here (the "
+           f"machine was never idle), so on a slower or busy machine expect the CPU run to take longer.",
            "", "Same steps, CPU probe against the shipped (H100) run:", "",
            "| step | CPU: train | CPU: held-out subset | H100: train | H100: held-out subset |", "| ---: | ---: | ---: | ---: | ---: |"]
     sc = shipped["curve"]
