@@ -9,11 +9,21 @@ import { TempoSession, FlashAttention } from "../engine/session.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { runGeneration } from "../engine/tempo/generate.js";
 import { runSelfCheck } from "../engine/tempo/selfcheck.js";
-import { NEXT_STEP_POLICIES, StepEvent, TEMPO_MODES, THRESHOLD_SCHEDULES } from "../engine/types.js";
+import { GenerationConfig, NEXT_STEP_POLICIES, NextStepPolicy, StepEvent, TEMPO_MODES, TempoMode, THRESHOLD_SCHEDULES, ThresholdSchedule } from "../engine/types.js";
 import { defaultModelPath } from "../engine/default-model.js";
 import { LibraryMismatchError } from "../engine/llama/c-api.js";
 import { GpuChoice } from "../engine/llama/runtime.js";
 import { MAX_LANES } from "../engine/tempo/lanes.js";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { compareModes, RecordedRun } from "../engine/analysis/compare-run.js";
+import { assertSameModel, CaptureError, ModelMismatchError, readCapture } from "../engine/capture/reader.js";
+import { SafetensorsError } from "../engine/capture/safetensors.js";
+import { writeReport } from "../engine/analysis/report-write.js";
+import { metricDefs } from "../engine/analysis/report-model.js";
+import { pairedPromptStats } from "../engine/analysis/paired.js";
+import { writeFileAtomic } from "../engine/capture/atomic.js";
+import { teacherForcedPerplexity } from "../engine/tempo/perplexity.js";
 
 function number(name: string) {
   return (value: string): number => {
@@ -31,7 +41,7 @@ function engineOptions(cmd: Command): Command {
     .option("--model <gguf>", "GGUF model file (default: the bundled demo model)")
     .addOption(new Option("--gpu <choice>", "GPU backend").choices(["auto", "cpu"]).default("auto"))
     .option("--context-size <n>", "KV cells (a set of M uses M cells)", number("context size"))
-    .addOption(new Option("--flash-attention <mode>", "flash attention").choices(["auto", "on", "off"]).default("auto"));
+    .addOption(new Option("--flash-attention <mode>", "flash attention").choices(["on", "off"]).default("off"));
 }
 
 async function openSession(flags: EngineFlags, lanes: number): Promise<TempoSession> {
@@ -58,24 +68,34 @@ const program = new Command("tempo")
   .showHelpAfterError(false)
   .allowExcessArguments(false);
 
-engineOptions(program.command("generate").description("generate with parallel sets").allowExcessArguments(false))
+/** The generation settings every run-producing command takes. */
+function generationOptions(cmd: Command, defaultMode: string): Command {
+  return cmd
+    .addOption(new Option("--mode <mode>", "how set members see each other").choices(TEMPO_MODES).default(defaultMode))
+    .addOption(new Option("--policy <policy>", "next-step distribution after a set").choices(NEXT_STEP_POLICIES).default("mixture"))
+    .option("--threshold <t>", "keep tokens with p >= t, t in (0, 1]", number("threshold"))
+    .option("--alpha <a>", "relative rule: cutoff = max(t, a * p_max)", number("alpha"))
+    .addOption(new Option("--schedule <schedule>", "threshold schedule over steps").choices(THRESHOLD_SCHEDULES).default("constant"))
+    .option("--threshold-end <t>", "threshold at the last step (linear schedule)", number("threshold end"))
+    .option("--max-width <n>", `largest set (lane limit ${MAX_LANES})`, number("max width"))
+    .option("--max-steps <n>", "steps to generate", number("max steps"))
+    .option("--temperature <t>", "softmax temperature", number("temperature"))
+    .option("--stop <text>", "stop string (repeatable)", collect, []);
+}
+
+function configFrom(o: Record<string, unknown>): GenerationConfig {
+  return resolveConfig({
+    mode: o.mode as TempoMode, policy: o.policy as NextStepPolicy, threshold: o.threshold as number, relativeAlpha: o.alpha as number,
+    schedule: o.schedule as ThresholdSchedule, thresholdEnd: o.thresholdEnd as number, maxWidth: o.maxWidth as number,
+    maxSteps: o.maxSteps as number, temperature: o.temperature as number, stopStrings: o.stop as string[],
+  });
+}
+
+generationOptions(engineOptions(program.command("generate").description("generate with parallel sets").allowExcessArguments(false)), "isolated")
   .requiredOption("--prompt <text>", "prompt text")
-  .addOption(new Option("--mode <mode>", "how set members see each other").choices(TEMPO_MODES).default("isolated"))
-  .addOption(new Option("--policy <policy>", "next-step distribution after a set").choices(NEXT_STEP_POLICIES).default("mixture"))
-  .option("--threshold <t>", "keep tokens with p >= t, t in (0, 1]", number("threshold"))
-  .option("--alpha <a>", "relative rule: cutoff = max(t, a * p_max)", number("alpha"))
-  .addOption(new Option("--schedule <schedule>", "threshold schedule over steps").choices(THRESHOLD_SCHEDULES).default("constant"))
-  .option("--threshold-end <t>", "threshold at the last step (linear schedule)", number("threshold end"))
-  .option("--max-width <n>", `largest set (lane limit ${MAX_LANES})`, number("max width"))
-  .option("--max-steps <n>", "steps to generate", number("max steps"))
-  .option("--temperature <t>", "softmax temperature", number("temperature"))
-  .option("--stop <text>", "stop string (repeatable)", collect, [])
   .option("--json", "print one JSON object instead of streaming text")
   .action(async (o) => {
-    const config = resolveConfig({
-      mode: o.mode, policy: o.policy, threshold: o.threshold, relativeAlpha: o.alpha, schedule: o.schedule,
-      thresholdEnd: o.thresholdEnd, maxWidth: o.maxWidth, maxSteps: o.maxSteps, temperature: o.temperature, stopStrings: o.stop,
-    });
+    const config = configFrom(o);
     const session = await openSession(o, Math.max(config.maxWidth, 1));
     const promptTokens = session.model.promptTokens(o.prompt);
     const controller = new AbortController();
@@ -126,6 +146,103 @@ engineOptions(program.command("selfcheck").description("verify exact isolation o
     process.exitCode = ok ? 0 : 1;
   });
 
+const parseLayers = (value: string): number[] => {
+  const layers = value.split(",").map((v) => Number(v.trim()));
+  if (layers.some((l) => !Number.isInteger(l) || l < 0)) throw new InvalidArgumentError(`layers must be comma-separated integers, got "${value}"`);
+  return layers;
+};
+
+/** Prompts file: one prompt per line, or JSONL lines {"prompt": "..."}; blank lines ignored. */
+function readPrompts(file: string): string[] {
+  let text: string;
+  try { text = readFileSync(file, "utf8"); } catch { throw new TempoInputError(`cannot read prompts file ${file}`); }
+  const prompts = text.split("\n").map((line, i) => {
+    const t = line.trim();
+    if (!t.startsWith("{")) return t;
+    try { return String((JSON.parse(t) as { prompt: unknown }).prompt ?? ""); } catch { throw new TempoInputError(`${file}:${i + 1}: invalid JSON`); }
+  }).filter((p) => p.length > 0);
+  if (prompts.length < 2) throw new TempoInputError(`${file}: paired statistics need at least 2 prompts, found ${prompts.length}`);
+  return prompts;
+}
+
+function progressLine(): (phase: string, done: number, total: number) => void {
+  if (!process.stderr.isTTY) return () => {};
+  return (phase, done, total) => process.stderr.write(`\r${phase} ${done}/${total}   `);
+}
+
+generationOptions(engineOptions(program.command("compare").description("isolated vs visible by teacher-forced replay, with a null baseline; writes a capture folder with report.json/md/html").allowExcessArguments(false)), "isolated")
+  .option("--prompt <text>", "prompt text")
+  .option("--from <capture>", "replay the sets of an earlier capture (made with the same model file) instead of generating")
+  .option("--prompts <file>", "many prompts (one per line, or JSONL {\"prompt\"}): per-prompt captures + paired statistics")
+  .addOption(new Option("--q-mode <mode>", "the mode the same sets are replayed under").choices(["visible", "causal", "isolated"]).default("visible"))
+  .option("--attention-layers <list>", "capture attention of these layers (comma-separated)", parseLayers)
+  .option("--full-logits", "store full-vocabulary distributions (default: top-50)")
+  .option("--f16", "store full-vocabulary rows as float16")
+  .requiredOption("--out <dir>", "capture folder to create (must not exist)")
+  .action(async (o) => {
+    if ([o.prompt, o.prompts, o.from].filter(Boolean).length !== 1) throw new TempoInputError("give exactly one of --prompt, --prompts or --from");
+    if (existsSync(o.out)) throw new TempoInputError(`${o.out} already exists; captures are never overwritten`);
+    const model = await TempoModel.open(o.model ?? defaultModelPath(), { gpu: o.gpu });
+    let config = configFrom(o);
+    let recorded: RecordedRun | undefined;
+    if (o.from) {
+      const capture = readCapture(o.from);
+      assertSameModel(capture.manifest, { fileName: model.info.fileName, sha256: await model.sha256() });
+      if (!capture.manifest.prompt?.tokens) throw new TempoInputError(`${o.from}: the manifest has no prompt tokens to replay from`);
+      config = { ...capture.manifest.config };
+      recorded = { promptTokens: capture.manifest.prompt.tokens, steps: capture.steps, stopReason: capture.manifest.stopReason ?? "max-steps" };
+      o.prompt = capture.manifest.prompt.text ?? "";
+    }
+    const logits = o.fullLogits ? { kind: "full" as const, dtype: o.f16 ? "F16" as const : "F32" as const } : undefined;
+    const controller = new AbortController();
+    process.once("SIGINT", () => controller.abort());
+    const runOne = async (prompt: string, dir: string) => {
+      const result = await compareModes(model, {
+        prompt, recorded, config, qMode: o.qMode, contextSize: o.contextSize, attentionLayers: o.attentionLayers, logits, signal: controller.signal, onProgress: progressLine(),
+      });
+      result.recorder.write(dir);
+      await writeReport(dir, result.report);
+      return result;
+    };
+    if (!o.prompts) {
+      const { report } = await runOne(o.prompt, o.out);
+      const js = report.summary.js, nullJs = report.nullBaseline.summary.js;
+      process.stdout.write(`\n${report.steps.length} steps: JS(${report.p.mode} || ${report.q.mode}) mean ${js?.mean.toExponential(3)} nats; ` +
+        `null baseline mean ${nullJs?.mean.toExponential(3)}\nwrote ${o.out}/report.html\n`);
+      return;
+    }
+    const prompts = readPrompts(o.prompts);
+    const defs = metricDefs([1, 5, 10, 20, 50]);
+    const items = [];
+    for (const [i, prompt] of prompts.entries()) {
+      const dir = join(o.out, String(i + 1).padStart(3, "0"));
+      const { report } = await runOne(prompt, dir);
+      const pick = (s: Record<string, { mean: number }>) => Object.fromEntries(defs.filter((d) => s[d.key]).map((d) => [d.key, s[d.key].mean]));
+      items.push({ id: String(i + 1), comparison: pick(report.summary), nullBaseline: pick(report.nullBaseline.summary) });
+      process.stderr.write(`\nprompt ${i + 1}/${prompts.length} done\n`);
+    }
+    const stats = pairedPromptStats(items, defs.map((d) => d.key), { primaryMetric: "js" });
+    writeFileAtomic(join(o.out, "paired.json"), JSON.stringify({ prompts, items, stats }, null, 2) + "\n", { exclusive: true });
+    const primary = stats.metrics.find((m) => m.metric === "js");
+    process.stdout.write(`${prompts.length} prompts; primary metric js: mean(comparison - null) ${primary?.meanDiff.toExponential(3)} ` +
+      `[${primary?.tInterval.lo.toExponential(3)}, ${primary?.tInterval.hi.toExponential(3)}], Wilcoxon p ${primary?.wilcoxonPValue.toPrecision(3)} (Holm ${primary?.holm.toPrecision(3)})\nwrote ${o.out}/paired.json\n`);
+  });
+
+generationOptions(engineOptions(program.command("perplexity").description("teacher-forced perplexity of a reference text").allowExcessArguments(false)), "standard")
+  .requiredOption("--file <text>", "reference text file")
+  .option("--json", "print JSON (the last line is still \"perplexity <value>\")")
+  .action(async (o) => {
+    let text: string;
+    try { text = readFileSync(o.file, "utf8"); } catch { throw new TempoInputError(`cannot read ${o.file}`); }
+    if (text.length === 0) throw new TempoInputError(`${o.file} is empty`);
+    const config = configFrom(o);
+    const session = await openSession(o, Math.max(config.maxWidth, 1));
+    const result = await teacherForcedPerplexity(session, text, config);
+    if (o.json) process.stdout.write(JSON.stringify(result) + "\n");
+    else process.stdout.write(`${result.tokens} tokens, mode ${result.mode}, mean set size ${result.meanSetSize.toFixed(2)}, mean NLL ${result.meanNll.toFixed(4)} nats\n`);
+    process.stdout.write(`perplexity ${result.perplexity.toFixed(4)}\n`);
+  });
+
 program.exitOverride();
 try {
   await program.parseAsync(process.argv);
@@ -134,7 +251,7 @@ try {
   if (err.code?.startsWith("commander.")) {
     // commander already printed its one-line message (help/version exit 0).
     process.exitCode = err.exitCode ?? 2;
-  } else if (err instanceof TempoInputError || err instanceof LibraryMismatchError) {
+  } else if ([TempoInputError, LibraryMismatchError, ModelMismatchError, CaptureError, SafetensorsError].some((t) => err instanceof t)) {
     process.stderr.write(`tempo: ${err.message}\n`);
     process.exitCode = 2;
   } else {

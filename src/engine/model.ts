@@ -7,6 +7,7 @@ import { basename } from "node:path";
 import { loadRuntime, GpuChoice, LlamaRuntime } from "./llama/runtime.js";
 import { ModelParamsValue, Pointer } from "./llama/c-api.js";
 import { renderTokenBytes } from "./tempo/token-text.js";
+import { sha256File } from "./capture/hash.js";
 
 type LlamaModel = Awaited<ReturnType<LlamaRuntime["llama"]["loadModel"]>>;
 
@@ -43,6 +44,7 @@ export function checkModelFile(path: string): void {
 
 export class TempoModel {
   private pieceCache = new Map<number, Uint8Array>();
+  private sha: Promise<string> | undefined;
 
   private constructor(
     readonly runtime: LlamaRuntime,
@@ -123,6 +125,12 @@ export class TempoModel {
   /** Text of a token path: multi-byte characters split across tokens come out whole. */
   pathText(tokens: number[]): string {
     return renderTokenBytes(Buffer.concat(tokens.map((t) => this.pieceBytes(t))));
+  }
+
+  /** SHA-256 of the model file (computed once): captures record it, replays check it. */
+  sha256(): Promise<string> {
+    this.sha ??= sha256File(this.info.path);
+    return this.sha;
   }
 
   async dispose(): Promise<void> {

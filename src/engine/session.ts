@@ -11,7 +11,11 @@ import { TempoModel, TempoInputError } from "./model.js";
 import { allSeqIds, MAIN_SEQ, MAX_LANES, memberSeqIds, needsLaneSync } from "./tempo/lanes.js";
 import { TempoMode, TokenRecord } from "./types.js";
 
-export type FlashAttention = "auto" | "on" | "off";
+/**
+ * Off by default: compared runs must share the setting (it changes logits slightly), attention
+ * capture needs it off, and a capture must say which one ran ("auto" would not).
+ */
+export type FlashAttention = "on" | "off";
 
 export interface SessionOptions {
   /** KV cells (tokens, not positions: a set of M uses M cells). */
@@ -73,7 +77,7 @@ export class TempoSession {
     const requested = options.contextSize ?? Math.min(DEFAULT_CONTEXT_SIZE, model.info.nCtxTrain);
     if (!Number.isInteger(requested) || requested < 16) throw new TempoInputError(`context size must be an integer >= 16, got ${requested}`);
     this.batchSize = options.batchSize ?? 512;
-    this.flashAttention = options.flashAttention ?? (options.attentionLayers ? "off" : "auto");
+    this.flashAttention = options.flashAttention ?? "off";
     if (options.attentionLayers) {
       if (this.flashAttention !== "off") throw new TempoInputError("attention capture needs flash attention off");
       const bad = options.attentionLayers.filter((l) => !Number.isInteger(l) || l < 0 || l >= model.info.nLayer);
@@ -88,7 +92,7 @@ export class TempoSession {
     params.n_seq_max = this.lanes + 2;
     params.kv_unified = true; // coupled sequences and seq_cp need one stream
     params.n_threads = params.n_threads_batch = options.threads ?? model.runtime.threads;
-    params.flash_attn_type = { auto: -1, off: 0, on: 1 }[this.flashAttention];
+    params.flash_attn_type = this.flashAttention === "on" ? 1 : 0;
     params.no_perf = false;
     if (this.tap) params.cb_eval = this.tap.callback;
     const ctx = api.llama_init_from_model(model.pointer, params) as Pointer | null;

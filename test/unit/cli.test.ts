@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { seededModelPath, TINY_GQA_SHAPE, TINY_SHAPE } from "../fixtures/seeded-model.js";
 
 function tempo(...args: string[]) {
   const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
@@ -68,4 +71,32 @@ describe("tempo CLI", () => {
     assert.equal(r.code, 1);
     assert.match(r.stdout, /FAIL/);
   });
+
+  it("perplexity ends with the line 'perplexity <value>'", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "tempo-ppl-")), "ref.txt");
+    writeFileSync(file, "the value of function return");
+    for (const extra of [[], ["--json"]]) {
+      const r = tempo("perplexity", "--model", model, "--file", file, ...extra);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split("\n");
+      assert.match(lines[lines.length - 1], /^perplexity \d+\.\d+$/);
+    }
+  });
+
+  it("compare writes a capture with a report, refuses to overwrite, and refuses a capture from another model", () => {
+    const root = mkdtempSync(join(tmpdir(), "tempo-cmp-cli-"));
+    const out = join(root, "cap");
+    const r = tempo("compare", "--model", model, "--prompt", "the value", "--threshold", "0.05", "--max-steps", "6", "--out", out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /JS\(isolated \|\| visible\)/);
+    assert.ok(existsSync(join(out, "report.json")) && existsSync(join(out, "steps.jsonl")));
+    const again = tempo("compare", "--model", model, "--prompt", "the value", "--out", out);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /already exists/);
+    const other = tempo("compare", "--model", seededModelPath(TINY_GQA_SHAPE), "--from", out, "--out", join(root, "cap2"));
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /cannot replay: the capture was made with/);
+    assert.equal(other.stderr.trim().split("\n").length, 1);
+  });
 });
+

@@ -2,8 +2,7 @@
  * The report's charts as static SVG strings, drawn by vega-lite + vega in Node (no browser,
  * no network: data is inlined and the headless renderer is used).
  */
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
 import type { DivergenceReport } from "./report-model.js";
 
 /** Divergences are shown on a log axis; exact zeros (identical distributions) sit at this floor. */
@@ -19,6 +18,8 @@ export interface ReportCharts {
 }
 
 async function toSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded on first use: vega is ESM with top-level await (no require), and heavy at start-up.
+  const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();

@@ -22,6 +22,12 @@ export interface GenerateRequest {
    * selecting; the run ends after the last forced set. Used by replay and perplexity.
    */
   forcedSets?: number[][];
+  /**
+   * Teacher forcing of the primary path: step i's first member is `teacherTokens[i]`; in
+   * TEMPO modes the other members are still selected by the threshold rule around it. The run
+   * ends after the last token. Used by perplexity.
+   */
+  teacherTokens?: number[];
   /** Called after each set with every member's logits and the next distribution (replay, analysis). */
   onDistributions?: (index: number, memberLogits: readonly Float32Array[], next: Float64Array) => void;
   /**
@@ -32,7 +38,7 @@ export interface GenerateRequest {
 }
 
 export async function* generate(session: TempoSession, request: GenerateRequest): AsyncGenerator<StepEvent, GenerationResult> {
-  const { promptTokens, config, signal, forcedSets, onDistributions, scratchRow } = request;
+  const { promptTokens, config, signal, forcedSets, teacherTokens, onDistributions, scratchRow } = request;
   const model = session.model;
   if (promptTokens.length === 0) throw new TempoInputError("the prompt is empty");
   if (config.maxWidth > session.lanes) throw new TempoInputError(`max width ${config.maxWidth} exceeds the session's ${session.lanes} lanes`);
@@ -46,7 +52,8 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
 
   if (signal?.aborted) return finish("aborted");
   let probs = softmax(session.decodeSequence(promptTokens), config.temperature);
-  const stepLimit = forcedSets ? Math.min(forcedSets.length, config.maxSteps) : config.maxSteps;
+  const forcedLength = forcedSets?.length ?? teacherTokens?.length;
+  const stepLimit = forcedLength !== undefined ? Math.min(forcedLength, config.maxSteps) : config.maxSteps;
 
   for (let index = 0; index < stepLimit; index++) {
     await yieldToEventLoop(); // lets an abort (or a host message) arrive between steps
@@ -55,8 +62,14 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
     const threshold = thresholdAt(config, index);
     const head = topIndices(probs, TOP_ENTRIES);
     let members;
+    const forced = (token: number) => ({ token, prob: probs[token], rank: rankOf(probs, token) });
     if (forcedSets) {
-      members = forcedSets[index].map((token) => ({ token, prob: probs[token], rank: rankOf(probs, token) }));
+      members = forcedSets[index].map(forced);
+    } else if (teacherTokens) {
+      const teacher = teacherTokens[index];
+      const others = config.mode === "standard" ? []
+        : selectSet(probs, threshold, config.relativeAlpha, config.maxWidth, (t) => model.isEog(t)).filter((m) => m.token !== teacher);
+      members = [forced(teacher), ...others].slice(0, config.maxWidth);
     } else {
       if (model.isEog(head[0])) return finish("eog");
       members = config.mode === "standard"

@@ -1,0 +1,118 @@
+/**
+ * Isolated vs visible, done right: generate once, then replay exactly those sets under both
+ * modes (teacher forcing) and under the same mode in another batch layout (the null
+ * baseline), in lock-step, comparing the next-token distributions step by step.
+ */
+import { TempoModel, TempoInputError } from "../model.js";
+import { TempoSession } from "../session.js";
+import { GenerationConfig, GenerationResult, TempoMode } from "../types.js";
+import { runGeneration } from "../tempo/generate.js";
+import { replay, ReplayStep, setsOf } from "../tempo/replay.js";
+import { CaptureRecorder, LogitsCaptureOptions } from "../capture/recorder.js";
+import { attentionRecordsFromSet } from "../capture/attention.js";
+import { captureInfoFor } from "../capture/run-info.js";
+import { DivergenceCollector } from "./collector.js";
+import { DivergenceReport } from "./report-model.js";
+
+/** A run recorded earlier (a capture): compare replays its sets instead of generating. */
+export interface RecordedRun {
+  promptTokens: number[];
+  steps: GenerationResult["steps"];
+  stopReason: GenerationResult["stopReason"];
+}
+
+export interface CompareRequest {
+  prompt: string;
+  /** Replay this recorded run (same model file!) instead of generating from `prompt`. */
+  recorded?: RecordedRun;
+  /** The generation's settings; its mode is P (usually isolated). */
+  config: GenerationConfig;
+  /** Q, the mode the same sets are replayed under (usually visible). */
+  qMode?: TempoMode;
+  contextSize?: number;
+  /** Layers whose attention is captured during the generation. */
+  attentionLayers?: number[];
+  logits?: LogitsCaptureOptions;
+  signal?: AbortSignal;
+  onProgress?: (phase: "generate" | "replay", done: number, total: number) => void;
+}
+
+export interface CompareResult {
+  generation: GenerationResult;
+  report: DivergenceReport;
+  /** Holds the capture (steps, distributions, attention); `write`/`writeNew` it. */
+  recorder: CaptureRecorder;
+}
+
+export const NULL_LAYOUTS: [string, string] = ["set alone in its batch", "set + one unrelated row in a scratch sequence"];
+
+/** log(p) with zero mapped to the smallest finite log, so every vector is a valid input. */
+function logOf(p: Float64Array): Float64Array {
+  const out = new Float64Array(p.length);
+  for (let i = 0; i < p.length; i++) out[i] = Math.log(p[i] > 0 ? p[i] : Number.MIN_VALUE);
+  return out;
+}
+
+export async function compareModes(model: TempoModel, r: CompareRequest): Promise<CompareResult> {
+  const pMode = r.config.mode;
+  const qMode = r.qMode ?? "visible";
+  if (pMode === "standard" || qMode === "standard") throw new TempoInputError("compare needs two parallel modes (isolated, visible, causal); standard has no sets");
+  if (pMode === qMode) throw new TempoInputError(`compare needs two different modes, got ${pMode} twice`);
+  const lanes = r.config.maxWidth;
+  // Every session: flash attention off, same context, so only the mode differs.
+  const options = { contextSize: r.contextSize, lanes, flashAttention: "off" as const };
+  const sessions = [
+    new TempoSession(model, { ...options, attentionLayers: r.attentionLayers }),
+    new TempoSession(model, options),
+    new TempoSession(model, options),
+  ];
+  try {
+    const [main, qSession, nullSession] = sessions;
+    const promptTokens = r.recorded?.promptTokens ?? model.promptTokens(r.prompt);
+    const recorder = new CaptureRecorder(await captureInfoFor(main, r.config, { text: r.prompt, tokens: promptTokens }, {
+      comparison: { p: pMode, q: qMode, nullBaseline: { mode: pMode, layouts: NULL_LAYOUTS } },
+    }), { logits: r.logits });
+    const t0 = performance.now();
+    const onStep = (step: GenerationResult["steps"][number]) => {
+      recorder.addStep(step);
+      if (main.lastSetAttention && r.attentionLayers) {
+        for (const rec of attentionRecordsFromSet(main.lastSetAttention, main.indexTable)) recorder.addAttention(rec);
+      }
+      r.onProgress?.("generate", step.index + 1, r.config.maxSteps);
+    };
+    const generation: GenerationResult = r.recorded
+      ? { config: r.config, promptTokens, steps: r.recorded.steps, stopReason: r.recorded.stopReason, text: model.pathText(r.recorded.steps.map((s) => s.candidates[0].token)) }
+      : await runGeneration(main, { promptTokens, config: r.config, signal: r.signal }, onStep);
+    if (r.recorded) r.recorded.steps.forEach((s) => recorder.addStep(s));
+    const generateMs = performance.now() - t0;
+    if (generation.stopReason === "aborted") throw new TempoInputError("comparison cancelled");
+
+    const sets = setsOf(generation);
+    const common = { promptTokens, sets, policy: r.config.policy, temperature: r.config.temperature, signal: r.signal };
+    const streams = [
+      replay(main, { ...common, mode: pMode }),
+      replay(qSession, { ...common, mode: qMode }),
+      replay(nullSession, { ...common, mode: pMode, scratchRow: true }),
+    ];
+    const collector = new DivergenceCollector({ p: { mode: pMode }, q: { mode: qMode }, nullBaseline: { mode: pMode, layouts: NULL_LAYOUTS } });
+    const t1 = performance.now();
+    for (let i = 0; i < sets.length; i++) {
+      const steps = await Promise.all(streams.map((s) => s.next()));
+      if (steps.some((s) => s.done)) throw new TempoInputError(r.signal?.aborted ? "comparison cancelled" : `replay ended early at step ${i}`);
+      const [p, q, n] = steps.map((s) => (s.value as ReplayStep).next).map(logOf);
+      collector.addStep({ index: i, text: generation.steps[i].candidates.map((c) => c.text).join("|"), setTokens: sets[i + 1] }, { p, q, nullAlt: n });
+      recorder.addLogits(i, p, { stream: `after-${pMode}`, isLogProbs: true });
+      recorder.addLogits(i, q, { stream: `after-${qMode}`, isLogProbs: true });
+      recorder.addLogits(i, n, { stream: `null-${pMode}`, isLogProbs: true });
+      r.onProgress?.("replay", i + 1, sets.length);
+    }
+    recorder.finish({ stopReason: generation.stopReason, timings: { generateMs, replayMs: performance.now() - t1 } });
+    const report = collector.build({
+      model: { fileName: model.info.fileName, sha256: await model.sha256() },
+      notes: [`prompt: ${JSON.stringify(r.prompt)}`, `${sets.length} steps; sets of up to ${lanes}; policy ${r.config.policy}; flash attention off in every run`],
+    });
+    return { generation, report, recorder };
+  } finally {
+    for (const s of sessions) s.dispose();
+  }
+}

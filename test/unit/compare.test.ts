@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
+import { TempoModel } from "../../src/engine/model.js";
+import { TempoSession } from "../../src/engine/session.js";
+import { resolveConfig } from "../../src/engine/tempo/config.js";
+import { compareModes } from "../../src/engine/analysis/compare-run.js";
+import { writeReport } from "../../src/engine/analysis/report-write.js";
+import { readCapture } from "../../src/engine/capture/reader.js";
+import { teacherForcedPerplexity } from "../../src/engine/tempo/perplexity.js";
+import { softmax } from "../../src/engine/tempo/distribution.js";
+
+describe("compare: isolated vs visible by teacher-forced replay", () => {
+  let model: TempoModel;
+  before(async () => { model = await TempoModel.open(seededModelPath(TINY_SHAPE)); });
+  after(async () => { await model.dispose(); });
+
+  it("reports per-step divergence with a null baseline, and writes a capture Python can load", async () => {
+    const config = resolveConfig({ threshold: 0.05, maxWidth: 4, maxSteps: 10 });
+    const progress: string[] = [];
+    const { generation, report, recorder } = await compareModes(model, {
+      prompt: "the value of", config, attentionLayers: [1], onProgress: (phase, done) => progress.push(`${phase}${done}`),
+    });
+    assert.equal(report.steps.length, generation.steps.length);
+    assert.equal(report.p.mode, "isolated");
+    assert.equal(report.q.mode, "visible");
+    const firstSet = generation.steps.findIndex((s) => s.candidates.length > 1);
+    assert.ok(firstSet >= 0);
+    // Before the first set both modes decoded identical inputs: exactly no divergence.
+    for (let i = 0; i < firstSet; i++) assert.equal(report.steps[i].js, 0);
+    assert.ok(report.steps[firstSet].js > 1e-6, "a visible set changes the next distribution");
+    for (const s of report.steps) assert.ok(s.js >= 0 && s.js <= Math.log(2) + 1e-12);
+    // The null baseline (same mode, other batch layout) stays at float noise, far below.
+    const nullMax = Math.max(...report.nullBaseline.steps.map((s) => s.js));
+    assert.ok(nullMax < 1e-6, `null baseline ${nullMax}`);
+    assert.ok(progress.includes("generate1") && progress.includes(`replay${generation.steps.length}`));
+
+    const dir = join(mkdtempSync(join(tmpdir(), "tempo-cmp-")), "capture");
+    recorder.write(dir);
+    await writeReport(dir, report);
+    const capture = readCapture(dir);
+    assert.equal(capture.steps.length, generation.steps.length);
+    assert.deepEqual([...capture.logits.keys()].sort(), ["after-isolated", "after-visible", "null-isolated"]);
+    assert.ok(capture.attention.length > 0, "attention of layer 1 for each set");
+    assert.ok(capture.attention.every((a) => a.layer === 1));
+    const json = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
+    assert.equal(json.steps[firstSet].js, report.steps[firstSet].js);
+    assert.ok(json.nullBaseline);
+    assert.ok(existsSync(join(dir, "report.html")) && existsSync(join(dir, "report.md")));
+  });
+
+  it("refuses standard mode and a mode compared with itself", async () => {
+    await assert.rejects(compareModes(model, { prompt: "x", config: resolveConfig({ mode: "standard" }) }), /two parallel modes/);
+    await assert.rejects(compareModes(model, { prompt: "x", config: resolveConfig({}), qMode: "isolated" }), /two different modes/);
+  });
+});
+
+describe("teacher-forced perplexity", () => {
+  let model: TempoModel;
+  let session: TempoSession;
+  before(async () => {
+    model = await TempoModel.open(seededModelPath(TINY_SHAPE));
+    session = new TempoSession(model, { contextSize: 512, lanes: 4 });
+  });
+  after(async () => { session.dispose(); await model.dispose(); });
+
+  it("standard mode equals exp(mean NLL) computed prefix by prefix", async () => {
+    const text = "the value of function return";
+    const result = await teacherForcedPerplexity(session, text, resolveConfig({ mode: "standard" }));
+    const tokens = model.promptTokens(text);
+    let nll = 0;
+    for (let k = 1; k < tokens.length; k++) {
+      session.reset();
+      nll -= Math.log(softmax(session.decodeSequence(tokens.slice(0, k)), 1)[tokens[k]]);
+    }
+    assert.equal(result.tokens, tokens.length - 1);
+    assert.ok(Math.abs(result.perplexity - Math.exp(nll / (tokens.length - 1))) / result.perplexity < 1e-4);
+    assert.equal(result.meanSetSize, 1);
+  });
+
+  it("TEMPO modes add siblings around the reference token and score it under the policy", async () => {
+    const text = "the value of function return";
+    const iso = await teacherForcedPerplexity(session, text, resolveConfig({ mode: "isolated", threshold: 0.05, maxWidth: 4 }));
+    const std = await teacherForcedPerplexity(session, text, resolveConfig({ mode: "standard" }));
+    assert.equal(iso.tokens, std.tokens);
+    assert.ok(iso.meanSetSize > 1);
+    assert.ok(iso.cells > std.cells);
+    assert.notEqual(iso.perplexity, std.perplexity);
+  });
+
+  it("refuses a text longer than the context, and one too short to score", async () => {
+    const small = new TempoSession(model, { contextSize: 256, lanes: 2 });
+    try {
+      await assert.rejects(teacherForcedPerplexity(small, "the value ".repeat(200), resolveConfig({ mode: "standard" })), /context holds 256/);
+    } finally { small.dispose(); }
+    await assert.rejects(teacherForcedPerplexity(session, "", resolveConfig({ mode: "standard" })), /empty/);
+  });
+});
