@@ -4,9 +4,10 @@
  * benchmark model, 8 layers x 512 wide, 32k vocabulary, f16, written on first use).
  */
 import { Command, Option } from "commander";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { seededModelPath, BENCH_SHAPE } from "../test/fixtures/seeded-model.js";
 import { benchEngine, BenchRow } from "./engine.bench.js";
+import { benchAnalysis } from "./analysis.bench.js";
 
 const o = new Command("bench")
   .option("--quick", "fewer steps and repeats")
@@ -16,9 +17,13 @@ const o = new Command("bench")
   .parse().opts();
 
 const modelPath = o.model ?? seededModelPath(BENCH_SHAPE);
-const rows: BenchRow[] = await benchEngine({ modelPath, steps: o.quick ? 16 : 64, repeats: o.quick ? 1 : 3, gpu: o.gpu });
+const loadBefore = loadavg().map((l) => l.toFixed(1)).join(" ");
+const rows: BenchRow[] = [
+  ...await benchEngine({ modelPath, steps: o.quick ? 16 : 64, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
+  ...await benchAnalysis(o.quick ? { repeats: 1, captureSteps: 64 } : {}),
+];
 
 const fmt = (r: BenchRow) => (r.unit === "x" || r.unit === "ratio-1" ? r.value.toFixed(3) : r.value.toFixed(2));
-console.log(`# TEMPO benchmarks\n\nmodel: ${modelPath.split("/").pop()}  \nmachine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}  \ncommand: npm run bench${o.quick ? " -- --quick" : ""}\n`);
+console.log(`# TEMPO benchmarks\n\nmodel: ${modelPath.split("/").pop()}  \nmachine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, load average before the run ${loadBefore}  \ncommand: npm run bench${o.quick ? " -- --quick" : ""}\n`);
 console.log("| measurement | value | unit | note |\n| --- | ---: | --- | --- |");
 for (const r of rows) console.log(`| ${r.name} | ${r.unit === "CPU" || r.name === "backend" ? "" : fmt(r)} | ${r.unit} | ${r.note ?? ""} |`);
