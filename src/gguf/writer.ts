@@ -4,6 +4,7 @@
  * and no first run needs a download.
  */
 import { closeSync, openSync, writeSync, renameSync } from "node:fs";
+import { float32ToFloat16 } from "../engine/capture/safetensors.js";
 
 export const GGUF_ALIGNMENT = 32;
 
@@ -54,40 +55,10 @@ function writeScalar(sink: ByteSink, type: GgufValueType, v: number | boolean | 
   }
 }
 
-/** IEEE half from a float32 bit pattern, round-to-nearest-even. */
-export function float32ToFloat16Bits(value: number): number {
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  f32[0] = value;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1))) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++;
-  return sign | half; // a mantissa carry into the exponent is the correct rounding
-
-}
-
 function tensorBytes(t: GgufTensor): Buffer {
   if (t.type === GgmlType.F32) return Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  const out = Buffer.alloc(t.data.length * 2);
-  for (let i = 0; i < t.data.length; i++) out.writeUInt16LE(float32ToFloat16Bits(t.data[i]), i * 2);
-  return out;
+  const half = float32ToFloat16(t.data); // little-endian on every platform node-llama-cpp ships for
+  return Buffer.from(half.buffer, half.byteOffset, half.byteLength);
 }
 
 function elementCount(shape: number[]): number { return shape.reduce((a, b) => a * b, 1); }

@@ -5,7 +5,8 @@ import { TempoSession } from "../../src/engine/session.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { runGeneration } from "../../src/engine/tempo/generate.js";
 import { maxAbsDiff, runSelfCheck } from "../../src/engine/tempo/selfcheck.js";
-import { softmax, topIndices } from "../../src/engine/tempo/distribution.js";
+import { softmax } from "../../src/engine/tempo/distribution.js";
+import { topIndices } from "../../src/engine/analysis/divergence.js";
 
 const EXACT = 1e-4; // measured ~3e-6 on CPU: float rounding only
 
@@ -22,7 +23,7 @@ for (const [name, shape] of [["MHA", TINY_SHAPE], ["GQA 8:2", TINY_GQA_SHAPE]] a
     after(async () => { session.dispose(); await model.dispose(); });
 
     const afterPrompt = () => { session.reset(); return session.decodeSequence(prompt); };
-    const topSet = (m: number) => topIndices(softmax(afterPrompt(), 1), m);
+    const topSet = (m: number) => Array.from(topIndices(softmax(afterPrompt(), 1), m));
 
     it("decodes a set of M members in ONE decode at ONE position, one KV cell each, nothing fed twice", () => {
       const set = topSet(5);

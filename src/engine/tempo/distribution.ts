@@ -42,17 +42,3 @@ export function entropy(probs: Float64Array): number {
   for (let i = 0; i < probs.length; i++) if (probs[i] > 0) h -= probs[i] * Math.log(probs[i]);
   return h;
 }
-
-/** Indices of the k most probable tokens, descending (bounded insertion: k is small). */
-export function topIndices(probs: Float64Array, k: number): number[] {
-  const idx: number[] = [];
-  for (let i = 0; i < probs.length; i++) {
-    const p = probs[i];
-    if (idx.length === k && p <= probs[idx[k - 1]]) continue;
-    let pos = idx.length < k ? idx.length : k - 1;
-    if (idx.length < k) idx.push(i);
-    while (pos > 0 && probs[idx[pos - 1]] < p) { idx[pos] = idx[pos - 1]; pos--; }
-    idx[pos] = i;
-  }
-  return idx;
-}

@@ -8,7 +8,8 @@ import { performance } from "node:perf_hooks";
 import { ContextFullError, TempoSession } from "../session.js";
 import { TempoInputError } from "../model.js";
 import { Candidate, GenerationConfig, GenerationResult, StepEvent, StopReason } from "../types.js";
-import { entropy, nextDistribution, softmax, topIndices } from "./distribution.js";
+import { entropy, nextDistribution, softmax } from "./distribution.js";
+import { topIndices } from "../analysis/divergence.js";
 import { rankOf, selectSet, thresholdAt } from "./selection.js";
 
 export const TOP_ENTRIES = 10;
@@ -60,7 +61,7 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
     if (signal?.aborted) return finish("aborted");
     const t0 = performance.now();
     const threshold = thresholdAt(config, index);
-    const head = topIndices(probs, TOP_ENTRIES);
+    const head = Array.from(topIndices(probs, TOP_ENTRIES));
     let members;
     const forced = (token: number) => ({ token, prob: probs[token], rank: rankOf(probs, token) });
     if (forcedSets) {

@@ -4,7 +4,7 @@
  * (if the top token is EOG the run stops instead: the caller checks that first).
  */
 import { GenerationConfig } from "../types.js";
-import { topIndices } from "./distribution.js";
+import { topIndices } from "../analysis/divergence.js";
 
 export interface SelectedMember { token: number; prob: number; rank: number }
 

@@ -5,7 +5,8 @@
  */
 import { TempoSession } from "../session.js";
 import { TempoMode } from "../types.js";
-import { softmax, topIndices } from "./distribution.js";
+import { softmax } from "./distribution.js";
+import { topIndices } from "../analysis/divergence.js";
 
 export interface SelfCheckRow {
   check: string;
@@ -39,7 +40,7 @@ export function runSelfCheck(session: TempoSession, options: SelfCheckOptions): 
   const decodeAfterPrompt = (set: number[], mode: TempoMode) => { fresh(); return session.decodeSet(set, mode, 0); };
 
   // The set: the model's own top candidates after the prompt (real, plausible tokens).
-  const set = topIndices(softmax(fresh(), 1), width);
+  const set = Array.from(topIndices(softmax(fresh(), 1), width));
   const isolated = decodeAfterPrompt(set, "isolated");
   const separate = set.map((t) => decodeAfterPrompt([t], "isolated")[0]);
   equal(`isolated member = separate prefix+member run (M=${width})`, Math.max(...set.map((_, j) => maxAbsDiff(isolated[j], separate[j]))));
