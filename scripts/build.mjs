@@ -1,5 +1,6 @@
 // Bundles the project with esbuild.
-//   node scripts/build.mjs            extension (dist/extension.cjs), webview (dist/webview/),
+//   node scripts/build.mjs            extension (dist/extension.cjs), engine host (dist/engine-host.js),
+//                                     webviews (dist/webview/),
 //                                     CLI (dist/cli.js) when src/cli/main.ts exists
 //   node scripts/build.mjs --tests    also the in-VS-Code test suite (out/test/vscode/)
 //   --production                      minify, no source maps (used by `npm run package`)
@@ -38,8 +39,20 @@ const builds = [
     external: ["vscode", ...nativeExternals],
   },
   {
+    // The engine host child process (src/host): ESM so node-llama-cpp's ESM loads natively;
+    // the banner gives bundled CommonJS dependencies (@stdlib) a real `require`.
     ...common,
-    entryPoints: ["webview/playground.ts"],
+    entryPoints: ["src/host/engine-host.ts"],
+    outfile: "dist/engine-host.js",
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    external: nativeExternals,
+    banner: { js: 'import { createRequire as __tempoCreateRequire } from "node:module"; const require = __tempoCreateRequire(import.meta.url);' },
+  },
+  {
+    ...common,
+    entryPoints: ["webview/playground.ts", "webview/comparison.ts"],
     outdir: "dist/webview",
     format: "iife",
     platform: "browser",

@@ -78,8 +78,9 @@ function visitPackage(dir: string, acc: string[]): void {
 }
 
 // Top-level entries of the repository that belong in the .vsix; everything else is excluded.
-const TOP_LEVEL_ALLOW = new Set(["package.json", "README.md", "LICENSE", "CHANGELOG.md", "dist", "media", "node_modules"]);
-const DIST_ALLOW = [/^extension\.cjs$/, /^webview$/];
+// models/ holds the demo model: "TEMPO: Generate…" works right after install.
+const TOP_LEVEL_ALLOW = new Set(["package.json", "README.md", "LICENSE", "CHANGELOG.md", "dist", "media", "models", "node_modules"]);
+const DIST_ALLOW = [/^extension\.cjs$/, /^engine-host\.js$/, /^webview$/];
 
 async function main(): Promise<void> {
   const t0 = Date.now();
@@ -125,8 +126,12 @@ async function main(): Promise<void> {
   const must = [
     "extension/package.json",
     "extension/dist/extension.cjs",
+    "extension/dist/engine-host.js",
     "extension/dist/webview/playground.js",
+    "extension/dist/webview/comparison.js",
     "extension/media/playground.css",
+    "extension/media/tempo.svg",
+    "extension/models/tempo-demo-code.gguf",
     "extension/node_modules/node-llama-cpp/package.json",
     `extension/node_modules/@node-llama-cpp/${target}/bins/${target}/llama-addon.node`,
     "extension/node_modules/koffi/package.json",
@@ -150,6 +155,29 @@ await llama.dispose();`;
   writeFileSync(probeFile, probe);
   const probeOut = execFileSync(process.execPath, [probeFile], { encoding: "utf8", timeout: 120_000 }).trim();
   log("package", `packaged node-llama-cpp loads its prebuilt: ${probeOut}`);
+
+  // Prove the packaged engine host generates on the packaged demo model (its bundle resolves
+  // node-llama-cpp and koffi from the .vsix's node_modules, nothing from the repository).
+  const hostProbe = join(unpacked, "host-probe.mjs");
+  writeFileSync(
+    hostProbe,
+    `import { fork } from "node:child_process";
+const ext = ${JSON.stringify(join(unpacked, "extension"))};
+const child = fork(ext + "/dist/engine-host.js", [], { execArgv: [] });
+const timer = setTimeout(() => { console.error("engine host probe timed out"); child.kill(); process.exit(1); }, 120000);
+let steps = 0;
+child.on("message", (m) => {
+  if (m.type === "steps") steps += m.steps.length;
+  if (m.type === "error") { console.error(m.message); process.exit(1); }
+  if (m.type === "done") { console.log(JSON.stringify({ steps, backend: m.run.backend, stopReason: m.run.stopReason })); clearTimeout(timer); child.kill(); }
+});
+child.send({ type: "generate", id: 1, prompt: "def f(x):", settings: { maxSteps: 4 },
+  engine: { modelPath: ext + "/models/tempo-demo-code.gguf", gpu: "cpu", contextSize: 0, flashAttention: "off" } });
+`,
+  );
+  const hostOut = execFileSync(process.execPath, [hostProbe], { encoding: "utf8", timeout: 150_000 }).trim();
+  if (!/"steps":4/.test(hostOut)) throw new Error(`the packaged engine host did not generate 4 steps: ${hostOut}`);
+  log("package", `packaged engine host generates on the packaged demo model: ${hostOut}`);
 
   const bytes = statSync(out).size;
   const files = listing.split("\n").length - 2;

@@ -1,8 +1,17 @@
 // Extension entry (bundled to dist/extension.cjs). Activation must stay cheap: register
-// commands and serializers only; anything heavy (node-llama-cpp, the engine host) loads on
-// first use.
+// commands, views and serializers only; the engine host (and node-llama-cpp inside it) starts
+// on the first request.
 import * as vscode from "vscode";
-import { PLAYGROUND_VIEW_TYPE, PlaygroundPanel, type CspViolation, type PlaygroundReadyInfo } from "./playground.js";
+import type { GenerationSettings, RunSummary } from "../protocol/engine.js";
+import type { ExtensionMessage } from "../../webview/protocol.js";
+import { COMPARED_MODES, type ComparisonData } from "../../webview/comparison-protocol.js";
+import { ComparisonViewProvider, COMPARISON_VIEW_ID } from "./comparisonView.js";
+import { generationDefaults } from "./config.js";
+import { EngineService } from "./engineService.js";
+import { exportCapture } from "./exportCapture.js";
+import { selectModel } from "./models.js";
+import { PLAYGROUND_VIEW_TYPE, PlaygroundPanel, type CspViolation, type PlaygroundHost, type PlaygroundReadyInfo, type RenderedInfo } from "./playground.js";
+import { RunController, type RunState } from "./runs.js";
 
 /** What `extension.exports` offers other extensions and the integration tests. */
 export interface TempoExtensionApi {
@@ -12,6 +21,14 @@ export interface TempoExtensionApi {
   playgroundCspViolations(): readonly CspViolation[];
   /** Milliseconds activate() took. */
   readonly activationMs: number;
+  /** The engine child's pid (undefined before first use or after it died) and its start count. */
+  engineProcess(): { pid: number | undefined; starts: number };
+  /** The playground's current run as the extension holds it (steps kept even if the engine died). */
+  currentRun(): Readonly<RunState> | undefined;
+  /** Test hooks: what the playground page rendered; post a message to it as the extension would. */
+  inspectPlayground(): Promise<RenderedInfo>;
+  postToPlayground(message: ExtensionMessage): void;
+  inspectComparison(): Promise<{ rows: number; divergent: number }>;
 }
 
 export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
@@ -19,17 +36,123 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
   const log = vscode.window.createOutputChannel("TEMPO", { log: true });
   context.subscriptions.push(log);
 
-  const openPlayground = (): Promise<PlaygroundReadyInfo> => PlaygroundPanel.show(context, log).whenReady();
+  const engine = new EngineService(context, log);
+  const post = (message: ExtensionMessage): void => PlaygroundPanel.instance?.post(message);
+  const runs = new RunController(context, engine, post);
+  const comparison = new ComparisonViewProvider(context.extensionUri, log);
+  let lastSettings: GenerationSettings | undefined;
+
+  const runInPlayground = async (prompt: string, settings: GenerationSettings): Promise<RunSummary | undefined> => {
+    lastSettings = settings;
+    try {
+      return await runs.run(prompt, settings);
+    } catch (e) {
+      // Not awaited: the notification waits for the user, the command should not.
+      void engine.reportError(e, "generation");
+      return undefined;
+    }
+  };
+
+  const host: PlaygroundHost = {
+    run: (prompt, settings) => void runInPlayground(prompt, settings),
+    stop: () => runs.stop(),
+    exportCapture: () => void vscode.commands.executeCommand("tempo.exportCapture"),
+    init: () => ({
+      type: "init",
+      extensionVersion: String(context.extension.packageJSON.version),
+      defaults: generationDefaults(),
+      ...(engine.model ? { model: { fileName: engine.model.fileName, backend: engine.model.backend } } : {}),
+    }),
+    restore: () => runs.replay(),
+  };
+  const openPlayground = (): Promise<PlaygroundReadyInfo> => PlaygroundPanel.show(context, log, host).whenReady();
+
+  /** Opens the playground and streams a run of `prompt` with its current (or default) settings. */
+  const generate = async (prompt: string): Promise<RunSummary | undefined> => {
+    await openPlayground();
+    return runInPlayground(prompt, lastSettings ?? generationDefaults());
+  };
+
+  const compare = async (promptArg?: unknown): Promise<ComparisonData | undefined> => {
+    const prompt = typeof promptArg === "string" ? promptArg : await vscode.window.showInputBox({
+      title: "TEMPO: Compare Isolated vs Visible",
+      prompt: "The same prompt is generated isolated, visible and standard, and shown side by side by step",
+      value: runs.current?.prompt ?? "",
+      ignoreFocusOut: true,
+    });
+    if (!prompt) return undefined;
+    const base = lastSettings ?? generationDefaults();
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: "TEMPO: comparing", cancellable: true },
+      async (progress, token) => {
+        const out: ComparisonData = { prompt, runs: { isolated: [], visible: [], standard: [] } };
+        for (const mode of COMPARED_MODES) {
+          progress.report({ message: `${mode} run`, increment: 100 / COMPARED_MODES.length });
+          const handle = engine.generate(prompt, { ...base, mode }, { onSteps: (steps) => out.runs[mode].push(...steps) });
+          const sub = token.onCancellationRequested(() => handle.cancel());
+          try {
+            await handle.result;
+          } finally {
+            sub.dispose();
+          }
+          if (token.isCancellationRequested) return undefined;
+        }
+        await comparison.show(out);
+        return out;
+      },
+    ).then(undefined, (e: unknown) => {
+      void engine.reportError(e, "comparison");
+      return undefined;
+    });
+  };
 
   context.subscriptions.push(
+    engine,
+    runs,
+    comparison,
+    vscode.window.registerWebviewViewProvider(COMPARISON_VIEW_ID, comparison),
     vscode.commands.registerCommand("tempo.openPlayground", async () => {
       await openPlayground();
     }),
+    vscode.commands.registerCommand("tempo.generate", async (promptArg?: unknown) => {
+      const prompt =
+        typeof promptArg === "string"
+          ? promptArg
+          : await vscode.window.showInputBox({ title: "TEMPO: Generate", prompt: "Prompt for a TEMPO generation", value: runs.current?.prompt ?? "", ignoreFocusOut: true });
+      if (!prompt) return undefined;
+      return generate(prompt);
+    }),
+    vscode.commands.registerCommand("tempo.generateFromSelection", async () => {
+      const editor = vscode.window.activeTextEditor;
+      const text = editor ? editor.document.getText(editor.selection) : "";
+      if (!text) {
+        void vscode.window.showInformationMessage("TEMPO: select some text to use as the prompt first.");
+        return undefined;
+      }
+      return generate(text);
+    }),
+    vscode.commands.registerCommand("tempo.stop", () => runs.stop()),
+    vscode.commands.registerCommand("tempo.selectModel", (uri?: unknown) => selectModel(context, engine, uri instanceof vscode.Uri ? uri : undefined)),
+    vscode.commands.registerCommand("tempo.exportCapture", async () => {
+      const staged = runs.captureDir;
+      if (!staged) {
+        void vscode.window.showInformationMessage("TEMPO: nothing to export yet: run a generation first.");
+        return undefined;
+      }
+      try {
+        return await exportCapture(staged, log);
+      } catch (e) {
+        void engine.reportError(e, "export");
+        return undefined;
+      }
+    }),
+    vscode.commands.registerCommand("tempo.compareModes", compare),
     vscode.window.registerWebviewPanelSerializer(PLAYGROUND_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel) {
-        PlaygroundPanel.revive(panel, context, log);
+        PlaygroundPanel.revive(panel, context, log, host);
       },
     }),
+    engine.onDidLoadModel((m) => post({ type: "model", model: { fileName: m.fileName, backend: m.backend } })),
     { dispose: () => PlaygroundPanel.instance?.dispose() },
   );
 
@@ -39,9 +162,18 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
     openPlayground,
     playgroundCspViolations: () => PlaygroundPanel.instance?.cspViolations ?? [],
     activationMs,
+    engineProcess: () => engine.processInfo,
+    currentRun: () => runs.current,
+    inspectPlayground: async () => {
+      const panel = PlaygroundPanel.instance;
+      if (!panel) throw new Error("the playground is not open");
+      return panel.inspect();
+    },
+    postToPlayground: post,
+    inspectComparison: () => comparison.inspect(),
   };
 }
 
 export function deactivate(): void {
-  // Everything is disposed through context.subscriptions.
+  // Everything (the engine child included) is disposed through context.subscriptions.
 }

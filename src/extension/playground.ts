@@ -1,6 +1,24 @@
 import * as vscode from "vscode";
-import { parseWebviewMessage, type ExtensionMessage } from "../../webview/protocol.js";
+import { parseWebviewMessage, type ExtensionMessage, type GenerationSettings } from "../../webview/protocol.js";
 import { makeNonce, playgroundHtml } from "./webviewHtml.js";
+
+/** What the page asks the extension to do (wired in extension.ts). */
+export interface PlaygroundHost {
+  run(prompt: string, settings: GenerationSettings): void;
+  stop(): void;
+  exportCapture(): void;
+  /** The first message after "ready": versions, control defaults, model line. */
+  init(): ExtensionMessage;
+  /** Called after init, so a re-created page shows the current run again. */
+  restore(): void;
+}
+
+/** What the page reports it rendered (test hook: see test/vscode). */
+export interface RenderedInfo {
+  chips: number;
+  text: string;
+  hasInjectedElement: boolean;
+}
 
 export const PLAYGROUND_VIEW_TYPE = "tempo.playground";
 
@@ -22,14 +40,16 @@ export class PlaygroundPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readyWaiters: Array<(info: PlaygroundReadyInfo) => void> = [];
   private readyInfo: PlaygroundReadyInfo | undefined;
+  private inspections = new Map<number, (info: RenderedInfo) => void>();
+  private nextInspection = 1;
 
   static get instance(): PlaygroundPanel | undefined {
     return PlaygroundPanel.current;
   }
 
-  static show(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): PlaygroundPanel {
+  static show(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, host: PlaygroundHost): PlaygroundPanel {
     if (PlaygroundPanel.current) {
-      PlaygroundPanel.current.panel.reveal();
+      PlaygroundPanel.current.panel.reveal(undefined, true);
       return PlaygroundPanel.current;
     }
     const panel = vscode.window.createWebviewPanel(
@@ -38,14 +58,14 @@ export class PlaygroundPanel implements vscode.Disposable {
       vscode.ViewColumn.Active,
       PlaygroundPanel.webviewOptions(context.extensionUri),
     );
-    return new PlaygroundPanel(panel, context, log);
+    return new PlaygroundPanel(panel, context, log, host);
   }
 
   /** Re-attach to a panel VS Code restored after a window reload. */
-  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, log: vscode.LogOutputChannel): PlaygroundPanel {
+  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, log: vscode.LogOutputChannel, host: PlaygroundHost): PlaygroundPanel {
     PlaygroundPanel.current?.dispose();
     panel.webview.options = PlaygroundPanel.webviewOptions(context.extensionUri);
-    return new PlaygroundPanel(panel, context, log);
+    return new PlaygroundPanel(panel, context, log, host);
   }
 
   private static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
@@ -58,8 +78,9 @@ export class PlaygroundPanel implements vscode.Disposable {
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
-    private readonly context: vscode.ExtensionContext,
+    context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
+    private readonly host: PlaygroundHost,
   ) {
     PlaygroundPanel.current = this;
     const webview = panel.webview;
@@ -82,6 +103,21 @@ export class PlaygroundPanel implements vscode.Disposable {
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
+  /** Posts to the page once it is ready (earlier messages would be lost). */
+  post(message: ExtensionMessage): void {
+    if (this.readyInfo) void this.panel.webview.postMessage(message);
+  }
+
+  /** Test hook: asks the page what its output area holds. */
+  async inspect(): Promise<RenderedInfo> {
+    await this.whenReady();
+    const requestId = this.nextInspection++;
+    return new Promise((resolve) => {
+      this.inspections.set(requestId, resolve);
+      void this.panel.webview.postMessage({ type: "inspect", requestId } satisfies ExtensionMessage);
+    });
+  }
+
   private onMessage(raw: unknown): void {
     const msg = parseWebviewMessage(raw);
     if (!msg) {
@@ -92,8 +128,8 @@ export class PlaygroundPanel implements vscode.Disposable {
       case "ready": {
         this.readyInfo = { elements: msg.elements, theme: msg.theme };
         this.log.info(`playground ready (theme ${msg.theme}, elements ${msg.elements.join(", ")})`);
-        const init: ExtensionMessage = { type: "init", extensionVersion: String(this.context.extension.packageJSON.version) };
-        void this.panel.webview.postMessage(init);
+        void this.panel.webview.postMessage(this.host.init());
+        this.host.restore();
         const waiters = this.readyWaiters;
         this.readyWaiters = [];
         for (const w of waiters) w(this.readyInfo);
@@ -103,6 +139,21 @@ export class PlaygroundPanel implements vscode.Disposable {
         this.cspViolations.push({ directive: msg.directive, blockedUri: msg.blockedUri });
         this.log.error(`playground: CSP blocked ${msg.blockedUri} (${msg.directive})`);
         break;
+      case "run":
+        this.host.run(msg.prompt, msg.settings);
+        break;
+      case "stop":
+        this.host.stop();
+        break;
+      case "exportCapture":
+        this.host.exportCapture();
+        break;
+      case "rendered": {
+        const resolve = this.inspections.get(msg.requestId);
+        this.inspections.delete(msg.requestId);
+        resolve?.({ chips: msg.chips, text: msg.text, hasInjectedElement: msg.hasInjectedElement });
+        break;
+      }
     }
   }
 

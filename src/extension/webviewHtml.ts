@@ -33,7 +33,8 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
 const escapeAttr = (s: string): string =>
   s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
-export function playgroundHtml(r: PageResources): string {
+/** A page with the strict CSP, its stylesheet, `body` (static markup, no model text) and its one script. */
+function pageHtml(r: PageResources, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -44,13 +45,68 @@ export function playgroundHtml(r: PageResources): string {
 <title>${escapeAttr(r.title)}</title>
 </head>
 <body>
-<main>
-  <h1>TEMPO Playground</h1>
-  <vscode-label for="prompt">Prompt</vscode-label>
-  <vscode-textarea id="prompt" rows="6" resize="vertical" placeholder="Write a prompt..."></vscode-textarea>
-  <p id="status" role="status" aria-live="polite" data-state="loading">Loading...</p>
-</main>
+${body}
 <script nonce="${escapeAttr(r.nonce)}" src="${escapeAttr(r.scriptUri)}"></script>
 </body>
 </html>`;
+}
+
+const select = (id: string, label: string, options: readonly string[]): string =>
+  `<div class="field"><vscode-label for="${id}">${label}</vscode-label><vscode-single-select id="${id}">${options
+    .map((o) => `<vscode-option value="${o}">${o}</vscode-option>`)
+    .join("")}</vscode-single-select></div>`;
+const numberField = (id: string, label: string, attrs: string): string =>
+  `<div class="field"><vscode-label for="${id}">${label}</vscode-label><vscode-textfield id="${id}" type="number" ${attrs}></vscode-textfield></div>`;
+
+export function playgroundHtml(r: PageResources): string {
+  return pageHtml(
+    r,
+    `<main>
+  <header>
+    <h1>TEMPO Playground</h1>
+    <span id="model" class="muted"></span>
+  </header>
+  <vscode-label for="prompt">Prompt</vscode-label>
+  <vscode-textarea id="prompt" rows="6" resize="vertical" placeholder="Write a prompt..."></vscode-textarea>
+  <section id="controls" aria-label="Generation settings">
+    ${select("mode", "Mode", ["isolated", "visible", "causal", "standard"])}
+    ${select("policy", "Policy", ["mixture", "top", "last"])}
+    ${numberField("threshold", "Threshold", 'min="0" max="1" step="0.01"')}
+    ${select("schedule", "Schedule", ["constant", "linear"])}
+    ${numberField("thresholdEnd", "End threshold", 'min="0" max="1" step="0.01"')}
+    ${numberField("maxWidth", "Max width", 'min="1" step="1"')}
+    ${numberField("maxSteps", "Max steps", 'min="1" step="1"')}
+    ${numberField("temperature", "Temperature", 'min="0" step="0.1"')}
+    <div class="field wide"><vscode-label for="stops">Stop strings (one per line, \\n for a newline)</vscode-label><vscode-textarea id="stops" rows="2" resize="vertical"></vscode-textarea></div>
+  </section>
+  <div class="actions">
+    <vscode-button id="run">Run</vscode-button>
+    <vscode-button id="stop" secondary disabled>Stop</vscode-button>
+    <vscode-button id="export" secondary disabled>Export Capture</vscode-button>
+  </div>
+  <p id="status" role="status" aria-live="polite" data-state="loading">Loading...</p>
+  <div id="output" aria-label="Generated text: parallel sets are buttons; Enter on one collapses the set to it and continues"></div>
+  <div id="tip" role="tooltip" hidden></div>
+  <details id="table-details">
+    <summary>Step table</summary>
+    <table id="steps">
+      <thead><tr><th scope="col">Step</th><th scope="col">Pos</th><th scope="col">Set (p)</th><th scope="col">Mass</th><th scope="col">Entropy</th><th scope="col">Threshold</th><th scope="col">Decode ms</th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </details>
+</main>`,
+  );
+}
+
+export function comparisonHtml(r: PageResources): string {
+  return pageHtml(
+    r,
+    `<main class="comparison">
+  <p id="status" role="status" aria-live="polite" data-state="loading">Loading...</p>
+  <table id="compare" hidden>
+    <thead><tr><th scope="col">Step</th><th scope="col">Isolated</th><th scope="col">Visible</th><th scope="col">Standard</th><th scope="col" title="Jensen-Shannon divergence (nats) of the next-token distributions after the same set, isolated vs visible">JS</th></tr></thead>
+    <tbody></tbody>
+  </table>
+</main>`,
+  );
 }

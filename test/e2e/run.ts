@@ -1,12 +1,15 @@
 // `npm run test:e2e`: drives a real VS Code (code-server) in headless Chromium the way a user
-// would, with the PACKAGED extension installed from its .vsix: command palette -> "TEMPO: Open
-// Playground" -> the webview page (two frames down) renders and completes its handshake.
-// Saves a screenshot to test-output/e2e/; on failure also the logs and a failure screenshot.
-//   --vsix <file>  use this package instead of running `npm run package` first
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+// would, with the PACKAGED extension installed from its .vsix: command palette -> "TEMPO:
+// Generate…" -> type a prompt -> the playground (two frames down) streams parallel sets as chips
+// from the engine host on the demo model -> hovering a chip shows its probabilities -> the
+// comparison view fills -> the window reloads and the playground comes back.
+// Saves screenshots to test-output/e2e/; on failure also the logs and a failure screenshot.
+//   --vsix <file>         use this package instead of running `npm run package` first
+//   --readme-screenshot   also write docs/images/playground.png (the README's picture)
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { FrameLocator, Page } from "playwright-core";
+import type { Frame, FrameLocator, Page } from "playwright-core";
 import {
   ROOT,
   TEST_OUTPUT,
@@ -28,7 +31,8 @@ const SUITE = "e2e";
 const OUT = join(TEST_OUTPUT, SUITE);
 const STEP_TIMEOUT_MS = 90_000;
 
-const { values } = parseArgs({ options: { vsix: { type: "string" } } });
+const { values } = parseArgs({ options: { vsix: { type: "string" }, "readme-screenshot": { type: "boolean", default: false } } });
+const PROMPT = "def fibonacci(n):";
 
 interface Step {
   name: string;
@@ -58,6 +62,26 @@ async function runFromPalette(page: Page, title: string, timeoutMs = 60_000): Pr
     }
   }
   await row.click();
+}
+
+/** The content frame of the webview that shows `selector` (the comparison view sits beside the playground). */
+async function webviewFrameWith(page: Page, selector: string, timeoutMs = 30_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const f of page.frames()) {
+      if (await f.$(selector).catch(() => null)) return f;
+    }
+    if (Date.now() > deadline) throw new Error(`no webview shows ${selector}`);
+    await sleep(250);
+  }
+}
+
+/** Answers the input box titled `title` that a command opened (it replaces the palette). */
+async function answerInputBox(page: Page, title: string, text: string): Promise<void> {
+  await page.locator(".quick-input-widget .quick-input-title", { hasText: title }).waitFor({ state: "visible", timeout: 15_000 });
+  const input = page.locator(".quick-input-widget input.input");
+  await input.pressSequentially(text);
+  await page.keyboard.press("Enter");
   await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: 15_000 });
 }
 
@@ -117,42 +141,68 @@ async function main(): Promise<number> {
       },
     },
     {
-      name: 'the palette runs "TEMPO: Open Playground" and a TEMPO Playground tab opens',
+      name: 'the palette runs "TEMPO: Generate…", takes a prompt, and the playground opens',
       fn: async () => {
         if (!page) throw new Error("no page");
-        await runFromPalette(page, "TEMPO: Open Playground");
+        await runFromPalette(page, "TEMPO: Generate…");
+        await answerInputBox(page, "TEMPO: Generate", PROMPT);
         await page.locator(".tabs-container .tab", { hasText: "TEMPO Playground" }).waitFor({ timeout: 30_000 });
       },
     },
     {
-      name: "the webview renders @vscode-elements and completes the ready/init handshake",
+      name: "parallel sets stream in as chips from the engine host on the demo model",
       fn: async () => {
         if (!page) throw new Error("no page");
         const view = activeWebview(page);
-        await view.locator("h1", { hasText: "TEMPO Playground" }).waitFor({ timeout: 30_000 });
-        // "Connected" is written only after the page said ready and the extension answered.
-        const status = view.locator('#status[data-state="connected"]');
-        await status.waitFor({ timeout: 30_000 });
-        const text = (await status.textContent()) ?? "";
-        if (!text.includes(`TEMPO ${pkg.version}`)) throw new Error(`status says ${JSON.stringify(text)}`);
-        // The custom element upgraded (its shadow root holds a real textarea) and takes input.
-        // Typed key by key like a user (fill() fires a synthetic input event that does not
-        // leave the shadow root, which real typing does).
-        const textarea = view.locator("vscode-textarea#prompt textarea");
-        await textarea.click();
-        await textarea.pressSequentially("def fibonacci(n):");
-        const value = await view.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
-        if (value !== "def fibonacci(n):") throw new Error(`vscode-textarea value is ${JSON.stringify(value)}`);
+        const t0 = Date.now();
+        await view.locator("#output .chip").first().waitFor({ timeout: 60_000 });
+        log(SUITE, `first chip ${Date.now() - t0} ms after the prompt (model load included)`);
+        await view.locator('#status[data-state="done"]').waitFor({ timeout: 60_000 });
+        const status = (await view.locator("#status").textContent()) ?? "";
+        if (!/steps\/s on CPU/.test(status)) throw new Error(`status says ${JSON.stringify(status)}`);
+        const output = (await view.locator("#output").textContent()) ?? "";
+        if (!output.startsWith(PROMPT)) throw new Error(`output does not start with the prompt: ${JSON.stringify(output.slice(0, 80))}`);
+        const prompt = await view.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
+        if (prompt !== PROMPT) throw new Error(`the prompt field says ${JSON.stringify(prompt)}`);
+        // The status bar shows model, backend and speed.
+        await page.locator(".statusbar-item", { hasText: /tempo-demo-code · CPU · [\d.]+ steps\/s/ }).waitFor({ timeout: 10_000 });
       },
     },
     {
-      name: "a screenshot of the playground is saved",
+      name: "hovering a chip shows its probability, log-probability, rank, entropy and runner-ups",
       fn: async () => {
         if (!page) throw new Error("no page");
+        const view = activeWebview(page);
+        const chip = view.locator("#output .chip").nth(1);
+        await chip.hover();
+        const tip = view.locator("#tip");
+        await tip.waitFor({ state: "visible", timeout: 10_000 });
+        const text = (await tip.textContent()) ?? "";
+        for (const word of ["probability", "log-probability", "rank", "entropy", "runner-ups"]) {
+          if (!text.includes(word)) throw new Error(`the hover lacks ${word}: ${JSON.stringify(text)}`);
+        }
         const file = join(OUT, "playground.png");
         await page.screenshot({ path: file });
-        if (!existsSync(file)) throw new Error("no screenshot written");
         log(SUITE, `screenshot: ${file}`);
+        if (values["readme-screenshot"]) {
+          mkdirSync(join(ROOT, "docs/images"), { recursive: true });
+          copyFileSync(file, join(ROOT, "docs/images/playground.png"));
+          log(SUITE, "README screenshot updated: docs/images/playground.png");
+        }
+      },
+    },
+    {
+      name: 'the palette runs "TEMPO: Compare Isolated vs Visible" and the comparison view fills, aligned by step',
+      fn: async () => {
+        if (!page) throw new Error("no page");
+        await runFromPalette(page, "TEMPO: Compare Isolated vs Visible");
+        await answerInputBox(page, "TEMPO: Compare Isolated vs Visible", PROMPT);
+        const frame = await webviewFrameWith(page, 'table#compare:not([hidden]) tbody tr', 120_000);
+        const rows = await frame.locator("table#compare tbody tr").count();
+        if (rows < 2) throw new Error(`the comparison shows ${rows} rows`);
+        const status = (await frame.locator("#status").textContent()) ?? "";
+        if (!/\d+ steps; \d+ where the modes diverge/.test(status)) throw new Error(`comparison status ${JSON.stringify(status)}`);
+        await page.screenshot({ path: join(OUT, "comparison.png") });
       },
     },
     {
@@ -168,9 +218,10 @@ async function main(): Promise<number> {
         await page.locator(".tabs-container .tab", { hasText: "TEMPO Playground" }).click({ timeout: 60_000 });
         const view = activeWebview(page);
         // Restored through the panel serializer: the page reconnects and gets its state back.
+        // The extension starts afresh after a reload, so the page shows its restored prompt.
         await view.locator('#status[data-state="connected"]').waitFor({ timeout: 60_000 });
         const value = await view.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
-        if (value !== "def fibonacci(n):") throw new Error(`restored prompt is ${JSON.stringify(value)}`);
+        if (value !== PROMPT) throw new Error(`restored prompt is ${JSON.stringify(value)}`);
       },
     },
   ];

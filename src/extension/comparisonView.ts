@@ -1,0 +1,83 @@
+// The comparison view (its own view container): the same prompt run isolated, visible and
+// standard, aligned by step, with the steps where they diverge highlighted.
+import * as vscode from "vscode";
+import { parseComparisonWebviewMessage, type ComparisonData, type ComparisonExtensionMessage } from "../../webview/comparison-protocol.js";
+import { comparisonHtml, makeNonce } from "./webviewHtml.js";
+
+export const COMPARISON_VIEW_ID = "tempo.comparison";
+
+export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+  private view: vscode.WebviewView | undefined;
+  private ready = false;
+  private readyWaiters: Array<() => void> = [];
+  data: ComparisonData | undefined;
+  readonly cspViolations: string[] = [];
+
+  constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {}
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    this.ready = false;
+    const webview = view.webview;
+    webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, "dist", "webview"), vscode.Uri.joinPath(this.extensionUri, "media")],
+    };
+    webview.html = comparisonHtml({
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "dist", "webview", "comparison.js")).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "media", "playground.css")).toString(),
+      nonce: makeNonce(),
+      title: "TEMPO Comparison",
+    });
+    webview.onDidReceiveMessage((raw: unknown) => {
+      const msg = parseComparisonWebviewMessage(raw);
+      if (!msg) {
+        this.log.warn("comparison view: dropped an invalid message from the webview");
+        return;
+      }
+      if (msg.type === "ready") {
+        this.ready = true;
+        this.post({ type: "show", data: this.data ?? null });
+        for (const w of this.readyWaiters.splice(0)) w();
+      } else if (msg.type === "cspViolation") {
+        this.cspViolations.push(`${msg.directive} ${msg.blockedUri}`);
+        this.log.error(`comparison view: CSP blocked ${msg.blockedUri} (${msg.directive})`);
+      } else if (msg.type === "rendered") {
+        this.renderedWaiter?.(msg);
+        this.renderedWaiter = undefined;
+      }
+    });
+    view.onDidDispose(() => {
+      this.view = undefined;
+      this.ready = false;
+    });
+  }
+
+  private renderedWaiter: ((info: { rows: number; divergent: number }) => void) | undefined;
+
+  private post(message: ComparisonExtensionMessage): void {
+    if (this.view && this.ready) void this.view.webview.postMessage(message);
+  }
+
+  /** Shows (and reveals) new comparison data. */
+  async show(data: ComparisonData): Promise<void> {
+    this.data = data;
+    await vscode.commands.executeCommand(`${COMPARISON_VIEW_ID}.focus`);
+    this.post({ type: "show", data });
+  }
+
+  /** Test hook: the rows the view rendered and how many are marked divergent. */
+  async inspect(): Promise<{ rows: number; divergent: number }> {
+    await vscode.commands.executeCommand(`${COMPARISON_VIEW_ID}.focus`);
+    if (!this.ready) await new Promise<void>((r) => this.readyWaiters.push(r));
+    return new Promise((resolve) => {
+      this.renderedWaiter = resolve;
+      this.post({ type: "inspect" });
+    });
+  }
+
+  dispose(): void {
+    this.view = undefined;
+  }
+}

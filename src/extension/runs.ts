@@ -1,0 +1,116 @@
+// The playground's run: one at a time per window. Steps received from the engine stay here (the
+// extension side), so a re-created webview or a crashed engine loses nothing already shown.
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import * as vscode from "vscode";
+import type { RunHandle } from "../host/client.js";
+import type { GenerationSettings, RunSummary, StepEventMessage } from "../protocol/engine.js";
+import type { ExtensionMessage } from "../../webview/protocol.js";
+import type { EngineService } from "./engineService.js";
+
+/** Staged capture folders kept in global storage (older ones are removed). */
+const KEPT_STAGED_CAPTURES = 20;
+
+export interface RunState {
+  runId: number;
+  prompt: string;
+  settings: GenerationSettings;
+  steps: StepEventMessage[];
+  summary?: RunSummary;
+  error?: string;
+}
+
+export class RunController implements vscode.Disposable {
+  current: RunState | undefined;
+  private handle: RunHandle | undefined;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly engine: EngineService,
+    /** Posts to the open playground, if any. */
+    private readonly post: (message: ExtensionMessage) => void,
+  ) {}
+
+  get running(): boolean {
+    return this.handle !== undefined;
+  }
+
+  private get stagingRoot(): string {
+    return join(this.context.globalStorageUri.fsPath, "captures");
+  }
+
+  /** Runs a generation into the playground; resolves with its summary (also when stopped). */
+  async run(prompt: string, settings: GenerationSettings): Promise<RunSummary> {
+    this.handle?.cancel();
+    const handle = this.engine.generate(
+      prompt,
+      settings,
+      {
+        onProgress: (_phase, message) => this.post({ type: "progress", runId: handle.id, message }),
+        onSteps: (steps) => {
+          if (this.current?.runId === handle.id) this.current.steps.push(...steps);
+          this.post({ type: "steps", runId: handle.id, steps });
+        },
+      },
+      this.stagingRoot,
+    );
+    this.handle = handle;
+    this.current = { runId: handle.id, prompt, settings, steps: [] };
+    await this.setContext();
+    this.post({ type: "runStarted", runId: handle.id, prompt, settings });
+    try {
+      const summary = await handle.result;
+      if (this.current?.runId === handle.id) this.current.summary = summary;
+      this.post({ type: "runDone", runId: handle.id, run: summary, exportable: summary.captureDir !== undefined });
+      this.pruneStaged();
+      return summary;
+    } catch (e) {
+      const message = (e as Error)?.message ?? String(e);
+      if (this.current?.runId === handle.id) this.current.error = message;
+      this.post({ type: "runError", runId: handle.id, message });
+      throw e;
+    } finally {
+      if (this.handle === handle) this.handle = undefined;
+      await this.setContext();
+    }
+  }
+
+  stop(): void {
+    this.handle?.cancel();
+  }
+
+  /** The staged capture folder of the last finished run, if it has one. */
+  get captureDir(): string | undefined {
+    return this.current?.summary?.captureDir;
+  }
+
+  /** Sends the current run again (a re-created webview starts empty). */
+  replay(): void {
+    const r = this.current;
+    if (!r) return;
+    this.post({ type: "runStarted", runId: r.runId, prompt: r.prompt, settings: r.settings });
+    if (r.steps.length) this.post({ type: "steps", runId: r.runId, steps: r.steps });
+    if (r.summary) this.post({ type: "runDone", runId: r.runId, run: r.summary, exportable: r.summary.captureDir !== undefined });
+    else if (r.error) this.post({ type: "runError", runId: r.runId, message: r.error });
+  }
+
+  private async setContext(): Promise<void> {
+    await vscode.commands.executeCommand("setContext", "tempo.generating", this.running);
+    await vscode.commands.executeCommand("setContext", "tempo.hasCapture", this.captureDir !== undefined);
+  }
+
+  private pruneStaged(): void {
+    try {
+      const dirs = readdirSync(this.stagingRoot).sort();
+      for (const d of dirs.slice(0, Math.max(0, dirs.length - KEPT_STAGED_CAPTURES))) {
+        if (join(this.stagingRoot, d) !== this.captureDir) rmSync(join(this.stagingRoot, d), { recursive: true, force: true });
+      }
+    } catch {
+      // Nothing staged yet.
+    }
+  }
+
+  dispose(): void {
+    this.handle?.cancel();
+  }
+}

@@ -1,0 +1,206 @@
+// The extension driving the engine host child process on the shipped demo model, inside a real
+// VS Code: generation streamed into the playground, stop, export, crash recovery, comparison.
+import * as assert from "node:assert/strict";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import * as vscode from "vscode";
+import type { TempoExtensionApi } from "../../src/extension/extension.js";
+import type { RunSummary, StepEventMessage } from "../../src/protocol/engine.js";
+import type { ComparisonData } from "../../webview/comparison-protocol.js";
+
+const EXTENSION_ID = "tempo-playground.tempo-playground";
+const PROMPT = "def fibonacci(n):\n";
+
+async function api(): Promise<TempoExtensionApi> {
+  const ext = vscode.extensions.getExtension<TempoExtensionApi>(EXTENSION_ID);
+  assert.ok(ext);
+  return ext.activate();
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function setGeneration(key: string, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration("tempo.generation").update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+describe("TEMPO engine host from the extension", function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    await setGeneration("maxSteps", 24);
+    await setGeneration("threshold", 0.1);
+  });
+  after(async () => {
+    for (const k of ["maxSteps", "threshold"]) await setGeneration(k, undefined);
+    await vscode.workspace.getConfiguration("tempo").update("model", undefined, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+  });
+
+  it("hides commands where they do not apply", async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    const palette: Array<{ command: string; when?: string }> = ext?.packageJSON.contributes.menus.commandPalette;
+    const when = new Map(palette.map((m) => [m.command, m.when]));
+    assert.equal(when.get("tempo.stop"), "tempo.generating");
+    assert.equal(when.get("tempo.exportCapture"), "tempo.hasCapture");
+    assert.equal(when.get("tempo.generateFromSelection"), "editorHasSelection");
+    const explorer: Array<{ command: string; when?: string }> = ext?.packageJSON.contributes.menus["explorer/context"];
+    assert.deepEqual(explorer.map((m) => [m.command, m.when]), [["tempo.selectModel", "resourceExtname == .gguf"]]);
+  });
+
+  it("activation started no engine process; the first generation does, and streams into the playground", async () => {
+    const tempo = await api();
+    assert.equal(tempo.engineProcess().starts, 0, "the engine started before anything asked for it");
+    const run = (await vscode.commands.executeCommand("tempo.generate", PROMPT)) as RunSummary | undefined;
+    assert.ok(run, "the generation failed (see the TEMPO log)");
+    assert.equal(run.backend, "CPU");
+    assert.ok(run.steps > 0 && run.steps <= 24, `${run.steps} steps`);
+    const { pid, starts } = tempo.engineProcess();
+    assert.equal(starts, 1);
+    assert.ok(pid && pid !== process.pid, "generation ran outside the extension host");
+    const state = tempo.currentRun();
+    assert.equal(state?.steps.length, run.steps);
+    assert.ok(state?.steps.every((s, i) => s.index === i), "steps arrived in order, none lost");
+    const sets = state.steps.filter((s) => s.candidates.length > 1);
+    assert.ok(sets.length > 0, "the demo model at threshold 0.1 should produce parallel sets");
+    const rendered = await tempo.inspectPlayground();
+    assert.equal(rendered.chips, sets.reduce((a, s) => a + s.candidates.length, 0), "one chip per set member");
+    assert.ok(rendered.text.startsWith(PROMPT), "the prompt leads the output");
+    assert.equal(rendered.hasInjectedElement, false);
+    assert.deepEqual(tempo.playgroundCspViolations(), []);
+  });
+
+  it("renders model text as text: a piece like <img onerror> shows literally and runs nothing", async () => {
+    const tempo = await api();
+    await tempo.openPlayground();
+    const evil = "<img src=x onerror=alert(1)>";
+    const step: StepEventMessage = {
+      index: 0, position: 3, mode: "isolated", policy: "mixture", threshold: 0.1,
+      candidates: [
+        { token: 1, text: evil, prob: 0.5, logprob: Math.log(0.5), rank: 0, cell: 3 },
+        { token: 2, text: "<script>alert(2)</script>", prob: 0.3, logprob: Math.log(0.3), rank: 1, cell: 4 },
+      ],
+      top: [{ token: 3, text: "<b>bold</b>", prob: 0.1 }],
+      entropy: 1.2, setMass: 0.8, timings: { decodeMs: 1, selectMs: 0 },
+    };
+    const runId = 1_000_000;
+    tempo.postToPlayground({ type: "runStarted", runId, prompt: "<i>prompt</i>", settings: {} });
+    tempo.postToPlayground({ type: "steps", runId, steps: [step] });
+    const rendered = await tempo.inspectPlayground();
+    assert.ok(rendered.text.includes(evil), `the piece is not shown literally: ${JSON.stringify(rendered.text)}`);
+    assert.ok(rendered.text.includes("<script>alert(2)</script>"));
+    assert.ok(rendered.text.startsWith("<i>prompt</i>"));
+    assert.equal(rendered.hasInjectedElement, false, "model text became markup");
+    assert.equal(rendered.chips, 2);
+    // An injected handler or script would also trip the CSP and be reported.
+    await sleep(300);
+    assert.deepEqual(tempo.playgroundCspViolations(), []);
+  });
+
+  it("Export Capture writes the capture folder into .tempo/captures and never overwrites", async () => {
+    const tempo = await api();
+    const run = (await vscode.commands.executeCommand("tempo.generate", PROMPT)) as RunSummary | undefined;
+    assert.ok(run);
+    const first = (await vscode.commands.executeCommand("tempo.exportCapture")) as vscode.Uri | undefined;
+    assert.ok(first, "no folder exported");
+    const ws = vscode.workspace.workspaceFolders?.[0].uri.fsPath;
+    assert.ok(ws && first.fsPath.startsWith(join(ws, ".tempo", "captures")), first.fsPath);
+    assert.deepEqual(readdirSync(first.fsPath).sort(), ["logits.safetensors", "manifest.json", "steps.jsonl"]);
+    const lines = readFileSync(join(first.fsPath, "steps.jsonl"), "utf8").trim().split("\n");
+    assert.equal(lines.length, run.steps);
+    assert.deepEqual(JSON.parse(lines[0]), JSON.parse(JSON.stringify(tempo.currentRun()?.steps[0])));
+    const manifest = JSON.parse(readFileSync(join(first.fsPath, "manifest.json"), "utf8")) as { model: { fileName: string } };
+    assert.equal(manifest.model.fileName, "tempo-demo-code.gguf");
+    const before = statSync(join(first.fsPath, "steps.jsonl")).mtimeMs;
+
+    const second = (await vscode.commands.executeCommand("tempo.exportCapture")) as vscode.Uri | undefined;
+    assert.ok(second && second.fsPath !== first.fsPath, "the second export reused the first folder");
+    assert.equal(statSync(join(first.fsPath, "steps.jsonl")).mtimeMs, before, "the first export was touched");
+    assert.ok(!readdirSync(join(ws, ".tempo", "captures")).some((n) => n.includes(".partial-")), "a temporary folder was left behind");
+  });
+
+  it("Stop Generation ends a long run at once, keeping its steps", async () => {
+    const tempo = await api();
+    await setGeneration("maxSteps", 100_000);
+    try {
+      const pending = vscode.commands.executeCommand("tempo.generate", PROMPT) as Thenable<RunSummary | undefined>;
+      await until("steps of the long run", () => (tempo.currentRun()?.steps.length ?? 0) >= 5 && tempo.currentRun()?.summary === undefined);
+      const t0 = Date.now();
+      await vscode.commands.executeCommand("tempo.stop");
+      const run = await pending;
+      const ms = Date.now() - t0;
+      assert.equal(run?.stopReason, "aborted");
+      assert.ok(ms < 2_000, `stopping took ${ms} ms`);
+      assert.ok((tempo.currentRun()?.steps.length ?? 0) >= 5);
+    } finally {
+      await setGeneration("maxSteps", 24);
+    }
+  });
+
+  it("a killed engine (SIGKILL) is reported, keeps what was received, and restarts on the next request", async () => {
+    const tempo = await api();
+    await setGeneration("maxSteps", 100_000);
+    let kept: number;
+    try {
+      const pending = vscode.commands.executeCommand("tempo.generate", PROMPT) as Thenable<RunSummary | undefined>;
+      await until("steps before the kill", () => (tempo.currentRun()?.steps.length ?? 0) >= 5 && tempo.currentRun()?.summary === undefined);
+      const { pid, starts } = tempo.engineProcess();
+      assert.ok(pid);
+      process.kill(pid, "SIGKILL");
+      const run = await pending;
+      assert.equal(run, undefined, "the killed run cannot have finished");
+      const state = tempo.currentRun();
+      assert.match(state?.error ?? "", /stopped unexpectedly \(signal SIGKILL\)/);
+      kept = state?.steps.length ?? 0;
+      assert.ok(kept >= 5, "steps received before the crash were dropped");
+      assert.equal(tempo.engineProcess().pid, undefined);
+      assert.equal(tempo.engineProcess().starts, starts);
+      const rendered = await tempo.inspectPlayground();
+      assert.ok(rendered.text.length > PROMPT.length, "the playground lost the received output");
+    } finally {
+      await setGeneration("maxSteps", 24);
+    }
+    const again = (await vscode.commands.executeCommand("tempo.generate", PROMPT)) as RunSummary | undefined;
+    assert.ok(again && again.steps > 0, "no generation after the restart");
+    assert.ok(tempo.engineProcess().pid, "no new engine process");
+    assert.ok(tempo.engineProcess().starts >= 2);
+  });
+
+  it("a file that is not a GGUF model is a clear error, and the engine keeps serving", async () => {
+    const tempo = await api();
+    const ws = vscode.workspace.workspaceFolders?.[0].uri.fsPath ?? "";
+    const notModel = join(ws, "README.md");
+    assert.ok(existsSync(notModel));
+    await vscode.workspace.getConfiguration("tempo").update("model", notModel, vscode.ConfigurationTarget.Global);
+    try {
+      const run = await vscode.commands.executeCommand("tempo.generate", PROMPT);
+      assert.equal(run, undefined);
+      assert.match(tempo.currentRun()?.error ?? "", /not a GGUF file/);
+    } finally {
+      await vscode.workspace.getConfiguration("tempo").update("model", undefined, vscode.ConfigurationTarget.Global);
+    }
+    const run = (await vscode.commands.executeCommand("tempo.generate", PROMPT)) as RunSummary | undefined;
+    assert.ok(run && run.steps > 0);
+  });
+
+  it("Compare Isolated vs Visible fills the comparison view, aligned by step", async () => {
+    const tempo = await api();
+    const data = (await vscode.commands.executeCommand("tempo.compareModes", PROMPT)) as ComparisonData | undefined;
+    assert.ok(data, "the comparison failed");
+    for (const mode of ["isolated", "visible", "standard"] as const) {
+      assert.ok(data.runs[mode].length > 0, `${mode} has no steps`);
+      assert.ok(data.runs[mode].every((s) => s.mode === mode));
+    }
+    assert.ok(data.runs.standard.every((s) => s.candidates.length === 1));
+    const shown = await tempo.inspectComparison();
+    assert.equal(shown.rows, Math.max(data.runs.isolated.length, data.runs.visible.length, data.runs.standard.length));
+    assert.ok(shown.divergent <= shown.rows);
+  });
+});

@@ -1,0 +1,50 @@
+// Messages between the comparison view and the extension, validated on both sides.
+import { z } from "zod";
+import { stepEventSchema } from "../src/protocol/engine.js";
+
+export const COMPARED_MODES = ["isolated", "visible", "standard"] as const;
+
+const comparisonDataSchema = z.object({
+  prompt: z.string(),
+  /** Each mode's steps; the same prompt and settings otherwise. */
+  runs: z.object({ isolated: z.array(stepEventSchema), visible: z.array(stepEventSchema), standard: z.array(stepEventSchema) }),
+  /** Per-step Jensen–Shannon divergence (nats), isolated vs visible, when a divergence report ran. */
+  js: z.array(z.number().nullable()).optional(),
+});
+export type ComparisonData = z.infer<typeof comparisonDataSchema>;
+
+const extensionSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("show"), data: comparisonDataSchema.nullable() }),
+  z.object({ type: z.literal("inspect") }),
+]);
+export type ComparisonExtensionMessage = z.input<typeof extensionSchema>;
+
+const webviewSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("ready") }),
+  z.object({ type: z.literal("cspViolation"), directive: z.string().max(200), blockedUri: z.string().max(500) }),
+  z.object({ type: z.literal("rendered"), rows: z.number().int(), divergent: z.number().int() }),
+]);
+export type ComparisonWebviewMessage = z.input<typeof webviewSchema>;
+
+export function parseComparisonWebviewMessage(raw: unknown): z.output<typeof webviewSchema> | undefined {
+  const r = webviewSchema.safeParse(raw);
+  return r.success ? r.data : undefined;
+}
+export function parseComparisonExtensionMessage(raw: unknown): z.output<typeof extensionSchema> | undefined {
+  const r = extensionSchema.safeParse(raw);
+  return r.success ? r.data : undefined;
+}
+
+/** A step diverges when the modes chose different sets, or the primary token differs from standard. */
+export function divergentSteps(data: ComparisonData): boolean[] {
+  const n = Math.max(data.runs.isolated.length, data.runs.visible.length, data.runs.standard.length);
+  const setKey = (s: z.infer<typeof stepEventSchema> | undefined): string => (s ? s.candidates.map((c) => c.token).join(",") : "");
+  const out: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const iso = data.runs.isolated[i];
+    const vis = data.runs.visible[i];
+    const std = data.runs.standard[i];
+    out.push(setKey(iso) !== setKey(vis) || iso?.candidates[0]?.token !== std?.candidates[0]?.token || vis?.candidates[0]?.token !== std?.candidates[0]?.token);
+  }
+  return out;
+}

@@ -1,0 +1,76 @@
+// Comparison view entry (dist/webview/comparison.js): a table aligned by step, one column per
+// mode. Model text only ever goes in through textContent.
+import "./zod-csp.js"; // first: before any zod schema is built
+import { COMPARED_MODES, divergentSteps, parseComparisonExtensionMessage, type ComparisonData, type ComparisonWebviewMessage } from "./comparison-protocol.js";
+import { formatProb, visibleText } from "./render.js";
+import type { StepEventMessage } from "./protocol.js";
+
+interface VsCodeApi {
+  postMessage(message: ComparisonWebviewMessage): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+const vscode = acquireVsCodeApi();
+
+document.addEventListener("securitypolicyviolation", (e) => {
+  vscode.postMessage({ type: "cspViolation", directive: e.violatedDirective.slice(0, 200), blockedUri: e.blockedURI.slice(0, 500) });
+});
+
+const status = document.getElementById("status") as HTMLElement;
+const table = document.getElementById("compare") as HTMLTableElement;
+const body = table.tBodies[0];
+
+function cell(step: StepEventMessage | undefined): HTMLTableCellElement {
+  const td = document.createElement("td");
+  if (!step) {
+    td.textContent = "—";
+    td.className = "muted";
+    return td;
+  }
+  for (const c of step.candidates) {
+    const chip = document.createElement("span");
+    chip.className = step.candidates.length > 1 ? "chip" : "tok";
+    chip.textContent = visibleText(c.text);
+    chip.title = `p ${formatProb(c.prob)}, rank ${c.rank}`;
+    td.append(chip);
+  }
+  return td;
+}
+
+function render(data: ComparisonData | null): void {
+  body.replaceChildren();
+  if (!data) {
+    table.hidden = true;
+    status.textContent = "No comparison yet: run TEMPO: Compare Isolated vs Visible.";
+    status.dataset.state = "empty";
+    return;
+  }
+  const divergent = divergentSteps(data);
+  const rows = document.createDocumentFragment();
+  divergent.forEach((diverges, i) => {
+    const tr = document.createElement("tr");
+    if (diverges) tr.className = "divergent";
+    const idx = document.createElement("th");
+    idx.scope = "row";
+    idx.textContent = String(i);
+    tr.append(idx, ...COMPARED_MODES.map((m) => cell(data.runs[m][i])));
+    const js = document.createElement("td");
+    const v = data.js?.[i];
+    js.textContent = v === undefined || v === null ? "" : v.toExponential(2);
+    tr.append(js);
+    rows.append(tr);
+  });
+  body.append(rows);
+  table.hidden = false;
+  const count = divergent.filter(Boolean).length;
+  status.textContent = `${divergent.length} steps; ${count} where the modes diverge (highlighted). Prompt: ${data.prompt.slice(0, 80)}`;
+  status.dataset.state = "shown";
+}
+
+window.addEventListener("message", (event: MessageEvent<unknown>) => {
+  const msg = parseComparisonExtensionMessage(event.data);
+  if (!msg) return;
+  if (msg.type === "show") render(msg.data);
+  else vscode.postMessage({ type: "rendered", rows: body.rows.length, divergent: body.querySelectorAll("tr.divergent").length });
+});
+
+vscode.postMessage({ type: "ready" });

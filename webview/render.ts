@@ -1,0 +1,20 @@
+// Small pure helpers shared by the webviews (and unit-tested in the extension host suite).
+
+/** Five colour bins for a member's probability (CSS colours them; no inline styles under the CSP). */
+export function probabilityBin(p: number): number {
+  if (p >= 0.6) return 4;
+  if (p >= 0.35) return 3;
+  if (p >= 0.2) return 2;
+  if (p >= 0.1) return 1;
+  return 0;
+}
+
+/** Token text as a chip shows it: whitespace made visible, so " " and "\n" are not empty chips. */
+export function visibleText(text: string): string {
+  if (text === "") return "∅";
+  return text.replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/^ +| +$/g, (m) => "·".repeat(m.length));
+}
+
+export function formatProb(p: number): string {
+  return p >= 0.001 ? p.toFixed(3) : p.toExponential(1);
+}
