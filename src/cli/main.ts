@@ -14,6 +14,8 @@ import { defaultModelPath } from "../engine/default-model.js";
 import { LibraryMismatchError } from "../engine/llama/c-api.js";
 import { GpuChoice } from "../engine/llama/runtime.js";
 import { MAX_LANES } from "../engine/tempo/lanes.js";
+import { checkOutDir, parseArms, runEvalCommand, selectTasks } from "../engine/eval/cli.js";
+import { armConfig, DEFAULT_EVAL_SETTINGS, resolveEvalSettings } from "../engine/eval/runner.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compareModes, RecordedRun } from "../engine/analysis/compare-run.js";
@@ -241,6 +243,29 @@ generationOptions(engineOptions(program.command("perplexity").description("teach
     if (o.json) process.stdout.write(JSON.stringify(result) + "\n");
     else process.stdout.write(`${result.tokens} tokens, mode ${result.mode}, mean set size ${result.meanSetSize.toFixed(2)}, mean NLL ${result.meanNll.toFixed(4)} nats\n`);
     process.stdout.write(`perplexity ${result.perplexity.toFixed(4)}\n`);
+  });
+
+engineOptions(program.command("eval").description("code-completion experiment: run tasks under each arm, execute the tests, write results and a report").allowExcessArguments(false))
+  .requiredOption("--out <dir>", "new or empty folder for results.jsonl, summary.json, report.md, report.html")
+  .option("--tasks <jsonl>", "HumanEval-style task file (default: the built-in suite)")
+  .option("--arms <list>", "comma-separated modes", DEFAULT_EVAL_SETTINGS.arms.join(","))
+  .option("--limit <n>", "first n tasks only", number("limit"))
+  .option("--threshold <t>", "TEMPO threshold, t in (0, 1]", number("threshold"), DEFAULT_EVAL_SETTINGS.threshold)
+  .option("--max-width <n>", "largest set", number("max width"), DEFAULT_EVAL_SETTINGS.maxWidth)
+  .option("--max-steps <n>", "steps per completion", number("max steps"), DEFAULT_EVAL_SETTINGS.maxSteps)
+  .option("--path-cap <n>", "most paths per TEMPO run used as pass@k samples", number("path cap"), DEFAULT_EVAL_SETTINGS.pathCap)
+  .option("--timeout <ms>", "time limit per program", number("timeout"), DEFAULT_EVAL_SETTINGS.exec.timeoutMs)
+  .option("--memory <mb>", "heap limit per program (MiB)", number("memory"), DEFAULT_EVAL_SETTINGS.exec.memoryMb)
+  .action(async (o) => {
+    checkOutDir(o.out);
+    const arms = parseArms(o.arms);
+    const { tasks, source } = selectTasks(o.tasks, o.limit);
+    const settings = resolveEvalSettings({ arms, threshold: o.threshold, maxWidth: o.maxWidth, maxSteps: o.maxSteps, pathCap: o.pathCap, exec: { timeoutMs: o.timeout, memoryMb: o.memory } });
+    const session = await openSession(o, Math.max(...arms.map((arm) => armConfig(settings, arm).maxWidth))); // validates every arm's settings first
+    const controller = new AbortController();
+    process.once("SIGINT", () => controller.abort());
+    const { aborted } = await runEvalCommand({ session, tasks, source, limit: o.limit, settings, out: o.out, signal: controller.signal });
+    process.exitCode = aborted ? 130 : 0;
   });
 
 program.exitOverride();

@@ -1,0 +1,136 @@
+/**
+ * The experiment's files: results.jsonl (one line per task × arm, every number recomputable),
+ * summary.json, report.md and report.html.
+ */
+import * as path from "node:path";
+import { writeFileAtomic } from "../capture/atomic.js";
+import { escapeHtml, escapeMarkdownCell, fmt } from "../analysis/report-format.js";
+import type { Interval } from "../analysis/stats.js";
+import type { TempoSession } from "../session.js";
+import type { EvalRun } from "./runner.js";
+import type { EvalSummary, MeanEstimate, Proportion } from "./summary.js";
+
+export const EVAL_FILES = { results: "results.jsonl", summary: "summary.json", md: "report.md", html: "report.html" } as const;
+
+export interface EvalMeta {
+  model: { fileName: string; path: string; sha256: string; description: string };
+  engine: { nodeLlamaCpp: string; llamaCpp: string; backend: string };
+  context: { contextSize: number; lanes: number; batchSize: number; flashAttention: string };
+  tasks: { source: string; count: number; limit: number | null };
+  startedAt: string;
+}
+
+export async function evalMeta(session: TempoSession, taskSource: string, taskCount: number, limit: number | null): Promise<EvalMeta> {
+  const m = session.model;
+  return {
+    model: { fileName: m.info.fileName, path: m.info.path, sha256: await m.sha256(), description: m.info.description },
+    engine: { nodeLlamaCpp: m.runtime.versions.nodeLlamaCpp, llamaCpp: m.runtime.versions.llamaCpp, backend: m.runtime.backend },
+    context: { contextSize: session.contextSize, lanes: session.lanes, batchSize: session.batchSize, flashAttention: session.flashAttention },
+    tasks: { source: taskSource, count: taskCount, limit },
+    startedAt: new Date().toISOString(),
+  };
+}
+
+const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "—");
+const interval = (i: Interval | null, scale: (x: number) => string = fmt) => (i ? `[${scale(i.lo)}, ${scale(i.hi)}]` : "—");
+const prop = (p: Proportion) => `${p.count}/${p.n} = ${pct(p.n ? p.count / p.n : NaN)} ${interval(p.wilson, pct)}`;
+const meanEst = (m: MeanEstimate) => (m.n ? `${fmt(m.mean)} ${interval(m.bootstrap)} (n=${m.n})` : "—");
+
+interface Table { head: string[]; rows: string[][] }
+
+function tables(run: EvalRun, summary: EvalSummary): { title: string; note?: string; table: Table }[] {
+  const ks = run.settings.ks.map(String);
+  return [
+    {
+      title: "Quality per arm",
+      note: "Proportions with 95% Wilson intervals; means with 95% item-level bootstrap intervals (2000 resamples, seed 1). pass@k is the unbiased estimator over the paths of each run, averaged over the items with at least k paths.",
+      table: {
+        head: ["arm", "pass@1 (primary)", "pass@1 (best-of-set)", "exact match", "edit similarity", ...ks.map((k) => `pass@${k} (paths)`)],
+        rows: summary.arms.map((a) => [a.arm, prop(a.pass1), prop(a.bestOfSet), prop(a.exact), meanEst(a.editSimilarity), ...ks.map((k) => meanEst(a.passAtK[k]))]),
+      },
+    },
+    {
+      title: `Paired comparisons against ${summary.baseline}`,
+      note: `Primary metric: ${summary.primaryMetric}. Difference = arm − ${summary.baseline}, with a paired item-level bootstrap interval. Holm and Benjamini–Hochberg adjust across all ${summary.comparisons.length} comparisons.`,
+      table: {
+        head: ["arm", "metric", "difference [95% CI]", "test", "statistic", "p", "p (Holm)", "p (BH)"],
+        rows: summary.comparisons.map((c) => [
+          c.arm, c.primary ? `**${c.metric}** (primary)` : c.metric,
+          `${fmt(c.difference.estimate)} ${interval(c.difference)}`,
+          c.discordant ? `${c.method}; arm only ${c.discordant.armOnly}, ${c.baseline} only ${c.discordant.baselineOnly}` : c.method,
+          fmt(c.statistic), fmt(c.pValue), fmt(c.pHolm), fmt(c.pBH),
+        ]),
+      },
+    },
+    {
+      title: "Cost per task",
+      note: "Forward passes and tokens count the prompt too. A TEMPO run's paths are its pass@k samples: samples/s is paths per second of generation time.",
+      table: {
+        head: ["arm", "forward passes", "tokens evaluated", "generation ms", "execution ms", "samples (paths)", "median paths before cap", "passes per sample", "samples/s"],
+        rows: summary.arms.map((a) => [a.arm, fmt(a.cost.forwardPassesPerTask), fmt(a.cost.evaluatedTokensPerTask), fmt(a.cost.generateMsPerTask), fmt(a.cost.executeMsPerTask),
+          fmt(a.cost.samplesPerTask), fmt(a.cost.medianTotalPaths), fmt(a.cost.passesPerSample), fmt(a.cost.samplesPerSecond)]),
+      },
+    },
+    {
+      title: "Outcomes",
+      note: "Execution outcome of each primary completion, and why generation stopped (function-end: the primary path closed the function).",
+      table: {
+        head: ["arm", "primary completion outcomes", "stop reasons"],
+        rows: summary.arms.map((a) => [a.arm, Object.entries(a.outcomes).map(([k, v]) => `${k} ${v}`).join(", "), Object.entries(a.stopReasons).map(([k, v]) => `${k} ${v}`).join(", ")]),
+      },
+    },
+  ];
+}
+
+function methodLines(run: EvalRun, summary: EvalSummary, meta: EvalMeta): string[] {
+  const s = run.settings;
+  const c = Object.values(run.configs)[0];
+  return [
+    `Model: ${meta.model.fileName} (SHA-256 ${meta.model.sha256}), ${meta.model.description}`,
+    `Engine: node-llama-cpp ${meta.engine.nodeLlamaCpp}, llama.cpp ${meta.engine.llamaCpp}, backend ${meta.engine.backend}`,
+    `Context: n_ctx ${meta.context.contextSize}, lanes ${meta.context.lanes}, n_batch ${meta.context.batchSize}, flash attention ${meta.context.flashAttention}`,
+    `Method: arms ${s.arms.join(", ")}; threshold ${s.threshold}, max width ${s.maxWidth}, policy ${s.policy}, temperature ${c.temperature}, max steps ${s.maxSteps}; generation stops when the primary path closes the function; path cap ${s.pathCap}; best-of-set = the path with the highest sum of member log-probabilities over its truncated completion`,
+    `Execution: ${run.sandbox.permissionFlag} (no fs, child processes, workers, addons), network namespace ${run.sandbox.networkNamespace ? "yes" : "no"} plus a socket-denying prelude, ${s.exec.timeoutMs} ms, heap ${s.exec.memoryMb} MiB; ${s.concurrency} at once`,
+    `Data: ${meta.tasks.source}, ${meta.tasks.count} tasks${meta.tasks.limit !== null ? ` (--limit ${meta.tasks.limit})` : ""}; ${summary.tasks} analysed${summary.skippedTasks.length ? `, skipped (not runnable here): ${summary.skippedTasks.join(", ")}` : ""}${summary.aborted ? "; the run was ABORTED before the end" : ""}`,
+    "Edit similarity: 1 − Levenshtein / max length, on whitespace-normalised texts of the truncated completion and the reference body.",
+    `Started ${meta.startedAt}; wall time ${fmt(run.wallMs / 1000)} s.`,
+  ];
+}
+
+export function renderEvalMarkdown(run: EvalRun, summary: EvalSummary, meta: EvalMeta): string {
+  const out = ["# TEMPO completion experiment", "", ...methodLines(run, summary, meta).map((l) => `- ${l}`), ""];
+  for (const t of tables(run, summary)) {
+    out.push(`## ${t.title}`, "");
+    if (t.note) out.push(t.note, "");
+    out.push(`| ${t.table.head.join(" | ")} |`, `|${t.table.head.map(() => " --- |").join("")}`);
+    for (const r of t.table.rows) out.push(`| ${r.map((c) => escapeMarkdownCell(c).replace(/\\\*\\\*/g, "**")).join(" | ")} |`);
+    out.push("");
+  }
+  out.push("Per-item results (every completion, its test output and each path's log-probability) are in results.jsonl.", "");
+  return out.join("\n");
+}
+
+export function renderEvalHtml(run: EvalRun, summary: EvalSummary, meta: EvalMeta): string {
+  const body = [`<h1>TEMPO completion experiment</h1>`, `<ul>${methodLines(run, summary, meta).map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul>`];
+  for (const t of tables(run, summary)) {
+    body.push(`<h2>${escapeHtml(t.title)}</h2>`);
+    if (t.note) body.push(`<p>${escapeHtml(t.note)}</p>`);
+    body.push(`<table><thead><tr>${t.table.head.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>`);
+    for (const r of t.table.rows) body.push(`<tr>${r.map((c) => `<td>${escapeHtml(c).replace(/\*\*(.*?)\*\*/g, "<b>$1</b>")}</td>`).join("")}</tr>`);
+    body.push("</tbody></table>");
+  }
+  return `<!doctype html><html><head><meta charset="utf-8"><title>TEMPO completion experiment</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #999;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#eee}</style>
+</head><body>${body.join("\n")}</body></html>\n`;
+}
+
+/** Writes the four files into `dir` (each created exclusively: never overwrites). */
+export function writeEvalOutput(dir: string, run: EvalRun, summary: EvalSummary, meta: EvalMeta): Record<keyof typeof EVAL_FILES, string> {
+  const files = Object.fromEntries(Object.entries(EVAL_FILES).map(([k, f]) => [k, path.join(dir, f)])) as Record<keyof typeof EVAL_FILES, string>;
+  const md = renderEvalMarkdown(run, summary, meta), html = renderEvalHtml(run, summary, meta);
+  writeFileAtomic(files.results, run.items.map((i) => JSON.stringify(i)).join("\n") + (run.items.length ? "\n" : ""), { exclusive: true });
+  writeFileAtomic(files.summary, JSON.stringify({ meta, settings: run.settings, configs: run.configs, sandbox: run.sandbox, summary }, null, 2) + "\n", { exclusive: true });
+  writeFileAtomic(files.md, md, { exclusive: true });
+  writeFileAtomic(files.html, html, { exclusive: true });
+  return files;
+}

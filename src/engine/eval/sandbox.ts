@@ -1,0 +1,203 @@
+/**
+ * Runs generated code: one fresh process per program, from an empty temp dir, with a clean
+ * environment, a wall-clock limit (SIGKILL), a memory limit and no way out.
+ *
+ * JavaScript: Node's permission model (`--experimental-permission` on Node 20, `--permission`
+ * from 22) denies file-system reads and writes, child processes, workers, native addons, WASI
+ * and the inspector; the program arrives on stdin so it needs no read grant. Node 20's
+ * permission model has no network permission, so sockets are closed twice: the process runs
+ * in an empty network namespace (`unshare --net`) where the kernel allows it, and a prelude
+ * replaces every socket entry point before the program runs (`process.binding` is already
+ * denied by the permission model, so the raw handles are out of reach).
+ *
+ * Python: an audit hook (which cannot be removed) denies writes, process creation, sockets
+ * and ctypes; rlimits cap address space and file size.
+ *
+ * A program passes only when it exits 0 AND prints a per-run random token after its check
+ * returns, so an early `process.exit(0)` in a completion is a failure.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import type { TaskLanguage } from "./tasks.js";
+
+export type ExecStatus = "pass" | "fail" | "timeout" | "memory" | "skipped";
+
+export interface ExecOptions {
+  /** Wall-clock limit per program (ms). */
+  timeoutMs: number;
+  /** Heap limit (Node --max-old-space-size, MiB); resident memory may exceed it by RSS_SLACK_MB. */
+  memoryMb: number;
+}
+
+export const DEFAULT_EXEC: ExecOptions = { timeoutMs: 5000, memoryMb: 256 };
+/** Node's own resident memory on top of the heap limit before the watchdog kills. */
+export const RSS_SLACK_MB = 96;
+const OUTPUT_LIMIT = 16 * 1024;
+
+export interface ExecResult {
+  status: ExecStatus;
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  /** stdout and stderr, cut to 16 KiB, without the pass token. */
+  output: string;
+}
+
+export interface SandboxInfo {
+  node: string;
+  permissionFlag: string;
+  networkNamespace: boolean;
+  python: string | null;
+}
+
+let cachedInfo: SandboxInfo | undefined;
+
+/** What this machine's sandbox can do; probed once. */
+export function sandboxInfo(): SandboxInfo {
+  if (cachedInfo) return cachedInfo;
+  const major = Number(process.versions.node.split(".")[0]);
+  const unshare = spawnSync("unshare", ["--net", "--map-root-user", "true"], { stdio: "ignore", timeout: 5000 });
+  const py = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8", timeout: 5000 });
+  cachedInfo = {
+    node: process.execPath,
+    permissionFlag: major >= 22 ? "--permission" : "--experimental-permission",
+    networkNamespace: unshare.status === 0,
+    python: py.status === 0 && py.stdout.trim() ? py.stdout.trim() : null,
+  };
+  return cachedInfo;
+}
+
+/** Replaces every socket entry point; runs before the program, in its own scope. */
+const NODE_NETWORK_PRELUDE = `(() => {
+  const deny = (what) => function () { const e = new Error("network access is denied in the eval sandbox (" + what + ")"); e.code = "ERR_ACCESS_DENIED"; throw e; };
+  const net = require("node:net");
+  net.Socket.prototype.connect = deny("net.Socket.connect");
+  net.Server.prototype.listen = deny("net.Server.listen");
+  const dgram = require("node:dgram");
+  dgram.Socket.prototype.bind = deny("dgram.bind");
+  dgram.Socket.prototype.send = deny("dgram.send");
+  const dns = require("node:dns");
+  for (const k of Object.keys(dns)) if (typeof dns[k] === "function" && k !== "Resolver") dns[k] = deny("dns." + k);
+  dns.Resolver = function () { deny("dns.Resolver")(); };
+  for (const k of Object.keys(dns.promises)) if (typeof dns.promises[k] === "function") dns.promises[k] = deny("dns.promises." + k);
+  for (const k of ["fetch", "WebSocket", "EventSource"]) if (k in globalThis) globalThis[k] = deny(k);
+})();
+`;
+
+function nodeHarness(program: string, entryPoint: string, token: string): string {
+  return `${NODE_NETWORK_PRELUDE}${program}
+;(async () => { await check(${entryPoint}); })().then(
+  () => { process.stdout.write("\\n${token}\\n", () => process.exit(0)); },
+  (e) => { console.error(e && e.stack ? e.stack : e); process.exit(1); });
+`;
+}
+
+function pythonHarness(program: string, entryPoint: string, token: string, memoryMb: number): string {
+  // The hook is installed before any program code runs and audit hooks cannot be removed.
+  return `import sys as _tempo_sys, os as _tempo_os, resource as _tempo_resource
+def _tempo_sandbox():
+    limit = ${memoryMb + RSS_SLACK_MB} * 1024 * 1024
+    _tempo_resource.setrlimit(_tempo_resource.RLIMIT_AS, (limit, limit))
+    _tempo_resource.setrlimit(_tempo_resource.RLIMIT_FSIZE, (0, 0))
+    write_flags = _tempo_os.O_WRONLY | _tempo_os.O_RDWR | _tempo_os.O_CREAT | _tempo_os.O_APPEND | _tempo_os.O_TRUNC
+    denied_prefixes = ("os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os.forkpty", "subprocess.", "socket.", "ctypes.", "os.remove", "os.unlink", "os.rename", "os.rmdir", "os.mkdir", "os.symlink", "os.link", "os.chmod", "os.chown", "os.truncate", "os.kill", "os.putenv", "shutil.", "pty.", "signal.pthread_kill", "winreg.")
+    def hook(event, args):
+        if event.startswith(denied_prefixes):
+            raise PermissionError("denied in the eval sandbox: " + event)
+        if event == "open":
+            mode = args[1] if len(args) > 1 else None
+            flags = args[2] if len(args) > 2 else 0
+            if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & write_flags):
+                raise PermissionError("file writes are denied in the eval sandbox")
+    _tempo_sys.addaudithook(hook)
+_tempo_sandbox()
+del _tempo_sandbox
+${program}
+check(${entryPoint})
+print("\\n${token}", flush=True)
+`;
+}
+
+/** Runs one program (prompt + completion + test) and its check on the entry point. */
+export function executeProgram(program: string, entryPoint: string, language: TaskLanguage, options: ExecOptions = DEFAULT_EXEC): Promise<ExecResult> {
+  const info = sandboxInfo();
+  const token = `TEMPO-EVAL-PASS-${randomBytes(12).toString("hex")}`;
+  let command: string;
+  let args: string[];
+  let source: string;
+  if (language === "python") {
+    if (!info.python) return Promise.resolve({ status: "skipped", exitCode: null, signal: null, durationMs: 0, output: "python3 is not installed" });
+    command = info.python;
+    args = ["-I", "-"];
+    source = pythonHarness(program, entryPoint, token, options.memoryMb);
+  } else {
+    command = info.node;
+    args = [info.permissionFlag, "--disable-warning=ExperimentalWarning", `--max-old-space-size=${options.memoryMb}`, "--max-semi-space-size=16", "-"];
+    source = nodeHarness(program, entryPoint, token);
+  }
+  if (info.networkNamespace) {
+    args = ["--net", "--map-root-user", command, ...args];
+    command = "unshare";
+  }
+  const cwd = mkdtempSync(join(tmpdir(), "tempo-eval-"));
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" }, stdio: ["pipe", "pipe", "pipe"] });
+    let output = "";
+    let killedFor: "timeout" | "memory" | null = null;
+    const collect = (chunk: Buffer) => { if (output.length < OUTPUT_LIMIT * 2) output += chunk.toString("utf8"); };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    child.stdin.on("error", () => { /* the child may die before reading everything */ });
+    child.stdin.end(source);
+    const kill = (why: "timeout" | "memory") => { if (killedFor === null) { killedFor = why; child.kill("SIGKILL"); } };
+    const timer = setTimeout(() => kill("timeout"), options.timeoutMs);
+    // Resident memory: V8's heap limit misses Buffers and other off-heap allocations.
+    const rssLimitKb = (options.memoryMb + RSS_SLACK_MB) * 1024;
+    const watchdog = setInterval(() => {
+      if (child.pid !== undefined && residentKb(child.pid) > rssLimitKb) kill("memory");
+    }, 50);
+    let finished = false;
+    const finish = (exitCode: number | null, signal: string | null, spawnError?: Error) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      clearInterval(watchdog);
+      rmSync(cwd, { recursive: true, force: true });
+      const passed = exitCode === 0 && output.includes(token);
+      const oom = /heap out of memory|MemoryError|Allocation failed/.test(output);
+      const status: ExecStatus = killedFor ?? (passed ? "pass" : oom ? "memory" : "fail");
+      const shown = (spawnError ? `cannot start ${command}: ${spawnError.message}\n` : "") + output.split(token).join("").slice(0, OUTPUT_LIMIT);
+      resolve({ status, exitCode, signal, durationMs: performance.now() - started, output: shown.trim() });
+    };
+    child.on("error", (e) => finish(null, null, e));
+    child.on("close", (code, signal) => finish(code, signal));
+  });
+}
+
+function residentKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0; // not Linux, or the process is gone
+  }
+}
+
+/** Runs `work` over items with at most `limit` in flight, results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
