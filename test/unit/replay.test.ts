@@ -49,7 +49,14 @@ describe("teacher-forced replay", () => {
   it("null baseline: an unrelated scratch row changes nothing beyond float noise, and is invisible", async () => {
     const a = await collect("isolated", setsOf(run));
     const b = await collect("isolated", setsOf(run), true);
-    a.forEach((s, i) => assert.ok(maxDiff(s.next, b[i].next) < 1e-5, `step ${i}: ${maxDiff(s.next, b[i].next)}`));
+    const vis = await collect("visible", setsOf(run));
+    // Another batch shape may round differently (matrix kernels), never more than noise:
+    // far below what changing the mode does to the same sets.
+    const noise = Math.max(...a.map((s, i) => maxDiff(s.next, b[i].next)));
+    const effect = Math.max(...a.map((s, i) => maxDiff(s.next, vis[i].next)));
+    assert.ok(noise < 1e-3, `null-baseline difference ${noise}`);
+    assert.ok(effect > 20 * noise, `mode effect ${effect} vs layout noise ${noise}`);
+    await collect("isolated", setsOf(run), true); // leave the scratch run in the index table
     const scratch = session.indexTable.filter((r) => r.step === SCRATCH_STEP);
     assert.equal(scratch.length, run.steps.length, "one scratch cell per step");
     assert.ok(scratch.every((r) => r.seqIds.length === 1 && r.seqIds[0] === session.lanes + 1));
