@@ -1,0 +1,255 @@
+import assert from "node:assert/strict";
+import { TempoInputError, TempoModel } from "../../src/engine/model.js";
+import { TempoSession } from "../../src/engine/session.js";
+import type { StepEvent, TempoMode } from "../../src/engine/types.js";
+import { editSimilarity, exactMatch, programSource, truncateCompletion } from "../../src/engine/eval/completion.js";
+import { countPaths, tokensCovering, topPaths } from "../../src/engine/eval/paths.js";
+import { executeProgram, mapLimit } from "../../src/engine/eval/sandbox.js";
+import { loadTasks, openBraces, parseTasks, type EvalTask } from "../../src/engine/eval/tasks.js";
+import { runEval, type EvalRun, type ItemResult } from "../../src/engine/eval/runner.js";
+import { summarizeEval, PRIMARY_METRIC } from "../../src/engine/eval/summary.js";
+import { renderEvalMarkdown, type EvalMeta } from "../../src/engine/eval/report.js";
+import { sampleCompletions } from "../../src/engine/eval/sampling.js";
+import { passAtK } from "../../src/engine/analysis/stats.js";
+import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
+
+const line = (o: Record<string, unknown>) => JSON.stringify(o);
+const task = (over: Record<string, unknown> = {}) => ({ task_id: "t/1", prompt: "function f(x) {\n", canonical_solution: "  return x;\n}\n", test: "function check(c) {}\n", entry_point: "f", ...over });
+
+describe("eval task files", () => {
+  it("the built-in suite has >= 40 tasks over the six categories, unique ids", () => {
+    const tasks = loadTasks();
+    assert.ok(tasks.length >= 40, `${tasks.length} tasks`);
+    assert.deepEqual([...new Set(tasks.map((t) => t.category))].sort(), ["arrays", "async", "classes", "math", "parsing", "strings"]);
+    assert.equal(new Set(tasks.map((t) => t.taskId)).size, tasks.length);
+    for (const t of tasks) assert.equal(t.language, "javascript");
+  });
+
+  it("every built-in reference passes its tests, and an empty body fails them", async function () {
+    this.timeout(300_000);
+    const tasks = loadTasks();
+    const results = await mapLimit(tasks, 2, async (t) => {
+      const ref = truncateCompletion(t, t.canonicalSolution + "\nconsole.log('after the function');\n");
+      const good = await executeProgram(programSource(t, ref), t.entryPoint, t.language);
+      const empty = await executeProgram(programSource(t, truncateCompletion(t, "}\n")), t.entryPoint, t.language);
+      return { id: t.taskId, closed: ref.closed, good, empty, exact: exactMatch(ref.text, t.canonicalSolution) };
+    });
+    for (const r of results) {
+      assert.ok(r.closed, `${r.id}: the reference closes the function`);
+      assert.ok(r.exact, `${r.id}: the truncated reference is an exact match`);
+      assert.equal(r.good.status, "pass", `${r.id}: ${r.good.output}`);
+      assert.notEqual(r.empty.status, "pass", `${r.id}: an empty body must fail`);
+    }
+  });
+
+  it("reports every malformed line with its number", () => {
+    const text = [line(task()), "{not json", "", line(task({ task_id: "t/2", prompt: "" })), "[1]", line(task()), line(task({ task_id: "t/3", entry_point: "a b" }))].join("\n");
+    assert.throws(() => parseTasks(text, "x.jsonl"), (e: Error) => {
+      assert.ok(e instanceof TempoInputError);
+      assert.match(e.message, /x\.jsonl:2: not valid JSON/);
+      assert.match(e.message, /x\.jsonl:4: missing or empty string field\(s\): prompt/);
+      assert.match(e.message, /x\.jsonl:5: expected a JSON object/);
+      assert.match(e.message, /x\.jsonl:6: duplicate task_id "t\/1" \(first on line 1\)/);
+      assert.match(e.message, /x\.jsonl:7: entry_point "a b" is not an identifier/);
+      return true;
+    });
+    assert.throws(() => parseTasks(Array(8).fill("nope").join("\n"), "y.jsonl"), /y\.jsonl:5: .*; and 3 more$/);
+    assert.throws(() => parseTasks("\n\n", "e.jsonl"), /no tasks/);
+    assert.throws(() => loadTasks("/nonexistent/tasks.jsonl"), /cannot read the task file/);
+  });
+
+  it("detects Python prompts", () => {
+    const [js, py] = parseTasks([line(task()), line(task({ task_id: "p", prompt: "def f(x):\n    \"\"\"doc\"\"\"\n" }))].join("\n"));
+    assert.equal(js.language, "javascript");
+    assert.equal(py.language, "python");
+  });
+});
+
+describe("eval completions", () => {
+  const [jsTask, classTask, pyTask] = parseTasks([
+    line(task()),
+    line(task({ task_id: "c", prompt: "class A {\n  m() {\n", entry_point: "A" })),
+    line(task({ task_id: "p", prompt: "def f(x):\n    \"\"\"doc\"\"\"\n" })),
+  ].join("\n"));
+
+  it("cuts JS at the brace that closes the function, ignoring braces in strings, comments and templates", () => {
+    const t = truncateCompletion(jsTask, "  const s = \"}\"; // }\n  /* } */ const u = `${ {a: 1}.a }}`;\n  return s;\n}\nfunction next() {}\n");
+    assert.equal(t.closed, true);
+    assert.equal(t.text, "  const s = \"}\"; // }\n  /* } */ const u = `${ {a: 1}.a }}`;\n  return s;\n}\n");
+    assert.equal(t.closing, "");
+    const open = truncateCompletion(jsTask, "  return x;\n");
+    assert.equal(open.closed, false);
+    assert.equal(open.used, "  return x;\n".length);
+  });
+
+  it("closes the scopes around a method", () => {
+    assert.equal(openBraces(classTask.prompt), 2);
+    const t = truncateCompletion(classTask, "    return 1;\n  }\n  other() {}\n}\n");
+    assert.equal(t.text, "    return 1;\n  }\n");
+    assert.equal(t.closing, "}\n");
+    assert.match(programSource(classTask, t), /class A \{\n {2}m\(\) \{\n {4}return 1;\n {2}\}\n\}\n/);
+  });
+
+  it("cuts Python at the first line back at the def's indentation", () => {
+    const t = truncateCompletion(pyTask, "    y = x\n\n    return y\n\ndef other():\n    pass\n");
+    assert.equal(t.closed, true);
+    assert.equal(t.text, "    y = x\n\n    return y\n");
+  });
+
+  it("exact match ignores whitespace; edit similarity is 1 - Levenshtein / max length", () => {
+    assert.equal(exactMatch("  return   x;\n}", "return x; }\n"), true);
+    assert.equal(exactMatch("return y; }", "return x; }"), false);
+    assert.equal(editSimilarity("kitten", "sitting"), 1 - 3 / 7);
+    assert.equal(editSimilarity("a  b", "a b"), 1);
+    assert.equal(editSimilarity("", ""), 1);
+    assert.equal(editSimilarity("abc", ""), 0);
+  });
+});
+
+function step(probs: number[], tokens = probs.map((_, i) => i)): StepEvent {
+  return { candidates: probs.map((p, i) => ({ token: tokens[i], text: String(tokens[i]), prob: p, logprob: Math.log(p), rank: i, cell: 0 })) } as unknown as StepEvent;
+}
+
+describe("eval paths through sets", () => {
+  it("topPaths equals brute-force enumeration sorted by summed log-probability", () => {
+    const steps = [step([0.5, 0.3, 0.2]), step([0.6, 0.4]), step([0.9]), step([0.45, 0.35, 0.2], [7, 8, 9])];
+    assert.equal(countPaths(steps), 18);
+    const all: { choice: number[]; logprob: number }[] = [];
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 2; b++) for (let d = 0; d < 3; d++) {
+      const choice = [a, b, 0, d];
+      all.push({ choice, logprob: choice.reduce((s, j, i) => s + steps[i].candidates[j].logprob, 0) });
+    }
+    all.sort((x, y) => y.logprob - x.logprob);
+    for (const cap of [1, 5, 18, 100]) {
+      const got = topPaths(steps, cap);
+      assert.equal(got.length, Math.min(cap, 18));
+      got.forEach((p, i) => assert.ok(Math.abs(p.logprob - all[i].logprob) < 1e-12, `cap ${cap} rank ${i}`));
+    }
+    const best = topPaths(steps, 3);
+    assert.deepEqual(best[0].choice, [0, 0, 0, 0], "the best path is the primary path");
+    assert.deepEqual(best[0].tokens, [0, 0, 0, 7]);
+    assert.equal(new Set(topPaths(steps, 18).map((p) => p.choice.join())).size, 18, "distinct");
+  });
+
+  it("tokensCovering finds the shortest prefix reaching a text length", () => {
+    const text = (t: number[]) => t.map((x) => "ab".repeat(x)).join("");
+    assert.equal(tokensCovering([1, 2, 0, 3], 0, text), 0);
+    assert.equal(tokensCovering([1, 2, 0, 3], 2, text), 1);
+    assert.equal(tokensCovering([1, 2, 0, 3], 3, text), 2);
+    assert.equal(tokensCovering([1, 2, 0, 3], 7, text), 4);
+  });
+});
+
+function fakeItem(taskId: string, arm: TempoMode, pass: boolean, sim: number, paths: boolean[]): ItemResult {
+  const completions = paths.map((p, i) => ({ text: `c${i}`, closed: true, status: p ? "pass" as const : "fail" as const, exact: false, editSimilarity: sim, durationMs: 1, output: "" }));
+  completions[0] = { ...completions[0], status: pass ? "pass" : "fail" };
+  const passed = completions.filter((c) => c.status === "pass").length;
+  return {
+    taskId, language: "javascript", arm, stopReason: "function-end", steps: 3, setTokens: 3, forwardPasses: 4, evaluatedTokens: 10, generateMs: 100, executeMs: 5,
+    primary: { completion: 0, pass, exact: false, editSimilarity: sim },
+    best: { completion: 0, pass, exact: false, editSimilarity: sim, path: 0, logprob: -1 },
+    paths: { total: paths.length, n: paths.length, passed, list: paths.map((_, i) => ({ logprob: -i, completion: i })) },
+    completions, passAtK: { 1: passAtK(paths.length, passed, 1), 2: paths.length >= 2 ? passAtK(paths.length, passed, 2) : null }, skipped: false,
+  };
+}
+
+describe("eval summary", () => {
+  it("counts, intervals, McNemar discordant pairs and adjusted p-values", () => {
+    const items: ItemResult[] = [];
+    // standard passes 2 of 6; isolated passes 5 of 6; discordant: isolated only 3, standard only 0.
+    const std = [true, true, false, false, false, false];
+    const iso = [true, true, true, true, true, false];
+    for (let i = 0; i < 6; i++) {
+      items.push(fakeItem(`t${i}`, "standard", std[i], 0.2 + i * 0.01, [std[i]]));
+      items.push(fakeItem(`t${i}`, "isolated", iso[i], 0.5 + i * 0.02, [iso[i], false]));
+    }
+    const run = { settings: { arms: ["standard", "isolated"], ks: [1, 2] }, items, aborted: false, wallMs: 1 } as unknown as EvalRun;
+    const s = summarizeEval(run);
+    assert.equal(s.tasks, 6);
+    assert.equal(s.baseline, "standard");
+    const [a, b] = s.arms;
+    assert.equal(a.pass1.count, 2);
+    assert.equal(b.pass1.count, 5);
+    assert.ok(b.pass1.wilson!.lo > 0.3 && b.pass1.wilson!.hi < 1);
+    assert.equal(a.passAtK["2"].n, 0, "standard has one path per item: no pass@2");
+    assert.equal(b.passAtK["2"].n, 6);
+    assert.equal(b.cost.samplesPerTask, 2);
+    assert.equal(b.cost.passesPerSample, 2);
+    const primary = s.comparisons.filter((c) => c.primary);
+    assert.equal(primary.length, 1);
+    assert.equal(primary[0].metric, PRIMARY_METRIC);
+    assert.deepEqual(primary[0].discordant, { armOnly: 3, baselineOnly: 0 });
+    assert.equal(primary[0].pValue, 0.25); // two-sided binomial, 3 of 3
+    assert.ok(Math.abs(primary[0].difference.estimate - 0.5) < 1e-12);
+    assert.equal(s.comparisons.length, 4);
+    for (const c of s.comparisons) assert.ok(c.pHolm >= c.pValue && c.pBH >= c.pValue && c.pHolm >= c.pBH - 1e-15);
+    const edit = s.comparisons.find((c) => c.metric.startsWith("edit similarity"))!;
+    assert.ok(edit.difference.estimate > 0.3 && edit.pValue < 0.05, `Wilcoxon on 6 all-positive differences: ${edit.pValue}`);
+    const meta = { model: { fileName: "m.gguf", sha256: "0", path: "m", description: "d" }, engine: { nodeLlamaCpp: "1", llamaCpp: "1", backend: "CPU" }, context: { contextSize: 1, lanes: 1, batchSize: 1, flashAttention: "off" }, tasks: { source: "s", count: 6, limit: null }, startedAt: "now" } as EvalMeta;
+    const md = renderEvalMarkdown({ ...run, configs: { standard: { temperature: 1 } }, sandbox: { permissionFlag: "--p", networkNamespace: true }, settings: { ...run.settings, exec: { timeoutMs: 1, memoryMb: 1 } } } as unknown as EvalRun, s, meta);
+    assert.match(md, /\| isolated \| 5\/6 = 83\.3%/);
+    assert.match(md, /Primary metric: pass@1 \(primary path\)/);
+  });
+});
+
+describe("eval runner on a seeded model", function () {
+  this.timeout(300_000);
+  let model: TempoModel;
+  let session: TempoSession;
+  const tasks: EvalTask[] = parseTasks([
+    line(task({ task_id: "a", prompt: "/** the value */\nfunction value(x) {\n", canonical_solution: "  return x;\n}\n", test: "const assert = require('node:assert');\nfunction check(c) { assert.equal(c(3), 3); }\n", entry_point: "value" })),
+    line(task({ task_id: "b", prompt: "function first(a, b) {\n", canonical_solution: "  return a;\n}\n", test: "function check(c) { if (c(1, 2) !== 1) throw new Error('x'); }\n", entry_point: "first" })),
+  ].join("\n"));
+  before(async () => {
+    model = await TempoModel.open(seededModelPath(TINY_SHAPE));
+    session = new TempoSession(model, { lanes: 4 });
+  });
+  after(async () => { await model?.dispose(); });
+
+  it("runs every task under every arm with consistent bookkeeping and progress", async () => {
+    const progress: number[] = [];
+    const run = await runEval({ session, tasks, settings: { arms: ["standard", "isolated", "visible"], maxSteps: 12, threshold: 0.02, maxWidth: 4, pathCap: 8, ks: [1, 4] }, onProgress: (p) => progress.push(p.done) });
+    assert.equal(run.aborted, false);
+    assert.equal(run.items.length, 6);
+    assert.deepEqual(progress, [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(run.items.map((i) => `${i.taskId}/${i.arm}`), ["a/standard", "a/isolated", "a/visible", "b/standard", "b/isolated", "b/visible"]);
+    for (const it of run.items) {
+      assert.ok(it.forwardPasses >= it.steps && it.forwardPasses <= it.steps + 1, `${it.forwardPasses} passes for ${it.steps} steps`);
+      assert.ok(it.paths.n >= 1 && it.paths.n <= 8 && it.paths.n <= it.paths.total);
+      assert.equal(it.primary.completion, it.paths.list[0].completion);
+      assert.ok(it.completions.length <= it.paths.n);
+      assert.ok(it.paths.list.every((p, i, l) => i === 0 || l[i - 1].logprob >= p.logprob), "paths best first");
+      assert.equal(it.paths.passed, it.paths.list.filter((p) => it.completions[p.completion].status === "pass").length);
+      if (it.arm === "standard") {
+        assert.equal(it.paths.n, 1);
+        assert.equal(it.setTokens, it.steps);
+        assert.equal(it.passAtK["4"], null);
+      }
+      for (const c of it.completions) assert.ok(c.editSimilarity >= 0 && c.editSimilarity <= 1);
+    }
+    assert.ok(run.items.some((i) => i.arm !== "standard" && i.paths.total > 1), "a low threshold gives sets wider than one");
+  });
+
+  it("stops when aborted and says so", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const run = await runEval({ session, tasks, settings: { arms: ["standard"], maxSteps: 4 }, signal: controller.signal });
+    assert.equal(run.aborted, true);
+    assert.equal(run.items.length, 0);
+  });
+
+  it("rejects bad settings with one message", async () => {
+    await assert.rejects(runEval({ session, tasks, settings: { arms: [] } }), /at least one arm/);
+    await assert.rejects(runEval({ session, tasks, settings: { pathCap: 0 } }), /path cap/);
+    await assert.rejects(runEval({ session, tasks, settings: { maxWidth: 16 } }), /lanes/);
+  });
+
+  it("seeded sampling is reproducible and differs between seeds", () => {
+    const prompt = model.promptTokens("function value(x) {\n");
+    const a = sampleCompletions(session, prompt, 2, { temperature: 1, maxSteps: 10, seed: 5 });
+    const b = sampleCompletions(session, prompt, 2, { temperature: 1, maxSteps: 10, seed: 5 });
+    assert.deepEqual(a.map((s) => s.tokens), b.map((s) => s.tokens));
+    assert.notDeepEqual(a[0].tokens, a[1].tokens);
+    for (const s of a) assert.ok(s.logprob < 0 && s.tokens.length <= 10);
+  });
+});
