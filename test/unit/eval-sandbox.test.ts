@@ -66,6 +66,19 @@ describe("eval sandbox (Node)", function () {
       // Without the prelude's help: a raw socket (process.binding is denied by the permission model).
       const raw = await executeProgram(js(`process.binding("tcp_wrap"); return 42;`), "f", "javascript", LIMITS);
       assert.equal(raw.status, "fail");
+      // The prelude alone (a kernel without unprivileged network namespaces): still nothing gets out.
+      const info = sandboxInfo() as { networkNamespace: boolean };
+      const saved = info.networkNamespace;
+      info.networkNamespace = false;
+      try {
+        for (const call of [`require("net").connect(${port}, "127.0.0.1")`, `new (require("net").Socket)().connect(${port}, "127.0.0.1")`, `require("http").get("http://127.0.0.1:${port}/")`]) {
+          const r = await executeProgram(js(`${call}; return 42;`), "f", "javascript", LIMITS);
+          assert.equal(r.status, "fail", call);
+          assert.match(r.output, /network access is denied in the eval sandbox/);
+        }
+      } finally {
+        info.networkNamespace = saved;
+      }
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(connections, 0);
     } finally {
