@@ -230,6 +230,18 @@ describe("eval runner on a seeded model", function () {
     assert.ok(run.items.some((i) => i.arm !== "standard" && i.paths.total > 1), "a low threshold gives sets wider than one");
   });
 
+  it("a prompt longer than the context is recorded as skipped, not a crash, and left out of the analysis", async () => {
+    const [long] = parseTasks(line(task({ task_id: "long", prompt: "/* " + "word ".repeat(session.contextSize * 2) + "*/\nfunction f(x) {\n" })));
+    const run = await runEval({ session, tasks: [long, tasks[0]], settings: { arms: ["standard", "isolated"], maxSteps: 4 } });
+    assert.equal(run.items.length, 4);
+    const skipped = run.items.filter((i) => i.taskId === "long");
+    assert.ok(skipped.every((i) => i.skipped && /the prompt is \d+ tokens/.test(i.error ?? "")), JSON.stringify(skipped[0]));
+    const s = summarizeEval(run);
+    assert.deepEqual(s.skippedTasks, ["long"]);
+    assert.equal(s.tasks, 1);
+    assert.equal(s.arms[0].pass1.n, 1);
+  });
+
   it("stops when aborted and says so", async () => {
     const controller = new AbortController();
     controller.abort();

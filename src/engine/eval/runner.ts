@@ -69,7 +69,7 @@ export interface ItemResult {
   category?: string;
   language: string;
   arm: TempoMode;
-  stopReason: StopReason | "function-end";
+  stopReason: StopReason | "function-end" | "error";
   steps: number;
   /** Tokens decoded in sets (the width summed over steps). */
   setTokens: number;
@@ -87,8 +87,9 @@ export interface ItemResult {
   completions: CompletionRecord[];
   /** Unbiased pass@k over the paths, null where n < k. */
   passAtK: Record<string, number | null>;
-  /** True when a completion could not run here (Python without python3). */
+  /** True when the task could not run here (Python without python3, a prompt longer than the context); see `error`. */
   skipped: boolean;
+  error?: string;
 }
 
 export interface EvalProgress {
@@ -176,7 +177,15 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
     };
     for (const arm of settings.arms) {
       if (signal?.aborted) { aborted = true; break outer; }
-      const generated = await generateArm(session, task, configs[arm], settings.pathCap, signal);
+      let generated;
+      try {
+        generated = await generateArm(session, task, configs[arm], settings.pathCap, signal);
+      } catch (e) {
+        if (!(e instanceof TempoInputError)) throw e;
+        items.push(unrunnable(task, arm, e.message));
+        onProgress?.({ done: ++done, total, taskId: task.taskId, arm });
+        continue;
+      }
       if (generated === null) { aborted = true; break outer; }
       pending.push(scoreArm(task, arm, generated, settings.ks, execute).then((item) => {
         items.push(item);
@@ -188,6 +197,16 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
   const order = new Map(tasks.map((t, i) => [t.taskId, i]));
   items.sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)! || settings.arms.indexOf(a.arm) - settings.arms.indexOf(b.arm));
   return { settings, configs, sandbox: sandboxInfo(), items, aborted, wallMs: performance.now() - started };
+}
+
+/** A task the engine refused (e.g. its prompt does not fit the context): left out of the analysis. */
+function unrunnable(task: EvalTask, arm: TempoMode, error: string): ItemResult {
+  const none = { completion: -1, pass: false, exact: false, editSimilarity: 0 };
+  return {
+    taskId: task.taskId, category: task.category, language: task.language, arm, stopReason: "error", steps: 0, setTokens: 0, forwardPasses: 0,
+    evaluatedTokens: 0, generateMs: 0, executeMs: 0, primary: none, best: { ...none, path: -1, logprob: NaN },
+    paths: { total: 0, n: 0, passed: 0, list: [] }, completions: [], passAtK: {}, skipped: true, error,
+  };
 }
 
 interface GeneratedArm {
