@@ -10,6 +10,8 @@ const comparisonDataSchema = z.object({
   runs: z.object({ isolated: z.array(stepEventSchema), visible: z.array(stepEventSchema), standard: z.array(stepEventSchema) }),
   /** Per-step Jensen–Shannon divergence (nats), isolated vs visible, when a divergence report ran. */
   js: z.array(z.number().nullable()).optional(),
+  /** The full report (report.html of the comparison's capture folder). */
+  reportHtml: z.string().optional(),
 });
 export type ComparisonData = z.infer<typeof comparisonDataSchema>;
 
@@ -23,6 +25,8 @@ const webviewSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ready") }),
   z.object({ type: z.literal("cspViolation"), directive: z.string().max(200), blockedUri: z.string().max(500) }),
   z.object({ type: z.literal("rendered"), rows: z.number().int(), divergent: z.number().int() }),
+  z.object({ type: z.literal("openReport") }),
+  z.object({ type: z.literal("runCompare") }),
 ]);
 export type ComparisonWebviewMessage = z.input<typeof webviewSchema>;
 

@@ -1,6 +1,7 @@
 // Comparison view entry (dist/webview/comparison.js): a table aligned by step, one column per
 // mode. Model text only ever goes in through textContent.
 import "./zod-csp.js"; // first: before any zod schema is built
+import "@vscode-elements/elements/dist/vscode-button/index.js";
 import { COMPARED_MODES, divergentSteps, parseComparisonExtensionMessage, type ComparisonData, type ComparisonWebviewMessage } from "./comparison-protocol.js";
 import { formatProb, visibleText } from "./render.js";
 import type { StepEventMessage } from "./protocol.js";
@@ -18,6 +19,9 @@ document.addEventListener("securitypolicyviolation", (e) => {
 const status = document.getElementById("status") as HTMLElement;
 const table = document.getElementById("compare") as HTMLTableElement;
 const body = table.tBodies[0];
+const reportButton = document.getElementById("open-report") as HTMLElement;
+document.getElementById("compare-run")?.addEventListener("click", () => vscode.postMessage({ type: "runCompare" }));
+reportButton.addEventListener("click", () => vscode.postMessage({ type: "openReport" }));
 
 function cell(step: StepEventMessage | undefined): HTMLTableCellElement {
   const td = document.createElement("td");
@@ -38,6 +42,7 @@ function cell(step: StepEventMessage | undefined): HTMLTableCellElement {
 
 function render(data: ComparisonData | null): void {
   body.replaceChildren();
+  reportButton.hidden = !data?.reportHtml;
   if (!data) {
     table.hidden = true;
     status.textContent = "No comparison yet: run TEMPO: Compare Isolated vs Visible.";
@@ -62,7 +67,9 @@ function render(data: ComparisonData | null): void {
   body.append(rows);
   table.hidden = false;
   const count = divergent.filter(Boolean).length;
-  status.textContent = `${divergent.length} steps; ${count} where the modes diverge (highlighted). Prompt: ${data.prompt.slice(0, 80)}`;
+  const js = (data.js ?? []).filter((v): v is number => v !== null);
+  const meanJs = js.length ? ` Mean JS (isolated vs visible, same sets) ${(js.reduce((a, b) => a + b, 0) / js.length).toExponential(2)} nats.` : "";
+  status.textContent = `${divergent.length} steps; ${count} where the modes diverge (highlighted).${meanJs} Prompt: ${data.prompt.slice(0, 80)}`;
   status.dataset.state = "shown";
 }
 

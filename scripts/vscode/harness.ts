@@ -131,6 +131,8 @@ export interface CodeServerOptions {
   /** .vsix files (or extension ids already in the extensions dir) to install before start. */
   installExtensions?: string[];
   env?: NodeJS.ProcessEnv;
+  /** User settings added to the offline defaults of a fresh profile. */
+  settings?: Record<string, unknown>;
 }
 
 function writeConfig(dir: string, port: number): string {
@@ -157,11 +159,11 @@ const OFFLINE_SETTINGS = {
   "git.autofetch": false,
 };
 
-function writeDefaultSettings(userDataDir: string): void {
+function writeDefaultSettings(userDataDir: string, extra: Record<string, unknown> = {}): void {
   const file = join(userDataDir, "User", "settings.json");
   if (existsSync(file)) return; // a kept profile (vscode:serve --data) keeps the user's choices
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(OFFLINE_SETTINGS, null, 2));
+  writeFileSync(file, JSON.stringify({ ...OFFLINE_SETTINGS, ...extra }, null, 2));
 }
 
 export async function installExtension(vsix: string, extensionsDir: string, userDataDir: string, logFile: string): Promise<void> {
@@ -187,7 +189,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   const userDataDir = opts.userDataDir ?? tempDir("cs-data");
   const extensionsDir = opts.extensionsDir ?? tempDir("cs-ext");
   mkdirSync(dirname(opts.logFile), { recursive: true });
-  writeDefaultSettings(userDataDir);
+  writeDefaultSettings(userDataDir, opts.settings);
   for (const vsix of opts.installExtensions ?? []) await installExtension(vsix, extensionsDir, userDataDir, opts.logFile);
 
   const attempts = opts.port ? 1 : 3;

@@ -172,7 +172,7 @@ child.on("message", (m) => {
   if (m.type === "done") { console.log(JSON.stringify({ steps, backend: m.run.backend, stopReason: m.run.stopReason })); clearTimeout(timer); child.kill(); }
 });
 child.send({ type: "generate", id: 1, prompt: "def f(x):", settings: { maxSteps: 4 },
-  engine: { modelPath: ext + "/models/tempo-demo-code.gguf", gpu: "cpu", contextSize: 0, flashAttention: "off" } });
+  engine: { modelPath: ext + "/models/tempo-demo-code.gguf", gpu: "cpu", contextSize: 0, flashAttention: "off", threads: 1 } });
 `,
   );
   const hostOut = execFileSync(process.execPath, [hostProbe], { encoding: "utf8", timeout: 150_000 }).trim();

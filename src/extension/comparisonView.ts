@@ -12,6 +12,9 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
   private readyWaiters: Array<() => void> = [];
   data: ComparisonData | undefined;
   readonly cspViolations: string[] = [];
+  private readonly reportEmitter = new vscode.EventEmitter<string>();
+  /** The view's "Open Report" button: fires with the report.html path. */
+  readonly onDidRequestReport = this.reportEmitter.event;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {}
 
@@ -43,10 +46,18 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
       } else if (msg.type === "cspViolation") {
         this.cspViolations.push(`${msg.directive} ${msg.blockedUri}`);
         this.log.error(`comparison view: CSP blocked ${msg.blockedUri} (${msg.directive})`);
+      } else if (msg.type === "runCompare") {
+        void vscode.commands.executeCommand("tempo.compareModes");
+      } else if (msg.type === "openReport") {
+        if (this.data?.reportHtml) this.reportEmitter.fire(this.data.reportHtml);
       } else if (msg.type === "rendered") {
         this.renderedWaiter?.(msg);
         this.renderedWaiter = undefined;
       }
+    });
+    // A hidden view's page is destroyed; it says "ready" again when shown.
+    view.onDidChangeVisibility(() => {
+      if (!view.visible) this.ready = false;
     });
     view.onDidDispose(() => {
       this.view = undefined;
@@ -71,13 +82,18 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
   async inspect(): Promise<{ rows: number; divergent: number }> {
     await vscode.commands.executeCommand(`${COMPARISON_VIEW_ID}.focus`);
     if (!this.ready) await new Promise<void>((r) => this.readyWaiters.push(r));
-    return new Promise((resolve) => {
-      this.renderedWaiter = resolve;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the comparison view did not answer")), 10_000);
+      this.renderedWaiter = (info) => {
+        clearTimeout(timer);
+        resolve(info);
+      };
       this.post({ type: "inspect" });
     });
   }
 
   dispose(): void {
+    this.reportEmitter.dispose();
     this.view = undefined;
   }
 }

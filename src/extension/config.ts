@@ -28,6 +28,7 @@ export function engineOptions(extensionUri: vscode.Uri): EngineOptions {
     gpu: c.get<string>("gpu") === "cpu" ? "cpu" : "auto",
     contextSize: Math.max(0, Math.floor(c.get<number>("contextSize", 0))),
     flashAttention: c.get<string>("flashAttention") === "on" ? "on" : "off",
+    threads: Math.max(0, Math.floor(c.get<number>("threads", 0))),
   };
 }
 

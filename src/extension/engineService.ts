@@ -3,7 +3,7 @@
 // actions, and keeps the status bar (model, backend, last speed) current.
 import { basename } from "node:path";
 import * as vscode from "vscode";
-import { EngineClient, EngineCrashedError, EngineRequestError, type RequestHandlers, type RunHandle } from "../host/client.js";
+import { EngineClient, EngineCrashedError, EngineRequestError, type CompareOutcome, type Handle, type RequestHandlers, type RunHandle } from "../host/client.js";
 import type { EngineOptions, GenerationSettings, ModelSummary, RunSummary } from "../protocol/engine.js";
 import { engineOptions } from "./config.js";
 
@@ -120,6 +120,21 @@ export class EngineService implements vscode.Disposable {
       },
     );
     return { id: handle.id, result, cancel: handle.cancel };
+  }
+
+  /** Isolated vs visible through the engine's compareModes (capture + report under `captureRoot`). */
+  compare(prompt: string, settings: GenerationSettings, captureRoot: string, handlers: RequestHandlers): Handle<CompareOutcome> {
+    return this.engine().compare(this.options(), prompt, settings, captureRoot, {
+      ...handlers,
+      onModel: (m) => {
+        this.setModel(m);
+        handlers.onModel?.(m);
+      },
+    });
+  }
+
+  download(uri: string, dirPath: string, handlers: RequestHandlers): Handle<string> {
+    return this.engine().download(uri, dirPath, handlers);
   }
 
   /** A notification for a failed request: input errors as they are, with the fitting actions. */

@@ -1,16 +1,19 @@
 // Extension entry (bundled to dist/extension.cjs). Activation must stay cheap: register
 // commands, views and serializers only; the engine host (and node-llama-cpp inside it) starts
 // on the first request.
+import { join } from "node:path";
 import * as vscode from "vscode";
-import type { GenerationSettings, RunSummary } from "../protocol/engine.js";
+import { generationSettingsSchema, type GenerationSettings, type RunSummary } from "../protocol/engine.js";
 import type { ExtensionMessage } from "../../webview/protocol.js";
-import { COMPARED_MODES, type ComparisonData } from "../../webview/comparison-protocol.js";
+import type { ComparisonData } from "../../webview/comparison-protocol.js";
 import { ComparisonViewProvider, COMPARISON_VIEW_ID } from "./comparisonView.js";
 import { generationDefaults } from "./config.js";
+import { downloadModel } from "./download.js";
 import { EngineService } from "./engineService.js";
 import { exportCapture } from "./exportCapture.js";
 import { selectModel } from "./models.js";
 import { PLAYGROUND_VIEW_TYPE, PlaygroundPanel, type CspViolation, type PlaygroundHost, type PlaygroundReadyInfo, type RenderedInfo } from "./playground.js";
+import { showReport } from "./reportPanel.js";
 import { RunController, type RunState } from "./runs.js";
 
 /** What `extension.exports` offers other extensions and the integration tests. */
@@ -67,37 +70,60 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
   };
   const openPlayground = (): Promise<PlaygroundReadyInfo> => PlaygroundPanel.show(context, log, host).whenReady();
 
-  /** Opens the playground and streams a run of `prompt` with its current (or default) settings. */
-  const generate = async (prompt: string): Promise<RunSummary | undefined> => {
+  /**
+   * Opens the playground and streams a run of `prompt` with the settings of the playground's
+   * last run (or the configured defaults), with `overrides` on top.
+   */
+  const generate = async (prompt: string, overrides: GenerationSettings = {}): Promise<RunSummary | undefined> => {
     await openPlayground();
-    return runInPlayground(prompt, lastSettings ?? generationDefaults());
+    return runInPlayground(prompt, { ...(lastSettings ?? generationDefaults()), ...overrides });
   };
 
-  const compare = async (promptArg?: unknown): Promise<ComparisonData | undefined> => {
+  const compare = async (promptArg?: unknown, settingsArg?: unknown): Promise<ComparisonData | undefined> => {
+    const overrides = generationSettingsSchema.safeParse(settingsArg ?? {});
+    if (!overrides.success) {
+      void vscode.window.showErrorMessage(`TEMPO: invalid generation settings: ${overrides.error.issues[0]?.message ?? "unknown"}`);
+      return undefined;
+    }
     const prompt = typeof promptArg === "string" ? promptArg : await vscode.window.showInputBox({
       title: "TEMPO: Compare Isolated vs Visible",
-      prompt: "The same prompt is generated isolated, visible and standard, and shown side by side by step",
+      prompt: "Isolated generation, its sets replayed visible (divergence per step, null baseline), and free visible and standard runs side by side",
       value: runs.current?.prompt ?? "",
       ignoreFocusOut: true,
     });
     if (!prompt) return undefined;
-    const base = lastSettings ?? generationDefaults();
+    const base = { ...(lastSettings ?? generationDefaults()), ...overrides.data };
+    const captureRoot = join(context.globalStorageUri.fsPath, "captures");
     return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: "TEMPO: comparing", cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: "TEMPO: isolated vs visible", cancellable: true },
       async (progress, token) => {
         const out: ComparisonData = { prompt, runs: { isolated: [], visible: [], standard: [] } };
-        for (const mode of COMPARED_MODES) {
-          progress.report({ message: `${mode} run`, increment: 100 / COMPARED_MODES.length });
-          const handle = engine.generate(prompt, { ...base, mode }, { onSteps: (steps) => out.runs[mode].push(...steps) });
-          const sub = token.onCancellationRequested(() => handle.cancel());
-          try {
-            await handle.result;
-          } finally {
-            sub.dispose();
-          }
+        let reported = 0;
+        const report = (fraction: number, message: string): void => {
+          // Four parts: compare (generation + replays), then the free visible and standard runs.
+          const total = Math.min(100, fraction * 100);
+          progress.report({ message, increment: Math.max(0, total - reported) });
+          reported = Math.max(reported, total);
+        };
+        const compared = engine.compare(prompt, { ...base, mode: "isolated" }, captureRoot, {
+          onProgress: (phase, message, f) => report(((phase === "replay" ? 1 : 0) + (f ?? 0)) / 4, message),
+          onSteps: (steps) => out.runs.isolated.push(...steps),
+        });
+        let sub = token.onCancellationRequested(() => compared.cancel());
+        const outcome = await compared.result.finally(() => sub.dispose());
+        out.js = outcome.js;
+        out.reportHtml = outcome.reportHtml;
+        for (const [k, mode] of (["visible", "standard"] as const).entries()) {
           if (token.isCancellationRequested) return undefined;
+          report((2 + k) / 4, `${mode} run`);
+          const handle = engine.generate(prompt, { ...base, mode }, { onSteps: (steps) => out.runs[mode].push(...steps) });
+          sub = token.onCancellationRequested(() => handle.cancel());
+          await handle.result.finally(() => sub.dispose());
         }
+        if (token.isCancellationRequested) return undefined;
         await comparison.show(out);
+        log.info(`comparison: mean JS ${outcome.meanJs ?? "n/a"} nats (null baseline ${outcome.nullMeanJs ?? "n/a"}); report ${outcome.reportHtml}`);
+        await showReport(outcome.reportHtml, `TEMPO Report: ${prompt.slice(0, 30)}`);
         return out;
       },
     ).then(undefined, (e: unknown) => {
@@ -114,13 +140,19 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
     vscode.commands.registerCommand("tempo.openPlayground", async () => {
       await openPlayground();
     }),
-    vscode.commands.registerCommand("tempo.generate", async (promptArg?: unknown) => {
+    // Arguments (keybindings, other extensions, tests): a prompt string and settings overrides.
+    vscode.commands.registerCommand("tempo.generate", async (promptArg?: unknown, settingsArg?: unknown) => {
+      const parsed = generationSettingsSchema.safeParse(settingsArg ?? {});
+      if (!parsed.success) {
+        void vscode.window.showErrorMessage(`TEMPO: invalid generation settings: ${parsed.error.issues[0]?.message ?? "unknown"}`);
+        return undefined;
+      }
       const prompt =
         typeof promptArg === "string"
           ? promptArg
           : await vscode.window.showInputBox({ title: "TEMPO: Generate", prompt: "Prompt for a TEMPO generation", value: runs.current?.prompt ?? "", ignoreFocusOut: true });
       if (!prompt) return undefined;
-      return generate(prompt);
+      return generate(prompt, parsed.data);
     }),
     vscode.commands.registerCommand("tempo.generateFromSelection", async () => {
       const editor = vscode.window.activeTextEditor;
@@ -147,6 +179,8 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
       }
     }),
     vscode.commands.registerCommand("tempo.compareModes", compare),
+    vscode.commands.registerCommand("tempo.downloadModel", (uri?: unknown) => downloadModel(context, engine, log, typeof uri === "string" ? uri : undefined)),
+    comparison.onDidRequestReport((file) => void showReport(file, "TEMPO Report")),
     vscode.window.registerWebviewPanelSerializer(PLAYGROUND_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel) {
         PlaygroundPanel.revive(panel, context, log, host);

@@ -112,8 +112,12 @@ export class PlaygroundPanel implements vscode.Disposable {
   async inspect(): Promise<RenderedInfo> {
     await this.whenReady();
     const requestId = this.nextInspection++;
-    return new Promise((resolve) => {
-      this.inspections.set(requestId, resolve);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the playground page did not answer (hidden?)")), 10_000);
+      this.inspections.set(requestId, (info) => {
+        clearTimeout(timer);
+        resolve(info);
+      });
       void this.panel.webview.postMessage({ type: "inspect", requestId } satisfies ExtensionMessage);
     });
   }

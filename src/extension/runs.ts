@@ -56,8 +56,9 @@ export class RunController implements vscode.Disposable {
     );
     this.handle = handle;
     this.current = { runId: handle.id, prompt, settings, steps: [] };
-    await this.setContext();
+    // Before any await: the page drops steps of a run it has not been told about.
     this.post({ type: "runStarted", runId: handle.id, prompt, settings });
+    await this.setContext();
     try {
       const summary = await handle.result;
       if (this.current?.runId === handle.id) this.current.summary = summary;

@@ -103,6 +103,10 @@ export function comparisonHtml(r: PageResources): string {
     r,
     `<main class="comparison">
   <p id="status" role="status" aria-live="polite" data-state="loading">Loading...</p>
+  <div class="actions">
+    <vscode-button id="compare-run">Compare Isolated vs Visible</vscode-button>
+    <vscode-button id="open-report" secondary hidden>Open Report</vscode-button>
+  </div>
   <table id="compare" hidden>
     <thead><tr><th scope="col">Step</th><th scope="col">Isolated</th><th scope="col">Visible</th><th scope="col">Standard</th><th scope="col" title="Jensen-Shannon divergence (nats) of the next-token distributions after the same set, isolated vs visible">JS</th></tr></thead>
     <tbody></tbody>

@@ -28,7 +28,7 @@ export class EngineRequestError extends Error {
 }
 
 export interface RequestHandlers {
-  onProgress?(phase: string, message: string): void;
+  onProgress?(phase: string, message: string, fraction?: number): void;
   onModel?(model: ModelSummary): void;
   onSteps?(steps: StepEventMessage[]): void;
 }
@@ -44,11 +44,13 @@ export interface EngineLog {
   error(message: string): void;
 }
 
-export interface RunHandle {
+export interface Handle<T> {
   readonly id: number;
-  readonly result: Promise<RunSummary>;
+  readonly result: Promise<T>;
   cancel(): void;
 }
+export type RunHandle = Handle<RunSummary>;
+export type CompareOutcome = Omit<Extract<HostEvent, { type: "compared" }>, "type" | "id">;
 
 export class EngineClient {
   private child: ChildProcess | undefined;
@@ -128,7 +130,7 @@ export class EngineClient {
     if (!p) return; // a late event for a request that already ended
     switch (event.type) {
       case "progress":
-        p.onProgress?.(event.phase, event.message);
+        p.onProgress?.(event.phase, event.message, event.fraction);
         return;
       case "modelLoaded":
         p.onModel?.(event.model);
@@ -177,14 +179,31 @@ export class EngineClient {
     const result = this.send({ type: "generate", id, engine, prompt, settings, ...(captureRoot ? { captureRoot } : {}) }, handlers, (e) => e.type === "done").then(
       (e) => (e as Extract<HostEvent, { type: "done" }>).run,
     );
-    return {
-      id,
-      result,
-      // Immediate: the child aborts between two steps; the run then ends with "aborted".
-      cancel: () => {
-        if (this.child && this.pending.has(id)) this.child.send({ type: "cancel", id: this.nextId++, target: id } satisfies HostRequest);
-      },
-    };
+    return { id, result, cancel: () => this.cancel(id) };
+  }
+
+  /** Isolated vs visible with the null baseline (the engine's compareModes); steps of the isolated run stream first. */
+  compare(engine: EngineOptions, prompt: string, settings: GenerationSettings, captureRoot: string, handlers: RequestHandlers = {}): Handle<CompareOutcome> {
+    const id = this.nextId++;
+    const result = this.send({ type: "compare", id, engine, prompt, settings, captureRoot }, handlers, (e) => e.type === "compared").then((e) => {
+      const c = e as Extract<HostEvent, { type: "compared" }>;
+      return { captureDir: c.captureDir, reportHtml: c.reportHtml, js: c.js, meanJs: c.meanJs, nullMeanJs: c.nullMeanJs };
+    });
+    return { id, result, cancel: () => this.cancel(id) };
+  }
+
+  /** Downloads a model into `dirPath`; resolves with the downloaded file's path. */
+  download(uri: string, dirPath: string, handlers: RequestHandlers = {}): Handle<string> {
+    const id = this.nextId++;
+    const result = this.send({ type: "download", id, uri, dirPath }, handlers, (e) => e.type === "downloaded").then(
+      (e) => (e as Extract<HostEvent, { type: "downloaded" }>).path,
+    );
+    return { id, result, cancel: () => this.cancel(id) };
+  }
+
+  /** Immediate: the child aborts between two steps; a run then ends with "aborted". */
+  private cancel(target: number): void {
+    if (this.child && this.pending.has(target)) this.child.send({ type: "cancel", id: this.nextId++, target } satisfies HostRequest);
   }
 
   /** Stops the child (used on deactivate and by "restart" paths). */

@@ -8,6 +8,9 @@ import { resolveConfig } from "../engine/tempo/config.js";
 import { generate } from "../engine/tempo/generate.js";
 import { CaptureRecorder } from "../engine/capture/recorder.js";
 import { captureInfoFor } from "../engine/capture/run-info.js";
+import { compareModes } from "../engine/analysis/compare-run.js";
+import { REPORT_FILES, writeReport } from "../engine/analysis/report-write.js";
+import { join } from "node:path";
 import type { GenerationConfig, GenerationResult, StepEvent } from "../engine/types.js";
 import { parseHostRequest, type EngineOptions, type HostEvent, type HostRequest } from "../protocol/engine.js";
 
@@ -24,6 +27,7 @@ interface LoadedModel {
   session: TempoSession | undefined;
   sessionKey: string;
   loadMs: number;
+  defaultThreads?: number;
 }
 
 const models = new Map<string, Promise<LoadedModel>>();
@@ -56,9 +60,20 @@ async function loadModel(id: number, engine: EngineOptions): Promise<LoadedModel
   return loading;
 }
 
+/**
+ * The thread count sessions of this process use. Set on the runtime (this process's only
+ * one) so compareModes' own sessions follow it too; the engine's default is every math core,
+ * which is far slower than one thread for small models on a busy machine (spinning workers).
+ */
+function applyThreads(loaded: LoadedModel, engine: EngineOptions): void {
+  loaded.defaultThreads ??= loaded.model.runtime.threads;
+  loaded.model.runtime.threads = engine.threads > 0 ? engine.threads : loaded.defaultThreads;
+}
+
 function sessionFor(loaded: LoadedModel, engine: EngineOptions, width: number): TempoSession {
+  applyThreads(loaded, engine);
   const lanes = Math.max(DEFAULT_LANES, width);
-  const key = `${lanes}/${engine.contextSize}/${engine.flashAttention}`;
+  const key = `${lanes}/${engine.contextSize}/${engine.flashAttention}/${loaded.model.runtime.threads}`;
   if (!loaded.session || loaded.sessionKey !== key) {
     loaded.session?.dispose();
     loaded.session = undefined;
@@ -139,6 +154,82 @@ async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, sign
   });
 }
 
+async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal: AbortSignal): Promise<void> {
+  // "Compare Isolated vs Visible": P is always isolated and Q visible, whatever the playground's mode.
+  const config = resolveConfig({ ...(req.settings as Partial<GenerationConfig>), mode: "isolated" });
+  const loaded = await loadModel(req.id, req.engine);
+  send({ type: "modelLoaded", id: req.id, model: summary(loaded, loaded.session) });
+  applyThreads(loaded, req.engine);
+  const result = await compareModes(loaded.model, {
+    prompt: req.prompt,
+    config,
+    qMode: "visible",
+    contextSize: req.engine.contextSize > 0 ? req.engine.contextSize : undefined,
+    signal,
+    onProgress: (phase, done, total) => {
+      // Every 8th step is plenty for a progress bar.
+      if (done % 8 === 0 || done === total) {
+        send({ type: "progress", id: req.id, phase, message: `${phase} ${done}/${total}`, fraction: total > 0 ? Math.min(1, done / total) : undefined });
+      }
+    },
+  });
+  const steps = result.generation.steps;
+  for (let i = 0; i < steps.length; i += 256) send({ type: "steps", id: req.id, steps: steps.slice(i, i + 256) });
+  const dir = result.recorder.writeNew(req.captureRoot, `compare-${req.prompt.slice(0, 30)}`);
+  await writeReport(dir, result.report);
+  const mean = (s: { mean: number } | undefined): number | null => (s && Number.isFinite(s.mean) ? s.mean : null);
+  send({
+    type: "compared",
+    id: req.id,
+    captureDir: dir,
+    reportHtml: join(dir, REPORT_FILES.html),
+    js: result.report.steps.map((s) => (Number.isFinite(s.js) ? s.js : null)),
+    meanJs: mean(result.report.summary.js),
+    nullMeanJs: mean(result.report.nullBaseline.summary.js),
+  });
+}
+
+/** How long the downloader may take to reach the server (it retries refused connections forever). */
+const DOWNLOAD_CONNECT_TIMEOUT_MS = 60_000;
+
+/** Rejects when `signal` aborts or `ms` pass, whichever comes first; `p` may go on in the background. */
+function abortable<T>(p: Promise<T>, signal: AbortSignal, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TempoInputError(`${what}: no answer within ${ms / 1000} s (offline, or a wrong URL?)`)), ms);
+    const onAbort = (): void => reject(new TempoInputError(`${what}: cancelled`));
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    });
+  });
+}
+
+async function runDownload(req: Extract<HostRequest, { type: "download" }>, signal: AbortSignal): Promise<void> {
+  const { createModelDownloader } = await import("node-llama-cpp");
+  let lastSent = 0;
+  send({ type: "progress", id: req.id, phase: "download", message: "connecting" });
+  const creating = createModelDownloader({
+    modelUri: req.uri,
+    dirPath: req.dirPath,
+    skipExisting: true,
+    deleteTempFileOnCancel: true,
+    onProgress: ({ totalSize, downloadedSize }) => {
+      const now = Date.now();
+      if (now - lastSent < 250 && downloadedSize < totalSize) return;
+      lastSent = now;
+      const mb = (n: number): string => (n / 1024 / 1024).toFixed(1);
+      send({
+        type: "progress", id: req.id, phase: "download", message: `${mb(downloadedSize)} / ${mb(totalSize)} MiB`,
+        fraction: totalSize > 0 ? Math.min(1, downloadedSize / totalSize) : undefined,
+      });
+    },
+  });
+  const downloader = await abortable(creating, signal, DOWNLOAD_CONNECT_TIMEOUT_MS, `reaching ${req.uri}`);
+  const path = await downloader.download({ signal });
+  send({ type: "downloaded", id: req.id, path });
+}
+
 function reportError(id: number, e: unknown): void {
   if (e instanceof TempoInputError) send({ type: "error", id, kind: "input", message: e.message });
   else send({ type: "error", id, kind: "internal", message: (e as Error)?.message ?? String(e), detail: (e as Error)?.stack });
@@ -156,6 +247,23 @@ function handle(req: HostRequest): void {
       const controller = new AbortController();
       controllers.set(req.id, controller);
       void enqueue(modelKey(req.engine), () => runGenerate(req, controller.signal))
+        .catch((e: unknown) => reportError(req.id, e))
+        .finally(() => controllers.delete(req.id));
+      break;
+    }
+    case "compare": {
+      const controller = new AbortController();
+      controllers.set(req.id, controller);
+      void enqueue(modelKey(req.engine), () => runCompare(req, controller.signal))
+        .catch((e: unknown) => reportError(req.id, e))
+        .finally(() => controllers.delete(req.id));
+      break;
+    }
+    case "download": {
+      // Not queued behind a model: a download does not touch the engine.
+      const controller = new AbortController();
+      controllers.set(req.id, controller);
+      void runDownload(req, controller.signal)
         .catch((e: unknown) => reportError(req.id, e))
         .finally(() => controllers.delete(req.id));
       break;

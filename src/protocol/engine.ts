@@ -15,6 +15,8 @@ export const engineOptionsSchema = z.object({
   contextSize: z.number().int().min(0),
   // Off by default in the engine: compared runs must share it and captures record it.
   flashAttention: z.enum(["on", "off"]),
+  /** CPU threads for decoding; 0 = the engine's default (every math core). */
+  threads: z.number().int().min(0).max(512),
 }).strict();
 export type EngineOptions = z.infer<typeof engineOptionsSchema>;
 
@@ -48,6 +50,20 @@ export const hostRequestSchema = z.discriminatedUnion("type", [
      */
     captureRoot: z.string().min(1).optional(),
   }).strict(),
+  /**
+   * Isolated generation + teacher-forced visible replay + null baseline (compareModes); the
+   * capture and report.html/md/json go into a new folder under `captureRoot`.
+   */
+  z.object({
+    type: z.literal("compare"),
+    id: requestId,
+    engine: engineOptionsSchema,
+    prompt: z.string(),
+    settings: generationSettingsSchema,
+    captureRoot: z.string().min(1),
+  }).strict(),
+  /** Downloads a model (node-llama-cpp's downloader: `hf:` URI or http(s) URL) into `dirPath`. */
+  z.object({ type: z.literal("download"), id: requestId, uri: z.string().min(1), dirPath: z.string().min(1) }).strict(),
   /** Aborts request `target` (a generate or compare); answered by that request's own "done". */
   z.object({ type: z.literal("cancel"), id: requestId, target: requestId }).strict(),
 ]);
@@ -101,12 +117,31 @@ export type RunSummary = z.infer<typeof runSummarySchema>;
 export const hostEventSchema = z.discriminatedUnion("type", [
   /** Sent once when the child has started and can take requests. */
   z.object({ type: z.literal("hello"), pid: z.number().int(), node: z.string() }).strict(),
-  z.object({ type: z.literal("progress"), id: requestId, phase: z.string(), message: z.string() }).strict(),
+  z.object({
+    type: z.literal("progress"),
+    id: requestId,
+    phase: z.string(),
+    message: z.string(),
+    /** Fraction done in [0, 1] when known. */
+    fraction: z.number().min(0).max(1).optional(),
+  }).strict(),
   z.object({ type: z.literal("modelLoaded"), id: requestId, model: modelSummarySchema }).strict(),
   /** A batch of step events (the child batches them every ~25 ms). */
   z.object({ type: z.literal("steps"), id: requestId, steps: z.array(stepEventSchema) }).strict(),
   z.object({ type: z.literal("done"), id: requestId, run: runSummarySchema }).strict(),
   z.object({ type: z.literal("cancelled"), id: requestId }).strict(),
+  z.object({ type: z.literal("downloaded"), id: requestId, path: z.string() }).strict(),
+  /** A finished compare: the isolated run's steps came as "steps" events before this. */
+  z.object({
+    type: z.literal("compared"),
+    id: requestId,
+    captureDir: z.string(),
+    reportHtml: z.string(),
+    /** Per-step Jensen–Shannon divergence (nats), isolated vs visible; null where undefined. */
+    js: z.array(finite.nullable()),
+    meanJs: finite.nullable(),
+    nullMeanJs: finite.nullable(),
+  }).strict(),
   /** `input`: the user's mistake (message shown as is); `internal`: a bug or engine failure. */
   z.object({ type: z.literal("error"), id: requestId, kind: z.enum(["input", "internal"]), message: z.string(), detail: z.string().optional() }).strict(),
   z.object({ type: z.literal("log"), level: z.enum(["info", "warn", "error"]), message: z.string() }).strict(),

@@ -119,6 +119,9 @@ async function main(): Promise<number> {
           folder: workspace,
           logFile: join(tempDir("e2e-log"), "code-server.log"),
           installExtensions: [vsix],
+          // One decoding thread: with the browser and VS Code on the same 2 cores, spinning
+          // engine workers would make each step ~100x slower (see the tempo.threads setting).
+          settings: { "tempo.threads": 1 },
         });
         const installed = readdirSync(server.extensionsDir).filter((d) => d.startsWith(`${pkg.publisher}.${pkg.name}-`));
         if (installed.length !== 1) throw new Error(`expected the extension in ${server.extensionsDir}, found ${JSON.stringify(readdirSync(server.extensionsDir))}`);
