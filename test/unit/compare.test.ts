@@ -49,6 +49,17 @@ describe("compare: isolated vs visible by teacher-forced replay", () => {
     assert.equal(json.steps[firstSet].js, report.steps[firstSet].js);
     assert.ok(json.nullBaseline);
     assert.ok(existsSync(join(dir, "report.html")) && existsSync(join(dir, "report.md")));
+    // The report carries attention of the sets (isolated generation: siblings exactly 0).
+    assert.ok(report.attention && report.attention.length > 0);
+    for (const a of report.attention) {
+      assert.equal(a.layer, 1);
+      assert.ok(a.members.length > 1);
+      assert.ok(a.mass[a.targets.indexOf("siblings")].flat().every((v) => v === 0));
+      assert.ok(a.mass[a.targets.indexOf("self")].flat().every((v) => v > 0));
+    }
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    assert.match(html, /Attention between parallel tokens/);
+    assert.equal((html.match(/<details>/g) ?? []).length, new Set(report.attention.map((a) => a.step)).size);
   });
 
   it("refuses standard mode and a mode compared with itself", async () => {

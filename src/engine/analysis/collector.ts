@@ -10,7 +10,7 @@
  */
 import type { TempoMode } from "../types.js";
 import { compare, fromLogits, TOP_KS, type Distribution } from "./divergence.js";
-import { buildDivergenceReport, type DivergenceReport, type StepMetrics } from "./report-model.js";
+import { buildDivergenceReport, type DivergenceReport, type SetAttentionSummary, type StepMetrics } from "./report-model.js";
 import type { BootstrapOptions } from "./stats.js";
 
 export interface CollectorOptions {
@@ -58,7 +58,7 @@ export class DivergenceCollector {
     return this.steps.length;
   }
 
-  build(extra: { model?: { fileName: string; sha256: string }; notes?: string[]; bootstrap?: BootstrapOptions; now?: Date } = {}): DivergenceReport {
+  build(extra: { model?: { fileName: string; sha256: string }; notes?: string[]; bootstrap?: BootstrapOptions; now?: Date; attention?: SetAttentionSummary[] } = {}): DivergenceReport {
     return buildDivergenceReport({
       p: this.o.p, q: this.o.q, ks: this.o.ks ?? TOP_KS,
       steps: this.steps,

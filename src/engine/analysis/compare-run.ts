@@ -9,10 +9,13 @@ import { GenerationConfig, GenerationResult, TempoMode } from "../types.js";
 import { runGeneration } from "../tempo/generate.js";
 import { replay, ReplayStep, setsOf } from "../tempo/replay.js";
 import { CaptureRecorder, LogitsCaptureOptions } from "../capture/recorder.js";
-import { attentionRecordsFromSet } from "../capture/attention.js";
+import { ATTENTION_TARGETS, attentionBreakdown, attentionRecordsFromSet } from "../capture/attention.js";
 import { captureInfoFor } from "../capture/run-info.js";
 import { DivergenceCollector } from "./collector.js";
-import { DivergenceReport } from "./report-model.js";
+import { DivergenceReport, SetAttentionSummary } from "./report-model.js";
+
+/** The report shows attention for at most this many sets (the capture keeps them all). */
+export const REPORT_ATTENTION_SETS = 12;
 
 /** A run recorded earlier (a capture): compare replays its sets instead of generating. */
 export interface RecordedRun {
@@ -53,6 +56,13 @@ function logOf(p: Float64Array): Float64Array {
   return out;
 }
 
+function summariseAttention(rec: ReturnType<typeof attentionRecordsFromSet>[number], members: string[], bos: number | undefined): SetAttentionSummary {
+  const b = attentionBreakdown(rec, bos);
+  const q = rec.queryCells.length, T = ATTENTION_TARGETS.length;
+  const mass = ATTENTION_TARGETS.map((_, t) => members.map((__, m) => Array.from({ length: rec.heads }, (___, h) => b[(h * q + m) * T + t])));
+  return { step: rec.step, layer: rec.layer, members, heads: rec.heads, targets: [...ATTENTION_TARGETS], mass };
+}
+
 export async function compareModes(model: TempoModel, r: CompareRequest): Promise<CompareResult> {
   const pMode = r.config.mode;
   const qMode = r.qMode ?? "visible";
@@ -73,10 +83,16 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
       comparison: { p: pMode, q: qMode, nullBaseline: { mode: pMode, layouts: NULL_LAYOUTS } },
     }), { logits: r.logits });
     const t0 = performance.now();
+    const attention: SetAttentionSummary[] = [];
     const onStep = (step: GenerationResult["steps"][number]) => {
       recorder.addStep(step);
       if (main.lastSetAttention && r.attentionLayers) {
-        for (const rec of attentionRecordsFromSet(main.lastSetAttention, main.indexTable)) recorder.addAttention(rec);
+        const records = attentionRecordsFromSet(main.lastSetAttention, main.indexTable);
+        for (const rec of records) recorder.addAttention(rec);
+        const sets = new Set(attention.map((a) => a.step));
+        if (step.candidates.length > 1 && (sets.has(step.index) || sets.size < REPORT_ATTENTION_SETS)) {
+          for (const rec of records) attention.push(summariseAttention(rec, step.candidates.map((c) => c.text), model.info.addsBos ? model.info.bos : undefined));
+        }
       }
       r.onProgress?.("generate", step.index + 1, r.config.maxSteps);
     };
@@ -109,6 +125,7 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
     recorder.finish({ stopReason: generation.stopReason, timings: { generateMs, replayMs: performance.now() - t1 } });
     const report = collector.build({
       model: { fileName: model.info.fileName, sha256: await model.sha256() },
+      attention,
       notes: [`prompt: ${JSON.stringify(r.prompt)}`, `${sets.length} steps; sets of up to ${lanes}; policy ${r.config.policy}; flash attention off in every run`],
     });
     return { generation, report, recorder };

@@ -3,7 +3,7 @@
  * external resources). Every piece of model or user text goes through escapeHtml.
  */
 import type { DivergenceReport } from "./report-model.js";
-import { renderCharts, type ReportCharts } from "./report-charts.js";
+import { renderAttentionCharts, renderCharts, type ReportCharts } from "./report-charts.js";
 import { escapeHtml as esc, fmt, fmtInterval, fmtMeanSe, summaryRows } from "./report-format.js";
 
 const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222}
@@ -42,7 +42,20 @@ export async function renderReportHtml(r: DivergenceReport, charts?: ReportChart
     const nums = [fmt(s.js), fmt(nullJs.get(s.index)), fmt(s.klPQ), fmt(s.klQP), fmt(s.tv), s.top1Agree ? "same" : "differs", fmt(s.entropyP), fmt(s.entropyQ)];
     h.push(`<tr><td>${s.index}</td><td class="l tok">${esc(s.text ?? "")}</td>${nums.map((x) => `<td>${esc(x)}</td>`).join("")}</tr>`);
   }
-  h.push("</tbody></table>", "<h2>Method</h2><ul>", ...r.method.map((m) => `<li>${esc(m)}</li>`), "</ul>");
+  h.push("</tbody></table>");
+  if (r.attention?.length) {
+    const heatmaps = await renderAttentionCharts(r);
+    h.push("<h2>Attention between parallel tokens</h2>", `<p>Captured in the forward pass that holds each set (flash attention off), in the generation (${esc(r.p.label)} mode). Open a set to see each layer: for every target, members by heads; colour = attention mass.</p>`);
+    const steps = [...new Set(r.attention.map((a) => a.step))];
+    for (const step of steps) {
+      const items = r.attention.map((a, i) => ({ a, svg: heatmaps[i] })).filter((x) => x.a.step === step);
+      const sib = Math.max(...items.flatMap((x) => x.a.mass[x.a.targets.indexOf("siblings")].flat()));
+      h.push(`<details><summary>step ${step}: <span class="tok">${esc(items[0].a.members.map((m) => JSON.stringify(m)).join(" | "))}</span> (max sibling attention ${esc(fmt(sib))})</summary>`);
+      for (const x of items) h.push(`<figure>${x.svg}</figure>`);
+      h.push("</details>");
+    }
+  }
+  h.push("<h2>Method</h2><ul>", ...r.method.map((m) => `<li>${esc(m)}</li>`), "</ul>");
   if (r.notes.length) h.push("<h2>Notes</h2><ul>", ...r.notes.map((n) => `<li>${esc(n)}</li>`), "</ul>");
   h.push(`<p><small>Generated ${esc(r.createdAt)}; report.json holds every number.</small></p></body></html>`, "");
   return h.join("\n");

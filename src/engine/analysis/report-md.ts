@@ -24,6 +24,14 @@ export function renderReportMarkdown(r: DivergenceReport): string {
   for (const s of r.steps) {
     out.push(`| ${s.index} | ${s.text === undefined ? "" : cell(s.text)} | ${fmt(s.js)} | ${fmt(nullJs.get(s.index))} | ${fmt(s.klPQ)} | ${fmt(s.tv)} | ${s.top1Agree ? "same" : "differs"} | ${fmt(s.entropyP)} | ${fmt(s.entropyQ)} |`);
   }
+  if (r.attention?.length) {
+    out.push("", "## Attention between parallel tokens", "", "Mean over members and heads of the attention mass on each target, per set and layer (report.html has the heatmaps).", "");
+    out.push(`| Step | Layer | Members | ${r.attention[0].targets.join(" | ")} |`, `|---|---|---|${r.attention[0].targets.map(() => "---").join("|")}|`);
+    for (const a of r.attention) {
+      const means = a.mass.map((rows) => { const v = rows.flat(); return v.reduce((x, y) => x + y, 0) / v.length; });
+      out.push(`| ${a.step} | ${a.layer} | ${cell(a.members.join(" · "))} | ${means.map(fmt).join(" | ")} |`);
+    }
+  }
   out.push("", "## Method", "", ...r.method.map((m) => `- ${m}`));
   if (r.notes.length) out.push("", "## Notes", "", ...r.notes.map((n) => `- ${cell(n)}`));
   out.push("", `_Generated ${r.createdAt}; report.json holds every number._`, "");

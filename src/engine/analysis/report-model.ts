@@ -59,6 +59,21 @@ export interface NullBaseline {
   summary: Record<string, MetricSummary>;
 }
 
+/**
+ * Where one set's members looked, in one layer: captured in the forward pass that holds the
+ * set. mass[t][m][h] = attention of member m, head h, on target t (self, siblings, prompt,
+ * earlier sets, BOS, other). In isolated mode the siblings row is exactly zero.
+ */
+export interface SetAttentionSummary {
+  step: number;
+  layer: number;
+  /** Member texts, in member order (model text: always escaped). */
+  members: string[];
+  heads: number;
+  targets: string[];
+  mass: number[][][];
+}
+
 export interface DivergenceReport {
   schemaVersion: number;
   createdAt: string;
@@ -83,6 +98,8 @@ export interface DivergenceReport {
   /** Lines describing the method (metric definitions, settings). */
   method: string[];
   notes: string[];
+  /** Attention between parallel tokens for some sets of the generation, when captured. */
+  attention?: SetAttentionSummary[];
 }
 
 export interface BuildReportInput {
@@ -95,6 +112,7 @@ export interface BuildReportInput {
   bootstrap?: BootstrapOptions;
   notes?: string[];
   now?: Date;
+  attention?: SetAttentionSummary[];
 }
 
 export function summarizeSteps(steps: readonly StepMetrics[], defs: readonly MetricDef[], boot?: BootstrapOptions): Record<string, MetricSummary> {
@@ -153,5 +171,6 @@ export function buildDivergenceReport(input: BuildReportInput): DivergenceReport
     versusNull,
     method,
     notes: input.notes ?? [],
+    ...(input.attention?.length ? { attention: input.attention } : {}),
   };
 }
