@@ -219,9 +219,9 @@ async function main(): Promise<number> {
         await reloaded;
         await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
         await page.locator(".tabs-container .tab", { hasText: "TEMPO Playground" }).click({ timeout: 60_000 });
-        const view = activeWebview(page);
         // Restored through the panel serializer: the page reconnects and gets its state back.
-        // The extension starts afresh after a reload, so the page shows its restored prompt.
+        // The comparison view is restored too, so find the playground's frame by its content.
+        const view = await webviewFrameWith(page, "#output", 60_000);
         await view.locator('#status[data-state="connected"]').waitFor({ timeout: 60_000 });
         const value = await view.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
         if (value !== PROMPT) throw new Error(`restored prompt is ${JSON.stringify(value)}`);
