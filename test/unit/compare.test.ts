@@ -42,7 +42,9 @@ describe("compare: isolated vs visible by teacher-forced replay", () => {
     await writeReport(dir, report);
     const capture = readCapture(dir);
     assert.equal(capture.steps.length, generation.steps.length);
-    assert.deepEqual([...capture.logits.keys()].sort(), ["after-isolated", "after-visible", "null-isolated"]);
+    assert.deepEqual([...capture.logits.keys()].sort(), ["after-isolated", "after-visible", "members-isolated", "members-visible", "null-isolated"]);
+    const members = capture.logits.get("members-visible")!;
+    assert.equal(members.steps.length, generation.steps.reduce((a, s) => a + s.candidates.length, 0), "one row per member");
     assert.ok(capture.attention.length > 0, "attention of layer 1 for each set");
     assert.ok(capture.attention.every((a) => a.layer === 1));
     const json = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));

@@ -115,7 +115,12 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
     for (let i = 0; i < sets.length; i++) {
       const steps = await Promise.all(streams.map((s) => s.next()));
       if (steps.some((s) => s.done)) throw new TempoInputError(r.signal?.aborted ? "comparison cancelled" : `replay ended early at step ${i}`);
-      const [p, q, n] = steps.map((s) => (s.value as ReplayStep).next).map(logOf);
+      const replayed = steps.map((s) => s.value as ReplayStep);
+      const [p, q, n] = replayed.map((s) => logOf(s.next));
+      // Each member's own next-token distribution, one row per member (rows share the step index).
+      for (const [k, mode] of [[0, pMode], [1, qMode]] as const) {
+        for (const logits of replayed[k].memberLogits) recorder.addLogits(i, logits, { stream: `members-${mode}`, temperature: r.config.temperature });
+      }
       collector.addStep({ index: i, text: generation.steps[i].candidates.map((c) => c.text).join("|"), setTokens: sets[i + 1] }, { p, q, nullAlt: n });
       recorder.addLogits(i, p, { stream: `after-${pMode}`, isLogProbs: true });
       recorder.addLogits(i, q, { stream: `after-${qMode}`, isLogProbs: true });
