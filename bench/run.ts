@@ -8,6 +8,7 @@ import { cpus, loadavg } from "node:os";
 import { seededModelPath, BENCH_SHAPE } from "../test/fixtures/seeded-model.js";
 import { benchEngine, BenchRow } from "./engine.bench.js";
 import { benchAnalysis } from "./analysis.bench.js";
+import { benchEval } from "./eval.bench.js";
 
 const o = new Command("bench")
   .option("--quick", "fewer steps and repeats")
@@ -21,6 +22,8 @@ const loadBefore = loadavg().map((l) => l.toFixed(1)).join(" ");
 const rows: BenchRow[] = [
   ...await benchEngine({ modelPath, steps: o.quick ? 16 : 64, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
   ...await benchAnalysis(o.quick ? { repeats: 1, captureSteps: 64 } : {}),
+  // The completion experiment runs on the demo model (a code model), whatever --model says.
+  ...await benchEval({ tasks: o.quick ? 2 : 6 }),
 ];
 
 const fmt = (r: BenchRow) => (r.unit === "x" || r.unit === "ratio-1" ? r.value.toFixed(3) : r.value.toFixed(2));
