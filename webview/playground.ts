@@ -101,6 +101,17 @@ function saveState(): void {
   vscode.setState({ prompt: prompt.value, settings });
 }
 
+// The longest main-thread task, for the streaming benchmark in the in-host tests.
+let longestTaskMs = 0;
+let parseMs = 0;
+try {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) longestTaskMs = Math.max(longestTaskMs, e.duration);
+  }).observe({ type: "longtask", buffered: true });
+} catch {
+  // No long-task timing in this browser: reported as 0.
+}
+
 // ------------------------------------------------------------------ the run on screen
 interface RunView {
   runId: number;
@@ -125,6 +136,7 @@ function startRun(runId: number, text: string): void {
   queued = [];
   output.replaceChildren();
   tableBody.replaceChildren();
+  tableRows = 0;
   hideTip();
   const p = document.createElement("span");
   p.className = "prompt-text";
@@ -133,7 +145,7 @@ function startRun(runId: number, text: string): void {
   setRunning(true);
 }
 
-function renderStep(step: StepEventMessage, into: DocumentFragment, rows: DocumentFragment): void {
+function renderStep(step: StepEventMessage, into: DocumentFragment): void {
   if (step.candidates.length === 1) {
     const tok = document.createElement("span");
     tok.className = "tok";
@@ -160,6 +172,9 @@ function renderStep(step: StepEventMessage, into: DocumentFragment, rows: Docume
     });
     into.append(set);
   }
+}
+
+function tableRow(step: StepEventMessage): HTMLTableRowElement {
   const tr = document.createElement("tr");
   const cells = [
     String(step.index),
@@ -175,21 +190,31 @@ function renderStep(step: StepEventMessage, into: DocumentFragment, rows: Docume
     td.textContent = text;
     tr.append(td);
   }
-  rows.append(tr);
+  return tr;
 }
+
+// The step table is built only while it is open (it is three times the DOM of the output).
+const tableDetails = byId<HTMLDetailsElement>("table-details");
+let tableRows = 0;
+function syncTable(): void {
+  if (!tableDetails.open || !current) return;
+  const rows = document.createDocumentFragment();
+  for (; tableRows < current.steps.length; tableRows++) rows.append(tableRow(current.steps[tableRows]));
+  tableBody.append(rows);
+}
+tableDetails.addEventListener("toggle", syncTable);
 
 function flushQueued(): void {
   frameScheduled = false;
   if (!current || queued.length === 0) return;
   const into = document.createDocumentFragment();
-  const rows = document.createDocumentFragment();
   for (const step of queued) {
     current.steps.push(step);
-    renderStep(step, into, rows);
+    renderStep(step, into);
   }
   queued = [];
   output.append(into);
-  tableBody.append(rows);
+  syncTable();
   setStatus(`Generating... ${current.steps.length} steps`, "running");
 }
 
@@ -328,7 +353,9 @@ if (saved && typeof saved === "object") {
 }
 
 window.addEventListener("message", (event: MessageEvent<unknown>) => {
+  const t0 = performance.now();
   const msg = parseExtensionMessage(event.data);
+  parseMs += performance.now() - t0;
   if (!msg) {
     console.warn("TEMPO playground: ignored an unknown message");
     return;
@@ -384,6 +411,8 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
         text: output.textContent ?? "",
         // Anything but our own spans inside the output means model text became markup.
         hasInjectedElement: output.querySelector(":not(span)") !== null,
+        longestTaskMs,
+        parseMs,
       });
       break;
     }

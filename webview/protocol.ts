@@ -28,7 +28,17 @@ const webviewMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("stop") }),
   z.object({ type: z.literal("exportCapture") }),
   /** Test hook answer: what the page rendered (see the in-host tests). */
-  z.object({ type: z.literal("rendered"), requestId: z.number().int(), chips: z.number().int(), text: z.string(), hasInjectedElement: z.boolean() }),
+  z.object({
+    type: z.literal("rendered"),
+    requestId: z.number().int(),
+    chips: z.number().int(),
+    text: z.string(),
+    hasInjectedElement: z.boolean(),
+    /** Longest main-thread task the page saw since it loaded (PerformanceObserver "longtask"), ms. */
+    longestTaskMs: z.number(),
+    /** Time spent validating the extension's messages so far, ms. */
+    parseMs: z.number(),
+  }),
 ]);
 export type WebviewMessage = z.input<typeof webviewMessageSchema>;
 export type ParsedWebviewMessage = z.output<typeof webviewMessageSchema>;

@@ -26,13 +26,7 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, "dist", "webview"), vscode.Uri.joinPath(this.extensionUri, "media")],
     };
-    webview.html = comparisonHtml({
-      cspSource: webview.cspSource,
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "dist", "webview", "comparison.js")).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "media", "playground.css")).toString(),
-      nonce: makeNonce(),
-      title: "TEMPO Comparison",
-    });
+    this.load(view, 1);
     webview.onDidReceiveMessage((raw: unknown) => {
       const msg = parseComparisonWebviewMessage(raw);
       if (!msg) {
@@ -63,6 +57,28 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
       this.view = undefined;
       this.ready = false;
     });
+  }
+
+  /**
+   * Sets the page. A fresh web workbench sometimes fails to serve a new view's script (its
+   * resource service worker is still starting): the page then never says "ready", so load it
+   * again a few times.
+   */
+  private load(view: vscode.WebviewView, attempt: number): void {
+    const webview = view.webview;
+    webview.html = comparisonHtml({
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "dist", "webview", "comparison.js")).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "media", "playground.css")).toString(),
+      nonce: makeNonce(),
+      title: "TEMPO Comparison",
+    });
+    setTimeout(() => {
+      if (this.view === view && view.visible && !this.ready && attempt < 4) {
+        this.log.warn(`comparison view: the page did not start (attempt ${attempt}); loading it again`);
+        this.load(view, attempt + 1);
+      }
+    }, 5_000);
   }
 
   private renderedWaiter: ((info: { rows: number; divergent: number }) => void) | undefined;

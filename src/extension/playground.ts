@@ -18,6 +18,8 @@ export interface RenderedInfo {
   chips: number;
   text: string;
   hasInjectedElement: boolean;
+  longestTaskMs: number;
+  parseMs: number;
 }
 
 export const PLAYGROUND_VIEW_TYPE = "tempo.playground";
@@ -84,17 +86,33 @@ export class PlaygroundPanel implements vscode.Disposable {
   ) {
     PlaygroundPanel.current = this;
     const webview = panel.webview;
-    webview.html = playgroundHtml({
-      cspSource: webview.cspSource,
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(context.extensionUri, "dist", "webview", "playground.js")).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(context.extensionUri, "media", "playground.css")).toString(),
-      nonce: makeNonce(),
-      title: "TEMPO Playground",
-    });
+    this.load(context.extensionUri, 1);
     this.disposables.push(
       webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),
       panel.onDidDispose(() => this.dispose()),
     );
+  }
+
+  /**
+   * Sets the page. A freshly (re)loaded web workbench sometimes fails to serve a webview's
+   * script while its resource service worker starts: the page then never says "ready", so it
+   * is loaded again a few times.
+   */
+  private load(extensionUri: vscode.Uri, attempt: number): void {
+    const webview = this.panel.webview;
+    webview.html = playgroundHtml({
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "dist", "webview", "playground.js")).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "media", "playground.css")).toString(),
+      nonce: makeNonce(),
+      title: "TEMPO Playground",
+    });
+    setTimeout(() => {
+      if (PlaygroundPanel.current === this && this.panel.visible && !this.readyInfo && attempt < 4) {
+        this.log.warn(`playground: the page did not start (attempt ${attempt}); loading it again`);
+        this.load(extensionUri, attempt + 1);
+      }
+    }, 5_000);
   }
 
   /** Resolves once the page has run its script and defined its elements. */
@@ -155,7 +173,7 @@ export class PlaygroundPanel implements vscode.Disposable {
       case "rendered": {
         const resolve = this.inspections.get(msg.requestId);
         this.inspections.delete(msg.requestId);
-        resolve?.({ chips: msg.chips, text: msg.text, hasInjectedElement: msg.hasInjectedElement });
+        resolve?.({ chips: msg.chips, text: msg.text, hasInjectedElement: msg.hasInjectedElement, longestTaskMs: msg.longestTaskMs, parseMs: msg.parseMs });
         break;
       }
     }

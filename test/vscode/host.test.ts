@@ -108,6 +108,31 @@ describe("TEMPO engine host from the extension", function () {
     assert.deepEqual(tempo.playgroundCspViolations(), []);
   });
 
+  it("streams a 2,000-step run with sets into the playground without freezing it", async () => {
+    const tempo = await api();
+    await tempo.openPlayground();
+    const runId = 2_000_000;
+    const step = (index: number): StepEventMessage => ({
+      index, position: 10 + index, mode: "isolated", policy: "mixture", threshold: 0.1,
+      candidates: [0, 1, 2, 3].map((j) => ({ token: j, text: ` tok${index}.${j}`, prob: 0.4 - j * 0.08, logprob: Math.log(0.4 - j * 0.08), rank: j, cell: 10 + 4 * index + j })),
+      top: [{ token: 9, text: " other", prob: 0.05 }],
+      entropy: 2, setMass: 0.88, timings: { decodeMs: 1, selectMs: 0.1 },
+    });
+    tempo.postToPlayground({ type: "runStarted", runId, prompt: "bench", settings: {} });
+    // As the engine host sends them: a batch every 25 ms (here 50 steps per batch).
+    for (let i = 0; i < 2000; i += 50) {
+      tempo.postToPlayground({ type: "steps", runId, steps: Array.from({ length: 50 }, (_, k) => step(i + k)) });
+      await sleep(25);
+    }
+    const t0 = Date.now();
+    const rendered = await tempo.inspectPlayground();
+    const finalRenderMs = Date.now() - t0;
+    console.log(`      2,000 steps (8,000 chips): last event -> final render ${finalRenderMs} ms; longest main-thread task ${rendered.longestTaskMs.toFixed(0)} ms; validating messages ${rendered.parseMs.toFixed(0)} ms in all`);
+    assert.equal(rendered.chips, 8000);
+    assert.ok(finalRenderMs < 4_000, `final render took ${finalRenderMs} ms`);
+    assert.ok(rendered.longestTaskMs < 1_000, `the page froze for ${rendered.longestTaskMs} ms`);
+  });
+
   it("Export Capture writes the capture folder into .tempo/captures and never overwrites", async () => {
     const tempo = await api();
     const run = (await vscode.commands.executeCommand("tempo.generate", PROMPT)) as RunSummary | undefined;
