@@ -36,19 +36,20 @@ function number(name: string) {
 }
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-interface EngineFlags { model?: string; gpu: GpuChoice; contextSize?: number; flashAttention: FlashAttention }
+interface EngineFlags { model?: string; gpu: GpuChoice; contextSize?: number; flashAttention: FlashAttention; threads?: number }
 
 function engineOptions(cmd: Command): Command {
   return cmd
     .option("--model <gguf>", "GGUF model file (default: the bundled demo model)")
     .addOption(new Option("--gpu <choice>", "GPU backend").choices(["auto", "cpu"]).default("auto"))
     .option("--context-size <n>", "KV cells (a set of M uses M cells)", number("context size"))
+    .option("--threads <n>", "CPU threads (default: all cores; 1 is faster on a busy machine)", number("threads"))
     .addOption(new Option("--flash-attention <mode>", "flash attention").choices(["on", "off"]).default("off"));
 }
 
 async function openSession(flags: EngineFlags, lanes: number): Promise<TempoSession> {
   const model = await TempoModel.open(flags.model ?? defaultModelPath(), { gpu: flags.gpu });
-  return new TempoSession(model, { contextSize: flags.contextSize, lanes, flashAttention: flags.flashAttention });
+  return new TempoSession(model, { contextSize: flags.contextSize, lanes, flashAttention: flags.flashAttention, threads: flags.threads });
 }
 
 /** Inline rendering of a step: one member as text, a set as [a|b|c] (colour on a TTY). */
@@ -200,7 +201,7 @@ generationOptions(engineOptions(program.command("compare").description("isolated
     process.once("SIGINT", () => controller.abort());
     const runOne = async (prompt: string, dir: string) => {
       const result = await compareModes(model, {
-        prompt, recorded, config, qMode: o.qMode, contextSize: o.contextSize, attentionLayers: o.attentionLayers, logits, signal: controller.signal, onProgress: progressLine(),
+        prompt, recorded, config, qMode: o.qMode, contextSize: o.contextSize, threads: o.threads, attentionLayers: o.attentionLayers, logits, signal: controller.signal, onProgress: progressLine(),
       });
       result.recorder.write(dir);
       await writeReport(dir, result.report);

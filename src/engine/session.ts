@@ -76,6 +76,9 @@ export class TempoSession {
     }
     const requested = options.contextSize ?? Math.min(DEFAULT_CONTEXT_SIZE, model.info.nCtxTrain);
     if (!Number.isInteger(requested) || requested < 16) throw new TempoInputError(`context size must be an integer >= 16, got ${requested}`);
+    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > 512)) {
+      throw new TempoInputError(`threads must be an integer in [1, 512], got ${options.threads}`);
+    }
     this.batchSize = options.batchSize ?? 512;
     this.flashAttention = options.flashAttention ?? "off";
     if (options.attentionLayers) {

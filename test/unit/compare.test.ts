@@ -64,6 +64,18 @@ describe("compare: isolated vs visible by teacher-forced replay", () => {
     assert.equal((html.match(/<details>/g) ?? []).length, new Set(report.attention.map((a) => a.step)).size);
   });
 
+  it("compares a run that stopped because the context was full (the null layout gets its scratch cells)", async () => {
+    const config = resolveConfig({ threshold: 0.02, maxWidth: 8, maxSteps: 1000 });
+    const { generation, report, recorder } = await compareModes(model, { prompt: "the value", config, contextSize: 256, threads: 1 });
+    assert.equal(generation.stopReason, "context-full");
+    assert.equal(report.steps.length, generation.steps.length);
+    assert.equal(report.nullBaseline.steps.length, generation.steps.length);
+    const dir = join(mkdtempSync(join(tmpdir(), "tempo-cmp-")), "capture");
+    const manifest = recorder.write(dir);
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    assert.equal(manifest.versions.tempo, pkg.version);
+  });
+
   it("refuses standard mode and a mode compared with itself", async () => {
     await assert.rejects(compareModes(model, { prompt: "x", config: resolveConfig({ mode: "standard" }) }), /two parallel modes/);
     await assert.rejects(compareModes(model, { prompt: "x", config: resolveConfig({}), qMode: "isolated" }), /two different modes/);

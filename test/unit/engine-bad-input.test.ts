@@ -57,6 +57,13 @@ describe("bad input: clear errors or stop reasons, never an abort, next run work
       assert.throws(() => resolveConfig({ threshold }), (e: Error) => e instanceof TempoInputError && /threshold/.test(e.message));
     });
   }
+  it("a bad threshold is reported once, not again as a bad end threshold", () => {
+    assert.throws(() => resolveConfig({ threshold: 2 }), (e: Error) => /threshold must be in/.test(e.message) && !/end/.test(e.message));
+    assert.throws(() => resolveConfig({ threshold: 0.5, thresholdEnd: 2 }), /threshold end must be in/);
+  });
+  it("threads outside [1, 512] are refused", () => {
+    assert.throws(() => new TempoSession(model, { threads: 0 }), /threads must be/);
+  });
   it("threshold 1 is allowed (top-1 fallback)", async () => {
     const r = await runGeneration(session, { promptTokens: model.promptTokens("the value"), config: resolveConfig({ threshold: 1, maxSteps: 3 }) });
     assert.ok(r.steps.every((s) => s.candidates.length === 1));

@@ -33,6 +33,8 @@ export interface CompareRequest {
   /** Q, the mode the same sets are replayed under (usually visible). */
   qMode?: TempoMode;
   contextSize?: number;
+  /** CPU threads per context (default: the runtime's). */
+  threads?: number;
   /** Layers whose attention is captured during the generation. */
   attentionLayers?: number[];
   logits?: LogitsCaptureOptions;
@@ -70,14 +72,10 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
   if (pMode === qMode) throw new TempoInputError(`compare needs two different modes, got ${pMode} twice`);
   const lanes = r.config.maxWidth;
   // Every session: flash attention off, same context, so only the mode differs.
-  const options = { contextSize: r.contextSize, lanes, flashAttention: "off" as const };
-  const sessions = [
-    new TempoSession(model, { ...options, attentionLayers: r.attentionLayers }),
-    new TempoSession(model, options),
-    new TempoSession(model, options),
-  ];
+  const options = { contextSize: r.contextSize, lanes, flashAttention: "off" as const, threads: r.threads };
+  const sessions: TempoSession[] = [new TempoSession(model, { ...options, attentionLayers: r.attentionLayers })];
   try {
-    const [main, qSession, nullSession] = sessions;
+    const [main] = sessions;
     const promptTokens = r.recorded?.promptTokens ?? model.promptTokens(r.prompt);
     const recorder = new CaptureRecorder(await captureInfoFor(main, r.config, { text: r.prompt, tokens: promptTokens }, {
       comparison: { p: pMode, q: qMode, nullBaseline: { mode: pMode, layouts: NULL_LAYOUTS } },
@@ -104,6 +102,11 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
     if (generation.stopReason === "aborted") throw new TempoInputError("comparison cancelled");
 
     const sets = setsOf(generation);
+    // The same cells as the run; the null layout adds one scratch cell per step.
+    const qSession = new TempoSession(model, { ...options, contextSize: main.contextSize });
+    sessions.push(qSession);
+    const nullSession = new TempoSession(model, { ...options, contextSize: main.contextSize + sets.length });
+    sessions.push(nullSession);
     const common = { promptTokens, sets, policy: r.config.policy, temperature: r.config.temperature, signal: r.signal };
     const streams = [
       replay(main, { ...common, mode: pMode }),

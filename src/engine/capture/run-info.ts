@@ -1,11 +1,20 @@
 /** What a capture's manifest says about the run: model identity, versions, backend, context. */
-import { createRequire } from "node:module";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { TempoSession } from "../session.js";
 import { GenerationConfig } from "../types.js";
 import { CaptureInfo } from "./manifest.js";
 
+/** Our package.json's version, found by walking up (works from src/ and from the dist/ bundle). */
 const tempoVersion = (): string => {
-  try { return (createRequire(import.meta.url)("../../../package.json") as { version: string }).version; } catch { return "unknown"; }
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, "package.json");
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, "utf8")) as { name?: string; version?: string };
+    if (pkg.name === "tempo-playground" && pkg.version) return pkg.version;
+  }
+  return "unknown";
 };
 
 export async function captureInfoFor(session: TempoSession, config: GenerationConfig, prompt: { text?: string; tokens: number[] }, extra?: Record<string, unknown>): Promise<CaptureInfo> {

@@ -38,7 +38,11 @@ const configSchema = z.object({
 
 export function resolveConfig(partial: Partial<GenerationConfig> = {}): GenerationConfig {
   const merged = { ...DEFAULT_CONFIG, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
-  if (partial.thresholdEnd === undefined) merged.thresholdEnd = merged.threshold;
+  // The end threshold follows the threshold unless given (a bad threshold is reported once).
+  if (partial.thresholdEnd === undefined) {
+    const t = merged.threshold;
+    merged.thresholdEnd = typeof t === "number" && t > 0 && t <= 1 ? t : DEFAULT_CONFIG.thresholdEnd;
+  }
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     throw new TempoInputError(parsed.error.issues.map((i) => (i.code === "unrecognized_keys" ? `unknown setting(s): ${i.keys.join(", ")}` : i.message)).join("; "));
