@@ -43,6 +43,9 @@ export interface SetAttention {
 export const DEFAULT_CONTEXT_SIZE = 4096;
 export const DEFAULT_LANES = 16;
 
+/** Unrelated rows decoded beside a set (null-baseline layouts, same-shape reference runs). */
+export interface ScratchRows { before?: number; after?: number }
+
 /** `step` of null-baseline scratch rows in the index table. */
 export const SCRATCH_STEP = -2;
 
@@ -153,21 +156,25 @@ export class TempoSession {
    * Decodes one parallel set: ALL members in ONE llama_decode at ONE shared position, every
    * member entering the KV cache. Returns each member's next-token logits, in member order.
    */
-  decodeSet(tokens: readonly number[], mode: TempoMode, step: number, options: { scratchRow?: boolean } = {}): Float32Array[] {
+  decodeSet(tokens: readonly number[], mode: TempoMode, step: number, options: { scratch?: ScratchRows } = {}): Float32Array[] {
     const m = tokens.length;
     if (m === 0) throw new TempoInputError("a parallel set needs at least one member");
     if (m > this.lanes) throw new TempoInputError(`a set of ${m} exceeds this session's ${this.lanes} lanes`);
     if (mode === "standard" && m !== 1) throw new TempoInputError("standard mode decodes one token per step");
     this.checkTokens(tokens);
-    const cells = m + (options.scratchRow ? 1 : 0);
+    const before = options.scratch?.before ?? 0, after = options.scratch?.after ?? 0;
+    const cells = m + before + after;
     if (cells > this.cellsFree) throw new ContextFullError(`a set of ${m} needs ${cells} cells; ${this.cellsFree} are free of ${this.contextSize}`);
     if (new Set(tokens).size !== m) throw new TempoInputError("a parallel set cannot hold the same token twice");
     const position = this.nextPosition;
-    const rows: BatchRow[] = tokens.map((token, j) => ({ token, position, seqIds: memberSeqIds(mode, j, m, this.lanes), wantLogits: true }));
-    if (options.scratchRow) {
-      // Its own sequence, its own positions: invisible to every other token and blind to them.
-      rows.push({ token: tokens[0], position: this.scratchPosition++, seqIds: [this.scratchSeq], wantLogits: false });
-    }
+    // Scratch rows live in their own sequence at their own positions: invisible to every
+    // other token and blind to them; they only change the batch's shape and row positions.
+    const scratchRow = (): BatchRow => ({ token: tokens[0], position: this.scratchPosition++, seqIds: [this.scratchSeq], wantLogits: false });
+    const rows: BatchRow[] = [
+      ...Array.from({ length: before }, scratchRow),
+      ...tokens.map((token, j) => ({ token, position, seqIds: memberSeqIds(mode, j, m, this.lanes), wantLogits: true })),
+      ...Array.from({ length: after }, scratchRow),
+    ];
     this.tap?.arm();
     try {
       this.decode(rows, step);
@@ -176,13 +183,14 @@ export class TempoSession {
       throw e;
     }
     const layers = this.tap?.disarm();
-    if (layers) this.lastSetAttention = { step, memberCells: this.table.slice(-rows.length, -rows.length + m || undefined).map((r) => r.cell), layers };
+    const firstMember = this.table.length - rows.length + before;
+    if (layers) this.lastSetAttention = { step, memberCells: this.table.slice(firstMember, firstMember + m).map((r) => r.cell), layers };
     if (needsLaneSync(mode, m)) {
       for (let lane = 1; lane <= this.lanes; lane++) {
         this.model.runtime.api.llama_memory_seq_cp(this.memory, MAIN_SEQ, lane, position, position + 1);
       }
     }
-    return tokens.map((_, j) => this.logitsOfRow(j));
+    return tokens.map((_, j) => this.logitsOfRow(before + j));
   }
 
   private checkTokens(tokens: readonly number[]): void {

@@ -81,7 +81,7 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
     const t1 = performance.now();
     let memberLogits: Float32Array[];
     try {
-      memberLogits = session.decodeSet(members.map((m) => m.token), config.mode, index, { scratchRow });
+      memberLogits = session.decodeSet(members.map((m) => m.token), config.mode, index, scratchRow ? { scratch: { after: 1 } } : {});
     } catch (e) {
       if (e instanceof ContextFullError) return finish("context-full");
       throw e;
