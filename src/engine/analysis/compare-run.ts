@@ -105,11 +105,14 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
     // The same cells as the run; the null layout adds one scratch cell per step.
     const qSession = new TempoSession(model, { ...options, contextSize: main.contextSize });
     sessions.push(qSession);
+    // Replaying P on the capturing session would capture every set's attention a second time.
+    const pSession = r.attentionLayers ? new TempoSession(model, { ...options, contextSize: main.contextSize }) : main;
+    if (pSession !== main) sessions.push(pSession);
     const nullSession = new TempoSession(model, { ...options, contextSize: main.contextSize + sets.length });
     sessions.push(nullSession);
     const common = { promptTokens, sets, policy: r.config.policy, temperature: r.config.temperature, signal: r.signal };
     const streams = [
-      replay(main, { ...common, mode: pMode }),
+      replay(pSession, { ...common, mode: pMode }),
       replay(qSession, { ...common, mode: qMode }),
       replay(nullSession, { ...common, mode: pMode, scratchRow: true }),
     ];
