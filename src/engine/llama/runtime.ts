@@ -49,7 +49,7 @@ function loadedLibrary(pattern: RegExp, what: string): string {
 async function openRuntime(gpu: GpuChoice): Promise<LlamaRuntime> {
   const { getLlama } = await import("node-llama-cpp");
   const llama = await getLlama({ build: "never", gpu: gpu === "cpu" ? false : "auto", logLevel: "error" as never });
-  const libllamaPath = loadedLibrary(/libllama\.v[\d.]+\.(so|dylib)$|llama\.dll$/, "libllama");
+  const libllamaPath = loadedLibrary(/libllama(\.[a-z]+)?\.v[\d.]+\.(so|dylib)$|llama(\.[a-z]+)?\.dll$/, "libllama");
   const ggmlBasePath = loadedLibrary(/libggml-base\.(so|dylib)$|ggml-base\.dll$/, "libggml-base");
   const api = bindLlamaApi(koffi.load(libllamaPath), koffi.load(ggmlBasePath));
   const nlcVersion = nodeLlamaCppVersion();
