@@ -27,7 +27,6 @@ interface LoadedModel {
   session: TempoSession | undefined;
   sessionKey: string;
   loadMs: number;
-  defaultThreads?: number;
 }
 
 const models = new Map<string, Promise<LoadedModel>>();
@@ -61,19 +60,15 @@ async function loadModel(id: number, engine: EngineOptions): Promise<LoadedModel
 }
 
 /**
- * The thread count sessions of this process use. Set on the runtime (this process's only
- * one) so compareModes' own sessions follow it too; the engine's default is every math core,
- * which is far slower than one thread for small models on a busy machine (spinning workers).
+ * The request's thread count as a session option; undefined = the engine's default (every math
+ * core), which is far slower than one thread for small models on a busy machine (spinning workers).
  */
-function applyThreads(loaded: LoadedModel, engine: EngineOptions): void {
-  loaded.defaultThreads ??= loaded.model.runtime.threads;
-  loaded.model.runtime.threads = engine.threads > 0 ? engine.threads : loaded.defaultThreads;
-}
+const threadsOption = (engine: EngineOptions): number | undefined => (engine.threads > 0 ? engine.threads : undefined);
 
 function sessionFor(loaded: LoadedModel, engine: EngineOptions, width: number): TempoSession {
-  applyThreads(loaded, engine);
   const lanes = Math.max(DEFAULT_LANES, width);
-  const key = `${lanes}/${engine.contextSize}/${engine.flashAttention}/${loaded.model.runtime.threads}`;
+  const threads = threadsOption(engine);
+  const key = `${lanes}/${engine.contextSize}/${engine.flashAttention}/${threads ?? "default"}`;
   if (!loaded.session || loaded.sessionKey !== key) {
     loaded.session?.dispose();
     loaded.session = undefined;
@@ -81,6 +76,7 @@ function sessionFor(loaded: LoadedModel, engine: EngineOptions, width: number): 
       lanes,
       contextSize: engine.contextSize > 0 ? engine.contextSize : undefined,
       flashAttention: engine.flashAttention,
+      threads,
     });
     loaded.sessionKey = key;
   }
@@ -159,12 +155,12 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
   const config = resolveConfig({ ...(req.settings as Partial<GenerationConfig>), mode: "isolated" });
   const loaded = await loadModel(req.id, req.engine);
   send({ type: "modelLoaded", id: req.id, model: summary(loaded, loaded.session) });
-  applyThreads(loaded, req.engine);
   const result = await compareModes(loaded.model, {
     prompt: req.prompt,
     config,
     qMode: "visible",
     contextSize: req.engine.contextSize > 0 ? req.engine.contextSize : undefined,
+    threads: threadsOption(req.engine),
     signal,
     onProgress: (phase, done, total) => {
       // Every 8th step is plenty for a progress bar.

@@ -19,7 +19,8 @@ export interface LlamaRuntime {
   /** "CPU", "CUDA", "Vulkan" or "Metal". */
   backend: string;
   versions: { nodeLlamaCpp: string; llamaCpp: string; libllamaPath: string };
-  threads: number;
+  /** Default thread count of sessions; a session takes its own through SessionOptions.threads. */
+  readonly threads: number;
 }
 
 export type GpuChoice = "auto" | "cpu";
