@@ -4,7 +4,7 @@
 import { basename } from "node:path";
 import * as vscode from "vscode";
 import { EngineClient, EngineCrashedError, EngineRequestError, type CompareOutcome, type Handle, type RequestHandlers, type RunHandle } from "../host/client.js";
-import type { EngineOptions, GenerationSettings, ModelSummary, RunSummary } from "../protocol/engine.js";
+import type { EngineOptions, GenerationSettings, ModelSummary, PromptOptions, RunSummary } from "../protocol/engine.js";
 import { engineOptions } from "./config.js";
 
 export class EngineService implements vscode.Disposable {
@@ -84,7 +84,7 @@ export class EngineService implements vscode.Disposable {
    * Starts a generation. Model loading shows progress in the status bar; steps go to
    * `handlers.onSteps` as the engine batches them.
    */
-  generate(prompt: string, settings: GenerationSettings, handlers: RequestHandlers, captureRoot?: string): RunHandle {
+  generate(prompt: string, settings: GenerationSettings, handlers: RequestHandlers, captureRoot?: string, promptOptions: PromptOptions = {}): RunHandle {
     const engine = this.options();
     let loaded!: () => void;
     const loading = new Promise<void>((r) => (loaded = r));
@@ -106,6 +106,7 @@ export class EngineService implements vscode.Disposable {
         },
       },
       captureRoot,
+      promptOptions,
     );
     const result = handle.result.then(
       (run: RunSummary) => {

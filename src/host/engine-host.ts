@@ -3,16 +3,24 @@
 // VS Code's extension host. Requests arrive over the IPC channel and are validated first.
 import { performance } from "node:perf_hooks";
 import { TempoInputError, TempoModel } from "../engine/model.js";
+import { hasChatTemplate, renderChatPrompt } from "../engine/chat-prompt.js";
 import { DEFAULT_LANES, TempoSession } from "../engine/session.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { generate } from "../engine/tempo/generate.js";
 import { CaptureRecorder } from "../engine/capture/recorder.js";
 import { captureInfoFor } from "../engine/capture/run-info.js";
 import { compareModes } from "../engine/analysis/compare-run.js";
+import { distinctAlternatives, generateCompletionPaths, inlineTruncationTarget } from "../engine/eval/completion-paths.js";
 import { REPORT_FILES, writeReport } from "../engine/analysis/report-write.js";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
+import { evalMeta, writeEvalOutput } from "../engine/eval/report.js";
+import { armConfig, resolveEvalSettings, runEval } from "../engine/eval/runner.js";
+import { summarizeEval } from "../engine/eval/summary.js";
+import { selectTasks } from "../engine/eval/tasks.js";
+import { experimentView } from "../engine/eval/view.js";
 import type { GenerationConfig, GenerationResult, StepEvent } from "../engine/types.js";
-import { parseHostRequest, type EngineOptions, type HostEvent, type HostRequest } from "../protocol/engine.js";
+import { parseHostRequest, type EngineOptions, type HostEvent, type HostRequest, type RenderedPrompt } from "../protocol/engine.js";
 
 /** Step events are sent in batches at most this often (the UI redraws per batch). */
 const STEP_BATCH_MS = 25;
@@ -88,16 +96,35 @@ function summary(loaded: LoadedModel, session: TempoSession | undefined) {
   return {
     path: info.path, fileName: info.fileName, description: info.description, backend: runtime.backend,
     nVocab: info.nVocab, nLayer: info.nLayer, contextSize: session?.contextSize ?? Math.min(4096, info.nCtxTrain), loadMs: loaded.loadMs,
+    chatTemplate: hasChatTemplate(loaded.model),
+  };
+}
+
+/** The prompt's tokens as the request's format makes them; chat adds its end-of-turn markers as stop strings. */
+async function promptFor(model: TempoModel, req: Extract<HostRequest, { type: "generate" }>, config: GenerationConfig): Promise<{ tokens: number[]; rendered: RenderedPrompt; config: GenerationConfig }> {
+  if (req.promptFormat !== "chat") {
+    if (req.responsePrefix) throw new TempoInputError("a response prefix needs the chat prompt format");
+    const tokens = model.promptTokens(req.prompt);
+    return { tokens, rendered: { format: "raw", text: req.prompt, tokens: tokens.length }, config };
+  }
+  const chat = await renderChatPrompt(model, req.prompt, req.responsePrefix);
+  const stopStrings = [...new Set([...config.stopStrings, ...chat.stopStrings])];
+  return {
+    tokens: chat.tokens,
+    rendered: { format: "chat", text: chat.text, tokens: chat.tokens.length, chat: { wrapper: chat.wrapper, fromTemplate: chat.fromTemplate } },
+    config: { ...config, stopStrings },
   };
 }
 
 async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, signal: AbortSignal): Promise<void> {
-  const config: GenerationConfig = resolveConfig(req.settings as Partial<GenerationConfig>);
+  const settings = resolveConfig(req.settings as Partial<GenerationConfig>);
   const loaded = await loadModel(req.id, req.engine);
-  const session = sessionFor(loaded, req.engine, config.maxWidth);
+  const session = sessionFor(loaded, req.engine, settings.maxWidth);
   send({ type: "modelLoaded", id: req.id, model: summary(loaded, session) });
-  const promptTokens = loaded.model.promptTokens(req.prompt);
-  const recorder = req.captureRoot ? new CaptureRecorder(await captureInfoFor(session, config, { text: req.prompt, tokens: promptTokens })) : undefined;
+  const prompt = await promptFor(loaded.model, req, settings);
+  const { config, tokens: promptTokens } = prompt;
+  send({ type: "promptRendered", id: req.id, prompt: prompt.rendered });
+  const recorder = req.captureRoot ? new CaptureRecorder(await captureInfoFor(session, config, { text: prompt.rendered.text, tokens: promptTokens })) : undefined;
   let logp: Float64Array | undefined;
 
   let pending: StepEvent[] = [];
@@ -185,6 +212,48 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
   });
 }
 
+async function runComplete(req: Extract<HostRequest, { type: "complete" }>, signal: AbortSignal): Promise<void> {
+  const config = resolveConfig(req.settings as Partial<GenerationConfig>);
+  const loaded = await loadModel(req.id, req.engine);
+  const session = sessionFor(loaded, req.engine, config.maxWidth);
+  send({ type: "modelLoaded", id: req.id, model: summary(loaded, session) });
+  const sha256 = loaded.model.sha256(); // hashed while the run goes on (once per model)
+  const g = await generateCompletionPaths(session, inlineTruncationTarget(req.prompt, req.language), config, req.pathCap, signal);
+  if (!g) {
+    send({ type: "completed", id: req.id, result: null });
+    return;
+  }
+  send({
+    type: "completed",
+    id: req.id,
+    result: {
+      alternatives: distinctAlternatives(g.paths, req.maxAlternatives),
+      totalPaths: Number.isFinite(g.totalPaths) ? g.totalPaths : null,
+      steps: g.steps, forwardPasses: g.forwardPasses, generateMs: g.generateMs, stopReason: g.stopReason,
+      config: { ...config }, modelSha256: await sha256,
+    },
+  });
+}
+
+/**
+ * The completion experiment with the CLI's defaults: bad input (task file, limit) fails before
+ * the model loads; the files go to a new folder under outRoot even when cancelled (partial).
+ */
+async function runExperiment(req: Extract<HostRequest, { type: "experiment" }>, signal: AbortSignal): Promise<void> {
+  const { tasks, source } = selectTasks(req.spec.tasksPath, req.spec.limit);
+  const settings = resolveEvalSettings({ arms: req.spec.arms });
+  const loaded = await loadModel(req.id, req.engine);
+  const session = sessionFor(loaded, req.engine, Math.max(...settings.arms.map((arm) => armConfig(settings, arm).maxWidth)));
+  send({ type: "modelLoaded", id: req.id, model: summary(loaded, session) });
+  const meta = await evalMeta(session, source, tasks.length, req.spec.limit ?? null);
+  const run = await runEval({ session, tasks, settings, signal, onProgress: (progress) => send({ type: "experimentProgress", id: req.id, progress }) });
+  const results = summarizeEval(run);
+  mkdirSync(req.outRoot, { recursive: true });
+  const dir = mkdtempSync(join(req.outRoot, `eval-${new Date().toISOString().replace(/[-:.]/g, "")}-`));
+  writeEvalOutput(dir, run, results, meta);
+  send({ type: "experimentDone", id: req.id, view: experimentView(run, results, tasks, { dir, source, model: loaded.model.info.fileName }) });
+}
+
 /** How long the downloader may take to reach the server (it retries refused connections forever). */
 const DOWNLOAD_CONNECT_TIMEOUT_MS = 60_000;
 
@@ -231,6 +300,15 @@ function reportError(id: number, e: unknown): void {
   else send({ type: "error", id, kind: "internal", message: (e as Error)?.message ?? String(e), detail: (e as Error)?.stack });
 }
 
+/** Runs `job` after the model's earlier requests, with an abort signal that "cancel" reaches. */
+function queueCancellable(req: { id: number; engine: EngineOptions }, job: (signal: AbortSignal) => Promise<void>): void {
+  const controller = new AbortController();
+  controllers.set(req.id, controller);
+  void enqueue(modelKey(req.engine), () => job(controller.signal))
+    .catch((e: unknown) => reportError(req.id, e))
+    .finally(() => controllers.delete(req.id));
+}
+
 function handle(req: HostRequest): void {
   switch (req.type) {
     case "loadModel":
@@ -239,18 +317,19 @@ function handle(req: HostRequest): void {
         send({ type: "modelLoaded", id: req.id, model: summary(loaded, loaded.session) });
       }).catch((e: unknown) => reportError(req.id, e));
       break;
-    case "generate": {
-      const controller = new AbortController();
-      controllers.set(req.id, controller);
-      void enqueue(modelKey(req.engine), () => runGenerate(req, controller.signal))
-        .catch((e: unknown) => reportError(req.id, e))
-        .finally(() => controllers.delete(req.id));
+    case "generate":
+      queueCancellable(req, (signal) => runGenerate(req, signal));
       break;
-    }
-    case "compare": {
+    case "compare":
+      queueCancellable(req, (signal) => runCompare(req, signal));
+      break;
+    case "experiment":
+      queueCancellable(req, (signal) => runExperiment(req, signal));
+      break;
+    case "complete": {
       const controller = new AbortController();
       controllers.set(req.id, controller);
-      void enqueue(modelKey(req.engine), () => runCompare(req, controller.signal))
+      void enqueue(modelKey(req.engine), () => runComplete(req, controller.signal))
         .catch((e: unknown) => reportError(req.id, e))
         .finally(() => controllers.delete(req.id));
       break;

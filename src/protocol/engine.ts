@@ -2,6 +2,7 @@
 // what they receive with these schemas: the child may be a different build after an update, or
 // half-dead after a native abort, and a malformed message must fail loudly, not render garbage.
 import { z } from "zod";
+import { experimentProgressSchema, experimentSpecSchema, experimentViewSchema } from "./experiment.js";
 
 const finite = z.number().refine(Number.isFinite, "must be finite");
 /** Probabilities are finite in [0, 1]; log-probabilities may be -Infinity (p = 0). */
@@ -36,6 +37,24 @@ export type GenerationSettings = z.infer<typeof generationSettingsSchema>;
 
 const requestId = z.number().int().nonnegative();
 
+/**
+ * How the prompt becomes tokens: "raw" tokenizes it as is; "chat" makes it one user turn in the
+ * model's chat template (src/engine/chat-prompt.ts) and opens the reply.
+ */
+export const promptFormatSchema = z.enum(["raw", "chat"]);
+export type PromptFormat = z.infer<typeof promptFormatSchema>;
+
+/** The prompt as the engine fed it (sent once per generate, before its first step). */
+export const renderedPromptSchema = z.object({
+  format: promptFormatSchema,
+  /** What the model sees, chat markup and control tokens included as text. */
+  text: z.string(),
+  tokens: z.number().int().nonnegative(),
+  /** Chat only: node-llama-cpp's wrapper, and whether it comes from the GGUF's own template. */
+  chat: z.object({ wrapper: z.string(), fromTemplate: z.boolean() }).strict().optional(),
+}).strict();
+export type RenderedPrompt = z.infer<typeof renderedPromptSchema>;
+
 export const hostRequestSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("loadModel"), id: requestId, engine: engineOptionsSchema }).strict(),
   z.object({
@@ -44,6 +63,10 @@ export const hostRequestSchema = z.discriminatedUnion("type", [
     engine: engineOptionsSchema,
     prompt: z.string(),
     settings: generationSettingsSchema,
+    /** "raw" when absent. */
+    promptFormat: promptFormatSchema.optional(),
+    /** Chat only: text the model's reply already starts with (collapse and continue in a reply). */
+    responsePrefix: z.string().optional(),
     /**
      * When set, the finished (or stopped) run's capture folder is written under this staging
      * folder right away, so an export later survives an engine crash.
@@ -62,12 +85,36 @@ export const hostRequestSchema = z.discriminatedUnion("type", [
     settings: generationSettingsSchema,
     captureRoot: z.string().min(1),
   }).strict(),
+  /**
+   * Live inline completions: a TEMPO run from the text before the cursor, answered by one
+   * "completed" with the distinct paths through its sets (src/engine/eval/completion-paths.ts).
+   */
+  z.object({
+    type: z.literal("complete"),
+    id: requestId,
+    engine: engineOptionsSchema,
+    prompt: z.string(),
+    settings: generationSettingsSchema,
+    /** Where a completion ends: the block's closing brace (brace languages) or Python indentation. */
+    language: z.enum(["javascript", "python"]),
+    /** Paths through the sets considered (best first) before taking the distinct ones. */
+    pathCap: z.number().int().min(1).max(4096),
+    maxAlternatives: z.number().int().min(1).max(64),
+  }).strict(),
+  /**
+   * The completion experiment (tempo eval): generated code runs in the engine's sandbox, so the
+   * extension sends this only for a trusted workspace after the user's consent. results.jsonl,
+   * summary.json and report.md/html go into a new folder under `outRoot`.
+   */
+  z.object({ type: z.literal("experiment"), id: requestId, engine: engineOptionsSchema, spec: experimentSpecSchema, outRoot: z.string().min(1) }).strict(),
   /** Downloads a model (node-llama-cpp's downloader: `hf:` URI or http(s) URL) into `dirPath`. */
   z.object({ type: z.literal("download"), id: requestId, uri: z.string().min(1), dirPath: z.string().min(1) }).strict(),
-  /** Aborts request `target` (a generate or compare); answered by that request's own "done". */
+  /** Aborts request `target` (a generate, compare, experiment or download); it still ends with its own final event. */
   z.object({ type: z.literal("cancel"), id: requestId, target: requestId }).strict(),
 ]);
 export type HostRequest = z.infer<typeof hostRequestSchema>;
+/** A generate request's prompt options (raw when absent). */
+export type PromptOptions = Pick<Extract<HostRequest, { type: "generate" }>, "promptFormat" | "responsePrefix">;
 
 export const candidateSchema = z.object({
   token: z.number().int(), text: z.string(), prob: finite, logprob, rank: z.number().int().nonnegative(), cell: z.number().int(),
@@ -96,6 +143,8 @@ export const modelSummarySchema = z.object({
   nLayer: z.number().int(),
   contextSize: z.number().int(),
   loadMs: finite,
+  /** Whether the GGUF carries a chat template (chat prompts use a generic format otherwise). */
+  chatTemplate: z.boolean(),
 }).strict();
 export type ModelSummary = z.infer<typeof modelSummarySchema>;
 
@@ -114,6 +163,33 @@ export const runSummarySchema = z.object({
 }).strict();
 export type RunSummary = z.infer<typeof runSummarySchema>;
 
+export const completionAlternativeSchema = z.object({
+  /** Text to insert at the cursor. */
+  text: z.string().min(1),
+  /** Whether the block was seen to end (otherwise the run hit its step limit first). */
+  closed: z.boolean(),
+  /** Log-probability of the tokens the text uses. */
+  logprob,
+  /** Index (0 = primary) of the best path through the sets that gives this text. */
+  path: z.number().int().nonnegative(),
+}).strict();
+export type CompletionAlternativeMessage = z.infer<typeof completionAlternativeSchema>;
+
+export const completionResultSchema = z.object({
+  /** Distinct completions, the primary path's first. */
+  alternatives: z.array(completionAlternativeSchema),
+  /** Paths through all sets (product of the set sizes); null beyond the float range. */
+  totalPaths: finite.nullable(),
+  steps: z.number().int().nonnegative(),
+  forwardPasses: z.number().int().nonnegative(),
+  generateMs: finite,
+  stopReason: z.enum(["eog", "max-steps", "stop-string", "context-full", "aborted", "function-end"]),
+  /** The config after resolveConfig (defaults filled in). */
+  config: z.record(z.string(), z.unknown()),
+  modelSha256: z.string().regex(/^[0-9a-f]{64}$/),
+}).strict();
+export type CompletionResult = z.infer<typeof completionResultSchema>;
+
 export const hostEventSchema = z.discriminatedUnion("type", [
   /** Sent once when the child has started and can take requests. */
   z.object({ type: z.literal("hello"), pid: z.number().int(), node: z.string() }).strict(),
@@ -126,11 +202,16 @@ export const hostEventSchema = z.discriminatedUnion("type", [
     fraction: z.number().min(0).max(1).optional(),
   }).strict(),
   z.object({ type: z.literal("modelLoaded"), id: requestId, model: modelSummarySchema }).strict(),
+  z.object({ type: z.literal("promptRendered"), id: requestId, prompt: renderedPromptSchema }).strict(),
   /** A batch of step events (the child batches them every ~25 ms). */
   z.object({ type: z.literal("steps"), id: requestId, steps: z.array(stepEventSchema) }).strict(),
   z.object({ type: z.literal("done"), id: requestId, run: runSummarySchema }).strict(),
   z.object({ type: z.literal("cancelled"), id: requestId }).strict(),
   z.object({ type: z.literal("downloaded"), id: requestId, path: z.string() }).strict(),
+  /** One more task × arm unit of an experiment finished. */
+  z.object({ type: z.literal("experimentProgress"), id: requestId, progress: experimentProgressSchema }).strict(),
+  /** A finished (or cancelled: `view.aborted`) experiment, its files written to `view.dir`. */
+  z.object({ type: z.literal("experimentDone"), id: requestId, view: experimentViewSchema }).strict(),
   /** A finished compare: the isolated run's steps came as "steps" events before this. */
   z.object({
     type: z.literal("compared"),
@@ -142,6 +223,8 @@ export const hostEventSchema = z.discriminatedUnion("type", [
     meanJs: finite.nullable(),
     nullMeanJs: finite.nullable(),
   }).strict(),
+  /** A finished "complete"; `result` is null when it was cancelled. */
+  z.object({ type: z.literal("completed"), id: requestId, result: completionResultSchema.nullable() }).strict(),
   /** `input`: the user's mistake (message shown as is); `internal`: a bug or engine failure. */
   z.object({ type: z.literal("error"), id: requestId, kind: z.enum(["input", "internal"]), message: z.string(), detail: z.string().optional() }).strict(),
   z.object({ type: z.literal("log"), level: z.enum(["info", "warn", "error"]), message: z.string() }).strict(),

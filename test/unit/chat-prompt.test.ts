@@ -1,0 +1,70 @@
+// Chat prompts (src/engine/chat-prompt.ts): the GGUF's own template when it has one, node-llama-cpp's
+// generic GeneralChatWrapper otherwise, and the reply prefix of "collapse and continue".
+import * as assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hasChatTemplate, renderChatPrompt } from "../../src/engine/chat-prompt.js";
+import { defaultModelPath } from "../../src/engine/default-model.js";
+import { TempoModel, TempoInputError } from "../../src/engine/model.js";
+import { GgufValueType } from "../../src/gguf/writer.js";
+import { TINY_SHAPE, writeSeededModel } from "../fixtures/seeded-model.js";
+
+// A ChatML template, written the way instruct models ship it.
+const CHATML =
+  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+describe("chat prompts", function () {
+  this.timeout(120_000);
+  let dir: string;
+  let plain: TempoModel;
+  let templated: TempoModel;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tempo-chat-"));
+    const path = join(dir, "chatml.gguf");
+    writeSeededModel(path, TINY_SHAPE, undefined, { "tokenizer.chat_template": { type: GgufValueType.STRING, value: CHATML } });
+    plain = await TempoModel.open(defaultModelPath(), { gpu: "cpu" });
+    templated = await TempoModel.open(path, { gpu: "cpu" });
+  });
+  after(async () => {
+    await plain?.dispose();
+    await templated?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("uses the GGUF's chat template when it has one", async () => {
+    assert.equal(hasChatTemplate(templated), true);
+    const chat = await renderChatPrompt(templated, "hello there");
+    assert.equal(chat.fromTemplate, true);
+    assert.equal(chat.wrapper, "ChatML");
+    // The tiny vocabulary has no ChatML control tokens: they are tokenized as text, each segment
+    // on its own, so SPM's word-start marker shows as a space before them.
+    assert.match(chat.text, /<\|im_start\|>user\nhello there ?<\|im_end\|>\n<\|im_start\|>assistant\n$/);
+    assert.ok(chat.stopStrings.includes("<|im_end|>"), chat.stopStrings.join(" | "));
+  });
+
+  it("falls back to the generic General format for a GGUF without a template, and says so", async () => {
+    assert.equal(hasChatTemplate(plain), false);
+    const chat = await renderChatPrompt(plain, "def add(a, b):");
+    assert.equal(chat.fromTemplate, false);
+    assert.equal(chat.wrapper, "General");
+    assert.match(chat.text, /### Human\n ?def add\(a, b\):/);
+    assert.match(chat.text, /### Assistant\n$/);
+    assert.equal(chat.tokens[0], plain.info.bos, "the format places BOS itself, once");
+    assert.equal(chat.tokens.filter((t) => t === plain.info.bos).length, 1);
+    assert.ok(chat.stopStrings.some((s) => s.includes("### Human")), chat.stopStrings.join(" | "));
+  });
+
+  it("continues an open reply from a prefix", async () => {
+    const open = await renderChatPrompt(plain, "def add(a, b):");
+    const continued = await renderChatPrompt(plain, "def add(a, b):", "return a");
+    assert.match(continued.text, /### Assistant\n ?return a$/);
+    assert.deepEqual(continued.tokens.slice(0, open.tokens.length), open.tokens, "the prefix only appends");
+  });
+
+  it("refuses an empty prompt with a clear message", async () => {
+    await assert.rejects(renderChatPrompt(plain, ""), (e: Error) => e instanceof TempoInputError && /empty/.test(e.message));
+  });
+});
