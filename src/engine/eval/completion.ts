@@ -17,11 +17,17 @@ export interface Truncation {
 }
 
 /**
+ * What truncation reads of a task: the text before the completion, its language, and (Python)
+ * the function's name. Live inline completions pass the text before the cursor.
+ */
+export type TruncationTarget = Pick<EvalTask, "prompt" | "language" | "entryPoint">;
+
+/**
  * JS: counts braces from the prompt's open ones and cuts after the `}` that closes the
  * function being completed. Python: cuts before the first non-blank line indented no deeper
  * than the `def`.
  */
-export function truncateCompletion(task: EvalTask, generated: string): Truncation {
+export function truncateCompletion(task: TruncationTarget, generated: string): Truncation {
   if (task.language === "python") return truncatePython(task, generated);
   const depth = openBraces(task.prompt);
   if (depth < 1) return { text: generated, closed: false, used: generated.length, closing: "" };
@@ -36,7 +42,7 @@ export function truncateCompletion(task: EvalTask, generated: string): Truncatio
   return { text: generated.slice(0, end + 1) + "\n", closed: true, used: end + 1, closing };
 }
 
-function truncatePython(task: EvalTask, generated: string): Truncation {
+function truncatePython(task: TruncationTarget, generated: string): Truncation {
   const def = new RegExp(`^([ \\t]*)(async\\s+)?def\\s+${escapeRegExp(task.entryPoint)}\\s*\\(`, "m").exec(task.prompt);
   const defIndent = def ? def[1].length : 0;
   const lines = generated.split("\n");

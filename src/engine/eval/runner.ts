@@ -9,11 +9,10 @@ import { performance } from "node:perf_hooks";
 import type { TempoSession } from "../session.js";
 import { TempoInputError } from "../model.js";
 import { resolveConfig } from "../tempo/config.js";
-import { runGeneration } from "../tempo/generate.js";
 import type { GenerationConfig, NextStepPolicy, StopReason, TempoMode } from "../types.js";
 import { passAtK } from "../analysis/stats.js";
-import { editSimilarity, exactMatch, programSource, truncateCompletion, type Truncation } from "./completion.js";
-import { countPaths, tokensCovering, topPaths } from "./paths.js";
+import { editSimilarity, exactMatch, programSource, type Truncation } from "./completion.js";
+import { generateCompletionPaths, type GeneratedPaths } from "./completion-paths.js";
 import { DEFAULT_EXEC, executeProgram, sandboxInfo, type ExecOptions, type ExecResult, type ExecStatus, type SandboxInfo } from "./sandbox.js";
 import type { EvalTask } from "./tasks.js";
 
@@ -179,7 +178,7 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
       if (signal?.aborted) { aborted = true; break outer; }
       let generated;
       try {
-        generated = await generateArm(session, task, configs[arm], settings.pathCap, signal);
+        generated = await generateCompletionPaths(session, task, configs[arm], settings.pathCap, signal);
       } catch (e) {
         if (!(e instanceof TempoInputError)) throw e;
         items.push(unrunnable(task, arm, e.message));
@@ -209,63 +208,7 @@ function unrunnable(task: EvalTask, arm: TempoMode, error: string): ItemResult {
   };
 }
 
-interface GeneratedArm {
-  stopReason: StopReason | "function-end";
-  steps: number;
-  setTokens: number;
-  forwardPasses: number;
-  evaluatedTokens: number;
-  generateMs: number;
-  totalPaths: number;
-  /** Paths best first; the first is the primary path. */
-  paths: { tokens: number[]; logprob: number; stepLogprobs: number[]; truncation: Truncation; scoredLogprob: number }[];
-}
-
-/** One generation; stops once the primary path has closed the function. Null when aborted by the caller. */
-async function generateArm(session: TempoSession, task: EvalTask, config: GenerationConfig, pathCap: number, signal?: AbortSignal): Promise<GeneratedArm | null> {
-  const model = session.model;
-  const promptTokens = model.promptTokens(task.prompt);
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  signal?.addEventListener("abort", onAbort, { once: true });
-  const passes0 = session.decodeCount, tokens0 = session.evaluatedTokens;
-  const t0 = performance.now();
-  const primary: number[] = [];
-  let functionEnded = false;
-  let result;
-  try {
-    result = await runGeneration(session, { promptTokens, config, signal: stop.signal }, (e) => {
-      primary.push(e.candidates[0].token);
-      if (truncateCompletion(task, model.pathText(primary)).closed) {
-        functionEnded = true;
-        stop.abort();
-      }
-    });
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-  }
-  if (signal?.aborted) return null;
-  const generateMs = performance.now() - t0;
-  const pathText = (t: number[]) => model.pathText(t);
-  const paths = topPaths(result.steps, pathCap).map((p) => {
-    const truncation = truncateCompletion(task, pathText(p.tokens));
-    const stepLogprobs = p.choice.map((j, i) => result.steps[i].candidates[j].logprob);
-    const used = tokensCovering(p.tokens, truncation.used, pathText);
-    return { tokens: p.tokens, logprob: p.logprob, stepLogprobs, truncation, scoredLogprob: stepLogprobs.slice(0, used).reduce((a, b) => a + b, 0) };
-  });
-  return {
-    stopReason: functionEnded ? "function-end" : result.stopReason,
-    steps: result.steps.length,
-    setTokens: result.steps.reduce((a, s) => a + s.candidates.length, 0),
-    forwardPasses: session.decodeCount - passes0,
-    evaluatedTokens: session.evaluatedTokens - tokens0,
-    generateMs,
-    totalPaths: countPaths(result.steps),
-    paths,
-  };
-}
-
-async function scoreArm(task: EvalTask, arm: TempoMode, g: GeneratedArm, ks: readonly number[], execute: (program: string) => Promise<ExecResult>): Promise<ItemResult> {
+async function scoreArm(task: EvalTask, arm: TempoMode, g: GeneratedPaths, ks: readonly number[], execute: (program: string) => Promise<ExecResult>): Promise<ItemResult> {
   const byText = new Map<string, number>();
   const records: Promise<CompletionRecord>[] = [];
   const indexOf = (t: Truncation): number => {
