@@ -6,6 +6,7 @@ import * as vscode from "vscode";
 import { EngineClient, EngineCrashedError, EngineRequestError, type CompareOutcome, type Handle, type RequestHandlers, type RunHandle } from "../host/client.js";
 import type { EngineOptions, GenerationSettings, ModelSummary, PromptOptions, RunSummary } from "../protocol/engine.js";
 import { engineOptions } from "./config.js";
+import type { CompletionRequest, CompletionResult } from "../protocol/engine.js";
 
 export class EngineService implements vscode.Disposable {
   private client: EngineClient | undefined;
@@ -132,6 +133,11 @@ export class EngineService implements vscode.Disposable {
         handlers.onModel?.(m);
       },
     });
+  }
+
+  /** Inline completions: no progress UI, they must never get in the way of typing. */
+  complete(request: CompletionRequest): Handle<CompletionResult | null> {
+    return this.engine().complete(this.options(), request, { onModel: (m) => this.setModel(m) });
   }
 
   download(uri: string, dirPath: string, handlers: RequestHandlers): Handle<string> {

@@ -113,6 +113,8 @@ export const hostRequestSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("cancel"), id: requestId, target: requestId }).strict(),
 ]);
 export type HostRequest = z.infer<typeof hostRequestSchema>;
+/** What a "complete" request asks for, besides the engine options. */
+export type CompletionRequest = Omit<Extract<HostRequest, { type: "complete" }>, "type" | "id" | "engine">;
 /** A generate request's prompt options (raw when absent). */
 export type PromptOptions = Pick<Extract<HostRequest, { type: "generate" }>, "promptFormat" | "responsePrefix">;
 
