@@ -14,8 +14,10 @@ import { defaultModelPath } from "../engine/default-model.js";
 import { LibraryMismatchError } from "../engine/llama/c-api.js";
 import { GpuChoice } from "../engine/llama/runtime.js";
 import { MAX_LANES } from "../engine/tempo/lanes.js";
-import { checkOutDir, parseArms, runEvalCommand, selectTasks } from "../engine/eval/cli.js";
+import { checkOutDir, parseArms, runEvalCommand } from "../engine/eval/cli.js";
+import { selectTasks } from "../engine/eval/tasks.js";
 import { armConfig, DEFAULT_EVAL_SETTINGS, resolveEvalSettings } from "../engine/eval/runner.js";
+import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compareModes, RecordedRun } from "../engine/analysis/compare-run.js";
@@ -257,11 +259,13 @@ engineOptions(program.command("eval").description("code-completion experiment: r
   .option("--path-cap <n>", "most paths per TEMPO run used as pass@k samples", number("path cap"), DEFAULT_EVAL_SETTINGS.pathCap)
   .option("--timeout <ms>", "time limit per program", number("timeout"), DEFAULT_EVAL_SETTINGS.exec.timeoutMs)
   .option("--memory <mb>", "heap limit per program (MiB)", number("memory"), DEFAULT_EVAL_SETTINGS.exec.memoryMb)
+  .option("--python <interpreter>", "interpreter for Python tasks", DEFAULT_PYTHON)
+  .option("--no-python", "skip Python tasks (recorded as skipped, not as failures)")
   .action(async (o) => {
     checkOutDir(o.out);
     const arms = parseArms(o.arms);
     const { tasks, source } = selectTasks(o.tasks, o.limit);
-    const settings = resolveEvalSettings({ arms, threshold: o.threshold, maxWidth: o.maxWidth, maxSteps: o.maxSteps, pathCap: o.pathCap, exec: { timeoutMs: o.timeout, memoryMb: o.memory } });
+    const settings = resolveEvalSettings({ arms, threshold: o.threshold, maxWidth: o.maxWidth, maxSteps: o.maxSteps, pathCap: o.pathCap, exec: { timeoutMs: o.timeout, memoryMb: o.memory, python: o.python === false ? null : o.python } });
     const session = await openSession(o, Math.max(...arms.map((arm) => armConfig(settings, arm).maxWidth))); // validates every arm's settings first
     const controller = new AbortController();
     process.once("SIGINT", () => controller.abort());

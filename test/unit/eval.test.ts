@@ -4,7 +4,7 @@ import { TempoSession } from "../../src/engine/session.js";
 import type { StepEvent, TempoMode } from "../../src/engine/types.js";
 import { editSimilarity, exactMatch, programSource, truncateCompletion } from "../../src/engine/eval/completion.js";
 import { countPaths, tokensCovering, topPaths } from "../../src/engine/eval/paths.js";
-import { executeProgram, mapLimit } from "../../src/engine/eval/sandbox.js";
+import { DEFAULT_EXEC, executeProgram, mapLimit, sandboxInfo } from "../../src/engine/eval/sandbox.js";
 import { loadTasks, openBraces, parseTasks, type EvalTask } from "../../src/engine/eval/tasks.js";
 import { runEval, type EvalRun, type ItemResult } from "../../src/engine/eval/runner.js";
 import { summarizeEval, PRIMARY_METRIC } from "../../src/engine/eval/summary.js";
@@ -17,12 +17,16 @@ const line = (o: Record<string, unknown>) => JSON.stringify(o);
 const task = (over: Record<string, unknown> = {}) => ({ task_id: "t/1", prompt: "function f(x) {\n", canonical_solution: "  return x;\n}\n", test: "function check(c) {}\n", entry_point: "f", ...over });
 
 describe("eval task files", () => {
-  it("the built-in suite has >= 40 tasks over the six categories, unique ids", () => {
+  it("the built-in suite has >= 40 JavaScript tasks over the six categories and >= 5 Python tasks, unique ids", () => {
     const tasks = loadTasks();
-    assert.ok(tasks.length >= 40, `${tasks.length} tasks`);
-    assert.deepEqual([...new Set(tasks.map((t) => t.category))].sort(), ["arrays", "async", "classes", "math", "parsing", "strings"]);
+    const js = tasks.filter((t) => t.language === "javascript"), py = tasks.filter((t) => t.language === "python");
+    assert.ok(js.length >= 40, `${js.length} JavaScript tasks`);
+    assert.ok(py.length >= 5, `${py.length} Python tasks`);
+    assert.equal(js.length + py.length, tasks.length);
+    assert.deepEqual([...new Set(js.map((t) => t.category))].sort(), ["arrays", "async", "classes", "math", "parsing", "strings"]);
     assert.equal(new Set(tasks.map((t) => t.taskId)).size, tasks.length);
-    for (const t of tasks) assert.equal(t.language, "javascript");
+    // Python last: --limit n takes the JavaScript tasks first.
+    assert.ok(tasks.findIndex((t) => t.language === "python") === js.length);
   });
 
   it("every built-in reference passes its tests, and an empty body fails them", async function () {
@@ -34,10 +38,11 @@ describe("eval task files", () => {
       const empty = await executeProgram(programSource(t, truncateCompletion(t, "}\n")), t.entryPoint, t.language);
       return { id: t.taskId, closed: ref.closed, good, empty, exact: exactMatch(ref.text, t.canonicalSolution) };
     });
+    const python = sandboxInfo().python !== null;
     for (const r of results) {
       assert.ok(r.closed, `${r.id}: the reference closes the function`);
       assert.ok(r.exact, `${r.id}: the truncated reference is an exact match`);
-      assert.equal(r.good.status, "pass", `${r.id}: ${r.good.output}`);
+      assert.equal(r.good.status, python || !r.id.startsWith("tempo/py/") ? "pass" : "skipped", `${r.id}: ${r.good.output}`);
       assert.notEqual(r.empty.status, "pass", `${r.id}: an empty body must fail`);
     }
   });
@@ -240,6 +245,47 @@ describe("eval runner on a seeded model", function () {
     assert.deepEqual(s.skippedTasks, ["long"]);
     assert.equal(s.tasks, 1);
     assert.equal(s.arms[0].pass1.n, 1);
+  });
+
+  it("runs Python tasks when an interpreter is present; without one they are skipped and counted, not failed", async () => {
+    const py = parseTasks(line(task({ task_id: "py", prompt: "def value(x):\n", canonical_solution: "    return x\n", test: "def check(c):\n    assert c(3) == 3\n", entry_point: "value" })))[0];
+    assert.equal(py.language, "python");
+    const settings = { arms: ["standard", "isolated"] as TempoMode[], maxSteps: 6 };
+    for (const [python, reason] of [[null, /turned off/], ["/nonexistent/python3", /\/nonexistent\/python3 was not found/]] as const) {
+      const run = await runEval({ session, tasks: [tasks[0], py], settings: { ...settings, exec: { ...DEFAULT_EXEC, python } } });
+      assert.equal(run.items.length, 4);
+      const skipped = run.items.filter((i) => i.taskId === "py");
+      assert.ok(skipped.every((i) => i.skipped && reason.test(i.error ?? "") && i.forwardPasses === 0), JSON.stringify(skipped[0]));
+      assert.equal(run.sandbox.python, null);
+      const s = summarizeEval(run);
+      assert.deepEqual(s.skippedTasks, ["py"]);
+      assert.deepEqual(Object.values(s.skipReasons), [1]);
+      assert.ok(reason.test(Object.keys(s.skipReasons)[0]));
+      assert.equal(s.tasks, 1, "the skipped task is left out of every arm");
+      assert.ok(s.arms.every((a) => a.pass1.n === 1));
+    }
+    if (!sandboxInfo().python) return; // this machine has no python3: only the skipping is checked
+    const run = await runEval({ session, tasks: [py], settings });
+    for (const item of run.items) {
+      assert.equal(item.skipped, false);
+      assert.ok(item.forwardPasses > 0);
+      assert.ok(item.completions.every((c) => c.status === "pass" || c.status === "fail" || c.status === "timeout"), JSON.stringify(item.completions));
+    }
+    assert.equal(summarizeEval(run).skippedTasks.length, 0);
+  });
+
+  it("an abort while tests run kills them at once and leaves that unit out", async () => {
+    // Whatever the model writes lands inside a comment, so the program always parses and its check loops.
+    const [hang] = parseTasks(line(task({ task_id: "hang", prompt: "function f(x) { return x; }\n/* ", test: "*/\nfunction check(c) { for (;;) {} }\n" })));
+    const controller = new AbortController();
+    const started = Date.now();
+    const running = runEval({ session, tasks: [hang], settings: { arms: ["standard"], maxSteps: 4, exec: { timeoutMs: 60_000, memoryMb: 64 } }, signal: controller.signal });
+    setTimeout(() => controller.abort(), 3000); // generation of 4 steps is long over: the test program is looping
+    const run = await running;
+    const ms = Date.now() - started;
+    assert.equal(run.aborted, true);
+    assert.equal(run.items.length, 0, "the unfinished unit is not reported as a result");
+    assert.ok(ms < 10_000, `the abort took ${ms} ms to end the run (test limit 60 s)`);
   });
 
   it("stops when aborted and says so", async () => {

@@ -8,10 +8,10 @@ import { TempoInputError } from "../model.js";
 import type { TempoSession } from "../session.js";
 import { TEMPO_MODES, type TempoMode } from "../types.js";
 import { fmt } from "../analysis/report-format.js";
-import { evalMeta, writeEvalOutput } from "./report.js";
+import { evalMeta, skippedPhrase, writeEvalOutput } from "./report.js";
 import { runEval, type EvalSettings } from "./runner.js";
 import { summarizeEval } from "./summary.js";
-import { BUILTIN_TASKS_PATH, loadTasks, type EvalTask } from "./tasks.js";
+import type { EvalTask } from "./tasks.js";
 
 export function parseArms(text: string): TempoMode[] {
   const arms = text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -25,13 +25,6 @@ export function checkOutDir(out: string): void {
   if (!existsSync(out)) return;
   if (!statSync(out).isDirectory()) throw new TempoInputError(`--out ${out} exists and is not a folder`);
   if (readdirSync(out).length > 0) throw new TempoInputError(`--out ${out} is not empty; choose a new folder`);
-}
-
-export function selectTasks(path: string | undefined, limit: number | undefined): { tasks: EvalTask[]; source: string } {
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new TempoInputError("--limit must be a positive integer");
-  const source = path ?? BUILTIN_TASKS_PATH;
-  const all = loadTasks(source);
-  return { tasks: limit === undefined ? all : all.slice(0, limit), source: path ?? "built-in suite (src/engine/eval/tasks/builtin.jsonl)" };
 }
 
 export interface EvalCommandInput {
@@ -69,6 +62,7 @@ export async function runEvalCommand(input: EvalCommandInput): Promise<{ aborted
   for (const a of summary.arms) {
     process.stderr.write(`${a.arm.padEnd(9)} pass@1 ${a.pass1.count}/${a.pass1.n}  best-of-set ${a.bestOfSet.count}/${a.bestOfSet.n}  exact ${a.exact.count}  edit-sim ${fmt(a.editSimilarity.mean)}  passes/task ${fmt(a.cost.forwardPassesPerTask)}  samples/task ${fmt(a.cost.samplesPerTask)}\n`);
   }
+  if (summary.skippedTasks.length) process.stderr.write(`${skippedPhrase(summary)}\n`);
   process.stderr.write(`${run.aborted ? "ABORTED; partial results in" : "wrote"} ${Object.values(files).join(", ")}\n`);
   return { aborted: run.aborted };
 }

@@ -36,9 +36,17 @@ const interval = (i: Interval | null, scale: (x: number) => string = fmt) => (i 
 const prop = (p: Proportion) => `${p.count}/${p.n} = ${pct(p.n ? p.count / p.n : NaN)} ${interval(p.wilson, pct)}`;
 const meanEst = (m: MeanEstimate) => (m.n ? `${fmt(m.mean)} ${interval(m.bootstrap)} (n=${m.n})` : "—");
 
-interface Table { head: string[]; rows: string[][] }
+export interface EvalTable { title: string; note?: string; table: { head: string[]; rows: string[][] } }
 
-function tables(run: EvalRun, summary: EvalSummary): { title: string; note?: string; table: Table }[] {
+/** Skipped tasks as one phrase: "6 skipped (no Python interpreter: …: 6)", or "" when none. */
+export function skippedPhrase(summary: EvalSummary): string {
+  const n = summary.skippedTasks.length;
+  if (n === 0) return "";
+  return `${n} task${n === 1 ? "" : "s"} skipped, not counted as failures (${Object.entries(summary.skipReasons).map(([why, k]) => `${why}: ${k}`).join("; ")})`;
+}
+
+/** The report's tables (cells are plain text; `**…**` marks the primary metric). */
+export function evalTables(run: EvalRun, summary: EvalSummary): EvalTable[] {
   const ks = run.settings.ks.map(String);
   return [
     {
@@ -90,8 +98,8 @@ function methodLines(run: EvalRun, summary: EvalSummary, meta: EvalMeta): string
     `Engine: node-llama-cpp ${meta.engine.nodeLlamaCpp}, llama.cpp ${meta.engine.llamaCpp}, backend ${meta.engine.backend}`,
     `Context: n_ctx ${meta.context.contextSize}, lanes ${meta.context.lanes}, n_batch ${meta.context.batchSize}, flash attention ${meta.context.flashAttention}`,
     `Method: arms ${s.arms.join(", ")}; threshold ${s.threshold}, max width ${s.maxWidth}, policy ${s.policy}, temperature ${c.temperature}, max steps ${s.maxSteps}; generation stops when the primary path closes the function; path cap ${s.pathCap}; best-of-set = the path with the highest sum of member log-probabilities over its truncated completion`,
-    `Execution: ${run.sandbox.permissionFlag} (no fs, child processes, workers, addons), network namespace ${run.sandbox.networkNamespace ? "yes" : "no"} plus a socket-denying prelude, ${s.exec.timeoutMs} ms, heap ${s.exec.memoryMb} MiB; ${s.concurrency} at once`,
-    `Data: ${meta.tasks.source}, ${meta.tasks.count} tasks${meta.tasks.limit !== null ? ` (--limit ${meta.tasks.limit})` : ""}; ${summary.tasks} analysed${summary.skippedTasks.length ? `, skipped (not runnable here): ${summary.skippedTasks.join(", ")}` : ""}${summary.aborted ? "; the run was ABORTED before the end" : ""}`,
+    `Execution: ${run.sandbox.permissionFlag} (no fs, child processes, workers, addons), network namespace ${run.sandbox.networkNamespace ? "yes" : "no"} plus a socket-denying prelude, ${s.exec.timeoutMs} ms, heap ${s.exec.memoryMb} MiB; ${s.concurrency} at once${run.items.some((i) => i.language === "python") ? `; Python tasks: ${run.sandbox.python ? `${run.sandbox.python} with rlimits (address space, file size) and an audit hook denying writes, processes and sockets` : "not run (no interpreter)"}` : ""}`,
+    `Data: ${meta.tasks.source}, ${meta.tasks.count} tasks${meta.tasks.limit !== null ? ` (--limit ${meta.tasks.limit})` : ""}; ${summary.tasks} analysed${summary.skippedTasks.length ? `; ${skippedPhrase(summary)}: ${summary.skippedTasks.join(", ")}` : ""}${summary.aborted ? "; the run was ABORTED before the end" : ""}`,
     "Edit similarity: 1 − Levenshtein / max length, on whitespace-normalised texts of the truncated completion and the reference body.",
     `Started ${meta.startedAt}; wall time ${fmt(run.wallMs / 1000)} s.`,
   ];
@@ -99,7 +107,7 @@ function methodLines(run: EvalRun, summary: EvalSummary, meta: EvalMeta): string
 
 export function renderEvalMarkdown(run: EvalRun, summary: EvalSummary, meta: EvalMeta): string {
   const out = ["# TEMPO completion experiment", "", ...methodLines(run, summary, meta).map((l) => `- ${l}`), ""];
-  for (const t of tables(run, summary)) {
+  for (const t of evalTables(run, summary)) {
     out.push(`## ${t.title}`, "");
     if (t.note) out.push(t.note, "");
     out.push(`| ${t.table.head.join(" | ")} |`, `|${t.table.head.map(() => " --- |").join("")}`);
@@ -112,7 +120,7 @@ export function renderEvalMarkdown(run: EvalRun, summary: EvalSummary, meta: Eva
 
 export function renderEvalHtml(run: EvalRun, summary: EvalSummary, meta: EvalMeta): string {
   const body = [`<h1>TEMPO completion experiment</h1>`, `<ul>${methodLines(run, summary, meta).map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul>`];
-  for (const t of tables(run, summary)) {
+  for (const t of evalTables(run, summary)) {
     body.push(`<h2>${escapeHtml(t.title)}</h2>`);
     if (t.note) body.push(`<p>${escapeHtml(t.note)}</p>`);
     body.push(`<table><thead><tr>${t.table.head.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>`);

@@ -13,7 +13,7 @@ import type { GenerationConfig, NextStepPolicy, StopReason, TempoMode } from "..
 import { passAtK } from "../analysis/stats.js";
 import { editSimilarity, exactMatch, programSource, type Truncation } from "./completion.js";
 import { generateCompletionPaths, type GeneratedPaths } from "./completion-paths.js";
-import { DEFAULT_EXEC, executeProgram, sandboxInfo, type ExecOptions, type ExecResult, type ExecStatus, type SandboxInfo } from "./sandbox.js";
+import { DEFAULT_EXEC, executeProgram, pythonMissing, sandboxInfo, type ExecOptions, type ExecResult, type ExecStatus, type SandboxInfo } from "./sandbox.js";
 import type { EvalTask } from "./tasks.js";
 
 export interface EvalSettings {
@@ -86,7 +86,7 @@ export interface ItemResult {
   completions: CompletionRecord[];
   /** Unbiased pass@k over the paths, null where n < k. */
   passAtK: Record<string, number | null>;
-  /** True when the task could not run here (Python without python3, a prompt longer than the context); see `error`. */
+  /** True when the task could not run here (Python without an interpreter, a prompt longer than the context); see `error`. */
   skipped: boolean;
   error?: string;
 }
@@ -162,6 +162,7 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
   const pending: Promise<void>[] = [];
   let done = 0;
   let aborted = false;
+  const noPython = tasks.some((t) => t.language === "python") ? pythonMissing(settings.exec) : null;
 
   outer: for (const task of tasks) {
     // Same program text (across paths and arms of one task) runs once.
@@ -169,13 +170,19 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
     const execute = (program: string) => {
       let p = executed.get(program);
       if (!p) {
-        p = limiter.run(() => executeProgram(program, task.entryPoint, task.language, settings.exec));
+        p = limiter.run(() => executeProgram(program, task.entryPoint, task.language, settings.exec, signal));
         executed.set(program, p);
       }
       return p;
     };
     for (const arm of settings.arms) {
       if (signal?.aborted) { aborted = true; break outer; }
+      if (task.language === "python" && noPython) {
+        // Not generated at all: it could not be scored, and it is no failure of the model.
+        items.push(unrunnable(task, arm, noPython));
+        onProgress?.({ done: ++done, total, taskId: task.taskId, arm });
+        continue;
+      }
       let generated;
       try {
         generated = await generateCompletionPaths(session, task, configs[arm], settings.pathCap, signal);
@@ -189,13 +196,17 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
       pending.push(scoreArm(task, arm, generated, settings.ks, execute).then((item) => {
         items.push(item);
         onProgress?.({ done: ++done, total, taskId: task.taskId, arm });
+      }, (e: unknown) => {
+        // An abort kills the programs still running: that unit is left out, unfinished.
+        if (!signal?.aborted) throw e;
+        aborted = true;
       }));
     }
   }
   await Promise.all(pending);
   const order = new Map(tasks.map((t, i) => [t.taskId, i]));
   items.sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)! || settings.arms.indexOf(a.arm) - settings.arms.indexOf(b.arm));
-  return { settings, configs, sandbox: sandboxInfo(), items, aborted, wallMs: performance.now() - started };
+  return { settings, configs, sandbox: sandboxInfo(settings.exec.python), items, aborted, wallMs: performance.now() - started };
 }
 
 /** A task the engine refused (e.g. its prompt does not fit the context): left out of the analysis. */

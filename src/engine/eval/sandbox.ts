@@ -10,8 +10,11 @@
  * replaces every socket entry point before the program runs (`process.binding` is already
  * denied by the permission model, so the raw handles are out of reach).
  *
- * Python: an audit hook (which cannot be removed) denies writes, process creation, sockets
- * and ctypes; rlimits cap address space and file size.
+ * Python: no permission model; the same process isolation (temp cwd, clean environment,
+ * network namespace, wall-clock and resident-memory kill) plus, set before the program runs,
+ * rlimits on address space and file size and an audit hook (which cannot be removed) that
+ * denies writes, process creation, sockets and ctypes. Audit hooks are not a security
+ * boundary (Python's documentation says so): the rlimits, namespace and kill hold regardless.
  *
  * A program passes only when it exits 0 AND prints a per-run random token after its check
  * returns, so an early `process.exit(0)` in a completion is a failure.
@@ -31,8 +34,11 @@ export interface ExecOptions {
   timeoutMs: number;
   /** Heap limit (Node --max-old-space-size, MiB); resident memory may exceed it by RSS_SLACK_MB. */
   memoryMb: number;
+  /** Interpreter for Python tasks (a command on PATH or a path; default python3); null: Python tasks are skipped. */
+  python?: string | null;
 }
 
+export const DEFAULT_PYTHON = "python3";
 export const DEFAULT_EXEC: ExecOptions = { timeoutMs: 5000, memoryMb: 256 };
 /** Node's own resident memory on top of the heap limit before the watchdog kills. */
 export const RSS_SLACK_MB = 96;
@@ -51,24 +57,41 @@ export interface SandboxInfo {
   node: string;
   permissionFlag: string;
   networkNamespace: boolean;
+  /** The Python interpreter's full path; null when Python tasks cannot run (see pythonMissing). */
   python: string | null;
 }
 
-let cachedInfo: SandboxInfo | undefined;
+let cachedBase: Omit<SandboxInfo, "python"> | undefined;
+const pythonProbes = new Map<string, string | null>();
 
-/** What this machine's sandbox can do; probed once. */
-export function sandboxInfo(): SandboxInfo {
-  if (cachedInfo) return cachedInfo;
-  const major = Number(process.versions.node.split(".")[0]);
-  const unshare = spawnSync("unshare", ["--net", "--map-root-user", "true"], { stdio: "ignore", timeout: 5000 });
-  const py = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8", timeout: 5000 });
-  cachedInfo = {
-    node: process.execPath,
-    permissionFlag: major >= 22 ? "--permission" : "--experimental-permission",
-    networkNamespace: unshare.status === 0,
-    python: py.status === 0 && py.stdout.trim() ? py.stdout.trim() : null,
-  };
-  return cachedInfo;
+/** Full path of a working interpreter behind `command`, or null; probed once per command. */
+function probePython(command: string): string | null {
+  if (!pythonProbes.has(command)) {
+    const py = spawnSync(command, ["-c", "import sys; print(sys.executable)"], { encoding: "utf8", timeout: 5000 });
+    pythonProbes.set(command, py.status === 0 && py.stdout.trim() ? py.stdout.trim() : null);
+  }
+  return pythonProbes.get(command)!;
+}
+
+/** What this machine's sandbox can do with `python` as the Python interpreter (null: none); probed once. */
+export function sandboxInfo(python: string | null | undefined = DEFAULT_PYTHON): SandboxInfo {
+  if (!cachedBase) {
+    const major = Number(process.versions.node.split(".")[0]);
+    const unshare = spawnSync("unshare", ["--net", "--map-root-user", "true"], { stdio: "ignore", timeout: 5000 });
+    cachedBase = {
+      node: process.execPath,
+      permissionFlag: major >= 22 ? "--permission" : "--experimental-permission",
+      networkNamespace: unshare.status === 0,
+    };
+  }
+  return { ...cachedBase, python: python === null ? null : probePython(python) };
+}
+
+/** Why Python tasks cannot run with these options, or null when they can. */
+export function pythonMissing(options: Pick<ExecOptions, "python">): string | null {
+  const command = options.python === undefined ? DEFAULT_PYTHON : options.python;
+  if (command === null) return "Python tasks are turned off (--no-python)";
+  return probePython(command) ? null : `no Python interpreter: ${command} was not found or does not run`;
 }
 
 /** Replaces every socket entry point; runs before the program, in its own scope. */
@@ -122,15 +145,19 @@ print("\\n${token}", flush=True)
 `;
 }
 
-/** Runs one program (prompt + completion + test) and its check on the entry point. */
-export function executeProgram(program: string, entryPoint: string, language: TaskLanguage, options: ExecOptions = DEFAULT_EXEC): Promise<ExecResult> {
-  const info = sandboxInfo();
+/**
+ * Runs one program (prompt + completion + test) and its check on the entry point. Aborting
+ * `abort` kills the program at once and rejects with the signal's reason.
+ */
+export function executeProgram(program: string, entryPoint: string, language: TaskLanguage, options: ExecOptions = DEFAULT_EXEC, abort?: AbortSignal): Promise<ExecResult> {
+  if (abort?.aborted) return Promise.reject(abort.reason);
+  const info = sandboxInfo(options.python);
   const token = `TEMPO-EVAL-PASS-${randomBytes(12).toString("hex")}`;
   let command: string;
   let args: string[];
   let source: string;
   if (language === "python") {
-    if (!info.python) return Promise.resolve({ status: "skipped", exitCode: null, signal: null, durationMs: 0, output: "python3 is not installed" });
+    if (!info.python) return Promise.resolve({ status: "skipped", exitCode: null, signal: null, durationMs: 0, output: pythonMissing(options) ?? "no Python interpreter" });
     command = info.python;
     args = ["-I", "-"];
     source = pythonHarness(program, entryPoint, token, options.memoryMb);
@@ -144,17 +171,19 @@ export function executeProgram(program: string, entryPoint: string, language: Ta
     command = "unshare";
   }
   const cwd = mkdtempSync(join(tmpdir(), "tempo-eval-"));
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" }, stdio: ["pipe", "pipe", "pipe"] });
     let output = "";
-    let killedFor: "timeout" | "memory" | null = null;
+    let killedFor: "timeout" | "memory" | "aborted" | null = null;
     const collect = (chunk: Buffer) => { if (output.length < OUTPUT_LIMIT * 2) output += chunk.toString("utf8"); };
     child.stdout.on("data", collect);
     child.stderr.on("data", collect);
     child.stdin.on("error", () => { /* the child may die before reading everything */ });
     child.stdin.end(source);
-    const kill = (why: "timeout" | "memory") => { if (killedFor === null) { killedFor = why; child.kill("SIGKILL"); } };
+    const kill = (why: "timeout" | "memory" | "aborted") => { if (killedFor === null) { killedFor = why; child.kill("SIGKILL"); } };
+    const onAbort = () => kill("aborted");
+    abort?.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(() => kill("timeout"), options.timeoutMs);
     // Resident memory: V8's heap limit misses Buffers and other off-heap allocations.
     const rssLimitKb = (options.memoryMb + RSS_SLACK_MB) * 1024;
@@ -167,7 +196,12 @@ export function executeProgram(program: string, entryPoint: string, language: Ta
       finished = true;
       clearTimeout(timer);
       clearInterval(watchdog);
+      abort?.removeEventListener("abort", onAbort);
       rmSync(cwd, { recursive: true, force: true });
+      if (killedFor === "aborted") {
+        reject(abort?.reason);
+        return;
+      }
       const passed = exitCode === 0 && output.includes(token);
       const oom = /heap out of memory|MemoryError|Allocation failed/.test(output);
       const status: ExecStatus = killedFor ?? (passed ? "pass" : oom ? "memory" : "fail");

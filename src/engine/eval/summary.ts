@@ -62,7 +62,10 @@ export interface EvalSummary {
   primaryMetric: string;
   baseline: TempoMode;
   tasks: number;
+  /** Tasks some arm could not run here (left out of every arm: not failures). */
   skippedTasks: string[];
+  /** Skipped tasks per reason (e.g. no Python interpreter). */
+  skipReasons: Record<string, number>;
   arms: ArmSummary[];
   comparisons: Comparison[];
   aborted: boolean;
@@ -130,7 +133,10 @@ export function summarizeEval(run: EvalRun): EvalSummary {
     if (!byTask.has(item.taskId)) byTask.set(item.taskId, new Map());
     byTask.get(item.taskId)!.set(item.arm, item);
   }
-  const skippedTasks = [...byTask].filter(([, m]) => [...m.values()].some((i) => i.skipped)).map(([id]) => id);
+  const skipped = [...byTask].flatMap(([id, m]) => {
+    const item = [...m.values()].find((i) => i.skipped);
+    return item ? [{ id, reason: item.error ?? "not runnable here" }] : [];
+  });
   const complete = [...byTask.values()].filter((m) => arms.every((a) => m.has(a)) && ![...m.values()].some((i) => i.skipped));
   const itemsOf = (arm: TempoMode) => complete.map((m) => m.get(arm)!);
 
@@ -163,7 +169,8 @@ export function summarizeEval(run: EvalRun): EvalSummary {
     primaryMetric: PRIMARY_METRIC,
     baseline,
     tasks: complete.length,
-    skippedTasks,
+    skippedTasks: skipped.map((s) => s.id),
+    skipReasons: count(skipped, (s) => s.reason),
     arms: summaries,
     comparisons: comparisons.map((c, i) => ({ ...c, pHolm: pHolm[i], pBH: pBH[i] })),
     aborted: run.aborted,

@@ -102,6 +102,13 @@ export function loadTasks(path: string = BUILTIN_TASKS_PATH): EvalTask[] {
   return parseTasks(text, path);
 }
 
+/** The first `limit` tasks of `path` (the built-in suite when absent), and a label for the source. */
+export function selectTasks(path: string | undefined, limit: number | undefined): { tasks: EvalTask[]; source: string } {
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new TempoInputError("--limit must be a positive integer");
+  const all = loadTasks(path ?? BUILTIN_TASKS_PATH);
+  return { tasks: limit === undefined ? all : all.slice(0, limit), source: path ?? "built-in suite (src/engine/eval/tasks/builtin.jsonl)" };
+}
+
 /** Unclosed `{` in JS code, skipping strings, template literals and comments. */
 export function openBraces(code: string): number {
   let depth = 0;
