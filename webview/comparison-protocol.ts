@@ -4,7 +4,7 @@ import { stepEventSchema } from "../src/protocol/engine.js";
 
 export const COMPARED_MODES = ["isolated", "visible", "standard"] as const;
 
-const comparisonDataSchema = z.object({
+export const comparisonDataSchema = z.object({
   prompt: z.string(),
   /** Each mode's steps; the same prompt and settings otherwise. */
   runs: z.object({ isolated: z.array(stepEventSchema), visible: z.array(stepEventSchema), standard: z.array(stepEventSchema) }),
@@ -27,6 +27,8 @@ const webviewSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("rendered"), rows: z.number().int(), divergent: z.number().int() }),
   z.object({ type: z.literal("openReport") }),
   z.object({ type: z.literal("runCompare") }),
+  /** Something for the TEMPO log (e.g. stored state discarded as invalid). */
+  z.object({ type: z.literal("log"), message: z.string().max(1000) }),
 ]);
 export type ComparisonWebviewMessage = z.input<typeof webviewSchema>;
 
@@ -52,3 +54,32 @@ export function divergentSteps(data: ComparisonData): boolean[] {
   }
   return out;
 }
+
+/** Steps per mode the view keeps in its stored state (what survives a window reload). */
+export const MAX_STORED_COMPARISON_STEPS = 1_000;
+
+/** `data` cut to the stored-state budget (the first steps of each mode, and their JS values). */
+export function boundComparison(data: ComparisonData): ComparisonData {
+  const n = MAX_STORED_COMPARISON_STEPS;
+  return {
+    ...data,
+    runs: { isolated: data.runs.isolated.slice(0, n), visible: data.runs.visible.slice(0, n), standard: data.runs.standard.slice(0, n) },
+    ...(data.js ? { js: data.js.slice(0, n) } : {}),
+  };
+}
+
+const storedSchema = z.object({ data: comparisonDataSchema.nullable() });
+
+/** The view's stored state read back: absent -> nothing; invalid -> nothing plus the reason for the log. */
+export function readComparisonState(raw: unknown): { data?: ComparisonData; problem?: string } {
+  if (raw === undefined || raw === null) return {};
+  const r = storedSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues.slice(0, 2).map((i) => `${i.path.join(".") || "(state)"}: ${i.message}`).join("; ");
+    return { problem: `stored comparison discarded (${issue})` };
+  }
+  return r.data.data ? { data: boundComparison(r.data.data) } : {};
+}
+
+/** What the page stores: the shown comparison, bounded. */
+export const comparisonState = (data: ComparisonData | null): z.input<typeof storedSchema> => ({ data: data ? boundComparison(data) : null });

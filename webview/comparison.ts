@@ -2,12 +2,22 @@
 // mode. Model text only ever goes in through textContent.
 import "./zod-csp.js"; // first: before any zod schema is built
 import "@vscode-elements/elements/dist/vscode-button/index.js";
-import { COMPARED_MODES, divergentSteps, parseComparisonExtensionMessage, type ComparisonData, type ComparisonWebviewMessage } from "./comparison-protocol.js";
+import {
+  COMPARED_MODES,
+  comparisonState,
+  divergentSteps,
+  parseComparisonExtensionMessage,
+  readComparisonState,
+  type ComparisonData,
+  type ComparisonWebviewMessage,
+} from "./comparison-protocol.js";
 import { formatProb, visibleText } from "./render.js";
 import type { StepEventMessage } from "./protocol.js";
 
 interface VsCodeApi {
   postMessage(message: ComparisonWebviewMessage): void;
+  getState(): unknown;
+  setState(state: unknown): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
@@ -41,6 +51,8 @@ function cell(step: StepEventMessage | undefined): HTMLTableCellElement {
 }
 
 function render(data: ComparisonData | null): void {
+  // Stored (bounded) so the last comparison survives a window reload.
+  vscode.setState(comparisonState(data));
   body.replaceChildren();
   reportButton.hidden = !data?.reportHtml;
   if (!data) {
@@ -79,5 +91,10 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
   if (msg.type === "show") render(msg.data);
   else vscode.postMessage({ type: "rendered", rows: body.rows.length, divergent: body.querySelectorAll("tr.divergent").length });
 });
+
+// The last comparison as stored before a reload: shown at once (the extension sends it again on "ready").
+const saved = readComparisonState(vscode.getState());
+if (saved.problem) vscode.postMessage({ type: "log", message: `comparison view: ${saved.problem}` });
+if (saved.data) render(saved.data);
 
 vscode.postMessage({ type: "ready" });

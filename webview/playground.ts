@@ -8,8 +8,17 @@ import "@vscode-elements/elements/dist/vscode-button/index.js";
 import "@vscode-elements/elements/dist/vscode-textfield/index.js";
 import "@vscode-elements/elements/dist/vscode-single-select/index.js";
 import "@vscode-elements/elements/dist/vscode-option/index.js";
-import { parseExtensionMessage, type GenerationSettings, type StepEventMessage, type WebviewMessage } from "./protocol.js";
+import "@vscode-elements/elements/dist/vscode-radio-group/index.js";
+import "@vscode-elements/elements/dist/vscode-radio/index.js";
+import "@vscode-elements/elements/dist/vscode-tabs/index.js";
+import "@vscode-elements/elements/dist/vscode-tab-header/index.js";
+import "@vscode-elements/elements/dist/vscode-tab-panel/index.js";
+import "@vscode-elements/elements/dist/vscode-tree/index.js";
+import "@vscode-elements/elements/dist/vscode-tree-item/index.js";
+import { PLAYGROUND_VIEWS, parseExtensionMessage, type GenerationSettings, type PromptFormat, type StepEventMessage, type WebviewMessage } from "./protocol.js";
+import { MAX_HISTORY_RUNS, historyLabel, readState, runKey, stateToStore, type PlaygroundState, type RunRecord } from "./playground-state.js";
 import { probabilityBin, visibleText, formatProb } from "./render.js";
+import { appendToTree, type TreeNode } from "./token-tree.js";
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -18,7 +27,10 @@ interface VsCodeApi {
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
-const USED_ELEMENTS = ["vscode-textarea", "vscode-label", "vscode-button", "vscode-textfield", "vscode-single-select", "vscode-option"];
+const USED_ELEMENTS = [
+  "vscode-textarea", "vscode-label", "vscode-button", "vscode-textfield", "vscode-single-select", "vscode-option",
+  "vscode-radio-group", "vscode-radio", "vscode-tabs", "vscode-tab-header", "vscode-tab-panel", "vscode-tree", "vscode-tree-item",
+];
 
 // acquireVsCodeApi may be called once per page.
 const vscode = acquireVsCodeApi();
@@ -43,6 +55,14 @@ const tableBody = byId<HTMLTableElement>("steps").tBodies[0];
 const runButton = byId<ValueElement>("run");
 const stopButton = byId<ValueElement>("stop");
 const exportButton = byId<ValueElement>("export");
+const formatHint = byId("format-hint");
+const formatRadios = [...document.querySelectorAll<HTMLElement & { checked: boolean; value: string }>("#format vscode-radio")];
+const views = byId<HTMLElement & { selectedIndex: number }>("views");
+const tree = byId("tree");
+const historyList = byId("history");
+const historyCount = byId("history-count");
+const TREE_TAB = PLAYGROUND_VIEWS.indexOf("tree");
+const STEPS_TAB = PLAYGROUND_VIEWS.indexOf("steps");
 const fields = {
   mode: byId<ValueElement>("mode"),
   policy: byId<ValueElement>("policy"),
@@ -91,14 +111,57 @@ function syncScheduleField(): void {
   fields.thresholdEnd.disabled = fields.schedule.value !== "linear";
 }
 
+// ------------------------------------------------------------------ prompt format (raw / chat)
+function readFormat(): PromptFormat {
+  return formatRadios.find((r) => r.checked)?.value === "chat" ? "chat" : "raw";
+}
+
+function writeFormat(format: PromptFormat): void {
+  for (const r of formatRadios) r.checked = r.value === format;
+  syncFormatHint();
+}
+
+/** Whether the loaded model's GGUF has a chat template (undefined until a model loaded). */
+let modelChatTemplate: boolean | undefined;
+
+function syncFormatHint(): void {
+  formatHint.hidden = readFormat() !== "chat";
+  const base = "Chat: the prompt becomes one user turn in the model's chat template, and the run generates the reply.";
+  formatHint.textContent =
+    modelChatTemplate === false
+      ? `${base} This model's GGUF has no chat template, so chat uses node-llama-cpp's generic "### Human / ### Assistant" format, which the model was not trained on.`
+      : modelChatTemplate === true
+        ? `${base} This model's GGUF has one.`
+        : `${base} Whether the model has one is known once it has loaded; without one, a generic format is used.`;
+}
+
+function setModelLine(model: { fileName: string; backend?: string; chatTemplate?: boolean }): void {
+  modelLine.textContent = `${model.fileName}${model.backend ? ` · ${model.backend}` : ""}`;
+  if (model.chatTemplate !== undefined) modelChatTemplate = model.chatTemplate;
+  syncFormatHint();
+}
+
+// ------------------------------------------------------------------ stored state (survives reloads)
+const stored = readState(vscode.getState());
+if (stored.problem) vscode.postMessage({ type: "log", level: "warn", message: `playground: ${stored.problem}` });
+/** Runs shown in this panel, oldest first (bounded only when stored). */
+const history: RunRecord[] = stored.state.history;
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Debounced: the history can be megabytes, and typing saves too. */
 function saveState(): void {
-  let settings: GenerationSettings | undefined;
-  try {
-    settings = readSettings();
-  } catch {
-    settings = undefined;
-  }
-  vscode.setState({ prompt: prompt.value, settings });
+  if (saveTimer) return;
+  saveTimer = setTimeout(() => {
+    saveTimer = undefined;
+    let settings: GenerationSettings | undefined;
+    try {
+      settings = readSettings();
+    } catch {
+      settings = undefined;
+    }
+    const state: PlaygroundState = { prompt: prompt.value, format: readFormat(), history, ...(settings ? { settings } : {}), ...(shown ? { shownKey: shown.key } : {}) };
+    vscode.setState(stateToStore(state));
+  }, 300);
 }
 
 // The longest main-thread task, for the streaming benchmark in the in-host tests.
@@ -113,14 +176,14 @@ try {
 }
 
 // ------------------------------------------------------------------ the run on screen
-interface RunView {
-  runId: number;
-  prompt: string;
-  steps: StepEventMessage[];
-}
-let current: RunView | undefined;
+/** The run on screen (from the history). */
+let shown: RunRecord | undefined;
+/** The run the engine is streaming (or last streamed) in this page's life. */
+let live: RunRecord | undefined;
+/** The run whose capture the extension can still export (not one restored after a reload). */
+let exportableKey: string | undefined;
 let running = false;
-/** Step batches waiting for the next frame (messages arrive every ~25 ms). */
+/** Step batches of the live run waiting for the next frame (messages arrive every ~25 ms). */
 let queued: StepEventMessage[] = [];
 let frameScheduled = false;
 
@@ -131,18 +194,49 @@ function setRunning(on: boolean): void {
   if (on) exportButton.disabled = true;
 }
 
-function startRun(runId: number, text: string): void {
-  current = { runId, prompt: text, steps: [] };
-  queued = [];
+/** The prompt as the model saw it (chat markup included) once the engine said, else as typed. */
+function promptText(run: RunRecord): string {
+  return run.rendered?.text ?? run.prompt;
+}
+
+function chatNote(run: RunRecord): string {
+  const chat = run.rendered?.chat;
+  if (!chat) return "";
+  return ` Chat format: ${chat.wrapper}${chat.fromTemplate ? " (the model's own template)." : " (generic: the GGUF has no chat template)."}`;
+}
+
+/** The status line for a run that is not streaming. */
+function describe(run: RunRecord): string {
+  const kept = run.stepsDropped ? ` Showing the first ${run.steps.length} steps; ${run.stepsDropped} more were not kept across the reload.` : "";
+  if (run.summary) {
+    const s = run.summary;
+    return `Done (${s.stopReason}): ${s.steps} steps in ${s.seconds.toFixed(2)} s, ${s.stepsPerSecond.toFixed(1)} steps/s on ${s.backend}.${chatNote(run)}${kept}`;
+  }
+  if (run.error) return run.error;
+  return `Ended early (the window reloaded during the run): ${run.steps.length} steps.${kept}`;
+}
+
+/** Puts `run` on screen: its prompt, every step, and (when open) its tree and table. */
+function show(run: RunRecord): void {
+  shown = run;
   output.replaceChildren();
   tableBody.replaceChildren();
   tableRows = 0;
+  tree.replaceChildren();
+  treeNodes = [];
+  treeItems = [];
+  treeSteps = 0;
   hideTip();
   const p = document.createElement("span");
   p.className = "prompt-text";
-  p.textContent = text;
+  p.textContent = promptText(run);
   output.append(p);
-  setRunning(true);
+  renderNewSteps(0);
+  exportButton.disabled = running || exportableKey !== run.key;
+  if (run === live && running) setStatus(`Generating... ${run.steps.length} steps`, "running");
+  else setStatus(describe(run), run.error ? "error" : "done");
+  renderHistory();
+  saveState();
 }
 
 function renderStep(step: StepEventMessage, into: DocumentFragment): void {
@@ -193,33 +287,111 @@ function tableRow(step: StepEventMessage): HTMLTableRowElement {
   return tr;
 }
 
-// The step table is built only while it is open (it is three times the DOM of the output).
-const tableDetails = byId<HTMLDetailsElement>("table-details");
+// The step table and the tree are built only while their tab is open (each is several times
+// the DOM of the text view).
 let tableRows = 0;
 function syncTable(): void {
-  if (!tableDetails.open || !current) return;
+  if (views.selectedIndex !== STEPS_TAB || !shown) return;
   const rows = document.createDocumentFragment();
-  for (; tableRows < current.steps.length; tableRows++) rows.append(tableRow(current.steps[tableRows]));
+  for (; tableRows < shown.steps.length; tableRows++) rows.append(tableRow(shown.steps[tableRows]));
   tableBody.append(rows);
 }
-tableDetails.addEventListener("toggle", syncTable);
+
+// ------------------------------------------------------------------ token tree
+let treeNodes: TreeNode[] = [];
+/** One vscode-tree-item per node of treeNodes. */
+let treeItems: HTMLElement[] = [];
+/** Steps of the shown run already in treeNodes. */
+let treeSteps = 0;
+
+function treeItem(label: string, description: string): HTMLElement {
+  const item = document.createElement("vscode-tree-item");
+  const text = document.createElement("span");
+  text.className = "tree-token";
+  text.textContent = label;
+  const desc = document.createElement("span");
+  desc.slot = "description";
+  desc.textContent = description;
+  item.append(text, desc);
+  return item;
+}
+
+function treeNodeItem(node: TreeNode): HTMLElement {
+  if (node.kind === "text") {
+    return treeItem(visibleText(node.text), node.firstStep === node.lastStep ? `step ${node.firstStep}` : `steps ${node.firstStep}–${node.lastStep}`);
+  }
+  const item = treeItem(visibleText(node.branches[0].text), `step ${node.step} · ${node.branches.length} members · mass ${node.mass.toFixed(3)} · entropy ${node.entropy.toFixed(3)}`);
+  for (const b of node.branches) {
+    const child = treeItem(visibleText(b.text), `p ${formatProb(b.prob)} · rank ${b.rank}${b.primary ? " · primary path" : ""}`);
+    child.slot = "children";
+    // The hover / focus details read these, as for the chips.
+    child.dataset.step = String(node.step);
+    child.dataset.member = String(b.member);
+    item.append(child);
+  }
+  return item;
+}
+
+function syncTree(): void {
+  if (views.selectedIndex !== TREE_TAB || !shown || treeSteps === shown.steps.length) return;
+  const from = appendToTree(treeNodes, shown.steps.slice(treeSteps));
+  treeSteps = shown.steps.length;
+  const added = document.createDocumentFragment();
+  for (let i = from; i < treeNodes.length; i++) {
+    const item = treeNodeItem(treeNodes[i]);
+    if (i < treeItems.length) treeItems[i].replaceWith(item);
+    else added.append(item);
+    treeItems[i] = item;
+  }
+  tree.append(added);
+}
+
+views.addEventListener("vsc-tabs-select", () => {
+  hideTip();
+  syncTree();
+  syncTable();
+});
+
+// ------------------------------------------------------------------ run history
+function renderHistory(): void {
+  historyCount.textContent = String(history.length);
+  const items = [...history].reverse().map((run) => {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "history-item";
+    button.textContent = historyLabel(run);
+    if (run === shown) button.setAttribute("aria-current", "true");
+    button.addEventListener("click", () => show(run));
+    li.append(button);
+    return li;
+  });
+  historyList.replaceChildren(...items);
+}
+
+/** Renders the shown run's steps from `from` on (text always; tree and table when open). */
+function renderNewSteps(from: number): void {
+  if (!shown) return;
+  const into = document.createDocumentFragment();
+  for (let i = from; i < shown.steps.length; i++) renderStep(shown.steps[i], into);
+  output.append(into);
+  syncTable();
+  syncTree();
+}
 
 function flushQueued(): void {
   frameScheduled = false;
-  if (!current || queued.length === 0) return;
-  const into = document.createDocumentFragment();
-  for (const step of queued) {
-    current.steps.push(step);
-    renderStep(step, into);
-  }
+  if (!live || queued.length === 0) return;
+  const from = live.steps.length;
+  live.steps.push(...queued);
   queued = [];
-  output.append(into);
-  syncTable();
-  setStatus(`Generating... ${current.steps.length} steps`, "running");
+  if (shown !== live) return;
+  renderNewSteps(from);
+  setStatus(`Generating... ${live.steps.length} steps`, "running");
 }
 
 function enqueueSteps(runId: number, steps: StepEventMessage[]): void {
-  if (!current || current.runId !== runId) return;
+  if (!live || live.runId !== runId) return;
   queued.push(...steps);
   if (!frameScheduled) {
     frameScheduled = true;
@@ -230,8 +402,8 @@ function enqueueSteps(runId: number, steps: StepEventMessage[]): void {
 // ------------------------------------------------------------------ hover / focus details
 function memberOf(target: EventTarget | null): { step: StepEventMessage; member: number; el: HTMLElement } | undefined {
   const el = (target as HTMLElement | null)?.closest?.<HTMLElement>("[data-step]");
-  if (!el || !current) return undefined;
-  const step = current.steps[Number(el.dataset.step)];
+  if (!el || !shown) return undefined;
+  const step = shown.steps[Number(el.dataset.step)];
   const member = Number(el.dataset.member);
   if (!step || !step.candidates[member]) return undefined;
   return { step, member, el };
@@ -287,20 +459,26 @@ function hideTip(): void {
   tip.hidden = true;
 }
 
-output.addEventListener("mouseover", (e) => showTip(e.target));
-output.addEventListener("mouseleave", hideTip);
-output.addEventListener("focusin", (e) => showTip(e.target));
-output.addEventListener("focusout", hideTip);
+for (const view of [output, tree]) {
+  view.addEventListener("mouseover", (e) => showTip(e.target));
+  view.addEventListener("mouseleave", hideTip);
+  view.addEventListener("focusin", (e) => showTip(e.target));
+  view.addEventListener("focusout", hideTip);
+}
 
-// "Collapse and continue": a new run whose prompt commits the primary path up to this step and
-// then the chosen member.
+// "Collapse and continue": a new run that commits the primary path up to this step and then the
+// chosen member: appended to the prompt (raw), or to the reply so far (chat).
 function collapseAndContinue(target: EventTarget | null): void {
   const hit = memberOf(target);
-  if (!hit || !current || running || !hit.el.classList.contains("chip")) return;
-  const path = current.steps.slice(0, hit.step.index).map((s) => s.candidates[0].text).join("");
-  prompt.value = current.prompt + path + hit.step.candidates[hit.member].text;
-  saveState();
-  requestRun();
+  if (!hit || !shown || running || !hit.el.classList.contains("chip")) return;
+  const committed = shown.steps.slice(0, hit.step.index).map((s) => s.candidates[0].text).join("") + hit.step.candidates[hit.member].text;
+  if (shown.format === "chat") {
+    requestRun({ responsePrefix: (shown.responsePrefix ?? "") + committed, prompt: shown.prompt });
+  } else {
+    prompt.value = shown.prompt + committed;
+    saveState();
+    requestRun();
+  }
 }
 output.addEventListener("click", (e) => collapseAndContinue(e.target));
 output.addEventListener("keydown", (e) => {
@@ -313,7 +491,8 @@ output.addEventListener("keydown", (e) => {
 });
 
 // ------------------------------------------------------------------ actions
-function requestRun(): void {
+/** Runs the prompt box's text; a chat continuation passes the run's own prompt and the reply so far. */
+function requestRun(continuation?: { prompt: string; responsePrefix: string }): void {
   let settings: GenerationSettings;
   try {
     settings = readSettings();
@@ -325,13 +504,18 @@ function requestRun(): void {
     setStatus("Write a prompt first.", "error");
     return;
   }
-  vscode.postMessage({ type: "run", prompt: prompt.value, settings });
+  const format = continuation ? "chat" : readFormat();
+  vscode.postMessage({ type: "run", prompt: continuation?.prompt ?? prompt.value, settings, format, ...(continuation ? { responsePrefix: continuation.responsePrefix } : {}) });
 }
-runButton.addEventListener("click", requestRun);
+runButton.addEventListener("click", () => requestRun());
 stopButton.addEventListener("click", () => vscode.postMessage({ type: "stop" }));
 exportButton.addEventListener("click", () => vscode.postMessage({ type: "exportCapture" }));
 prompt.addEventListener("keydown", (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key === "Enter") requestRun();
+});
+byId("format").addEventListener("change", () => {
+  syncFormatHint();
+  saveState();
 });
 for (const el of [prompt, ...Object.values(fields)]) {
   el.addEventListener("input", saveState);
@@ -341,16 +525,15 @@ for (const el of [prompt, ...Object.values(fields)]) {
   });
 }
 
-// Restore the prompt and settings across reloads (webview state survives with the serializer).
-const saved = vscode.getState() as { prompt?: unknown; settings?: GenerationSettings } | undefined;
-let restored = false;
-if (saved && typeof saved === "object") {
-  if (typeof saved.prompt === "string") prompt.value = saved.prompt;
-  if (saved.settings && typeof saved.settings === "object") {
-    writeSettings(saved.settings);
-    restored = true;
-  }
-}
+// Restore the prompt, controls, history and the run on screen (webview state survives reloads
+// through the panel serializer).
+prompt.value = stored.state.prompt;
+const restored = stored.state.settings !== undefined;
+if (stored.state.settings) writeSettings(stored.state.settings);
+writeFormat(stored.state.format);
+const restoredRun = history.find((r) => r.key === stored.state.shownKey) ?? history[history.length - 1];
+if (restoredRun) show(restoredRun);
+else renderHistory();
 
 window.addEventListener("message", (event: MessageEvent<unknown>) => {
   const t0 = performance.now();
@@ -363,56 +546,92 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
   switch (msg.type) {
     case "init":
       if (msg.defaults && !restored) writeSettings(msg.defaults);
-      if (msg.model) modelLine.textContent = `${msg.model.fileName}${msg.model.backend ? ` · ${msg.model.backend}` : ""}`;
-      if (!running) setStatus(`Connected to TEMPO ${msg.extensionVersion}.`, "connected");
+      if (msg.model) setModelLine(msg.model);
+      if (!running && !shown) setStatus(`Connected to TEMPO ${msg.extensionVersion}.`, "connected");
       break;
     case "model":
-      modelLine.textContent = `${msg.model.fileName}${msg.model.backend ? ` · ${msg.model.backend}` : ""}`;
+      setModelLine(msg.model);
       break;
     case "setPrompt":
       prompt.value = msg.prompt;
       saveState();
       break;
-    case "runStarted":
-      startRun(msg.runId, msg.prompt);
-      prompt.value = msg.prompt;
-      writeSettings(msg.settings);
-      saveState();
-      setStatus("Starting...", "running");
+    case "runStarted": {
+      const key = runKey(msg.startedAt, msg.runId);
+      queued = [];
+      let run = history.find((r) => r.key === key);
+      const replay = run !== undefined;
+      if (run) {
+        // The extension replays its current run to a re-created page: refill that entry.
+        run.steps = [];
+        run.stepsDropped = 0;
+        run.summary = undefined;
+        run.error = undefined;
+      } else {
+        run = { key, runId: msg.runId, startedAt: msg.startedAt, prompt: msg.prompt, settings: msg.settings, format: msg.format, steps: [], stepsDropped: 0, ...(msg.responsePrefix ? { responsePrefix: msg.responsePrefix } : {}) };
+        history.push(run);
+        if (history.length > MAX_HISTORY_RUNS) history.splice(0, history.length - MAX_HISTORY_RUNS);
+        prompt.value = msg.prompt;
+        writeSettings(msg.settings);
+        writeFormat(msg.format);
+      }
+      live = run;
+      setRunning(true);
+      // A new run goes on screen; a replay only if nothing else is shown.
+      if (!replay || !shown || shown === run) {
+        show(run);
+        setStatus("Starting...", "running");
+      } else {
+        renderHistory();
+      }
+      break;
+    }
+    case "promptRendered":
+      if (live?.runId !== msg.runId) break;
+      live.rendered = msg.prompt;
+      if (shown === live) output.querySelector(".prompt-text")!.textContent = promptText(live);
       break;
     case "progress":
-      if (current?.runId === msg.runId) setStatus(msg.message, "running");
+      if (live?.runId === msg.runId && shown === live) setStatus(msg.message, "running");
       break;
     case "steps":
       enqueueSteps(msg.runId, msg.steps);
       break;
     case "runDone":
-      if (current?.runId !== msg.runId) break;
+    case "runError": {
+      if (live?.runId !== msg.runId) break;
       flushQueued();
       setRunning(false);
-      exportButton.disabled = !msg.exportable;
-      setStatus(
-        `Done (${msg.run.stopReason}): ${msg.run.steps} steps in ${msg.run.seconds.toFixed(2)} s, ${msg.run.stepsPerSecond.toFixed(1)} steps/s on ${msg.run.backend}.`,
-        "done",
-      );
+      if (msg.type === "runDone") {
+        live.summary = msg.run;
+        exportableKey = msg.exportable ? live.key : undefined;
+      } else {
+        live.error = msg.message;
+      }
+      if (shown === live) show(live);
+      else renderHistory();
+      saveState();
       break;
-    case "runError":
-      if (current?.runId !== msg.runId) break;
-      flushQueued();
-      setRunning(false);
-      setStatus(msg.message, "error");
-      break;
+    }
     case "inspect": {
       flushQueued();
+      if (msg.view) {
+        views.selectedIndex = PLAYGROUND_VIEWS.indexOf(msg.view);
+        syncTree();
+        syncTable();
+      }
+      const selectedView = [output, tree, tableBody][views.selectedIndex] ?? output;
       vscode.postMessage({
         type: "rendered",
         requestId: msg.requestId,
         chips: output.querySelectorAll(".chip").length,
-        text: output.textContent ?? "",
+        text: selectedView.textContent ?? "",
         // Anything but our own spans inside the output means model text became markup.
-        hasInjectedElement: output.querySelector(":not(span)") !== null,
+        hasInjectedElement: output.querySelector(":not(span)") !== null || tree.querySelector(":not(vscode-tree-item, span)") !== null,
         longestTaskMs,
         parseMs,
+        history: [...historyList.querySelectorAll(".history-item")].map((b) => b.textContent ?? ""),
+        treeItems: tree.querySelectorAll("vscode-tree-item").length,
       });
       break;
     }
@@ -423,6 +642,7 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
 // that cannot render yet.
 void Promise.all(USED_ELEMENTS.map((name) => customElements.whenDefined(name))).then(() => {
   syncScheduleField();
+  syncFormatHint();
   const theme = [...document.body.classList].find((c) => c.startsWith("vscode-")) ?? "unknown";
   vscode.postMessage({ type: "ready", elements: USED_ELEMENTS.filter((n) => customElements.get(n)), theme });
 });

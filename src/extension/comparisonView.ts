@@ -1,7 +1,7 @@
 // The comparison view (its own view container): the same prompt run isolated, visible and
 // standard, aligned by step, with the steps where they diverge highlighted.
 import * as vscode from "vscode";
-import { parseComparisonWebviewMessage, type ComparisonData, type ComparisonExtensionMessage } from "../../webview/comparison-protocol.js";
+import { parseComparisonWebviewMessage, readComparisonState, type ComparisonData, type ComparisonExtensionMessage } from "../../webview/comparison-protocol.js";
 import { comparisonHtml, makeNonce } from "./webviewHtml.js";
 
 export const COMPARISON_VIEW_ID = "tempo.comparison";
@@ -18,9 +18,15 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {}
 
-  resolveWebviewView(view: vscode.WebviewView): void {
+  resolveWebviewView(view: vscode.WebviewView, context: vscode.WebviewViewResolveContext<unknown>): void {
     this.view = view;
     this.ready = false;
+    // After a window reload: the comparison the page stored (validated; bad state is logged and dropped).
+    if (!this.data && context.state !== undefined) {
+      const stored = readComparisonState(context.state);
+      if (stored.problem) this.log.warn(`comparison view: ${stored.problem}`);
+      this.data = stored.data;
+    }
     const webview = view.webview;
     webview.options = {
       enableScripts: true,
@@ -44,6 +50,8 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
         void vscode.commands.executeCommand("tempo.compareModes");
       } else if (msg.type === "openReport") {
         if (this.data?.reportHtml) this.reportEmitter.fire(this.data.reportHtml);
+      } else if (msg.type === "log") {
+        this.log.warn(msg.message);
       } else if (msg.type === "rendered") {
         this.renderedWaiter?.(msg);
         this.renderedWaiter = undefined;

@@ -3,8 +3,8 @@
 // on the first request.
 import { join } from "node:path";
 import * as vscode from "vscode";
-import { generationSettingsSchema, type GenerationSettings, type RunSummary } from "../protocol/engine.js";
-import type { ExtensionMessage } from "../../webview/protocol.js";
+import { generationSettingsSchema, promptOptionsSchema, type GenerationSettings, type PromptOptions, type RunSummary } from "../protocol/engine.js";
+import type { ExtensionMessage, PlaygroundView } from "../../webview/protocol.js";
 import type { ComparisonData } from "../../webview/comparison-protocol.js";
 import { ComparisonViewProvider, COMPARISON_VIEW_ID } from "./comparisonView.js";
 import { generationDefaults } from "./config.js";
@@ -29,7 +29,7 @@ export interface TempoExtensionApi {
   /** The playground's current run as the extension holds it (steps kept even if the engine died). */
   currentRun(): Readonly<RunState> | undefined;
   /** Test hooks: what the playground page rendered; post a message to it as the extension would. */
-  inspectPlayground(): Promise<RenderedInfo>;
+  inspectPlayground(view?: PlaygroundView): Promise<RenderedInfo>;
   postToPlayground(message: ExtensionMessage): void;
   inspectComparison(): Promise<{ rows: number; divergent: number }>;
 }
@@ -45,10 +45,10 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
   const comparison = new ComparisonViewProvider(context.extensionUri, log);
   let lastSettings: GenerationSettings | undefined;
 
-  const runInPlayground = async (prompt: string, settings: GenerationSettings): Promise<RunSummary | undefined> => {
+  const runInPlayground = async (prompt: string, settings: GenerationSettings, options: PromptOptions = {}): Promise<RunSummary | undefined> => {
     lastSettings = settings;
     try {
-      return await runs.run(prompt, settings);
+      return await runs.run(prompt, settings, options);
     } catch (e) {
       // Not awaited: the notification waits for the user, the command should not.
       void engine.reportError(e, "generation");
@@ -57,14 +57,14 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
   };
 
   const host: PlaygroundHost = {
-    run: (prompt, settings) => void runInPlayground(prompt, settings),
+    run: (prompt, settings, options) => void runInPlayground(prompt, settings, options),
     stop: () => runs.stop(),
     exportCapture: () => void vscode.commands.executeCommand("tempo.exportCapture"),
     init: () => ({
       type: "init",
       extensionVersion: String(context.extension.packageJSON.version),
       defaults: generationDefaults(),
-      ...(engine.model ? { model: { fileName: engine.model.fileName, backend: engine.model.backend } } : {}),
+      ...(engine.model ? { model: { fileName: engine.model.fileName, backend: engine.model.backend, chatTemplate: engine.model.chatTemplate } } : {}),
     }),
     restore: () => runs.replay(),
   };
@@ -74,9 +74,9 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
    * Opens the playground and streams a run of `prompt` with the settings of the playground's
    * last run (or the configured defaults), with `overrides` on top.
    */
-  const generate = async (prompt: string, overrides: GenerationSettings = {}): Promise<RunSummary | undefined> => {
+  const generate = async (prompt: string, overrides: GenerationSettings = {}, options: PromptOptions = {}): Promise<RunSummary | undefined> => {
     await openPlayground();
-    return runInPlayground(prompt, { ...(lastSettings ?? generationDefaults()), ...overrides });
+    return runInPlayground(prompt, { ...(lastSettings ?? generationDefaults()), ...overrides }, options);
   };
 
   const compare = async (promptArg?: unknown, settingsArg?: unknown): Promise<ComparisonData | undefined> => {
@@ -140,11 +140,14 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
     vscode.commands.registerCommand("tempo.openPlayground", async () => {
       await openPlayground();
     }),
-    // Arguments (keybindings, other extensions, tests): a prompt string and settings overrides.
-    vscode.commands.registerCommand("tempo.generate", async (promptArg?: unknown, settingsArg?: unknown) => {
+    // Arguments (keybindings, other extensions, tests): a prompt string, settings overrides, and
+    // prompt options ({ promptFormat: "chat" }).
+    vscode.commands.registerCommand("tempo.generate", async (promptArg?: unknown, settingsArg?: unknown, optionsArg?: unknown) => {
       const parsed = generationSettingsSchema.safeParse(settingsArg ?? {});
-      if (!parsed.success) {
-        void vscode.window.showErrorMessage(`TEMPO: invalid generation settings: ${parsed.error.issues[0]?.message ?? "unknown"}`);
+      const options = promptOptionsSchema.safeParse(optionsArg ?? {});
+      if (!parsed.success || !options.success) {
+        const issue = (parsed.error ?? options.error)?.issues[0]?.message ?? "unknown";
+        void vscode.window.showErrorMessage(`TEMPO: invalid ${parsed.success ? "prompt options" : "generation settings"}: ${issue}`);
         return undefined;
       }
       const prompt =
@@ -152,7 +155,7 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
           ? promptArg
           : await vscode.window.showInputBox({ title: "TEMPO: Generate", prompt: "Prompt for a TEMPO generation", value: runs.current?.prompt ?? "", ignoreFocusOut: true });
       if (!prompt) return undefined;
-      return generate(prompt, parsed.data);
+      return generate(prompt, parsed.data, options.data);
     }),
     vscode.commands.registerCommand("tempo.generateFromSelection", async () => {
       const editor = vscode.window.activeTextEditor;
@@ -186,7 +189,7 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
         PlaygroundPanel.revive(panel, context, log, host);
       },
     }),
-    engine.onDidLoadModel((m) => post({ type: "model", model: { fileName: m.fileName, backend: m.backend } })),
+    engine.onDidLoadModel((m) => post({ type: "model", model: { fileName: m.fileName, backend: m.backend, chatTemplate: m.chatTemplate } })),
     { dispose: () => PlaygroundPanel.instance?.dispose() },
   );
 
@@ -198,10 +201,10 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
     activationMs,
     engineProcess: () => engine.processInfo,
     currentRun: () => runs.current,
-    inspectPlayground: async () => {
+    inspectPlayground: async (view) => {
       const panel = PlaygroundPanel.instance;
       if (!panel) throw new Error("the playground is not open");
-      return panel.inspect();
+      return panel.inspect(view);
     },
     postToPlayground: post,
     inspectComparison: () => comparison.inspect(),

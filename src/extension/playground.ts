@@ -1,10 +1,11 @@
 import * as vscode from "vscode";
-import { parseWebviewMessage, type ExtensionMessage, type GenerationSettings } from "../../webview/protocol.js";
+import type { PromptOptions } from "../protocol/engine.js";
+import { parseWebviewMessage, type ExtensionMessage, type GenerationSettings, type PlaygroundView } from "../../webview/protocol.js";
 import { makeNonce, playgroundHtml } from "./webviewHtml.js";
 
 /** What the page asks the extension to do (wired in extension.ts). */
 export interface PlaygroundHost {
-  run(prompt: string, settings: GenerationSettings): void;
+  run(prompt: string, settings: GenerationSettings, options: PromptOptions): void;
   stop(): void;
   exportCapture(): void;
   /** The first message after "ready": versions, control defaults, model line. */
@@ -20,6 +21,10 @@ export interface RenderedInfo {
   hasInjectedElement: boolean;
   longestTaskMs: number;
   parseMs: number;
+  /** The history list's entries, newest first. */
+  history: string[];
+  /** Items in the token tree (0 until its tab was opened). */
+  treeItems: number;
 }
 
 export const PLAYGROUND_VIEW_TYPE = "tempo.playground";
@@ -126,8 +131,8 @@ export class PlaygroundPanel implements vscode.Disposable {
     if (this.readyInfo) void this.panel.webview.postMessage(message);
   }
 
-  /** Test hook: asks the page what its output area holds. */
-  async inspect(): Promise<RenderedInfo> {
+  /** Test hook: asks the page what its output area holds (after switching to `view`, when given). */
+  async inspect(view?: PlaygroundView): Promise<RenderedInfo> {
     await this.whenReady();
     const requestId = this.nextInspection++;
     return new Promise((resolve, reject) => {
@@ -136,7 +141,7 @@ export class PlaygroundPanel implements vscode.Disposable {
         clearTimeout(timer);
         resolve(info);
       });
-      void this.panel.webview.postMessage({ type: "inspect", requestId } satisfies ExtensionMessage);
+      void this.panel.webview.postMessage({ type: "inspect", requestId, ...(view ? { view } : {}) } satisfies ExtensionMessage);
     });
   }
 
@@ -162,7 +167,10 @@ export class PlaygroundPanel implements vscode.Disposable {
         this.log.error(`playground: CSP blocked ${msg.blockedUri} (${msg.directive})`);
         break;
       case "run":
-        this.host.run(msg.prompt, msg.settings);
+        this.host.run(msg.prompt, msg.settings, { promptFormat: msg.format, ...(msg.responsePrefix !== undefined ? { responsePrefix: msg.responsePrefix } : {}) });
+        break;
+      case "log":
+        this.log[msg.level](msg.message);
         break;
       case "stop":
         this.host.stop();
@@ -173,7 +181,8 @@ export class PlaygroundPanel implements vscode.Disposable {
       case "rendered": {
         const resolve = this.inspections.get(msg.requestId);
         this.inspections.delete(msg.requestId);
-        resolve?.({ chips: msg.chips, text: msg.text, hasInjectedElement: msg.hasInjectedElement, longestTaskMs: msg.longestTaskMs, parseMs: msg.parseMs });
+        const { chips, text, hasInjectedElement, longestTaskMs, parseMs, history, treeItems } = msg;
+        resolve?.({ chips, text, hasInjectedElement, longestTaskMs, parseMs, history, treeItems });
         break;
       }
     }

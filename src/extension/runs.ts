@@ -4,7 +4,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as vscode from "vscode";
 import type { RunHandle } from "../host/client.js";
-import type { GenerationSettings, RunSummary, StepEventMessage } from "../protocol/engine.js";
+import type { GenerationSettings, PromptFormat, PromptOptions, RenderedPrompt, RunSummary, StepEventMessage } from "../protocol/engine.js";
 import type { ExtensionMessage } from "../../webview/protocol.js";
 import type { EngineService } from "./engineService.js";
 
@@ -13,8 +13,14 @@ const KEPT_STAGED_CAPTURES = 20;
 
 export interface RunState {
   runId: number;
+  /** Epoch ms; with runId it names the run in the page's history across reloads. */
+  startedAt: number;
   prompt: string;
   settings: GenerationSettings;
+  format: PromptFormat;
+  responsePrefix?: string;
+  /** The prompt as the engine fed it (chat markup included), once it said. */
+  rendered?: RenderedPrompt;
   steps: StepEventMessage[];
   summary?: RunSummary;
   error?: string;
@@ -40,7 +46,7 @@ export class RunController implements vscode.Disposable {
   }
 
   /** Runs a generation into the playground; resolves with its summary (also when stopped). */
-  async run(prompt: string, settings: GenerationSettings): Promise<RunSummary> {
+  async run(prompt: string, settings: GenerationSettings, options: PromptOptions = {}): Promise<RunSummary> {
     this.handle?.cancel();
     const handle = this.engine.generate(
       prompt,
@@ -51,13 +57,20 @@ export class RunController implements vscode.Disposable {
           if (this.current?.runId === handle.id) this.current.steps.push(...steps);
           this.post({ type: "steps", runId: handle.id, steps });
         },
+        onPrompt: (rendered) => {
+          if (this.current?.runId === handle.id) this.current.rendered = rendered;
+          this.post({ type: "promptRendered", runId: handle.id, prompt: rendered });
+        },
       },
       this.stagingRoot,
+      options,
     );
     this.handle = handle;
-    this.current = { runId: handle.id, prompt, settings, steps: [] };
+    const run: RunState = { runId: handle.id, startedAt: Date.now(), prompt, settings, format: options.promptFormat ?? "raw", steps: [] };
+    if (options.responsePrefix !== undefined) run.responsePrefix = options.responsePrefix;
+    this.current = run;
     // Before any await: the page drops steps of a run it has not been told about.
-    this.post({ type: "runStarted", runId: handle.id, prompt, settings });
+    this.post(this.startedMessage(run));
     await this.setContext();
     try {
       const summary = await handle.result;
@@ -85,11 +98,19 @@ export class RunController implements vscode.Disposable {
     return this.current?.summary?.captureDir;
   }
 
-  /** Sends the current run again (a re-created webview starts empty). */
+  private startedMessage(r: RunState): ExtensionMessage {
+    return {
+      type: "runStarted", runId: r.runId, startedAt: r.startedAt, prompt: r.prompt, settings: r.settings, format: r.format,
+      ...(r.responsePrefix !== undefined ? { responsePrefix: r.responsePrefix } : {}),
+    };
+  }
+
+  /** Sends the current run again (a re-created webview shows it from its stored history, maybe trimmed). */
   replay(): void {
     const r = this.current;
     if (!r) return;
-    this.post({ type: "runStarted", runId: r.runId, prompt: r.prompt, settings: r.settings });
+    this.post(this.startedMessage(r));
+    if (r.rendered) this.post({ type: "promptRendered", runId: r.runId, prompt: r.rendered });
     if (r.steps.length) this.post({ type: "steps", runId: r.runId, steps: r.steps });
     if (r.summary) this.post({ type: "runDone", runId: r.runId, run: r.summary, exportable: r.summary.captureDir !== undefined });
     else if (r.error) this.post({ type: "runError", runId: r.runId, message: r.error });

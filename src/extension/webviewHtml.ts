@@ -66,8 +66,15 @@ export function playgroundHtml(r: PageResources): string {
     <h1>TEMPO Playground</h1>
     <span id="model" class="muted"></span>
   </header>
-  <vscode-label for="prompt">Prompt</vscode-label>
+  <div class="prompt-head">
+    <vscode-label for="prompt">Prompt</vscode-label>
+    <vscode-radio-group id="format" aria-label="Prompt format">
+      <vscode-radio name="format" value="raw" checked>Raw</vscode-radio>
+      <vscode-radio name="format" value="chat">Chat</vscode-radio>
+    </vscode-radio-group>
+  </div>
   <vscode-textarea id="prompt" rows="6" resize="vertical" placeholder="Write a prompt..."></vscode-textarea>
+  <p id="format-hint" class="muted" hidden></p>
   <section id="controls" aria-label="Generation settings">
     ${select("mode", "Mode", ["isolated", "visible", "causal", "standard"])}
     ${select("policy", "Policy", ["mixture", "top", "last"])}
@@ -85,15 +92,29 @@ export function playgroundHtml(r: PageResources): string {
     <vscode-button id="export" secondary disabled>Export Capture</vscode-button>
   </div>
   <p id="status" role="status" aria-live="polite" data-state="loading">Loading...</p>
-  <div id="output" aria-label="Generated text: parallel sets are buttons; Enter on one collapses the set to it and continues"></div>
-  <div id="tip" role="tooltip" hidden></div>
-  <details id="table-details">
-    <summary>Step table</summary>
-    <table id="steps">
-      <thead><tr><th scope="col">Step</th><th scope="col">Pos</th><th scope="col">Set (p)</th><th scope="col">Mass</th><th scope="col">Entropy</th><th scope="col">Threshold</th><th scope="col">Decode ms</th></tr></thead>
-      <tbody></tbody>
-    </table>
+  <details id="history-details">
+    <summary>Run history (<span id="history-count">0</span>)</summary>
+    <ol id="history" aria-label="Previous runs in this panel: choose one to show it again"></ol>
   </details>
+  <vscode-tabs id="views" aria-label="Views of the run">
+    <vscode-tab-header slot="header">Text</vscode-tab-header>
+    <vscode-tab-panel>
+      <div id="output" aria-label="Generated text: parallel sets are buttons; Enter on one collapses the set to it and continues"></div>
+    </vscode-tab-panel>
+    <vscode-tab-header slot="header">Tree</vscode-tab-header>
+    <vscode-tab-panel>
+      <p class="muted">The primary path; each parallel set forks into its members (the first one continues the path). Arrow keys move, Right/Left open and close a set.</p>
+      <vscode-tree id="tree" aria-label="Token tree of the run"></vscode-tree>
+    </vscode-tab-panel>
+    <vscode-tab-header slot="header">Steps</vscode-tab-header>
+    <vscode-tab-panel>
+      <table id="steps">
+        <thead><tr><th scope="col">Step</th><th scope="col">Pos</th><th scope="col">Set (p)</th><th scope="col">Mass</th><th scope="col">Entropy</th><th scope="col">Threshold</th><th scope="col">Decode ms</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </vscode-tab-panel>
+  </vscode-tabs>
+  <div id="tip" role="tooltip" hidden></div>
 </main>`,
   );
 }

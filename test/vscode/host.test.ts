@@ -95,7 +95,7 @@ describe("TEMPO engine host from the extension", function () {
       entropy: 1.2, setMass: 0.8, timings: { decodeMs: 1, selectMs: 0 },
     };
     const runId = 1_000_000;
-    tempo.postToPlayground({ type: "runStarted", runId, prompt: "<i>prompt</i>", settings: {} });
+    tempo.postToPlayground({ type: "runStarted", runId, startedAt: Date.now(), prompt: "<i>prompt</i>", settings: {}, format: "raw" });
     tempo.postToPlayground({ type: "steps", runId, steps: [step] });
     const rendered = await tempo.inspectPlayground();
     assert.ok(rendered.text.includes(evil), `the piece is not shown literally: ${JSON.stringify(rendered.text)}`);
@@ -118,7 +118,7 @@ describe("TEMPO engine host from the extension", function () {
       top: [{ token: 9, text: " other", prob: 0.05 }],
       entropy: 2, setMass: 0.88, timings: { decodeMs: 1, selectMs: 0.1 },
     });
-    tempo.postToPlayground({ type: "runStarted", runId, prompt: "bench", settings: {} });
+    tempo.postToPlayground({ type: "runStarted", runId, startedAt: Date.now(), prompt: "bench", settings: {}, format: "raw" });
     // As the engine host sends them: a batch every 25 ms (here 50 steps per batch).
     for (let i = 0; i < 2000; i += 50) {
       tempo.postToPlayground({ type: "steps", runId, steps: Array.from({ length: 50 }, (_, k) => step(i + k)) });

@@ -1,0 +1,156 @@
+// The playground's pure parts: the token tree, and the state kept across window reloads
+// (bounded when stored, validated when read back) for the playground and the comparison view.
+import * as assert from "node:assert/strict";
+import type { StepEventMessage } from "../../src/protocol/engine.js";
+import {
+  MAX_HISTORY_RUNS,
+  MAX_STORED_STEPS,
+  MAX_STORED_STEPS_PER_RUN,
+  boundHistory,
+  historyLabel,
+  readState,
+  runKey,
+  stateToStore,
+  type RunRecord,
+} from "../../webview/playground-state.js";
+import { appendToTree, tokenTree, type TreeNode } from "../../webview/token-tree.js";
+import { MAX_STORED_COMPARISON_STEPS, comparisonState, readComparisonState, type ComparisonData } from "../../webview/comparison-protocol.js";
+
+function step(index: number, texts: string[]): StepEventMessage {
+  const probs = texts.map((_, j) => 0.5 / (j + 1));
+  return {
+    index, position: 5 + index, mode: "isolated", policy: "mixture", threshold: 0.1,
+    candidates: texts.map((text, j) => ({ token: 100 + j, text, prob: probs[j], logprob: Math.log(probs[j]), rank: j, cell: 5 + index + j })),
+    top: [{ token: 7, text: "x", prob: 0.01 }],
+    entropy: 1.5, setMass: probs.reduce((a, b) => a + b, 0), timings: { decodeMs: 1, selectMs: 0 },
+  };
+}
+
+function run(n: number, steps: number, startedAt = 1_700_000_000_000 + n): RunRecord {
+  return {
+    key: runKey(startedAt, n), runId: n, startedAt, prompt: `prompt ${n}`, settings: { mode: "isolated" }, format: "raw",
+    steps: Array.from({ length: steps }, (_, i) => step(i, ["a"])), stepsDropped: 0,
+  };
+}
+
+describe("token tree", () => {
+  const steps = [step(0, ["def"]), step(1, [" f"]), step(2, ["(", " (", "x"]), step(3, ["n"]), step(4, [")"]), step(5, [":", " :"])];
+
+  it("merges runs of single tokens into text nodes and forks at every set, member 0 continuing", () => {
+    const nodes = tokenTree(steps);
+    assert.deepEqual(nodes.map((n) => n.kind), ["text", "set", "text", "set"]);
+    assert.deepEqual(nodes[0], { kind: "text", firstStep: 0, lastStep: 1, text: "def f" });
+    const set = nodes[1] as Extract<TreeNode, { kind: "set" }>;
+    assert.equal(set.step, 2);
+    assert.deepEqual(set.branches.map((b) => [b.text, b.rank, b.primary]), [["(", 0, true], [" (", 1, false], ["x", 2, false]]);
+    assert.deepEqual(nodes[2], { kind: "text", firstStep: 3, lastStep: 4, text: "n)" });
+  });
+
+  it("builds the same tree when the steps stream in batches, and says where to redraw", () => {
+    const nodes: TreeNode[] = [];
+    assert.equal(appendToTree(nodes, steps.slice(0, 1)), 0);
+    assert.equal(appendToTree(nodes, steps.slice(1, 2)), 0, "the open text node grew");
+    assert.equal(appendToTree(nodes, steps.slice(2, 4)), 1, "a set and a new text node after it");
+    assert.equal(appendToTree(nodes, steps.slice(4)), 2);
+    assert.deepEqual(nodes, tokenTree(steps));
+  });
+
+  it("keeps model text as it is (no markup interpretation, whitespace intact)", () => {
+    const nodes = tokenTree([step(0, ["<img src=x onerror=alert(1)>", "\n"])]);
+    const set = nodes[0] as Extract<TreeNode, { kind: "set" }>;
+    assert.deepEqual(set.branches.map((b) => b.text), ["<img src=x onerror=alert(1)>", "\n"]);
+  });
+});
+
+describe("playground state across reloads", () => {
+  it("starts empty when nothing was stored", () => {
+    assert.deepEqual(readState(undefined), { state: { prompt: "", format: "raw", history: [] } });
+  });
+
+  it("reads the older {prompt, settings} state", () => {
+    const { state, problem } = readState({ prompt: "hello", settings: { maxSteps: 8 } });
+    assert.equal(problem, undefined);
+    assert.equal(state.prompt, "hello");
+    assert.deepEqual(state.settings, { maxSteps: 8 });
+    assert.deepEqual(state.history, []);
+  });
+
+  it("round-trips a stored history with the run on screen", () => {
+    const history = [run(1, 3), { ...run(2, 2), format: "chat" as const, responsePrefix: "x" }];
+    const stored = JSON.parse(JSON.stringify(stateToStore({ prompt: "p", format: "chat", history, shownKey: history[0].key })));
+    const { state, problem } = readState(stored);
+    assert.equal(problem, undefined);
+    assert.deepEqual(state.history, history);
+    assert.equal(state.shownKey, history[0].key);
+    assert.equal(state.format, "chat");
+  });
+
+  it("discards invalid state with a reason instead of failing", () => {
+    for (const bad of ["junk", 42, { prompt: 3 }, { history: "nope" }, { format: "markdown" }]) {
+      const { state, problem } = readState(bad);
+      assert.deepEqual(state, { prompt: "", format: "raw", history: [] }, JSON.stringify(bad));
+      assert.match(problem ?? "", /discarded/, JSON.stringify(bad));
+    }
+  });
+
+  it("drops only the runs that do not parse", () => {
+    const good = run(1, 2);
+    const badStep = { ...run(2, 1), steps: [{ ...step(0, ["a"]), candidates: [] }] };
+    const { state, problem } = readState({ prompt: "", history: [good, badStep, { key: 5 }] });
+    assert.deepEqual(state.history, [good]);
+    assert.match(problem ?? "", /2 stored run\(s\) discarded/);
+  });
+
+  it("keeps the last runs and bounds the stored steps, newest runs first", () => {
+    const history = Array.from({ length: MAX_HISTORY_RUNS + 5 }, (_, i) => run(i, 900));
+    const bounded = boundHistory(history);
+    assert.equal(bounded.length, MAX_HISTORY_RUNS);
+    assert.equal(bounded[0].runId, 5, "the oldest runs went first");
+    const kept = bounded.map((r) => r.steps.length);
+    assert.equal(kept.reduce((a, b) => a + b, 0), MAX_STORED_STEPS);
+    assert.ok(kept.every((n) => n <= MAX_STORED_STEPS_PER_RUN));
+    assert.equal(kept[kept.length - 1], MAX_STORED_STEPS_PER_RUN, "the newest run keeps the most");
+    assert.equal(kept[0], 0, "the oldest kept runs lose their steps first");
+    for (const r of bounded) assert.equal(r.steps.length + r.stepsDropped, 900, "dropped steps are counted");
+    assert.equal(history[24].steps.length, 900, "the page's own copy is untouched");
+    // Reading an over-long stored history back bounds it too, and says so.
+    const { state, problem } = readState({ prompt: "", history });
+    assert.equal(state.history.length, MAX_HISTORY_RUNS);
+    assert.match(problem ?? "", /kept the last 20/);
+  });
+
+  it("labels history entries with mode, steps, outcome and the prompt's start", () => {
+    const r = { ...run(3, 4), prompt: "def fibonacci(n):\n    return some very long body that goes on" };
+    const label = historyLabel(r);
+    assert.match(label, / · isolated · 4 steps \(unfinished\) · def fibonacci\(n\): return some very long body th…$/);
+    assert.match(historyLabel({ ...r, format: "chat", error: "boom" }), /chat · isolated · 4 steps \(error\)/);
+  });
+});
+
+describe("comparison view state across reloads", () => {
+  const data: ComparisonData = {
+    prompt: "p",
+    runs: { isolated: [step(0, ["a", "b"])], visible: [step(0, ["a"])], standard: [step(0, ["a"])] },
+    js: [0.01],
+    reportHtml: "/tmp/report.html",
+  };
+
+  it("round-trips the shown comparison", () => {
+    assert.deepEqual(readComparisonState(JSON.parse(JSON.stringify(comparisonState(data)))), { data });
+    assert.deepEqual(readComparisonState(comparisonState(null)), {});
+    assert.deepEqual(readComparisonState(undefined), {});
+  });
+
+  it("bounds what it stores", () => {
+    const long = { ...data, runs: { ...data.runs, isolated: Array.from({ length: MAX_STORED_COMPARISON_STEPS + 10 }, (_, i) => step(i, ["a"])) } };
+    assert.equal(comparisonState(long).data?.runs.isolated.length, MAX_STORED_COMPARISON_STEPS);
+  });
+
+  it("discards invalid stored data with a reason", () => {
+    for (const bad of [{ data: { prompt: 1 } }, "x", { data: { prompt: "p", runs: {} } }]) {
+      const r = readComparisonState(bad);
+      assert.equal(r.data, undefined);
+      assert.match(r.problem ?? "", /discarded/);
+    }
+  });
+});

@@ -1,0 +1,99 @@
+// The playground's prompt formats, run history and token tree, driven through the extension on
+// the shipped demo model (which has no chat template: chat uses the generic General format).
+import * as assert from "node:assert/strict";
+import * as vscode from "vscode";
+import type { TempoExtensionApi } from "../../src/extension/extension.js";
+import type { RunSummary, StepEventMessage } from "../../src/protocol/engine.js";
+
+const EXTENSION_ID = "tempo-playground.tempo-playground";
+const USER = "Write a function that adds two numbers.";
+
+async function api(): Promise<TempoExtensionApi> {
+  const ext = vscode.extensions.getExtension<TempoExtensionApi>(EXTENSION_ID);
+  assert.ok(ext);
+  return ext.activate();
+}
+
+describe("TEMPO playground: chat format, history, token tree", function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    // One decoding thread (see host.test.ts); short runs.
+    await vscode.workspace.getConfiguration("tempo").update("threads", 1, vscode.ConfigurationTarget.Global);
+    await vscode.workspace.getConfiguration("tempo.generation").update("threshold", 0.1, vscode.ConfigurationTarget.Global);
+  });
+  after(async () => {
+    await vscode.workspace.getConfiguration("tempo.generation").update("threshold", undefined, vscode.ConfigurationTarget.Global);
+    await vscode.workspace.getConfiguration("tempo").update("threads", undefined, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+  });
+
+  it("a chat run feeds the prompt as a user turn in the chat format, and the page shows what the model saw", async () => {
+    const tempo = await api();
+    const run = (await vscode.commands.executeCommand("tempo.generate", USER, { maxSteps: 8 }, { promptFormat: "chat" })) as RunSummary | undefined;
+    assert.ok(run, "the chat generation failed (see the TEMPO log)");
+    const state = tempo.currentRun();
+    assert.equal(state?.format, "chat");
+    const rendered = state?.rendered;
+    assert.ok(rendered, "the engine did not report the rendered prompt");
+    assert.equal(rendered.format, "chat");
+    assert.deepEqual(rendered.chat, { wrapper: "General", fromTemplate: false }, "the demo model has no template: the generic format, said so");
+    assert.match(rendered.text, /### Human\n ?Write a function that adds two numbers\.\n\n### Assistant\n$/);
+    assert.equal(run.promptTokens, rendered.tokens, "the run was fed the rendered prompt");
+    // The chat format's end-of-turn marker joined the stop strings.
+    assert.ok((run.config.stopStrings as string[]).some((s) => s.includes("### Human")), JSON.stringify(run.config.stopStrings));
+    const page = await tempo.inspectPlayground();
+    assert.ok(page.text.startsWith(rendered.text), `the page shows the prompt as fed: ${JSON.stringify(page.text.slice(0, 120))}`);
+    assert.equal(page.hasInjectedElement, false);
+  });
+
+  it("refuses bad prompt options with a message instead of running", async () => {
+    const tempo = await api();
+    const before = tempo.currentRun()?.runId;
+    const run = await vscode.commands.executeCommand("tempo.generate", USER, {}, { promptFormat: "markdown" });
+    assert.equal(run, undefined);
+    assert.equal(tempo.currentRun()?.runId, before, "no run started");
+  });
+
+  it("keeps a history of the panel's runs, newest first, and shows a run as a token tree", async () => {
+    const tempo = await api();
+    const run = (await vscode.commands.executeCommand("tempo.generate", "def add(a, b):\n", { maxSteps: 12 })) as RunSummary | undefined;
+    assert.ok(run);
+    const page = await tempo.inspectPlayground();
+    assert.ok(page.history.length >= 2, JSON.stringify(page.history));
+    assert.match(page.history[0], /· 12 steps|· \d+ steps \((eog|stop-string)\)/);
+    assert.doesNotMatch(page.history[0], /chat/);
+    assert.match(page.history[1], /chat · .* · Write a function/);
+    const steps = tempo.currentRun()?.steps ?? [];
+    const sets = steps.filter((s) => s.candidates.length > 1);
+    const tree = await tempo.inspectPlayground("tree");
+    // One item per text stretch or set, plus one per set member.
+    assert.ok(tree.treeItems >= sets.length * 3, `${tree.treeItems} tree items for ${sets.length} sets`);
+    for (const s of sets) for (const c of s.candidates) assert.ok(tree.text.includes(c.text.replace(/\n/g, "↵").trim()), `member ${JSON.stringify(c.text)} missing from the tree`);
+    assert.equal(tree.hasInjectedElement, false);
+    await tempo.inspectPlayground("text");
+  });
+
+  it("renders model text in the tree as text", async () => {
+    const tempo = await api();
+    await tempo.openPlayground();
+    const evil = "<img src=x onerror=alert(1)>";
+    const step: StepEventMessage = {
+      index: 0, position: 3, mode: "isolated", policy: "mixture", threshold: 0.1,
+      candidates: [
+        { token: 1, text: evil, prob: 0.5, logprob: Math.log(0.5), rank: 0, cell: 3 },
+        { token: 2, text: "<b>x</b>", prob: 0.3, logprob: Math.log(0.3), rank: 1, cell: 4 },
+      ],
+      top: [], entropy: 1.2, setMass: 0.8, timings: { decodeMs: 1, selectMs: 0 },
+    };
+    const runId = 3_000_000;
+    tempo.postToPlayground({ type: "runStarted", runId, startedAt: Date.now(), prompt: "p", settings: {}, format: "raw" });
+    tempo.postToPlayground({ type: "steps", runId, steps: [step] });
+    const tree = await tempo.inspectPlayground("tree");
+    assert.ok(tree.text.includes(evil), JSON.stringify(tree.text));
+    assert.ok(tree.text.includes("<b>x</b>"));
+    assert.equal(tree.hasInjectedElement, false, "model text became markup in the tree");
+    assert.deepEqual(tempo.playgroundCspViolations(), []);
+    await tempo.inspectPlayground("text");
+  });
+});

@@ -1,0 +1,110 @@
+// What the playground page keeps across window reloads (VS Code's webview state): the prompt,
+// the controls, and its run history. Stored state is bounded (runs and steps) and validated
+// when read back: a run that does not parse is dropped, and the caller logs why; bad state
+// never stops the page from starting.
+import { z } from "zod";
+import { generationSettingsSchema, promptFormatSchema, renderedPromptSchema, runSummarySchema, stepEventSchema } from "../src/protocol/engine.js";
+
+/** Runs the history keeps (oldest dropped first). */
+export const MAX_HISTORY_RUNS = 20;
+/** Steps stored per run, and over the whole history (newest runs keep theirs first). */
+export const MAX_STORED_STEPS_PER_RUN = 500;
+export const MAX_STORED_STEPS = 2_000;
+
+export const runRecordSchema = z.object({
+  /** `${startedAt}-${runId}`: unique across reloads. */
+  key: z.string(),
+  runId: z.number().int(),
+  startedAt: z.number(),
+  prompt: z.string(),
+  settings: generationSettingsSchema,
+  format: promptFormatSchema,
+  responsePrefix: z.string().optional(),
+  rendered: renderedPromptSchema.optional(),
+  steps: z.array(stepEventSchema),
+  /** Steps the run had beyond `steps` (left out of stored state to bound it). */
+  stepsDropped: z.number().int().nonnegative().default(0),
+  summary: runSummarySchema.optional(),
+  error: z.string().optional(),
+});
+export type RunRecord = z.output<typeof runRecordSchema>;
+
+const storedStateSchema = z.object({
+  prompt: z.string().default(""),
+  settings: generationSettingsSchema.optional(),
+  format: promptFormatSchema.default("raw"),
+  // Each run is checked on its own below, so one bad run does not take the others with it.
+  history: z.array(z.unknown()).default([]),
+  shownKey: z.string().optional(),
+});
+
+export interface PlaygroundState {
+  prompt: string;
+  settings?: z.output<typeof generationSettingsSchema>;
+  format: z.output<typeof promptFormatSchema>;
+  /** Oldest first. */
+  history: RunRecord[];
+  /** The run on screen. */
+  shownKey?: string;
+}
+
+export const runKey = (startedAt: number, runId: number): string => `${startedAt}-${runId}`;
+
+/** One line per run in the history list: when, how, how far, and the prompt's start. */
+export function historyLabel(run: RunRecord): string {
+  const time = new Date(run.startedAt).toLocaleTimeString();
+  const mode = run.summary?.config.mode ?? run.settings.mode ?? "default mode";
+  const steps = run.summary?.steps ?? run.steps.length + run.stepsDropped;
+  const outcome = run.summary ? run.summary.stopReason : run.error ? "error" : "unfinished";
+  const head = run.prompt.replace(/\s+/g, " ").trim();
+  const prompt = head.length > 48 ? `${head.slice(0, 47)}…` : head;
+  return `${time} · ${run.format === "chat" ? "chat · " : ""}${String(mode)} · ${steps} steps (${outcome}) · ${prompt}${run.responsePrefix ? " (continued)" : ""}`;
+}
+
+/** A copy of `history` fit for storing: the last MAX_HISTORY_RUNS runs, steps within the budgets. */
+export function boundHistory(history: readonly RunRecord[]): RunRecord[] {
+  const kept = history.slice(-MAX_HISTORY_RUNS);
+  let budget = MAX_STORED_STEPS;
+  const out: RunRecord[] = [];
+  for (let i = kept.length - 1; i >= 0; i--) {
+    const run = kept[i];
+    const n = Math.min(run.steps.length, MAX_STORED_STEPS_PER_RUN, budget);
+    budget -= n;
+    out.push(n === run.steps.length ? run : { ...run, steps: run.steps.slice(0, n), stepsDropped: run.stepsDropped + run.steps.length - n });
+  }
+  return out.reverse();
+}
+
+/** The state to store: history bounded. */
+export function stateToStore(state: PlaygroundState): PlaygroundState {
+  return { ...state, history: boundHistory(state.history) };
+}
+
+export interface ReadState {
+  state: PlaygroundState;
+  /** What was wrong with the stored state, for the log (undefined when it was fine or absent). */
+  problem?: string;
+}
+
+const issue = (e: z.ZodError): string => e.issues.slice(0, 2).map((i) => `${i.path.join(".") || "(state)"}: ${i.message}`).join("; ");
+
+/** Reads stored state back: absent -> empty; invalid -> empty plus the reason; bad runs dropped. */
+export function readState(raw: unknown): ReadState {
+  const empty: PlaygroundState = { prompt: "", format: "raw", history: [] };
+  if (raw === undefined || raw === null) return { state: empty };
+  const parsed = storedStateSchema.safeParse(raw);
+  if (!parsed.success) return { state: empty, problem: `stored playground state discarded (${issue(parsed.error)})` };
+  const history: RunRecord[] = [];
+  const problems: string[] = [];
+  for (const item of parsed.data.history) {
+    const run = runRecordSchema.safeParse(item);
+    if (run.success) history.push(run.data);
+    else problems.push(issue(run.error));
+  }
+  const { prompt, settings, format, shownKey } = parsed.data;
+  const state: PlaygroundState = { prompt, format, history: boundHistory(history), ...(settings ? { settings } : {}), ...(shownKey ? { shownKey } : {}) };
+  const dropped = problems.length ? `${problems.length} stored run(s) discarded as invalid (${problems[0]})` : undefined;
+  const trimmed = parsed.data.history.length > MAX_HISTORY_RUNS ? `stored history had ${parsed.data.history.length} runs; kept the last ${MAX_HISTORY_RUNS}` : undefined;
+  const problem = [dropped, trimmed].filter(Boolean).join("; ") || undefined;
+  return problem ? { state, problem } : { state };
+}
