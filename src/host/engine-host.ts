@@ -10,7 +10,8 @@ import { generate } from "../engine/tempo/generate.js";
 import { CaptureRecorder } from "../engine/capture/recorder.js";
 import { captureInfoFor } from "../engine/capture/run-info.js";
 import { compareModes } from "../engine/analysis/compare-run.js";
-import { distinctAlternatives, generateCompletionPaths, inlineTruncationTarget } from "../engine/eval/completion-paths.js";
+import { distinctAlternatives, generateCompletionPaths } from "../engine/eval/completion-paths.js";
+import { fitPrefix, inlineTruncationTarget } from "../engine/eval/inline-prompt.js";
 import { REPORT_FILES, writeReport } from "../engine/analysis/report-write.js";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
@@ -218,7 +219,10 @@ async function runComplete(req: Extract<HostRequest, { type: "complete" }>, sign
   const session = sessionFor(loaded, req.engine, config.maxWidth);
   send({ type: "modelLoaded", id: req.id, model: summary(loaded, session) });
   const sha256 = loaded.model.sha256(); // hashed while the run goes on (once per model)
-  const g = await generateCompletionPaths(session, inlineTruncationTarget(req.prompt, req.language), config, req.pathCap, signal);
+  // The prompt keeps at least half the context; the rest is room for the sets.
+  const room = Math.min(config.maxSteps * config.maxWidth, Math.floor(session.contextSize / 2));
+  const prompt = fitPrefix(req.prompt, session.contextSize - room, (text) => loaded.model.promptTokens(text).length);
+  const g = await generateCompletionPaths(session, inlineTruncationTarget(prompt, req.language), config, req.pathCap, signal);
   if (!g) {
     send({ type: "completed", id: req.id, result: null });
     return;
@@ -229,7 +233,7 @@ async function runComplete(req: Extract<HostRequest, { type: "complete" }>, sign
     result: {
       alternatives: distinctAlternatives(g.paths, req.maxAlternatives),
       totalPaths: Number.isFinite(g.totalPaths) ? g.totalPaths : null,
-      steps: g.steps, forwardPasses: g.forwardPasses, generateMs: g.generateMs, stopReason: g.stopReason,
+      promptChars: prompt.length, steps: g.steps, forwardPasses: g.forwardPasses, generateMs: g.generateMs, stopReason: g.stopReason,
       config: { ...config }, modelSha256: await sha256,
     },
   });

@@ -115,9 +115,8 @@ export const hostRequestSchema = z.discriminatedUnion("type", [
 export type HostRequest = z.infer<typeof hostRequestSchema>;
 /** What a "complete" request asks for, besides the engine options. */
 export type CompletionRequest = Omit<Extract<HostRequest, { type: "complete" }>, "type" | "id" | "engine">;
-/** A generate request's prompt options (raw when absent); also the tempo.generate command's third argument. */
-export const promptOptionsSchema = z.object({ promptFormat: promptFormatSchema, responsePrefix: z.string() }).partial().strict();
-export type PromptOptions = z.infer<typeof promptOptionsSchema>;
+/** A generate request's prompt options (raw when absent). */
+export type PromptOptions = Pick<Extract<HostRequest, { type: "generate" }>, "promptFormat" | "responsePrefix">;
 
 export const candidateSchema = z.object({
   token: z.number().int(), text: z.string(), prob: finite, logprob, rank: z.number().int().nonnegative(), cell: z.number().int(),
@@ -183,6 +182,8 @@ export const completionResultSchema = z.object({
   alternatives: z.array(completionAlternativeSchema),
   /** Paths through all sets (product of the set sizes); null beyond the float range. */
   totalPaths: finite.nullable(),
+  /** Characters of the request's prompt the engine kept (its tail, cut to fit the context). */
+  promptChars: z.number().int().nonnegative(),
   steps: z.number().int().nonnegative(),
   forwardPasses: z.number().int().nonnegative(),
   generateMs: finite,

@@ -10,7 +10,6 @@ import { runGeneration } from "../tempo/generate.js";
 import type { GenerationConfig, StepEvent, StopReason } from "../types.js";
 import { truncateCompletion, type TruncationTarget, type Truncation } from "./completion.js";
 import { countPaths, tokensCovering, topPaths } from "./paths.js";
-import type { TaskLanguage } from "./tasks.js";
 
 export interface TruncatedPath {
   tokens: number[];
@@ -86,16 +85,6 @@ export async function generateCompletionPaths(
     totalPaths: countPaths(result.steps),
     paths: truncatedPaths(result.steps, target, pathCap, (t) => model.pathText(t)),
   };
-}
-
-/**
- * Truncation for a live completion of `prefix` (the text before the cursor): brace languages
- * end at the `}` that closes the innermost open block; Python at the first line back at the
- * indentation of the last `def` before the cursor (column 0 without one).
- */
-export function inlineTruncationTarget(prefix: string, language: TaskLanguage): TruncationTarget {
-  const defs = language === "python" ? [...prefix.matchAll(/^[ \t]*(?:async\s+)?def\s+(\w+)\s*\(/gm)] : [];
-  return { prompt: prefix, language, entryPoint: defs.at(-1)?.[1] ?? "" };
 }
 
 export interface CompletionAlternative {

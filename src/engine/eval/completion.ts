@@ -46,7 +46,9 @@ function truncatePython(task: TruncationTarget, generated: string): Truncation {
   const def = new RegExp(`^([ \\t]*)(async\\s+)?def\\s+${escapeRegExp(task.entryPoint)}\\s*\\(`, "m").exec(task.prompt);
   const defIndent = def ? def[1].length : 0;
   const lines = generated.split("\n");
-  for (let i = 0; i < lines.length; i++) {
+  // A prompt that ends mid-line (a cursor after indentation): the first line continues it.
+  const continues = task.prompt !== "" && !task.prompt.endsWith("\n");
+  for (let i = continues ? 1 : 0; i < lines.length; i++) {
     const line = lines[i];
     if (line.trim() === "") continue;
     const indent = line.length - line.trimStart().length;
