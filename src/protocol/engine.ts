@@ -115,8 +115,9 @@ export const hostRequestSchema = z.discriminatedUnion("type", [
 export type HostRequest = z.infer<typeof hostRequestSchema>;
 /** What a "complete" request asks for, besides the engine options. */
 export type CompletionRequest = Omit<Extract<HostRequest, { type: "complete" }>, "type" | "id" | "engine">;
-/** A generate request's prompt options (raw when absent). */
-export type PromptOptions = Pick<Extract<HostRequest, { type: "generate" }>, "promptFormat" | "responsePrefix">;
+/** A generate request's prompt options (raw when absent); also the tempo.generate command's third argument. */
+export const promptOptionsSchema = z.object({ promptFormat: promptFormatSchema, responsePrefix: z.string() }).partial().strict();
+export type PromptOptions = z.infer<typeof promptOptionsSchema>;
 
 export const candidateSchema = z.object({
   token: z.number().int(), text: z.string(), prob: finite, logprob, rank: z.number().int().nonnegative(), cell: z.number().int(),
