@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { compareLogits, fastExp, fromLogits, fromLogProbs, massOf, mixture, topIndices, TOP_KS } from "../../src/engine/analysis/divergence.js";
+import { compare, compareLogits, fromLogits, fromLogProbs, fromProbs, massOf, mixture, topIndices, TOP_KS, type DivergenceMetrics } from "../../src/engine/analysis/divergence.js";
+import { fastExp } from "../../src/engine/analysis/fast-exp.js";
 
 /** Small deterministic PRNG so the random cases are reproducible. */
 function lcg(seed: number): () => number {
@@ -183,5 +184,99 @@ describe("divergence", () => {
     console.log(`      divergence: ${ratio.toFixed(2)} x the cost of exp over both distributions`);
     assert.ok(sink > 0);
     assert.ok(ratio < 8, `metrics cost ${ratio.toFixed(1)}x an exp pass`);
+  });
+});
+
+describe("divergence fast path vs a straightforward reference", () => {
+  /** Log-softmax with Math.exp/Math.log and every metric from its definition; no series, no shortcuts. */
+  function reference(a: ArrayLike<number>, b: ArrayLike<number>, tokens: number[]) {
+    const logSoftmax = (x: ArrayLike<number>) => {
+      const m = Math.max(...Array.from(x));
+      const logSum = Math.log(Array.from(x).reduce((s, v) => s + Math.exp(v - m), 0));
+      return Array.from(x, (v) => v - m - logSum); // shift first: logits of ~1000 would cost ~1e-13
+    };
+    const lp = logSoftmax(a), lq = logSoftmax(b);
+    const p = lp.map(Math.exp), q = lq.map(Math.exp);
+    let klPQ = 0, klQP = 0, js = 0, tv = 0, hP = 0, hQ = 0, dot = 0, nP = 0, nQ = 0;
+    for (let i = 0; i < p.length; i++) {
+      const lm = Math.log(p[i] + q[i]) - Math.LN2;
+      // 0 log 0 = 0; a token with p > 0 and ln q = -Infinity makes KL(P||Q) infinite.
+      if (p[i] > 0) { klPQ += p[i] * (lp[i] - lq[i]); js += 0.5 * p[i] * (lp[i] - lm); hP -= p[i] * lp[i]; }
+      if (q[i] > 0) { klQP += q[i] * (lq[i] - lp[i]); js += 0.5 * q[i] * (lq[i] - lm); hQ -= q[i] * lq[i]; }
+      tv += 0.5 * Math.abs(p[i] - q[i]);
+      if (lp[i] !== -Infinity && lq[i] !== -Infinity) {
+        dot += lp[i] * lq[i];
+        nP += lp[i] ** 2;
+        nQ += lq[i] ** 2;
+      }
+    }
+    const order = (x: number[]) => x.map((v, i) => [v, i]).sort((u, w) => w[0] - u[0] || u[1] - w[1]).map((e) => e[1]);
+    const [byP, byQ] = [order(p), order(q)];
+    const overlap = (k: number) => byP.slice(0, k).filter((t) => byQ.slice(0, k).includes(t)).length;
+    const mass = (x: number[]) => [...new Set(tokens)].reduce((s, t) => s + x[t], 0);
+    return { p, q, klPQ, klQP, js, tv, hP, hQ, cos: dot / Math.sqrt(nP * nQ), overlap, massP: mass(p), massQ: mass(q) };
+  }
+
+  function assertMatches(m: DivergenceMetrics, r: ReturnType<typeof reference>, label: string) {
+    // ~1e-9 relative; the 1e-15 floor is the reference's own rounding on values near zero.
+    const close = (x: number, y: number, what: string) =>
+      assert.ok(x === y || Math.abs(x - y) <= 1e-9 * Math.abs(y) + 1e-15, `${label}: ${what} ${x} vs reference ${y}`);
+    close(m.klPQ, r.klPQ, "KL(P||Q)");
+    close(m.klQP, r.klQP, "KL(Q||P)");
+    close(m.js, r.js, "JS");
+    close(m.tv, r.tv, "TV");
+    close(m.cosineLogp, r.cos, "cosine");
+    close(m.entropyP, r.hP, "H(P)");
+    close(m.entropyQ, r.hQ, "H(Q)");
+    close(m.massP!, r.massP, "mass P");
+    close(m.massQ!, r.massQ, "mass Q");
+    for (const t of m.topK) assert.equal(Math.round(t.overlap * t.k), r.overlap(t.k), `${label}: top-${t.k} overlap`);
+  }
+
+  const V = 4000;
+  const rnd = lcg(2024);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+  const base = () => Float64Array.from({ length: V }, () => 3 * gauss());
+  const withZeros = (x: Float64Array, every: number, phase: number) => x.map((v, i) => (i % every === phase ? -Infinity : v));
+  const cases: [string, () => [Float64Array, Float64Array]][] = [
+    ["near-identical (series regime)", () => { const a = base(); return [a, a.map((v) => v + 0.05 * gauss())]; }],
+    ["unrelated (log regime)", () => [base(), base()]],
+    ["mixed regimes", () => { const a = base(); return [a, a.map((v, i) => v + (i % 2 ? 0.01 : 2) * gauss())]; }],
+    ["zero-probability tokens on both sides", () => { const a = base(); return [withZeros(a, 7, 0), withZeros(a.map((v) => v + 0.3 * gauss()), 5, 1)]; }],
+    ["zeros in P only (KL(P||Q) finite, KL(Q||P) infinite)", () => { const a = base(); return [withZeros(a, 3, 2), a.map((v) => v + gauss())]; }],
+    ["very peaked", () => { const a = base(), b = a.map((v) => v + 0.2 * gauss()); a[17] = 60; b[17] = 58; b[99] = 55; return [a, b]; }],
+    ["underflowing tails", () => { const a = base().map((v) => v * 120), b = a.map((v) => v + gauss()); return [a, b]; }],
+  ];
+  for (const [label, make] of cases) {
+    it(`fromLogits: ${label}`, () => {
+      for (let trial = 0; trial < 3; trial++) {
+        const [a, b] = make();
+        const tokens = [0, 17, 99, 99, 1234];
+        assertMatches(compare(fromLogits(a), fromLogits(b), { tokens }), reference(a, b, tokens), `${label} #${trial}`);
+      }
+    });
+  }
+
+  it("fromProbs and fromLogProbs give the metrics fromLogits gives", () => {
+    const [a, b] = cases[3][1]();
+    const tokens = [3, 4];
+    const r = reference(a, b, tokens);
+    assertMatches(compare(fromProbs(r.p), fromProbs(r.q), { tokens }), r, "fromProbs");
+    assertMatches(compare(fromLogProbs(r.p.map(Math.log)), fromLogProbs(r.q.map(Math.log)), { tokens }), r, "fromLogProbs");
+    assert.throws(() => fromProbs([0.5, -0.1, 0.6]), /entry 1 is -0.1, not a probability/);
+    assert.throws(() => fromProbs([0.5, NaN]), /entry 1 is NaN/);
+    assert.throws(() => fromProbs([0.2, 0.2]), /sum to 0.4/);
+  });
+
+  it("a recycled distribution reports the new vector, not the old one", () => {
+    const a = base(), b = base();
+    const first = fromLogits(a);
+    const firstP = Array.from(first.p);
+    const second = fromLogits(b, { reuse: first });
+    const fresh = fromLogits(b);
+    assert.deepEqual(Array.from(second.p), Array.from(fresh.p));
+    assert.deepEqual(Array.from(second.logp), Array.from(fresh.logp));
+    assert.notDeepEqual(Array.from(second.p), firstP);
+    assert.equal(second.entropy, fresh.entropy);
   });
 });

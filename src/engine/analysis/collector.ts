@@ -30,6 +30,8 @@ export interface StepLogits {
   nullAlt: ArrayLike<number>;
 }
 
+export interface StepInfo { index: number; text?: string; setTokens?: readonly number[]; referenceToken?: number }
+
 export class DivergenceCollector {
   private readonly steps: StepMetrics[] = [];
   private readonly nullSteps: StepMetrics[] = [];
@@ -42,16 +44,30 @@ export class DivergenceCollector {
     else throw new RangeError(`collector: null-baseline mode ${o.nullBaseline.mode} is neither P's (${o.p.mode}) nor Q's (${o.q.mode})`);
   }
 
-  addStep(step: { index: number; text?: string; setTokens?: readonly number[]; referenceToken?: number }, logits: StepLogits): void {
-    const prep = { temperature: this.o.temperature, topK: Math.max(...(this.o.ks ?? TOP_KS)) };
+  addStep(step: StepInfo, logits: StepLogits): void {
+    const prep = { temperature: this.o.temperature, topK: this.topK };
     const P = fromLogits(logits.p, { ...prep, reuse: this.bufs[0] });
     const Q = fromLogits(logits.q, { ...prep, reuse: this.bufs[1] });
     const N = fromLogits(logits.nullAlt, { ...prep, reuse: this.bufs[2] });
     this.bufs = [P, Q, N];
+    this.addStepDistributions(step, { p: P, q: Q, nullAlt: N });
+  }
+
+  /**
+   * The same from distributions prepared by the caller (e.g. `fromProbs` on the replay's
+   * probabilities, which saves a log and a softmax per token). Each must keep at least the
+   * top max(ks) tokens; the collector keeps none of them.
+   */
+  addStepDistributions(step: StepInfo, d: { p: Distribution; q: Distribution; nullAlt: Distribution }): void {
     const copts = { ks: this.o.ks, tokens: step.setTokens, referenceToken: step.referenceToken };
     const base = { index: step.index, ...(step.text !== undefined ? { text: step.text } : {}) };
-    this.steps.push({ ...base, ...compare(P, Q, copts) });
-    this.nullSteps.push({ ...base, ...compare(this.nullSide === "p" ? P : Q, N, copts) });
+    this.steps.push({ ...base, ...compare(d.p, d.q, copts) });
+    this.nullSteps.push({ ...base, ...compare(this.nullSide === "p" ? d.p : d.q, d.nullAlt, copts) });
+  }
+
+  /** How many top tokens each distribution must keep. */
+  get topK(): number {
+    return Math.max(...(this.o.ks ?? TOP_KS));
   }
 
   get stepCount(): number {

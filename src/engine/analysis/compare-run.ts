@@ -12,6 +12,7 @@ import { CaptureRecorder, LogitsCaptureOptions } from "../capture/recorder.js";
 import { ATTENTION_TARGETS, attentionBreakdown, attentionRecordsFromSet } from "../capture/attention.js";
 import { captureInfoFor } from "../capture/run-info.js";
 import { DivergenceCollector } from "./collector.js";
+import { fromProbs, type Distribution } from "./divergence.js";
 import { DivergenceReport, SetAttentionSummary } from "./report-model.js";
 
 /** The report shows attention for at most this many sets (the capture keeps them all). */
@@ -50,13 +51,6 @@ export interface CompareResult {
 }
 
 export const NULL_LAYOUTS: [string, string] = ["set alone in its batch", "set + one unrelated row in a scratch sequence"];
-
-/** log(p) with zero mapped to the smallest finite log, so every vector is a valid input. */
-function logOf(p: Float64Array): Float64Array {
-  const out = new Float64Array(p.length);
-  for (let i = 0; i < p.length; i++) out[i] = Math.log(p[i] > 0 ? p[i] : Number.MIN_VALUE);
-  return out;
-}
 
 function summariseAttention(rec: ReturnType<typeof attentionRecordsFromSet>[number], members: string[], bos: number | undefined): SetAttentionSummary {
   const b = attentionBreakdown(rec, bos);
@@ -117,20 +111,23 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
       replay(nullSession, { ...common, mode: pMode, scratchRow: true }),
     ];
     const collector = new DivergenceCollector({ p: { mode: pMode }, q: { mode: qMode }, nullBaseline: { mode: pMode, layouts: NULL_LAYOUTS } });
+    // The replays hand over probabilities (already a softmax): prepared once, in recycled buffers.
+    let dists: (Distribution | undefined)[] = [undefined, undefined, undefined];
     const t1 = performance.now();
     for (let i = 0; i < sets.length; i++) {
       const steps = await Promise.all(streams.map((s) => s.next()));
       if (steps.some((s) => s.done)) throw new TempoInputError(r.signal?.aborted ? "comparison cancelled" : `replay ended early at step ${i}`);
       const replayed = steps.map((s) => s.value as ReplayStep);
-      const [p, q, n] = replayed.map((s) => logOf(s.next));
+      dists = replayed.map((s, k) => fromProbs(s.next, { topK: collector.topK, reuse: dists[k] }));
+      const [p, q, n] = dists as Distribution[];
       // Each member's own next-token distribution, one row per member (rows share the step index).
       for (const [k, mode] of [[0, pMode], [1, qMode]] as const) {
         for (const logits of replayed[k].memberLogits) recorder.addLogits(i, logits, { stream: `members-${mode}`, temperature: r.config.temperature });
       }
-      collector.addStep({ index: i, text: generation.steps[i].candidates.map((c) => c.text).join("|"), setTokens: sets[i + 1] }, { p, q, nullAlt: n });
-      recorder.addLogits(i, p, { stream: `after-${pMode}`, isLogProbs: true });
-      recorder.addLogits(i, q, { stream: `after-${qMode}`, isLogProbs: true });
-      recorder.addLogits(i, n, { stream: `null-${pMode}`, isLogProbs: true });
+      collector.addStepDistributions({ index: i, text: generation.steps[i].candidates.map((c) => c.text).join("|"), setTokens: sets[i + 1] }, { p, q, nullAlt: n });
+      recorder.addLogits(i, p.logp, { stream: `after-${pMode}`, isLogProbs: true });
+      recorder.addLogits(i, q.logp, { stream: `after-${qMode}`, isLogProbs: true });
+      recorder.addLogits(i, n.logp, { stream: `null-${pMode}`, isLogProbs: true });
       r.onProgress?.("replay", i + 1, sets.length);
     }
     recorder.finish({ stopReason: generation.stopReason, timings: { generateMs, replayMs: performance.now() - t1 } });

@@ -1,26 +1,89 @@
 /**
  * Comparing two next-token distributions over the full vocabulary (metrics-and-stats.md).
  *
- * Everything is computed in float64 from a stable log-softmax. A `Distribution` is prepared
- * once per vector (normalise, entropy, bounded top-K selection) so that one distribution can be
- * compared with several others (e.g. the comparison and its null baseline) without redoing it.
- * All quantities are in nats.
+ * Everything is computed in float64. A `Distribution` is prepared once per vector (one exp or
+ * one log per token, entropy, bounded top-K selection) so that one distribution can be compared
+ * with several others (e.g. the comparison and its null baseline) without redoing it. All
+ * quantities are in nats.
+ *
+ * Speed (issue 4: 1,000 steps x 32k in under a second) decides the representation: a
+ * distribution keeps unnormalised log-weights d_i <= 0 and weights e_i = exp(d_i), so that
+ * preparing takes two passes and no normalisation pass; logp_i = d_i - logSum and
+ * p_i = e_i * scale are formed inside the comparison loop, where they cost one operation each.
  */
+import { fastExp } from "./fast-exp.js";
 
 /** The k values reported for top-k overlap and Jaccard. */
 export const TOP_KS: readonly number[] = [1, 5, 10, 20, 50];
 /** How many top entries a Distribution keeps (the largest k ever asked for). */
 export const DEFAULT_TOP_K = 50;
 
-export interface Distribution {
-  /** Natural log-probabilities, full vocabulary (-Infinity for tokens with zero probability). */
-  readonly logp: Float64Array;
-  /** Probabilities, exp(logp). */
-  readonly p: Float64Array;
-  /** Shannon entropy in nats. */
-  readonly entropy: number;
-  /** Token ids of the `top.length` most probable tokens, descending; ties go to the lower id. */
-  readonly top: Int32Array;
+/** Normalised arrays, made on request and recycled along with the distribution's buffers. */
+interface NormalisedCache {
+  logp?: Float64Array;
+  p?: Float64Array;
+  logpOf?: Distribution;
+  pOf?: Distribution;
+}
+
+export class Distribution {
+  /** @param d log-weights, all <= 0 (-Infinity for tokens with zero probability): logp_i = d_i - logSum. */
+  constructor(
+    readonly d: Float64Array,
+    /** Weights exp(d_i): p_i = e_i * scale. */
+    readonly e: Float64Array,
+    /** ln(sum of the weights), >= ~0 (the largest weight is ~1). */
+    readonly logSum: number,
+    /** 1 / (sum of the weights). */
+    readonly scale: number,
+    /** Shannon entropy in nats. */
+    readonly entropy: number,
+    /** Token ids of the `top.length` most probable tokens, descending; ties go to the lower id. */
+    readonly top: Int32Array,
+    /** Sum of d_i and of d_i^2 over the finite d_i (for the cosine). */
+    readonly sumD: number,
+    readonly sumD2: number,
+    private readonly cache: NormalisedCache = {},
+  ) {}
+
+  get size(): number {
+    return this.d.length;
+  }
+
+  prob(token: number): number {
+    return this.e[token] * this.scale;
+  }
+
+  logProb(token: number): number {
+    return this.d[token] - this.logSum;
+  }
+
+  /** Natural log-probabilities, full vocabulary (computed on first use). */
+  get logp(): Float64Array {
+    const c = this.cache;
+    if (c.logpOf !== this) {
+      c.logp = c.logp?.length === this.size ? c.logp : new Float64Array(this.size);
+      for (let i = 0; i < this.size; i++) c.logp[i] = this.d[i] - this.logSum;
+      c.logpOf = this;
+    }
+    return c.logp!;
+  }
+
+  /** Probabilities, full vocabulary (computed on first use). */
+  get p(): Float64Array {
+    const c = this.cache;
+    if (c.pOf !== this) {
+      c.p = c.p?.length === this.size ? c.p : new Float64Array(this.size);
+      for (let i = 0; i < this.size; i++) c.p[i] = this.e[i] * this.scale;
+      c.pOf = this;
+    }
+    return c.p!;
+  }
+
+  /** Buffers for `reuse`: this distribution's arrays, which it gives up. */
+  buffersFor(n: number): { d: Float64Array; e: Float64Array; cache: NormalisedCache } | undefined {
+    return this.size === n ? { d: this.d, e: this.e, cache: this.cache } : undefined;
+  }
 }
 
 export interface PrepareOptions {
@@ -36,7 +99,11 @@ export interface PrepareOptions {
   reuse?: Distribution;
 }
 
-/** Stable log-softmax of raw logits (the offset of raw logits is arbitrary). */
+function buffers(n: number, reuse: Distribution | undefined) {
+  return reuse?.buffersFor(n) ?? { d: new Float64Array(n), e: new Float64Array(n), cache: {} };
+}
+
+/** Softmax of raw logits (their offset is arbitrary). */
 export function fromLogits(logits: ArrayLike<number>, opts: PrepareOptions = {}): Distribution {
   const n = logits.length;
   if (n === 0) throw new RangeError("fromLogits: empty logit vector");
@@ -44,78 +111,53 @@ export function fromLogits(logits: ArrayLike<number>, opts: PrepareOptions = {})
   if (!(t > 0) || !Number.isFinite(t)) throw new RangeError(`fromLogits: temperature must be a positive finite number, got ${t}`);
   // Copy into float64 first (a fast bulk conversion), so the hot loops below always see one
   // array type; a loop over a mix of number[]/Float32Array inputs would run deoptimised.
-  const logp = opts.reuse && opts.reuse.logp.length === n ? (opts.reuse.logp as Float64Array) : new Float64Array(n);
-  logp.set(logits);
-  if (t !== 1) for (let i = 0; i < n; i++) logp[i] /= t;
-  return normalise(logp, topK(opts.topK, n), "fromLogits", opts.reuse);
+  const b = buffers(n, opts.reuse);
+  b.d.set(logits);
+  if (t !== 1) for (let i = 0; i < n; i++) b.d[i] /= t;
+  const { max, top } = scan(b.d, topK(opts.topK, n), "fromLogits");
+  return exponentiate(b, max, top, "fromLogits");
 }
 
+/** At least 1: the top entry is also the maximum, and top-1 agreement is always reported. */
 function topK(k: number | undefined, n: number): number {
-  return Math.min(k ?? DEFAULT_TOP_K, n);
+  return Math.max(1, Math.min(k ?? DEFAULT_TOP_K, n));
 }
 
-// ---- exp for the softmax ---------------------------------------------------------------------
-// One exp per token is the floor cost of every metric here, and V8's Math.exp is an
-// out-of-line call. This inlinable version (table of 2^(j/64), Cody–Waite reduction with
-// fdlibm's split of ln 2, degree-6 polynomial on |r| <= ln2/128) is about twice as fast and
-// within a few ulp (max relative error ~1.5e-15, checked against Math.exp in the tests).
-const EXP_N = 64;
-const EXP_T = Float64Array.from({ length: EXP_N }, (_, j) => 2 ** (j / EXP_N));
-const EXP_P2 = Float64Array.from({ length: 2200 }, (_, k) => 2 ** (k - 1100));
-const EXP_INV = EXP_N / Math.LN2;
-const LN2_HI = 6.93147180369123816490e-1; // fdlibm ln2_hi: low 32 bits zero, n*LN2_HI/64 exact
-const LN2_LO = 1.90821492927058770002e-10;
-const C_HI = LN2_HI / EXP_N, C_LO = LN2_LO / EXP_N;
-const ROUND = 6755399441055744.0; // 1.5 * 2^52: adding and subtracting rounds to an integer
-
-/** exp(x) for x <= ~709 (NaN propagates; x <= -745 gives 0, as Math.exp does). */
-export function fastExp(x: number): number {
-  if (!(x > -745)) return x !== x ? NaN : 0;
-  const n = x * EXP_INV + ROUND - ROUND;
-  const r = x - n * C_HI - n * C_LO;
-  const k = Math.floor(n / EXP_N);
-  const poly = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r / 720)))));
-  return EXP_P2[k + 1100] * (EXP_T[n - k * EXP_N] * poly);
+/** First pass: the top-K token ids and so the maximum (+Infinity and all -Infinity refused; NaN is caught later). */
+function scan(x: Float64Array, k: number, who: string): { max: number; top: Int32Array } {
+  const { ids, vals } = selectTop(x, k);
+  const max = vals[0];
+  if (max === Infinity) throw new RangeError(`${who}: +Infinity in the input`);
+  if (max === -Infinity) throw new RangeError(`${who}: every entry is -Infinity`);
+  return { max, top: ids };
 }
 
 /**
- * In place: x (shifted log-probabilities or logits) -> normalised log-probabilities, plus p,
- * entropy and top-K, in three passes: (1) max + top-K selection (the order of x is the order
- * of p), (2) exp, sum and the entropy accumulator, (3) normalisation.
- * Entropy as ln(sum) - sum(e_i (x_i - max)) / sum: both parts are >= 0, so no cancellation.
+ * Second pass, in place: d_i = x_i - max, e_i = exp(d_i), and the sums behind the entropy and
+ * the cosine. Entropy as logSum - sum(e_i d_i) / sum: both parts are >= 0 (d_i <= 0,
+ * sum >= 1), so no cancellation.
  */
-function normalise(x: Float64Array, k: number, who: string, reuse?: Distribution): Distribution {
-  const n = x.length;
-  const top = new Int32Array(k);
-  const topVal = new Float64Array(k);
-  let filled = 0;
-  let max = -Infinity;
+function exponentiate(b: { d: Float64Array; e: Float64Array; cache: NormalisedCache }, max: number, top: Int32Array, who: string): Distribution {
+  const { d, e } = b;
+  const n = d.length;
+  let sum = 0, ex = 0, sd = 0, sd2 = 0;
   for (let i = 0; i < n; i++) {
-    const v = x[i];
-    if (v > max) max = v;
-    else if (v !== v) throw new RangeError(`${who}: entry ${i} is NaN`);
-    if (filled === k && !(v > topVal[k - 1])) continue;
-    filled = insertTop(top, topVal, filled, k, v, i);
+    const v = d[i] - max;
+    const w = fastExp(v);
+    d[i] = v;
+    e[i] = w;
+    sum += w;
+    if (v !== -Infinity) {
+      ex += w * v;
+      sd += v;
+      sd2 += v * v;
+    }
   }
-  if (max === Infinity) throw new RangeError(`${who}: +Infinity in the input`);
-  if (max === -Infinity) throw new RangeError(`${who}: every entry is -Infinity`);
-  const p = reuse && reuse.p.length === n ? reuse.p : new Float64Array(n);
-  let sum = 0, ex = 0;
-  for (let i = 0; i < n; i++) {
-    const d = x[i] - max;
-    const e = fastExp(d);
-    p[i] = e;
-    sum += e;
-    if (e > 0) ex += e * d;
-  }
+  // A NaN entry makes the sum NaN; checking once here keeps a compare out of both loops.
+  if (sum !== sum) throw new RangeError(`${who}: entry ${d.findIndex((v) => v !== v)} is NaN`);
   const logSum = Math.log(sum);
-  const lse = max + logSum;
-  const inv = 1 / sum;
-  for (let i = 0; i < n; i++) {
-    x[i] -= lse;
-    p[i] *= inv;
-  }
-  return { logp: x, p, entropy: logSum - ex * inv, top };
+  const scale = 1 / sum;
+  return new Distribution(d, e, logSum, scale, logSum - ex * scale, top, sd, sd2, b.cache);
 }
 
 /** Insert (v, i) into the descending buffer; strict compares keep ties in index order. */
@@ -133,47 +175,84 @@ function insertTop(idx: Int32Array, val: Float64Array, filled: number, k: number
 
 /**
  * From log-probabilities that should already be normalised (e.g. read back from a capture).
- * They are renormalised in log space so that tiny rounding (float32/float16 storage) does not
- * leak into the metrics; a vector whose mass is far from 1 is refused, as that is a caller bug.
+ * They are renormalised so that tiny rounding (float32/float16 storage) does not leak into
+ * the metrics; a vector whose mass is far from 1 is refused, as that is a caller bug.
  */
 export function fromLogProbs(logprobs: ArrayLike<number>, opts: { topK?: number; tolerance?: number; reuse?: Distribution } = {}): Distribution {
   const n = logprobs.length;
   if (n === 0) throw new RangeError("fromLogProbs: empty vector");
-  const logp = opts.reuse && opts.reuse.logp.length === n ? opts.reuse.logp : new Float64Array(n);
-  logp.set(logprobs);
-  let max = -Infinity, total = 0;
-  for (let i = 0; i < n; i++) {
-    const x = logp[i];
-    if (x !== x || x > 0) throw new RangeError(`fromLogProbs: entry ${i} is ${x}, not a log-probability`);
-    if (x > max) max = x;
+  const b = buffers(n, opts.reuse);
+  b.d.set(logprobs);
+  const { max, top } = scan(b.d, topK(opts.topK, n), "fromLogProbs");
+  if (max > 0) {
+    const i = b.d.findIndex((x) => x > 0);
+    throw new RangeError(`fromLogProbs: entry ${i} is ${b.d[i]}, not a log-probability`);
   }
-  for (let i = 0; i < n; i++) total += Math.exp(logp[i] - max);
-  total *= Math.exp(max);
-  const tol = opts.tolerance ?? 1e-2;
-  if (Math.abs(total - 1) > tol) throw new RangeError(`fromLogProbs: probabilities sum to ${total}, not 1 (tolerance ${tol})`);
-  return normalise(logp, topK(opts.topK, n), "fromLogProbs", opts.reuse);
+  const dist = exponentiate(b, max, top, "fromLogProbs");
+  checkMass(Math.exp(max + dist.logSum), opts.tolerance, "fromLogProbs");
+  return dist;
+}
+
+function checkMass(total: number, tolerance = 1e-2, who: string): void {
+  if (!(Math.abs(total - 1) <= tolerance)) throw new RangeError(`${who}: probabilities sum to ${total}, not 1 (tolerance ${tolerance})`);
 }
 
 /**
- * Indices of the k largest values, descending, ties to the lower index. Bounded selection: a
- * sorted buffer of k entries and a threshold test, so almost every element costs one compare.
+ * From probabilities (e.g. the replay's next-token distribution, already a softmax): one log
+ * per token instead of a log and a second softmax. Entries must be finite and >= 0, with a
+ * sum within `tolerance` of 1; the sum is normalised away.
  */
-export function topIndices(values: ArrayLike<number>, k: number): Int32Array {
-  return selectTop(Float64Array.from(values), k);
+export function fromProbs(probs: ArrayLike<number>, opts: { topK?: number; tolerance?: number; reuse?: Distribution } = {}): Distribution {
+  const n = probs.length;
+  if (n === 0) throw new RangeError("fromProbs: empty vector");
+  const b = buffers(n, opts.reuse);
+  const { d, e } = b;
+  e.set(probs);
+  let sum = 0, ex = 0, sd = 0, sd2 = 0;
+  for (let i = 0; i < n; i++) {
+    const w = e[i];
+    if (!(w >= 0 && w < Infinity)) throw new RangeError(`fromProbs: entry ${i} is ${w}, not a probability`);
+    const v = Math.log(w);
+    d[i] = v;
+    sum += w;
+    if (w > 0) {
+      ex += w * v;
+      sd += v;
+      sd2 += v * v;
+    }
+  }
+  checkMass(sum, opts.tolerance, "fromProbs");
+  const top = selectTop(e, topK(opts.topK, n)).ids;
+  const logSum = Math.log(sum);
+  const scale = 1 / sum;
+  return new Distribution(d, e, logSum, scale, logSum - ex * scale, top, sd, sd2, b.cache);
 }
 
-function selectTop(values: Float64Array, k: number): Int32Array {
+/** Indices of the k largest values, descending, ties to the lower index. */
+export function topIndices(values: ArrayLike<number>, k: number): Int32Array {
+  return selectTop(Float64Array.from(values), k).ids;
+}
+
+/**
+ * The k largest values and their indices, descending, ties to the lower index. Bounded
+ * selection: a sorted buffer of k entries behind a threshold, so almost every element costs
+ * one compare (a NaN never passes the threshold; callers that care check for NaN themselves).
+ */
+function selectTop(values: Float64Array, k: number): { ids: Int32Array; vals: Float64Array } {
   const n = values.length;
   k = Math.max(0, Math.min(k, n));
-  const idx = new Int32Array(k);
-  const val = new Float64Array(k);
-  let filled = 0;
-  for (let i = 0; i < n; i++) {
+  const ids = new Int32Array(k);
+  const vals = new Float64Array(k);
+  for (let i = 0; i < k; i++) insertTop(ids, vals, i, k, values[i], i);
+  let threshold = vals[k - 1];
+  for (let i = k; i < n; i++) {
     const v = values[i];
-    if (filled === k && !(v > val[k - 1])) continue;
-    filled = insertTop(idx, val, filled, k, v, i);
+    if (v > threshold) {
+      insertTop(ids, vals, k, k, v, i);
+      threshold = vals[k - 1];
+    }
   }
-  return idx;
+  return { ids, vals };
 }
 
 export interface TopKAgreement {
@@ -219,50 +298,58 @@ export interface CompareOptions {
   referenceToken?: number;
 }
 
+// Series coefficients for the comparison loop (as multiplications: V8 keeps `w / 5` a division).
+// T(w) = sum_{j>=0} w^j / (2j+3);  H(w) = sum_{k>=1} w^(k-1) / (k(2k-1)).
+const T0 = 1 / 3, T1 = 1 / 5, T2 = 1 / 7, T3 = 1 / 9, T4 = 1 / 11, T5 = 1 / 13, T6 = 1 / 15, T7 = 1 / 17;
+const H1 = 1 / 6, H2 = 1 / 15, H3 = 1 / 28, H4 = 1 / 45, H5 = 1 / 66, H6 = 1 / 91, H7 = 1 / 120;
+/** |u| < 0.1: the series above, truncated after 8 terms, are exact to ~1e-17 relative. */
+const SERIES_W = 0.01;
+
 /** All divergence metrics between P and Q, in one pass over the vocabulary plus the top-k. */
 export function compare(P: Distribution, Q: Distribution, opts: CompareOptions = {}): DivergenceMetrics {
-  const n = P.logp.length;
-  if (Q.logp.length !== n) throw new RangeError(`compare: vocabulary sizes differ (${n} vs ${Q.logp.length})`);
-  const lp = P.logp, lq = Q.logp, pp = P.p, qq = Q.p;
-  let klPQ = 0, klQP = 0, js = 0, tv = 0, dot = 0, nP = 0, nQ = 0;
+  const n = P.size;
+  if (Q.size !== n) throw new RangeError(`compare: vocabulary sizes differ (${n} vs ${Q.size})`);
+  const dp = P.d, dq = Q.d, ep = P.e, eq = Q.e, sP = P.scale, sQ = Q.scale, lP = P.logSum, lQ = Q.logSum;
+  const c = lP - lQ; // ln p_i - ln q_i = dp_i - dq_i - c
+  let klPQ = 0, klQP = 0, js = 0, tv = 0, dot = 0;
+  // Tokens left out of the cosine (zero probability on either side) and their log-weights.
+  let dropped = 0, dropP = 0, dropP2 = 0, dropQ = 0, dropQ2 = 0;
   for (let i = 0; i < n; i++) {
-    const p = pp[i], q = qq[i], a = lp[i], b = lq[i];
-    const s = p + q;
-    if (s > 0) {
-      // Per token, with m = s/2 and u = (p-q)/s (so p = m(1+u), q = m(1-u)):
-      //   KL terms in Bregman form p ln(p/q) - p + q (they sum to KL, as sum(p-q) = 0, and
-      //   are second order, so no first-order cancellation) = s(u atanh u +- (atanh u - u));
-      //   JS term 0.5[p ln(p/m) + q ln(q/m)] = (s/4) sum_k u^2k / (k(2k-1)).
-      // Near-identical distributions (|u| < 0.1: the null-baseline regime) use these series,
-      // accurate to ~1e-17 relative and free of log calls; other tokens use logs directly.
-      const u = (p - q) / s;
-      const w = u * u;
-      if (w < 0.01) {
-        // T = sum_{j>=0} w^j / (2j+3), so u atanh u = w + w^2 T and atanh u - u = u w T;
-        // H = h(u)/w = sum_{k>=1} w^(k-1) / (k(2k-1)). Estrin's scheme keeps the dependency
-        // chains short (this loop is latency-bound with Horner).
-        const w2 = w * w, w4 = w2 * w2;
-        const T = 1 / 3 + w / 5 + w2 * (1 / 7 + w / 9) + w4 * (1 / 11 + w / 13 + w2 * (1 / 15 + w / 17));
-        const H = 1 + w / 6 + w2 * (1 / 15 + w / 28) + w4 * (1 / 45 + w / 66 + w2 * (1 / 91 + w / 120));
-        const s1 = w + w2 * T;
-        const at = u * w * T;
-        klPQ += s * (s1 + at);
-        klQP += s * (s1 - at);
-        js += 0.5 * s * w * H;
-      } else {
-        // p(a - b) is +Infinity when q == 0 (and q(b - a) when p == 0).
-        klPQ += (p > 0 ? p * (a - b) : 0) - p + q;
-        klQP += (q > 0 ? q * (b - a) : 0) - q + p;
-        const lm = Math.log(0.5 * s);
-        if (p > 0) js += p * (a - lm);
-        if (q > 0) js += q * (b - lm);
-      }
-      tv += Math.abs(p - q);
+    const a = dp[i], b = dq[i];
+    const p = ep[i] * sP, q = eq[i] * sQ;
+    if (a !== -Infinity && b !== -Infinity) dot += a * b;
+    else {
+      dropped++;
+      if (a !== -Infinity) { dropP += a; dropP2 += a * a; }
+      if (b !== -Infinity) { dropQ += b; dropQ2 += b * b; }
     }
-    if (a !== -Infinity && b !== -Infinity) {
-      dot += a * b;
-      nP += a * a;
-      nQ += b * b;
+    const s = p + q, diff = p - q;
+    tv += Math.abs(diff);
+    // Per token, with m = s/2 and u = (p-q)/s (so p = m(1+u), q = m(1-u)):
+    //   KL terms in Bregman form p ln(p/q) - p + q (they sum to KL, as sum(p-q) = 0, and
+    //   are second order, so no first-order cancellation) = s(u atanh u +- (atanh u - u));
+    //   JS term 0.5[p ln(p/m) + q ln(q/m)] = (s/4) sum_k u^2k / (k(2k-1)).
+    // Near-identical distributions (|u| < 0.1: the null-baseline regime) use these series,
+    // free of log calls; other tokens use logs directly (s == 0 gives NaN and lands there).
+    const u = diff / s;
+    const w = u * u;
+    if (w < SERIES_W) {
+      // u atanh u = w + w^2 T, atanh u - u = u w T; Horner (the loop is throughput-bound).
+      const T = T0 + w * (T1 + w * (T2 + w * (T3 + w * (T4 + w * (T5 + w * (T6 + w * T7))))));
+      const H = 1 + w * (H1 + w * (H2 + w * (H3 + w * (H4 + w * (H5 + w * (H6 + w * H7))))));
+      const s1 = w + w * w * T;
+      const at = u * w * T;
+      klPQ += s * (s1 + at);
+      klQP += s * (s1 - at);
+      js += 0.5 * s * w * H;
+    } else if (s > 0) {
+      // ln(p/q) is +Infinity when q == 0 (and -Infinity when p == 0); p == 0 contributes 0.
+      const lr = a - b - c;
+      klPQ += (p > 0 ? p * lr : 0) - diff;
+      klQP += (q > 0 ? -q * lr : 0) + diff;
+      const lm = Math.log(s) - Math.LN2; // not ln(s/2): s/2 underflows to 0 for the least subnormal
+      if (p > 0) js += p * (a - lP - lm);
+      if (q > 0) js += q * (b - lQ - lm);
     }
   }
   // Rounding can push tiny divergences below zero; they are non-negative by definition.
@@ -280,7 +367,7 @@ export function compare(P: Distribution, Q: Distribution, opts: CompareOptions =
     klQP: Math.max(klQP, 0),
     js,
     tv: Math.min(0.5 * tv, 1),
-    cosineLogp: nP > 0 && nQ > 0 ? dot / Math.sqrt(nP * nQ) : NaN,
+    cosineLogp: cosineOfLogProbs(P, Q, dot, { dropped, dropP, dropP2, dropQ, dropQ2 }),
     top1Agree: P.top[0] === Q.top[0],
     topK,
     entropyP: P.entropy,
@@ -295,6 +382,21 @@ export function compare(P: Distribution, Q: Distribution, opts: CompareOptions =
     out.refProbQ = probOf(Q, opts.referenceToken);
   }
   return out;
+}
+
+/**
+ * Cosine of logp = d - logSum over the tokens finite on both sides, from sum(dp*dq) and each
+ * side's sums: sum (a - lP)(b - lQ) = sum ab - lQ sum a - lP sum b + n lP lQ. With d <= 0 and
+ * logSum >= 0 every term is >= 0, so the expansion loses nothing to cancellation.
+ */
+function cosineOfLogProbs(P: Distribution, Q: Distribution, dot: number, x: { dropped: number; dropP: number; dropP2: number; dropQ: number; dropQ2: number }): number {
+  const both = P.size - x.dropped;
+  const lP = P.logSum, lQ = Q.logSum;
+  const sa = P.sumD - x.dropP, sa2 = P.sumD2 - x.dropP2, sb = Q.sumD - x.dropQ, sb2 = Q.sumD2 - x.dropQ2;
+  const num = dot - lQ * sa - lP * sb + both * lP * lQ;
+  const nP = sa2 - 2 * lP * sa + both * lP * lP;
+  const nQ = sb2 - 2 * lQ * sb + both * lQ * lQ;
+  return both > 0 && nP > 0 && nQ > 0 ? num / Math.sqrt(nP * nQ) : NaN;
 }
 
 let scratch: [Distribution | undefined, Distribution | undefined] = [undefined, undefined];
@@ -318,8 +420,8 @@ function intersectionSize(a: Int32Array, b: Int32Array, k: number): number {
 }
 
 function probOf(d: Distribution, token: number): number {
-  if (!Number.isInteger(token) || token < 0 || token >= d.p.length) throw new RangeError(`token ${token} is outside the vocabulary (size ${d.p.length})`);
-  return d.p[token];
+  if (!Number.isInteger(token) || token < 0 || token >= d.size) throw new RangeError(`token ${token} is outside the vocabulary (size ${d.size})`);
+  return d.prob(token);
 }
 
 /** Probability mass of a set of tokens (each counted once). */
@@ -337,30 +439,32 @@ export function massOf(d: Distribution, tokens: readonly number[]): number {
 export function mixture(components: readonly Distribution[], weights: readonly number[], opts: { topK?: number } = {}): Distribution {
   if (components.length === 0) throw new RangeError("mixture: no components");
   if (weights.length !== components.length) throw new RangeError(`mixture: ${components.length} components but ${weights.length} weights`);
-  const n = components[0].logp.length;
+  const n = components[0].size;
   let wsum = 0;
   for (const w of weights) {
     if (!(w >= 0) || !Number.isFinite(w)) throw new RangeError(`mixture: weight ${w} is not a non-negative finite number`);
     wsum += w;
   }
   if (!(wsum > 0)) throw new RangeError("mixture: weights sum to zero");
-  const used: { logp: Float64Array; lw: number }[] = [];
+  // log(w_i p_i(t)) = lw + d(t), with the component's normalisation folded into lw.
+  const used: { d: Float64Array; lw: number }[] = [];
   components.forEach((c, i) => {
-    if (c.logp.length !== n) throw new RangeError(`mixture: component ${i} has vocabulary ${c.logp.length}, expected ${n}`);
-    if (weights[i] > 0) used.push({ logp: c.logp, lw: Math.log(weights[i] / wsum) });
+    if (c.size !== n) throw new RangeError(`mixture: component ${i} has vocabulary ${c.size}, expected ${n}`);
+    if (weights[i] > 0) used.push({ d: c.d, lw: Math.log(weights[i] / wsum) - c.logSum });
   });
   const logp = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let max = -Infinity;
     for (const u of used) {
-      const v = u.lw + u.logp[i];
+      const v = u.lw + u.d[i];
       if (v > max) max = v;
     }
     if (max === -Infinity) { logp[i] = -Infinity; continue; }
     let s = 0;
-    for (const u of used) s += Math.exp(u.lw + u.logp[i] - max);
+    for (const u of used) s += Math.exp(u.lw + u.d[i] - max);
     logp[i] = max + Math.log(s);
   }
   // Components are normalised, so normalising again only removes rounding.
-  return normalise(logp, topK(opts.topK, n), "mixture");
+  const { max, top } = scan(logp, topK(opts.topK, n), "mixture");
+  return exponentiate({ d: logp, e: new Float64Array(n), cache: {} }, max, top, "mixture");
 }

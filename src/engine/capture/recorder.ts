@@ -89,7 +89,7 @@ export class CaptureRecorder {
     s.steps.push(step);
     if (opts.kind === "topk") {
       const lp = new Float32Array(k);
-      for (let i = 0; i < k; i++) lp[i] = d.logp[d.top[i]];
+      for (let i = 0; i < k; i++) lp[i] = d.logProb(d.top[i]);
       s.ids.push(Int32Array.from(d.top));
       s.rows.push(lp);
     } else if ((opts.dtype ?? "F32") === "F16") {
