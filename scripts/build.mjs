@@ -5,7 +5,7 @@
 //   node scripts/build.mjs --tests    also the in-VS-Code test suite (out/test/vscode/)
 //   --production                      minify, no source maps (used by `npm run package`)
 import * as esbuild from "esbuild";
-import { chmodSync, existsSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -52,7 +52,7 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: ["webview/playground.ts", "webview/comparison.ts"],
+    entryPoints: ["webview/playground.ts", "webview/comparison.ts", "webview/experiment.ts"],
     outdir: "dist/webview",
     format: "iife",
     platform: "browser",
@@ -98,5 +98,8 @@ if (withTests) {
 
 const started = performance.now();
 await Promise.all(builds.map((b) => esbuild.build(b)));
+// The built-in eval tasks, where the bundled engine (tasks.ts: ./tasks/builtin.jsonl beside the bundle) looks for them.
+mkdirSync(join(root, "dist/tasks"), { recursive: true });
+copyFileSync(join(root, "src/engine/eval/tasks/builtin.jsonl"), join(root, "dist/tasks/builtin.jsonl"));
 if (existsSync(join(root, "dist/cli.js"))) chmodSync(join(root, "dist/cli.js"), 0o755);
 console.log(`build: ${builds.length} bundles in ${Math.round(performance.now() - started)} ms${production ? " (production)" : ""}`);

@@ -5,6 +5,7 @@ import { basename } from "node:path";
 import * as vscode from "vscode";
 import { EngineClient, EngineCrashedError, EngineRequestError, type CompareOutcome, type Handle, type RequestHandlers, type RunHandle } from "../host/client.js";
 import type { EngineOptions, GenerationSettings, ModelSummary, PromptOptions, RunSummary } from "../protocol/engine.js";
+import type { ExperimentSpec, ExperimentView } from "../protocol/experiment.js";
 import { engineOptions } from "./config.js";
 import type { CompletionRequest, CompletionResult } from "../protocol/engine.js";
 
@@ -126,13 +127,23 @@ export class EngineService implements vscode.Disposable {
 
   /** Isolated vs visible through the engine's compareModes (capture + report under `captureRoot`). */
   compare(prompt: string, settings: GenerationSettings, captureRoot: string, handlers: RequestHandlers): Handle<CompareOutcome> {
-    return this.engine().compare(this.options(), prompt, settings, captureRoot, {
+    return this.engine().compare(this.options(), prompt, settings, captureRoot, this.trackingModel(handlers));
+  }
+
+  /** The completion experiment with the configured model; files staged under `outRoot`. */
+  experiment(spec: ExperimentSpec, outRoot: string, handlers: RequestHandlers): Handle<ExperimentView> {
+    return this.engine().experiment(this.options(), spec, outRoot, this.trackingModel(handlers));
+  }
+
+  /** `handlers` plus keeping the status bar's model current. */
+  private trackingModel(handlers: RequestHandlers): RequestHandlers {
+    return {
       ...handlers,
       onModel: (m) => {
         this.setModel(m);
         handlers.onModel?.(m);
       },
-    });
+    };
   }
 
   /** Inline completions: no progress UI, they must never get in the way of typing. */

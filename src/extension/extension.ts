@@ -11,6 +11,9 @@ import { generationDefaults } from "./config.js";
 import { downloadModel } from "./download.js";
 import { EngineService } from "./engineService.js";
 import { exportCapture } from "./exportCapture.js";
+import { ExperimentController } from "./experiment.js";
+import { ExperimentPanel } from "./experimentPanel.js";
+import type { ExperimentRendered } from "../../webview/experiment-protocol.js";
 import { selectModel } from "./models.js";
 import { PLAYGROUND_VIEW_TYPE, PlaygroundPanel, type CspViolation, type PlaygroundHost, type PlaygroundReadyInfo, type RenderedInfo } from "./playground.js";
 import { showReport } from "./reportPanel.js";
@@ -32,6 +35,14 @@ export interface TempoExtensionApi {
   inspectPlayground(view?: PlaygroundView): Promise<RenderedInfo>;
   postToPlayground(message: ExtensionMessage): void;
   inspectComparison(): Promise<{ rows: number; divergent: number }>;
+  /** The experiment results page: what it shows (optionally after opening a task's drill-down), and its Export button. */
+  inspectExperiment(taskId?: string): Promise<ExperimentRendered & { cspViolations: readonly string[]; elements: readonly string[] }>;
+  exportExperiment(): Promise<vscode.Uri | undefined>;
+  /**
+   * Only when the extension runs under its test runner (ExtensionMode.Test): set the consent to
+   * run generated code, since a test cannot answer the modal. Users always get the modal.
+   */
+  readonly testing?: { setExperimentConsent(value: boolean): Thenable<void>; experimentConsent(): boolean };
 }
 
 export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
@@ -43,6 +54,7 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
   const post = (message: ExtensionMessage): void => PlaygroundPanel.instance?.post(message);
   const runs = new RunController(context, engine, post);
   const comparison = new ComparisonViewProvider(context.extensionUri, log);
+  const experiments = new ExperimentController(context, engine, log);
   let lastSettings: GenerationSettings | undefined;
 
   const runInPlayground = async (prompt: string, settings: GenerationSettings, options: PromptOptions = {}): Promise<RunSummary | undefined> => {
@@ -182,6 +194,10 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
       }
     }),
     vscode.commands.registerCommand("tempo.compareModes", compare),
+    experiments,
+    // Arguments skip the pickers: { tasks?: "builtin" | path, arms?: [...], limit?: n }.
+    vscode.commands.registerCommand("tempo.runCompletionExperiment", (args?: unknown) => experiments.run(args)),
+    vscode.commands.registerCommand("tempo.revokeExperimentConsent", () => experiments.revokeConsent()),
     vscode.commands.registerCommand("tempo.downloadModel", (uri?: unknown) => downloadModel(context, engine, log, typeof uri === "string" ? uri : undefined)),
     comparison.onDidRequestReport((file) => void showReport(file, "TEMPO Report")),
     vscode.window.registerWebviewPanelSerializer(PLAYGROUND_VIEW_TYPE, {
@@ -208,6 +224,18 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
     },
     postToPlayground: post,
     inspectComparison: () => comparison.inspect(),
+    inspectExperiment: async (taskId) => {
+      const panel = ExperimentPanel.instance;
+      if (!panel) throw new Error("the experiment page is not open");
+      return { ...(await panel.inspect(taskId)), cspViolations: panel.cspViolations, elements: panel.elements };
+    },
+    exportExperiment: async () => {
+      const view = ExperimentPanel.instance?.view;
+      return view ? experiments.export(view) : undefined;
+    },
+    ...(context.extensionMode === vscode.ExtensionMode.Test
+      ? { testing: { setExperimentConsent: (value: boolean) => experiments.setConsent(value), experimentConsent: () => experiments.consented } }
+      : {}),
   };
 }
 

@@ -1,12 +1,12 @@
 // The playground's run: one at a time per window. Steps received from the engine stay here (the
 // extension side), so a re-created webview or a crashed engine loses nothing already shown.
-import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as vscode from "vscode";
 import type { RunHandle } from "../host/client.js";
 import type { GenerationSettings, PromptFormat, PromptOptions, RenderedPrompt, RunSummary, StepEventMessage } from "../protocol/engine.js";
 import type { ExtensionMessage } from "../../webview/protocol.js";
 import type { EngineService } from "./engineService.js";
+import { pruneStaged } from "./staging.js";
 
 /** Staged capture folders kept in global storage (older ones are removed). */
 const KEPT_STAGED_CAPTURES = 20;
@@ -76,7 +76,7 @@ export class RunController implements vscode.Disposable {
       const summary = await handle.result;
       if (this.current?.runId === handle.id) this.current.summary = summary;
       this.post({ type: "runDone", runId: handle.id, run: summary, exportable: summary.captureDir !== undefined });
-      this.pruneStaged();
+      pruneStaged(this.stagingRoot, KEPT_STAGED_CAPTURES, this.captureDir);
       return summary;
     } catch (e) {
       const message = (e as Error)?.message ?? String(e);
@@ -119,17 +119,6 @@ export class RunController implements vscode.Disposable {
   private async setContext(): Promise<void> {
     await vscode.commands.executeCommand("setContext", "tempo.generating", this.running);
     await vscode.commands.executeCommand("setContext", "tempo.hasCapture", this.captureDir !== undefined);
-  }
-
-  private pruneStaged(): void {
-    try {
-      const dirs = readdirSync(this.stagingRoot).sort();
-      for (const d of dirs.slice(0, Math.max(0, dirs.length - KEPT_STAGED_CAPTURES))) {
-        if (join(this.stagingRoot, d) !== this.captureDir) rmSync(join(this.stagingRoot, d), { recursive: true, force: true });
-      }
-    } catch {
-      // Nothing staged yet.
-    }
   }
 
   dispose(): void {

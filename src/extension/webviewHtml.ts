@@ -135,3 +135,23 @@ export function comparisonHtml(r: PageResources): string {
 </main>`,
   );
 }
+
+export function experimentHtml(r: PageResources): string {
+  return pageHtml(
+    r,
+    `<main class="experiment">
+  <header>
+    <h1>TEMPO Completion Experiment</h1>
+    <span id="meta" class="muted"></span>
+  </header>
+  <p id="status" role="status" aria-live="polite" data-state="loading">Loading...</p>
+  <div class="actions"><vscode-button id="export" disabled title="Write results.jsonl, summary.json and report.md into the workspace's .tempo/experiments">Export</vscode-button></div>
+  <div id="tables"></div>
+  <h2>Per task</h2>
+  <p class="muted">Outcome of each arm's primary completion; choose a task (or click its row) to see each arm's completion and test output.</p>
+  <table id="overview" hidden><tbody></tbody></table>
+  <div class="field"><vscode-label for="task">Task</vscode-label><vscode-single-select id="task"></vscode-single-select></div>
+  <div id="task-detail"></div>
+</main>`,
+  );
+}

@@ -16,6 +16,7 @@ import {
   type RunSummary,
   type StepEventMessage,
 } from "../protocol/engine.js";
+import type { ExperimentProgress, ExperimentSpec, ExperimentView } from "../protocol/experiment.js";
 
 /** The child died while requests were in flight (native abort, OOM kill, ...). */
 export class EngineCrashedError extends Error {
@@ -37,6 +38,8 @@ export interface RequestHandlers {
   onSteps?(steps: StepEventMessage[]): void;
   /** A generate's prompt as the engine fed it (before its first step). */
   onPrompt?(prompt: RenderedPrompt): void;
+  /** An experiment finished one more task × arm unit. */
+  onExperimentProgress?(progress: ExperimentProgress): void;
 }
 
 interface Pending extends RequestHandlers {
@@ -146,6 +149,9 @@ export class EngineClient {
       case "steps":
         p.onSteps?.(event.steps);
         return;
+      case "experimentProgress":
+        p.onExperimentProgress?.(event.progress);
+        return;
       case "promptRendered":
         p.onPrompt?.(event.prompt);
         return;
@@ -198,6 +204,15 @@ export class EngineClient {
       const c = e as Extract<HostEvent, { type: "compared" }>;
       return { captureDir: c.captureDir, reportHtml: c.reportHtml, js: c.js, meanJs: c.meanJs, nullMeanJs: c.nullMeanJs };
     });
+    return { id, result, cancel: () => this.cancel(id) };
+  }
+
+  /** The completion experiment; its files go into a new folder under `outRoot`. Cancelled, it resolves with the partial results. */
+  experiment(engine: EngineOptions, spec: ExperimentSpec, outRoot: string, handlers: RequestHandlers = {}): Handle<ExperimentView> {
+    const id = this.nextId++;
+    const result = this.send({ type: "experiment", id, engine, spec, outRoot }, handlers, (e) => e.type === "experimentDone").then(
+      (e) => (e as Extract<HostEvent, { type: "experimentDone" }>).view,
+    );
     return { id, result, cancel: () => this.cancel(id) };
   }
 

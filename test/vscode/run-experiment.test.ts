@@ -1,0 +1,108 @@
+// Runs after host.test.ts (files run in name order): that suite checks that nothing started the engine before it.
+// "TEMPO: Run Completion Experiment" inside a real VS Code: the run happens in the engine host on
+// the demo model, its results reach the webview (tables, overview, drill-down with the literal
+// completion and test output), and Export writes the files into the workspace.
+import * as assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as vscode from "vscode";
+import type { TempoExtensionApi } from "../../src/extension/extension.js";
+import type { ExperimentView } from "../../src/protocol/experiment.js";
+
+const EXTENSION_ID = "tempo-playground.tempo-playground";
+
+async function api(): Promise<TempoExtensionApi> {
+  const ext = vscode.extensions.getExtension<TempoExtensionApi>(EXTENSION_ID);
+  assert.ok(ext);
+  return ext.activate();
+}
+
+describe("TEMPO completion experiment", function () {
+  this.timeout(300_000);
+
+  before(async () => {
+    // One decoding thread: VS Code, the browser and the sandboxed tests share two cores.
+    await vscode.workspace.getConfiguration("tempo").update("threads", 1, vscode.ConfigurationTarget.Global);
+  });
+  after(async () => {
+    await vscode.workspace.getConfiguration("tempo").update("threads", undefined, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+  });
+
+  it("declares limited support for untrusted workspaces and hides the command there", () => {
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)?.packageJSON;
+    assert.equal(pkg.capabilities.untrustedWorkspaces.supported, "limited");
+    assert.match(pkg.capabilities.untrustedWorkspaces.description, /Completion Experiment/);
+    const palette: Array<{ command: string; when?: string }> = pkg.contributes.menus.commandPalette;
+    assert.equal(palette.find((m) => m.command === "tempo.runCompletionExperiment")?.when, "isWorkspaceTrusted");
+  });
+
+  it("consent is stored once and can be revoked; the test hook exists only in test mode", async () => {
+    const tempo = await api();
+    assert.ok(tempo.testing, "the extension should run in ExtensionMode.Test here");
+    await tempo.testing.setExperimentConsent(true);
+    assert.equal(tempo.testing.experimentConsent(), true);
+    await vscode.commands.executeCommand("tempo.revokeExperimentConsent");
+    assert.equal(tempo.testing.experimentConsent(), false);
+  });
+
+  it("runs two built-in tasks (standard arm) in the engine host and the page shows the results", async () => {
+    const tempo = await api();
+    await tempo.testing?.setExperimentConsent(true);
+    const view = (await vscode.commands.executeCommand("tempo.runCompletionExperiment", { arms: ["standard"], limit: 2 })) as ExperimentView | undefined;
+    assert.ok(view, "the experiment failed (see the TEMPO log)");
+    const { pid } = tempo.engineProcess();
+    assert.ok(pid && pid !== process.pid, "the experiment ran outside the extension host");
+    assert.equal(view.aborted, false);
+    assert.deepEqual(view.arms, ["standard"]);
+    assert.equal(view.model, "tempo-demo-code.gguf");
+    assert.equal(view.tasks.length, 2);
+    assert.equal(view.analysed + view.skipped.count, 2);
+    for (const t of view.tasks) {
+      assert.equal(t.arms.length, 1);
+      assert.ok(["pass", "fail", "timeout", "memory"].includes(t.arms[0].status), `${t.taskId}: ${t.arms[0].status}`);
+      assert.ok(t.arms[0].forwardPasses > 0);
+    }
+    assert.deepEqual(view.tables.map((t) => t.title), ["Quality per arm", "Paired comparisons against standard", "Cost per task", "Outcomes"]);
+    for (const f of ["results.jsonl", "summary.json", "report.md", "report.html"]) assert.ok(existsSync(join(view.dir, f)), `${f} was not staged`);
+    assert.equal(readFileSync(join(view.dir, "results.jsonl"), "utf8").trim().split("\n").length, 2);
+
+    const task = view.tasks[1];
+    const shown = await tempo.inspectExperiment(task.taskId);
+    assert.deepEqual([...shown.elements].sort(), ["vscode-button", "vscode-collapsible", "vscode-label", "vscode-option", "vscode-single-select"]);
+    assert.deepEqual(shown.tableRows, [1, 0, 1, 1], "one arm: one row per arm table, no paired comparison");
+    assert.equal(shown.taskRows, 2);
+    assert.equal(shown.drillDown?.taskId, task.taskId);
+    assert.equal(shown.drillDown?.arms.length, 1);
+    assert.equal(shown.drillDown?.arms[0].completion, task.arms[0].completion || "(empty)");
+    assert.equal(shown.drillDown?.arms[0].output, task.arms[0].output || "(empty)");
+    assert.equal(shown.hasInjectedElement, false);
+    assert.deepEqual(shown.cspViolations, []);
+  });
+
+  it("Export writes the results into .tempo/experiments and never overwrites", async () => {
+    const tempo = await api();
+    const first = await tempo.exportExperiment();
+    assert.ok(first, "nothing exported");
+    const ws = vscode.workspace.workspaceFolders?.[0].uri.fsPath;
+    assert.ok(ws && first.fsPath.startsWith(join(ws, ".tempo", "experiments")), first.fsPath);
+    assert.deepEqual(readdirSync(first.fsPath).sort(), ["report.html", "report.md", "results.jsonl", "summary.json"]);
+    const summary = JSON.parse(readFileSync(join(first.fsPath, "summary.json"), "utf8")) as { summary: { arms: Array<{ arm: string }> } };
+    assert.deepEqual(summary.summary.arms.map((a) => a.arm), ["standard"]);
+    const second = await tempo.exportExperiment();
+    assert.ok(second && second.fsPath !== first.fsPath, "the second export reused the first folder");
+    assert.ok(!readdirSync(join(ws, ".tempo", "experiments")).some((n) => n.includes(".partial-")), "a temporary folder was left behind");
+  });
+
+  it("a malformed task file is refused without harming the engine", async () => {
+    const tempo = await api();
+    const ws = vscode.workspace.workspaceFolders?.[0].uri.fsPath ?? "";
+    const bad = join(ws, "bad-tasks.jsonl");
+    writeFileSync(bad, '{"task_id": "x"}\n');
+    const starts = tempo.engineProcess().starts;
+    const view = await vscode.commands.executeCommand("tempo.runCompletionExperiment", { tasks: bad, arms: ["standard"] });
+    assert.equal(view, undefined);
+    assert.equal(tempo.engineProcess().starts, starts, "the engine restarted: it crashed on bad input");
+    assert.ok(tempo.engineProcess().pid);
+  });
+});
