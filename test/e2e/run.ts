@@ -2,7 +2,8 @@
 // would, with the PACKAGED extension installed from its .vsix: command palette -> "TEMPO:
 // Generate…" -> type a prompt -> the playground (two frames down) streams parallel sets as chips
 // from the engine host on the demo model -> hovering a chip shows its probabilities -> the
-// comparison view fills -> the window reloads and the playground comes back.
+// token tree answers the keyboard -> the comparison view fills -> the window reloads and the
+// playground (last run, history) and the comparison come back.
 // Saves screenshots to test-output/e2e/; on failure also the logs and a failure screenshot.
 //   --vsix <file>         use this package instead of running `npm run package` first
 //   --readme-screenshot   also write docs/images/playground.png (the README's picture)
@@ -195,6 +196,31 @@ async function main(): Promise<number> {
       },
     },
     {
+      name: "the Tree tab shows the run as a token tree, navigable from the keyboard",
+      fn: async () => {
+        if (!page) throw new Error("no page");
+        const frame = await webviewFrameWith(page, "#output .chip");
+        await frame.locator("vscode-tab-header", { hasText: "Tree" }).click();
+        // A set's item holds its members as child items; the first member continues the path.
+        const set = frame.locator("#tree > vscode-tree-item:has(> vscode-tree-item)").first();
+        await set.waitFor({ timeout: 10_000 });
+        const items = await frame.locator("#tree vscode-tree-item").count();
+        await set.locator(":scope > span.tree-token").click(); // focuses the set (a click also opens it)
+        if (!(await set.evaluate((el) => el.hasAttribute("open")))) await page.keyboard.press("ArrowRight");
+        await page.keyboard.press("ArrowDown"); // its first member
+        const focused = await frame.evaluate(() => {
+          const el = document.activeElement as HTMLElement | null;
+          return { tag: el?.tagName.toLowerCase(), member: el?.dataset.member, open: el?.parentElement?.hasAttribute("open") };
+        });
+        if (focused.tag !== "vscode-tree-item" || focused.member !== "0" || !focused.open) throw new Error(`keyboard focus is on ${JSON.stringify(focused)}`);
+        const tip = (await frame.locator("#tip").textContent()) ?? "";
+        if (!tip.includes("probability")) throw new Error(`a focused member shows no details: ${JSON.stringify(tip)}`);
+        log(SUITE, `token tree: ${items} items`);
+        await page.screenshot({ path: join(OUT, "tree.png") });
+        await frame.locator("vscode-tab-header", { hasText: "Text" }).click();
+      },
+    },
+    {
       name: 'the palette runs "TEMPO: Compare Isolated vs Visible" and the comparison view fills, aligned by step',
       fn: async () => {
         if (!page) throw new Error("no page");
@@ -209,7 +235,7 @@ async function main(): Promise<number> {
       },
     },
     {
-      name: "after a window reload the playground is restored with its prompt",
+      name: "after a window reload the playground shows its last run and history again, and the comparison its results",
       fn: async () => {
         if (!page) throw new Error("no page");
         // "Developer: Reload Window" rather than a bare page reload: VS Code then saves its
@@ -222,9 +248,21 @@ async function main(): Promise<number> {
         // Restored through the panel serializer: the page reconnects and gets its state back.
         // The comparison view is restored too, so find the playground's frame by its content.
         const view = await webviewFrameWith(page, "#output", 60_000);
-        await view.locator('#status[data-state="connected"]').waitFor({ timeout: 60_000 });
         const value = await view.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
         if (value !== PROMPT) throw new Error(`restored prompt is ${JSON.stringify(value)}`);
+        // The last run, from the page's stored state: its text and sets, and the finished status.
+        await view.locator("#output .chip").first().waitFor({ timeout: 30_000 });
+        const output = (await view.locator("#output").textContent()) ?? "";
+        if (!output.startsWith(PROMPT)) throw new Error(`restored output ${JSON.stringify(output.slice(0, 80))}`);
+        const status = (await view.locator("#status").textContent()) ?? "";
+        if (!/^Done \(/.test(status)) throw new Error(`restored status ${JSON.stringify(status)}`);
+        const history = await view.locator("#history .history-item").allTextContents();
+        if (history.length < 1 || !history[0].includes("def fibonacci")) throw new Error(`restored history ${JSON.stringify(history)}`);
+        // The comparison view comes back with its rows (its own stored state).
+        const compare = await webviewFrameWith(page, "table#compare:not([hidden]) tbody tr", 60_000);
+        const rows = await compare.locator("table#compare tbody tr").count();
+        if (rows < 2) throw new Error(`the restored comparison shows ${rows} rows`);
+        await page.screenshot({ path: join(OUT, "after-reload.png") });
       },
     },
   ];
