@@ -14,6 +14,7 @@ import { exportCapture } from "./exportCapture.js";
 import { ExperimentController } from "./experiment.js";
 import { ExperimentPanel } from "./experimentPanel.js";
 import type { ExperimentRendered } from "../../webview/experiment-protocol.js";
+import { TempoInlineCompletionProvider } from "./inlineCompletions.js";
 import { selectModel } from "./models.js";
 import { PLAYGROUND_VIEW_TYPE, PlaygroundPanel, type CspViolation, type PlaygroundHost, type PlaygroundReadyInfo, type RenderedInfo } from "./playground.js";
 import { showReport } from "./reportPanel.js";
@@ -35,6 +36,8 @@ export interface TempoExtensionApi {
   inspectPlayground(view?: PlaygroundView): Promise<RenderedInfo>;
   postToPlayground(message: ExtensionMessage): void;
   inspectComparison(): Promise<{ rows: number; divergent: number }>;
+  /** The inline completion provider as registered (tests call it on real documents). */
+  readonly inlineCompletions: TempoInlineCompletionProvider;
   /** The experiment results page: what it shows (optionally after opening a task's drill-down), and its Export button. */
   inspectExperiment(taskId?: string): Promise<ExperimentRendered & { cspViolations: readonly string[]; elements: readonly string[] }>;
   exportExperiment(): Promise<vscode.Uri | undefined>;
@@ -54,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
   const post = (message: ExtensionMessage): void => PlaygroundPanel.instance?.post(message);
   const runs = new RunController(context, engine, post);
   const comparison = new ComparisonViewProvider(context.extensionUri, log);
+  const inlineCompletions = new TempoInlineCompletionProvider(context, engine, log);
   const experiments = new ExperimentController(context, engine, log);
   let lastSettings: GenerationSettings | undefined;
 
@@ -179,6 +183,9 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
       return generate(text);
     }),
     vscode.commands.registerCommand("tempo.stop", () => runs.stop()),
+    inlineCompletions,
+    // Every language: the provider checks tempo.inlineCompletions.languages per request, so a settings change needs no re-registration.
+    vscode.languages.registerInlineCompletionItemProvider([{ scheme: "file" }, { scheme: "untitled" }], inlineCompletions),
     vscode.commands.registerCommand("tempo.selectModel", (uri?: unknown) => selectModel(context, engine, uri instanceof vscode.Uri ? uri : undefined)),
     vscode.commands.registerCommand("tempo.exportCapture", async () => {
       const staged = runs.captureDir;
@@ -224,6 +231,7 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
     },
     postToPlayground: post,
     inspectComparison: () => comparison.inspect(),
+    inlineCompletions,
     inspectExperiment: async (taskId) => {
       const panel = ExperimentPanel.instance;
       if (!panel) throw new Error("the experiment page is not open");
