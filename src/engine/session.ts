@@ -169,7 +169,10 @@ export class TempoSession {
     const position = this.nextPosition;
     // Scratch rows live in their own sequence at their own positions: invisible to every
     // other token and blind to them; they only change the batch's shape and row positions.
-    const scratchRow = (): BatchRow => ({ token: tokens[0], position: this.scratchPosition++, seqIds: [this.scratchSeq], wantLogits: false });
+    // They ask for logits (then unread) so the output projection runs over as many rows as the
+    // set it mirrors: CUDA takes another kernel for one output row than for eight, and that
+    // alone moved logits by 1e-2 on an H200.
+    const scratchRow = (): BatchRow => ({ token: tokens[0], position: this.scratchPosition++, seqIds: [this.scratchSeq], wantLogits: true });
     const rows: BatchRow[] = [
       ...Array.from({ length: before }, scratchRow),
       ...tokens.map((token, j) => ({ token, position, seqIds: memberSeqIds(mode, j, m, this.lanes), wantLogits: true })),
