@@ -73,9 +73,16 @@ describe("TEMPO extension in VS Code", () => {
       "vscode-button",
       "vscode-label",
       "vscode-option",
+      "vscode-radio",
+      "vscode-radio-group",
       "vscode-single-select",
+      "vscode-tab-header",
+      "vscode-tab-panel",
+      "vscode-tabs",
       "vscode-textarea",
       "vscode-textfield",
+      "vscode-tree",
+      "vscode-tree-item",
     ]);
     assert.match(ready.theme, /^vscode-(light|dark|high-contrast)/);
     assert.deepEqual(api.playgroundCspViolations(), [], "the page triggered CSP violations");
