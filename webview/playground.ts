@@ -202,7 +202,7 @@ function promptText(run: RunRecord): string {
 function chatNote(run: RunRecord): string {
   const chat = run.rendered?.chat;
   if (!chat) return "";
-  return ` Chat format: ${chat.wrapper}${chat.fromTemplate ? " (the model's own template)." : " (generic: the GGUF has no chat template)."}`;
+  return ` Chat format: ${chat.wrapper}${chat.fromTemplate ? " (the model's own template)." : " (generic: the GGUF has no usable chat template)."}`;
 }
 
 /** The status line for a run that is not streaming. */

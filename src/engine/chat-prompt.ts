@@ -2,8 +2,9 @@
  * Chat prompts: the user's text as one user turn, rendered by node-llama-cpp's chat wrappers.
  * A GGUF with `tokenizer.chat_template` gets the wrapper node-llama-cpp resolves for it (a
  * specialized wrapper it proved equivalent to the template, or the Jinja template itself). A
- * GGUF without one gets node-llama-cpp's GeneralChatWrapper ("### Human" / "### Assistant"):
- * a generic format the model was not trained on, and the result says so (`fromTemplate`).
+ * GGUF without one (or whose template does not render) gets node-llama-cpp's GeneralChatWrapper
+ * ("### Human" / "### Assistant"): a generic format the model was not trained on, and the result
+ * says so (`fromTemplate`).
  */
 import type { LlamaText } from "node-llama-cpp";
 import type { TempoModel } from "./model.js";
@@ -43,12 +44,26 @@ function triggerText(trigger: LlamaText): string | undefined {
  * Renders `user` as a user turn and opens the model's reply; `responsePrefix` is text the reply
  * already starts with ("collapse and continue" inside a chat reply).
  */
-export async function renderChatPrompt(model: TempoModel, user: string, responsePrefix = ""): Promise<ChatPrompt> {
+export async function renderChatPrompt(
+  model: TempoModel,
+  user: string,
+  responsePrefix = "",
+  /** Called when the GGUF's template cannot be used (the generic format is used instead). */
+  onTemplateError?: (message: string) => void,
+): Promise<ChatPrompt> {
   if (user.length === 0) throw new TempoInputError("the prompt is empty");
   const { resolveChatWrapper, GeneralChatWrapper } = await import("node-llama-cpp");
-  const fromTemplate = hasChatTemplate(model);
-  // warningLogs off: a broken template falls back to another wrapper, and `wrapper` reports which.
-  const wrapper = fromTemplate ? resolveChatWrapper(model.tokenizer, { warningLogs: false }) : new GeneralChatWrapper();
+  let wrapper: InstanceType<typeof GeneralChatWrapper> | ReturnType<typeof resolveChatWrapper> = new GeneralChatWrapper();
+  let fromTemplate = false;
+  if (hasChatTemplate(model)) {
+    try {
+      // No silent fallback to a guessed wrapper: a template that does not render is reported below.
+      wrapper = resolveChatWrapper(model.tokenizer, { warningLogs: false, fallbackToOtherWrappersOnJinjaError: false });
+      fromTemplate = true;
+    } catch (e) {
+      onTemplateError?.((e as Error)?.message ?? String(e));
+    }
+  }
   const state = wrapper.generateContextState({
     chatHistory: [
       { type: "user", text: user },

@@ -108,7 +108,9 @@ async function promptFor(model: TempoModel, req: Extract<HostRequest, { type: "g
     const tokens = model.promptTokens(req.prompt);
     return { tokens, rendered: { format: "raw", text: req.prompt, tokens: tokens.length }, config };
   }
-  const chat = await renderChatPrompt(model, req.prompt, req.responsePrefix);
+  const chat = await renderChatPrompt(model, req.prompt, req.responsePrefix, (message) =>
+    send({ type: "log", level: "warn", message: `${model.info.fileName}: its chat template does not render (${message}); using the generic chat format` }),
+  );
   const stopStrings = [...new Set([...config.stopStrings, ...chat.stopStrings])];
   return {
     tokens: chat.tokens,

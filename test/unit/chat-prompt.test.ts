@@ -20,17 +20,22 @@ describe("chat prompts", function () {
   let dir: string;
   let plain: TempoModel;
   let templated: TempoModel;
+  let broken: TempoModel;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "tempo-chat-"));
     const path = join(dir, "chatml.gguf");
     writeSeededModel(path, TINY_SHAPE, undefined, { "tokenizer.chat_template": { type: GgufValueType.STRING, value: CHATML } });
+    const brokenPath = join(dir, "broken.gguf");
+    writeSeededModel(brokenPath, TINY_SHAPE, undefined, { "tokenizer.chat_template": { type: GgufValueType.STRING, value: "{% for message in messages %}{{ message['content'] " } });
     plain = await TempoModel.open(defaultModelPath(), { gpu: "cpu" });
     templated = await TempoModel.open(path, { gpu: "cpu" });
+    broken = await TempoModel.open(brokenPath, { gpu: "cpu" });
   });
   after(async () => {
     await plain?.dispose();
     await templated?.dispose();
+    await broken?.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -55,6 +60,14 @@ describe("chat prompts", function () {
     assert.equal(chat.tokens[0], plain.info.bos, "the format places BOS itself, once");
     assert.equal(chat.tokens.filter((t) => t === plain.info.bos).length, 1);
     assert.ok(chat.stopStrings.some((s) => s.includes("### Human")), chat.stopStrings.join(" | "));
+  });
+
+  it("reports a template that does not render and uses the generic format instead of a guess", async () => {
+    const errors: string[] = [];
+    const chat = await renderChatPrompt(broken, "hello", "", (m) => errors.push(m));
+    assert.equal(errors.length, 1);
+    assert.equal(chat.fromTemplate, false);
+    assert.equal(chat.wrapper, "General");
   });
 
   it("continues an open reply from a prefix", async () => {
