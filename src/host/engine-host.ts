@@ -10,6 +10,7 @@ import { generate } from "../engine/tempo/generate.js";
 import { CaptureRecorder } from "../engine/capture/recorder.js";
 import { captureInfoFor } from "../engine/capture/run-info.js";
 import { compareModes } from "../engine/analysis/compare-run.js";
+import { downloadModelFile } from "./model-download.js";
 import { distinctAlternatives, generateCompletionPaths } from "../engine/eval/completion-paths.js";
 import { fitPrefix, inlineTruncationTarget } from "../engine/eval/inline-prompt.js";
 import { REPORT_FILES, writeReport } from "../engine/analysis/report-write.js";
@@ -260,32 +261,12 @@ async function runExperiment(req: Extract<HostRequest, { type: "experiment" }>, 
   send({ type: "experimentDone", id: req.id, view: experimentView(run, results, tasks, { dir, source, model: loaded.model.info.fileName }) });
 }
 
-/** How long the downloader may take to reach the server (it retries refused connections forever). */
-const DOWNLOAD_CONNECT_TIMEOUT_MS = 60_000;
-
-/** Rejects when `signal` aborts or `ms` pass, whichever comes first; `p` may go on in the background. */
-function abortable<T>(p: Promise<T>, signal: AbortSignal, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TempoInputError(`${what}: no answer within ${ms / 1000} s (offline, or a wrong URL?)`)), ms);
-    const onAbort = (): void => reject(new TempoInputError(`${what}: cancelled`));
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-    });
-  });
-}
-
 async function runDownload(req: Extract<HostRequest, { type: "download" }>, signal: AbortSignal): Promise<void> {
-  const { createModelDownloader } = await import("node-llama-cpp");
   let lastSent = 0;
   send({ type: "progress", id: req.id, phase: "download", message: "connecting" });
-  const creating = createModelDownloader({
-    modelUri: req.uri,
-    dirPath: req.dirPath,
-    skipExisting: true,
-    deleteTempFileOnCancel: true,
-    onProgress: ({ totalSize, downloadedSize }) => {
+  const path = await downloadModelFile(req.uri, req.dirPath, {
+    signal,
+    onProgress: (downloadedSize, totalSize) => {
       const now = Date.now();
       if (now - lastSent < 250 && downloadedSize < totalSize) return;
       lastSent = now;
@@ -296,8 +277,6 @@ async function runDownload(req: Extract<HostRequest, { type: "download" }>, sign
       });
     },
   });
-  const downloader = await abortable(creating, signal, DOWNLOAD_CONNECT_TIMEOUT_MS, `reaching ${req.uri}`);
-  const path = await downloader.download({ signal });
   send({ type: "downloaded", id: req.id, path });
 }
 

@@ -1,5 +1,5 @@
 // "TEMPO: Download Model…": what it accepts before anything is fetched, and its error path.
-// The download itself needs the network, which these machines do not have: not tested here.
+// The download itself runs outside VS Code: test/unit/model-download.test.ts, on a local server.
 import * as assert from "node:assert/strict";
 import * as vscode from "vscode";
 import { parseModelUri, SUGGESTED_MODELS } from "../../src/extension/download.js";
