@@ -11,15 +11,22 @@ export const MAX_HISTORY_RUNS = 20;
 export const MAX_STORED_STEPS_PER_RUN = 500;
 export const MAX_STORED_STEPS = 2_000;
 
-export const runRecordSchema = z.object({
-  /** `${startedAt}-${runId}`: unique across reloads. */
-  key: z.string(),
+/** What names and starts a run: the extension's "runStarted" message and every history entry. */
+export const runStartShape = {
   runId: z.number().int(),
+  /** Epoch ms: with runId, names the run across window reloads (runIds restart at 1). */
   startedAt: z.number(),
   prompt: z.string(),
   settings: generationSettingsSchema,
   format: promptFormatSchema,
+  /** Chat only: the reply the run continued. */
   responsePrefix: z.string().optional(),
+};
+
+export const runRecordSchema = z.object({
+  /** `${startedAt}-${runId}`: unique across reloads. */
+  key: z.string(),
+  ...runStartShape,
   rendered: renderedPromptSchema.optional(),
   steps: z.array(stepEventSchema),
   /** Steps the run had beyond `steps` (left out of stored state to bound it). */

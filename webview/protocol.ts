@@ -16,6 +16,7 @@ import {
   type RunSummary,
   type StepEventMessage,
 } from "../src/protocol/engine.js";
+import { runStartShape } from "./playground-state.js";
 
 export type { GenerationSettings, PromptFormat, RenderedPrompt, RunSummary, StepEventMessage };
 
@@ -90,16 +91,7 @@ const extensionMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("model"), model: modelLineSchema }),
   /** Replaces the prompt (Generate… and Generate from Selection); `run` starts it at once. */
   z.object({ type: z.literal("setPrompt"), prompt: z.string() }),
-  z.object({
-    type: z.literal("runStarted"),
-    runId: z.number().int(),
-    /** Epoch ms: with runId, names the run across window reloads (runIds restart at 1). */
-    startedAt: z.number(),
-    prompt: z.string(),
-    settings: generationSettingsSchema,
-    format: promptFormatSchema,
-    responsePrefix: z.string().optional(),
-  }),
+  z.object({ type: z.literal("runStarted"), ...runStartShape }),
   z.object({ type: z.literal("promptRendered"), runId: z.number().int(), prompt: renderedPromptSchema }),
   z.object({ type: z.literal("progress"), runId: z.number().int(), message: z.string() }),
   z.object({ type: z.literal("steps"), runId: z.number().int(), steps: z.array(stepEventSchema) }),

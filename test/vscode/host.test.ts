@@ -81,7 +81,7 @@ describe("TEMPO engine host from the extension", function () {
     assert.deepEqual(tempo.playgroundCspViolations(), []);
   });
 
-  it("renders model text as text: a piece like <img onerror> shows literally and runs nothing", async () => {
+  it("renders model text as text (chips and tree): a piece like <img onerror> shows literally and runs nothing", async () => {
     const tempo = await api();
     await tempo.openPlayground();
     const evil = "<img src=x onerror=alert(1)>";
@@ -103,6 +103,11 @@ describe("TEMPO engine host from the extension", function () {
     assert.ok(rendered.text.startsWith("<i>prompt</i>"));
     assert.equal(rendered.hasInjectedElement, false, "model text became markup");
     assert.equal(rendered.chips, 2);
+    // The token tree shows the same pieces, as text too.
+    const tree = await tempo.inspectPlayground("tree");
+    assert.ok(tree.text.includes(evil) && tree.text.includes("<script>alert(2)</script>"), `the tree: ${JSON.stringify(tree.text)}`);
+    assert.equal(tree.hasInjectedElement, false, "model text became markup in the tree");
+    await tempo.inspectPlayground("text");
     // An injected handler or script would also trip the CSP and be reported.
     await sleep(300);
     assert.deepEqual(tempo.playgroundCspViolations(), []);
