@@ -1,5 +1,6 @@
 // The comparison view (its own view container): the same prompt run isolated, visible and
 // standard, aligned by step, with the steps where they diverge highlighted.
+import { existsSync } from "node:fs";
 import * as vscode from "vscode";
 import { parseComparisonWebviewMessage, readComparisonState, type ComparisonData, type ComparisonExtensionMessage } from "../../webview/comparison-protocol.js";
 import { comparisonHtml, makeNonce } from "./webviewHtml.js";
@@ -49,7 +50,10 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
       } else if (msg.type === "runCompare") {
         void vscode.commands.executeCommand("tempo.compareModes");
       } else if (msg.type === "openReport") {
-        if (this.data?.reportHtml) this.reportEmitter.fire(this.data.reportHtml);
+        const report = this.data?.reportHtml;
+        // A comparison restored after a reload may point at a report that staging has since pruned.
+        if (report && existsSync(report)) this.reportEmitter.fire(report);
+        else if (report) void vscode.window.showInformationMessage("TEMPO: this comparison's report is no longer on disk; run the comparison again.");
       } else if (msg.type === "log") {
         this.log.warn(msg.message);
       } else if (msg.type === "rendered") {
