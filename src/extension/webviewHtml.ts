@@ -68,8 +68,9 @@ export function playgroundHtml(r: PageResources): string {
   </header>
   <div class="prompt-head">
     <vscode-label for="prompt">Prompt</vscode-label>
+    <!-- No "checked" here: the page checks one from its stored state (a checked attribute would override that). -->
     <vscode-radio-group id="format" aria-label="Prompt format">
-      <vscode-radio name="format" value="raw" checked>Raw</vscode-radio>
+      <vscode-radio name="format" value="raw">Raw</vscode-radio>
       <vscode-radio name="format" value="chat">Chat</vscode-radio>
     </vscode-radio-group>
   </div>

@@ -221,6 +221,33 @@ async function main(): Promise<number> {
       },
     },
     {
+      name: "Chat runs the prompt as a user turn in the generic chat format (no template in the demo model), and a chip continues the reply",
+      fn: async () => {
+        if (!page) throw new Error("no page");
+        const frame = await webviewFrameWith(page, "#output .chip");
+        const historyBefore = await frame.locator("#history .history-item").count();
+        await frame.locator('vscode-radio[value="chat"]').click();
+        const hint = (await frame.locator("#format-hint").textContent()) ?? "";
+        if (!/no chat template/.test(hint)) throw new Error(`the chat hint says ${JSON.stringify(hint)}`);
+        await frame.locator("vscode-button#run").click();
+        await frame.locator(".history-item", { hasText: "chat · " }).first().waitFor({ state: "attached", timeout: 30_000 });
+        await frame.locator('#status[data-state="done"]').waitFor({ timeout: 60_000 });
+        const output = (await frame.locator("#output").textContent()) ?? "";
+        if (!/### Human\n ?def fibonacci\(n\):\n\n### Assistant\n/.test(output)) throw new Error(`the chat run shows ${JSON.stringify(output.slice(0, 120))}`);
+        const status = (await frame.locator("#status").textContent()) ?? "";
+        if (!status.includes("Chat format: General (generic")) throw new Error(`status ${JSON.stringify(status)}`);
+        // Collapse and continue inside the reply: the second member of the first set.
+        await frame.locator("#output .set").first().locator(".chip").nth(1).click();
+        await frame.locator(".history-item", { hasText: "(continued)" }).first().waitFor({ state: "attached", timeout: 30_000 });
+        await frame.locator('#status[data-state="done"]').waitFor({ timeout: 60_000 });
+        const history = await frame.locator("#history .history-item").count();
+        if (history !== historyBefore + 2) throw new Error(`history has ${history} runs, expected ${historyBefore + 2}`);
+        const prompt = await frame.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
+        if (prompt !== PROMPT) throw new Error(`a chat continuation changed the prompt box to ${JSON.stringify(prompt)}`);
+        await page.screenshot({ path: join(OUT, "chat.png") });
+      },
+    },
+    {
       name: 'the palette runs "TEMPO: Compare Isolated vs Visible" and the comparison view fills, aligned by step',
       fn: async () => {
         if (!page) throw new Error("no page");
@@ -248,16 +275,20 @@ async function main(): Promise<number> {
         // Restored through the panel serializer: the page reconnects and gets its state back.
         // The comparison view is restored too, so find the playground's frame by its content.
         const view = await webviewFrameWith(page, "#output", 60_000);
+        // The last run, from the page's stored state: its text and sets (drawn once the page's
+        // script ran), and the finished status.
+        await view.locator("#output .chip").first().waitFor({ timeout: 30_000 });
         const value = await view.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
         if (value !== PROMPT) throw new Error(`restored prompt is ${JSON.stringify(value)}`);
-        // The last run, from the page's stored state: its text and sets, and the finished status.
-        await view.locator("#output .chip").first().waitFor({ timeout: 30_000 });
+        // The last run shown was the chat continuation: its prompt as the model saw it.
         const output = (await view.locator("#output").textContent()) ?? "";
-        if (!output.startsWith(PROMPT)) throw new Error(`restored output ${JSON.stringify(output.slice(0, 80))}`);
+        if (!output.includes(`${PROMPT}\n\n### Assistant\n`)) throw new Error(`restored output ${JSON.stringify(output.slice(0, 120))}`);
+        const chat = await view.locator('vscode-radio[value="chat"]').evaluate((el) => (el as HTMLElement & { checked: boolean }).checked);
+        if (!chat) throw new Error("the Chat switch was not restored");
         const status = (await view.locator("#status").textContent()) ?? "";
         if (!/^Done \(/.test(status)) throw new Error(`restored status ${JSON.stringify(status)}`);
         const history = await view.locator("#history .history-item").allTextContents();
-        if (history.length < 1 || !history[0].includes("def fibonacci")) throw new Error(`restored history ${JSON.stringify(history)}`);
+        if (history.length !== 3 || !history.every((h) => h.includes("def fibonacci"))) throw new Error(`restored history ${JSON.stringify(history)}`);
         // The comparison view comes back with its rows (its own stored state).
         const compare = await webviewFrameWith(page, "table#compare:not([hidden]) tbody tr", 60_000);
         const rows = await compare.locator("table#compare tbody tr").count();
