@@ -1,6 +1,7 @@
 """Writes the figures of docs/demo-model.md (between its figures markers) from the files the
 pipeline produced, so the report never drifts from the run."""
 import argparse
+import glob
 import json
 import os
 import re
@@ -25,33 +26,31 @@ def sweep_lines(path: str):
     return out
 
 
-def cpu_lines(path: str, shipped):
-    if not os.path.exists(path):
-        return ["(no CPU probe recorded: run `training/train.py --stop-after 100 --threads 1 --results training/cpu-probe.json ...`)"]
-    p = json.load(open(path))
-    c = p["curve"]
-    steps = c["step"][-1]
-    # CPU seconds spent in the training steps alone: evaluations and start-up excluded
-    eval_cost = c["cpuSeconds"][0]
-    per_step = (c["cpuSeconds"][-1] - c["cpuSeconds"][0] - (len(c["step"]) - 2) * eval_cost) / steps
-    full = per_step * p["scheduleSteps"] / 60
-    out = [f"A CPU probe (`train.py --threads {p['threads']} --stop-after {steps}`, same defaults and seed, torch {p['torch']}) "
-           f"ran the first {steps} of the {p['scheduleSteps']} steps on this machine: {p['trainSeconds']:.0f} s of wall time "
-           f"(15-minute load average {p['loadAverage'][2]:.1f}: the process got "
-           f"{(c['cpuSeconds'][-1] - c['cpuSeconds'][0]) / (c['seconds'][-1] - c['seconds'][0]):.0%} of one core), "
-           f"and {per_step:.2f} s of CPU time per training step (batch {p['batch']} x {p['config']['n_ctx']} tokens) on one "
-           f"thread. The {p['scheduleSteps']} steps therefore cost about {full:.0f} minutes of CPU time on one core of this "
-           f"processor. With the default 2 threads on an idle 2-core machine the run fits the 30-minute budget only if two "
-           f"threads are at least {full / 30:.2f} times as fast as one; that speed-up could not be measured here (the "
-           f"machine was never idle), so on a slower or busy machine expect the CPU run to take longer.",
-           "", "Same steps, CPU probe against the shipped (H100) run:", "",
-           "| step | CPU: train | CPU: held-out subset | H100: train | H100: held-out subset |", "| ---: | ---: | ---: | ---: | ---: |"]
-    sc = shipped["curve"]
-    for i, st in enumerate(c["step"]):
-        if st in sc["step"]:
-            j = sc["step"].index(st)
-            fmt = lambda x: "" if x is None else f"{x:.3f}"  # noqa: E731
-            out.append(f"| {st} | {fmt(c['train'][i])} | {fmt(c['heldout'][i])} | {fmt(sc['train'][j])} | {fmt(sc['heldout'][j])} |")
+def cpu_lines(probe_dir: str, run):
+    """The CPU probes of training/cpu-probes.sh as a table, then the cost of the run itself."""
+    names = sorted(glob.glob(os.path.join(probe_dir, "*.json")), key=os.path.getmtime)
+    out = []
+    if names:
+        out += ["| probe (`training/cpu-probes.sh`) | matrix products | threads | heap kept | OMP_WAIT_POLICY | CPU s/step "
+                "| wall s/step | load (1 min) | train loss |", "| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
+        for f in names:
+            p = json.load(open(f))
+            c, env = p["curve"], p.get("environment", {})
+            steps = c["step"][-1] - c["step"][0]
+            cpu = (c["cpuSeconds"][-1] - c["cpuSeconds"][0]) / steps
+            wall = (c["seconds"][-1] - c["seconds"][0]) / steps
+            out.append(f"| {os.path.basename(f)[:-5]} | {p['precision']} | {p['threads']} | "
+                       f"{'yes' if 'MALLOC_MMAP_MAX_' in env else 'no'} | {env.get('OMP_WAIT_POLICY', '(default)')} | "
+                       f"{cpu:.2f} | {wall:.2f} | {p['loadAverage'][0]:.1f} | {c['train'][-1]:.3f} |")
+        out += ["", "CPU and wall seconds per step exclude start-up and evaluation (between the probe's first and last "
+                "evaluation); train loss is the mean over its steps, the same numbers for every variant when they "
+                "train the same model.", ""]
+    steps = run["steps"]
+    out.append(f"The run that produced the shipped file ({run['device']}, torch {run['torch']}, {run['threads']} threads, "
+               f"{run.get('precision', 'fp32')} matrix products): {steps} steps in {run['trainSeconds']:.0f} s of training "
+               f"wall time ({run['trainSeconds'] / steps:.2f} s/step) and {run['processCpuSeconds']:.0f} s of process CPU "
+               f"time ({run['processCpuSeconds'] / steps:.2f} CPU s/step, evaluations and start-up included)"
+               + (f", 1-minute load average {run['loadAverage'][0]:.1f} at its end." if "loadAverage" in run else "."))
     return out
 
 
@@ -63,7 +62,7 @@ def main() -> None:
     ap.add_argument("--check", default="training/export-check.json")
     ap.add_argument("--model", default="models/tempo-demo-code.gguf")
     ap.add_argument("--sweep", default="training/sweep-h100.json")
-    ap.add_argument("--cpu-probe", default="training/cpu-probe.json")
+    ap.add_argument("--cpu-probes", default="training/cpu-probes")
     args = ap.parse_args()
     r = json.load(open(args.results))
     m = json.load(open(args.manifest))
@@ -88,7 +87,8 @@ def main() -> None:
               f"| file | `{args.model}`, {size:,} bytes ({size / 2**20:.2f} MiB; f16 matrices, f32 norms) |",
               f"| training | {r['steps']} steps x {r['batch']} x {c['n_ctx']} tokens = {r['tokensSeen']:,} tokens "
               f"({r['tokensSeen'] / r['trainTokens']:.2f} epochs of {r['trainTokens']:,}), AdamW lr {r['lr']}, seed {r['seed']} |",
-              f"| run that produced the shipped file | device `{r['device']}`, torch {r['torch']}, {r['trainSeconds']} s of training wall time |",
+              f"| run that produced the shipped file | device `{r['device']}` ({r['threads']} threads, {r.get('precision', 'fp32')} "
+              f"matrix products), torch {r['torch']}, {r['trainSeconds']} s of training wall time, {r['processCpuSeconds']} s of CPU time |",
               f"| torch vs llama.cpp on {chk['tokens']} held-out tokens ({chk['document']}) | max abs difference of next-token "
               f"log-probability {chk['maxAbsNllDiff']:.4f} nats, argmax agreement {chk['argmaxAgreement']:.0%} |", "",
               f"### Held-out results ({h['targets']:,} tokens, {h['bytes']:,} bytes)", "",
@@ -99,7 +99,7 @@ def main() -> None:
     doc = open(args.doc).read()
     doc = replace_block(doc, (BEGIN, END), lines)
     doc = replace_block(doc, SWEEP, sweep_lines(args.sweep))
-    doc = replace_block(doc, CPU, cpu_lines(args.cpu_probe, r))
+    doc = replace_block(doc, CPU, cpu_lines(args.cpu_probes, r))
     open(args.doc, "w").write(doc)
     print(f"report: updated {args.doc}")
 

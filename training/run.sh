@@ -22,7 +22,12 @@ mkdir -p "$CACHE"
 "$PY" training/train_tokenizer.py --corpus "$CACHE/corpus" --out "$CACHE/tokenizer"
 npx tsx scripts/demo-model/tokenize-corpus.ts
 N_VOCAB=$("$PY" -c "import json; print(len(json.load(open('$CACHE/tokenizer/vocab.json'))['tokens']))")
-"$PY" training/train.py --tokens "$CACHE/tokens" --out "$CACHE/weights" --results training/results.json --n-vocab "$N_VOCAB" "$@"
+# Measured on this 2-core machine (docs/demo-model.md, "CPU budget"): glibc hands big tensors
+# back to the kernel on free and faults them in again on the next step (keeping them in the
+# heap saved about a fifth of the CPU time per step), and OpenMP threads that spin while
+# waiting for a preempted partner made 2 threads 5x slower than 1 on a busy machine.
+MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 MALLOC_TOP_PAD_=536870912 OMP_WAIT_POLICY=PASSIVE \
+  "$PY" training/train.py --tokens "$CACHE/tokens" --out "$CACHE/weights" --results training/results.json --n-vocab "$N_VOCAB" "$@"
 "$PY" training/reference.py --tokens "$CACHE/tokens" --weights "$CACHE/weights"
 npx tsx scripts/demo-model/export.ts --weights "$CACHE/weights" --out models/tempo-demo-code.gguf
 npx tsx scripts/demo-model/verify.ts --model models/tempo-demo-code.gguf --weights "$CACHE/weights" --write training/export-check.json
