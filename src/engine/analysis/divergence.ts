@@ -140,6 +140,20 @@ function scan(x: Float64Array, k: number, who: string): { max: number; top: Int3
  */
 function exponentiate(b: { d: Float64Array; e: Float64Array; cache: NormalisedCache }, max: number, top: Int32Array, who: string): Distribution {
   const { d, e } = b;
+  shiftAndExp(d, e, max, SUMS);
+  const [sum, ex, sd, sd2] = SUMS;
+  // A NaN entry makes the sum NaN; checking once here keeps a compare out of both loops.
+  if (sum !== sum) throw new RangeError(`${who}: entry ${d.findIndex((v) => v !== v)} is NaN`);
+  const logSum = Math.log(sum);
+  const scale = 1 / sum;
+  return new Distribution(d, e, logSum, scale, logSum - ex * scale, top, sd, sd2, b.cache);
+}
+
+/** Sums filled by the leaf loops (one module-level buffer: the loops never run concurrently). */
+const SUMS = new Float64Array(10);
+
+/** d_i -= max, e_i = exp(d_i); out = [sum e, sum e d, sum d, sum d^2] (the last three over finite d). */
+function shiftAndExp(d: Float64Array, e: Float64Array, max: number, out: Float64Array): void {
   const n = d.length;
   let sum = 0, ex = 0, sd = 0, sd2 = 0;
   for (let i = 0; i < n; i++) {
@@ -154,11 +168,10 @@ function exponentiate(b: { d: Float64Array; e: Float64Array; cache: NormalisedCa
       sd2 += v * v;
     }
   }
-  // A NaN entry makes the sum NaN; checking once here keeps a compare out of both loops.
-  if (sum !== sum) throw new RangeError(`${who}: entry ${d.findIndex((v) => v !== v)} is NaN`);
-  const logSum = Math.log(sum);
-  const scale = 1 / sum;
-  return new Distribution(d, e, logSum, scale, logSum - ex * scale, top, sd, sd2, b.cache);
+  out[0] = sum;
+  out[1] = ex;
+  out[2] = sd;
+  out[3] = sd2;
 }
 
 /** Insert (v, i) into the descending buffer; strict compares keep ties in index order. */
@@ -240,10 +253,17 @@ export function topIndices(values: ArrayLike<number>, k: number): Int32Array {
  * one compare (a NaN never passes the threshold; callers that care check for NaN themselves).
  */
 function selectTop(values: Float64Array, k: number): { ids: Int32Array; vals: Float64Array } {
-  const n = values.length;
-  k = Math.max(0, Math.min(k, n));
+  k = Math.max(0, Math.min(k, values.length));
   const ids = new Int32Array(k);
   const vals = new Float64Array(k);
+  fillTop(values, ids, vals, k);
+  return { ids, vals };
+}
+
+// The hot loops (fillTop, shiftAndExp, compareLoop) are leaf functions with little after the
+// loop, and warmUp (end of this module) runs them before any long call: see warmUp.
+function fillTop(values: Float64Array, ids: Int32Array, vals: Float64Array, k: number): void {
+  const n = values.length;
   for (let i = 0; i < k; i++) insertTop(ids, vals, i, k, values[i], i);
   let threshold = vals[k - 1];
   for (let i = k; i < n; i++) {
@@ -253,7 +273,6 @@ function selectTop(values: Float64Array, k: number): { ids: Int32Array; vals: Fl
       threshold = vals[k - 1];
     }
   }
-  return { ids, vals };
 }
 
 export interface TopKAgreement {
@@ -313,8 +332,48 @@ const SERIES_W = 0.01;
 export function compare(P: Distribution, Q: Distribution, opts: CompareOptions = {}): DivergenceMetrics {
   const n = P.size;
   if (Q.size !== n) throw new RangeError(`compare: vocabulary sizes differ (${n} vs ${Q.size})`);
+  compareLoop(P, Q, SUMS);
+  const [klPQ, klQP, jsSum, tv, dot, dropped, dropP, dropP2, dropQ, dropQ2] = SUMS;
+  // Rounding can push tiny divergences below zero; they are non-negative by definition.
+  const js = Math.min(Math.max(0.5 * jsSum, 0), Math.LN2);
+  const ks = opts.ks ?? TOP_KS;
+  const topK: TopKAgreement[] = [];
+  for (const k0 of ks) {
+    const k = Math.min(k0, n);
+    if (k > P.top.length || k > Q.top.length) throw new RangeError(`compare: k=${k0} exceeds the kept top (${Math.min(P.top.length, Q.top.length)})`);
+    const inter = intersectionSize(P.top, Q.top, k);
+    topK.push({ k: k0, overlap: inter / k, jaccard: inter / (2 * k - inter) });
+  }
+  const out: DivergenceMetrics = {
+    klPQ: Math.max(klPQ, 0),
+    klQP: Math.max(klQP, 0),
+    js,
+    tv: Math.min(0.5 * tv, 1),
+    cosineLogp: cosineOfLogProbs(P, Q, dot, { dropped, dropP, dropP2, dropQ, dropQ2 }),
+    top1Agree: P.top[0] === Q.top[0],
+    topK,
+    entropyP: P.entropy,
+    entropyQ: Q.entropy,
+  };
+  if (opts.tokens) {
+    out.massP = massOf(P, opts.tokens);
+    out.massQ = massOf(Q, opts.tokens);
+  }
+  if (opts.referenceToken !== undefined) {
+    out.refProbP = probOf(P, opts.referenceToken);
+    out.refProbQ = probOf(Q, opts.referenceToken);
+  }
+  return out;
+}
+
+/**
+ * The per-token pass of `compare`; out = [KL(P||Q), KL(Q||P), 2 JS, 2 TV, sum dp dq over tokens
+ * finite on both sides, then the dropped tokens' count, sum dp, sum dp^2, sum dq, sum dq^2].
+ */
+function compareLoop(P: Distribution, Q: Distribution, out: Float64Array): void {
   const dp = P.d, dq = Q.d, ep = P.e, eq = Q.e, sP = P.scale, sQ = Q.scale, lP = P.logSum, lQ = Q.logSum;
   const c = lP - lQ; // ln p_i - ln q_i = dp_i - dq_i - c
+  const n = dp.length;
   let klPQ = 0, klQP = 0, js = 0, tv = 0, dot = 0;
   // Tokens left out of the cosine (zero probability on either side) and their log-weights.
   let dropped = 0, dropP = 0, dropP2 = 0, dropQ = 0, dropQ2 = 0;
@@ -356,36 +415,16 @@ export function compare(P: Distribution, Q: Distribution, opts: CompareOptions =
       if (q > 0) js += q * (b - lQ - lm);
     }
   }
-  // Rounding can push tiny divergences below zero; they are non-negative by definition.
-  js = Math.min(Math.max(0.5 * js, 0), Math.LN2);
-  const ks = opts.ks ?? TOP_KS;
-  const topK: TopKAgreement[] = [];
-  for (const k0 of ks) {
-    const k = Math.min(k0, n);
-    if (k > P.top.length || k > Q.top.length) throw new RangeError(`compare: k=${k0} exceeds the kept top (${Math.min(P.top.length, Q.top.length)})`);
-    const inter = intersectionSize(P.top, Q.top, k);
-    topK.push({ k: k0, overlap: inter / k, jaccard: inter / (2 * k - inter) });
-  }
-  const out: DivergenceMetrics = {
-    klPQ: Math.max(klPQ, 0),
-    klQP: Math.max(klQP, 0),
-    js,
-    tv: Math.min(0.5 * tv, 1),
-    cosineLogp: cosineOfLogProbs(P, Q, dot, { dropped, dropP, dropP2, dropQ, dropQ2 }),
-    top1Agree: P.top[0] === Q.top[0],
-    topK,
-    entropyP: P.entropy,
-    entropyQ: Q.entropy,
-  };
-  if (opts.tokens) {
-    out.massP = massOf(P, opts.tokens);
-    out.massQ = massOf(Q, opts.tokens);
-  }
-  if (opts.referenceToken !== undefined) {
-    out.refProbP = probOf(P, opts.referenceToken);
-    out.refProbQ = probOf(Q, opts.referenceToken);
-  }
-  return out;
+  out[0] = klPQ;
+  out[1] = klQP;
+  out[2] = js;
+  out[3] = tv;
+  out[4] = dot;
+  out[5] = dropped;
+  out[6] = dropP;
+  out[7] = dropP2;
+  out[8] = dropQ;
+  out[9] = dropQ2;
 }
 
 /**
@@ -472,3 +511,19 @@ export function mixture(components: readonly Distribution[], weights: readonly n
   const { max, top } = scan(logp, topK(opts.topK, n), "mixture");
   return exponentiate({ d: logp, e: new Float64Array(n), cache: {} }, max, top, "mixture");
 }
+
+/**
+ * Run every hot loop once, at load, on vectors a few tokens long that take each branch (a zero
+ * probability, near and far tokens). A first long call otherwise has V8 compile the loop
+ * on-stack before the code after it has any type feedback; that code then deoptimises softly
+ * at the end of every later call (measured: 1,200 deopts and 1.5-2x the time per token).
+ */
+function warmUp(): void {
+  const a = [0, 1, -Infinity, 2, 3, -Infinity], b = [0.001, 1, 0, 5, 3, -Infinity];
+  // Several calls: V8 only starts collecting feedback once a function has run a few times.
+  for (let i = 0; i < 16; i++) {
+    compare(fromLogits(a, { topK: 2 }), fromLogits(b, { topK: 2 }), { ks: [1, 2], tokens: [1] });
+    compare(fromProbs([0.5, 0.25, 0, 0.25]), fromLogProbs([0, 0, -Infinity, 0].map((x) => x - Math.log(3))), { ks: [1] });
+  }
+}
+warmUp();
