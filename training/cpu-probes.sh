@@ -2,7 +2,7 @@
 # What one training step of the default configuration costs on this machine, and what made the
 # CPU run fit its budget: short runs of train.py (same defaults and seed, --stop-after) with and
 # without bf16 matrix products, run.sh's allocator and OpenMP settings, and 1 or 2 threads.
-# Each writes training/cpu-probes/<variant>.json (CPU seconds, wall seconds, load average);
+# Each writes training/cpu-probes/<variant>.<round>.json (CPU seconds, wall seconds, load average);
 # training/report.py turns them into the "CPU budget" table of docs/demo-model.md.
 # Needs the tokens of a train:demo run. Usage: bash training/cpu-probes.sh [steps, default 20]
 set -euo pipefail
@@ -20,8 +20,11 @@ probe() {
   env $envs "$PY" training/train.py --tokens .cache/demo-model/tokens --out "/tmp/cpu-probe-$name" \
     --results "$OUT/$name.json" --n-vocab "$N_VOCAB" --stop-after "$STEPS" --eval-every "$STEPS" --eval-windows 4 "$@"
 }
-probe fp32-1thread "" --precision fp32 --threads 1
-probe fp32-1thread-heap "$HEAP" --precision fp32 --threads 1
-probe bf16-1thread-heap "$HEAP" --precision bf16 --threads 1
-probe bf16-2threads-heap "$HEAP" --precision bf16 --threads 2
-probe bf16-2threads-heap-passive "$HEAP OMP_WAIT_POLICY=PASSIVE" --precision bf16 --threads 2
+# two interleaved rounds: a busy machine's load changes from minute to minute
+for round in 1 2; do
+  probe fp32-1thread.$round "" --precision fp32 --threads 1
+  probe fp32-1thread-heap.$round "$HEAP" --precision fp32 --threads 1
+  probe bf16-1thread-heap.$round "$HEAP" --precision bf16 --threads 1
+  probe bf16-2threads-heap.$round "$HEAP" --precision bf16 --threads 2
+  probe bf16-2threads-heap-passive.$round "$HEAP OMP_WAIT_POLICY=PASSIVE" --precision bf16 --threads 2
+done

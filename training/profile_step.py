@@ -11,9 +11,8 @@ from common import CACHE, require
 require("numpy", "torch")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-from train import LlamaLM, load_split  # noqa: E402
+from train import LlamaLM, forward_loss, load_split, make_optimizer, optimizer_step, sample_batch  # noqa: E402
 
 
 def main() -> None:
@@ -30,25 +29,20 @@ def main() -> None:
            "rms_eps": 1e-5, "rope_base": 10000.0}
     ids, _ = load_split(args.tokens, "train")
     model = LlamaLM(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.95))
+    opt = make_optimizer(model, 3e-3)
     rng = np.random.default_rng(1234)
-    T, B = cfg["n_ctx"], 16
+    bf16 = args.precision == "bf16"
     split = {"forward + loss": 0.0, "backward": 0.0, "optimizer": 0.0}
 
     def step(timed: bool) -> None:
-        s = rng.integers(0, len(ids) - T - 1, size=B)
-        x = torch.from_numpy(np.stack([ids[j:j + T] for j in s]))
-        y = torch.from_numpy(np.stack([ids[j + 1:j + T + 1] for j in s]))
+        x, y = sample_batch(ids, rng, 16, cfg["n_ctx"], "cpu")
         t0 = time.thread_time()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
-            logits = model(x)
-        loss = F.cross_entropy(logits.float().view(-1, cfg["n_vocab"]), y.view(-1))
+        loss = forward_loss(model, x, y, bf16)
         t1 = time.thread_time()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         t2 = time.thread_time()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        optimizer_step(model, opt)
         t3 = time.thread_time()
         if timed:
             for k, d in zip(split, (t1 - t0, t2 - t1, t3 - t2)):

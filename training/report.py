@@ -31,7 +31,7 @@ def cpu_lines(probe_dir: str, run):
     names = sorted(glob.glob(os.path.join(probe_dir, "*.json")), key=os.path.getmtime)
     out = []
     if names:
-        out += ["| probe (`training/cpu-probes.sh`) | matrix products | threads | heap kept | OMP_WAIT_POLICY | CPU s/step "
+        out += ["| probe (`training/cpu-probes.sh`: variant.round) | matrix products | threads | heap kept | OMP_WAIT_POLICY | CPU s/step "
                 "| wall s/step | load (1 min) | train loss |", "| --- | --- | ---: | --- | --- | ---: | ---: | ---: | ---: |"]
         for f in names:
             p = json.load(open(f))
@@ -43,8 +43,9 @@ def cpu_lines(probe_dir: str, run):
                        f"{'yes' if 'MALLOC_MMAP_MAX_' in env else 'no'} | {env.get('OMP_WAIT_POLICY', '(default)')} | "
                        f"{cpu:.2f} | {wall:.2f} | {p['loadAverage'][0]:.1f} | {c['train'][-1]:.3f} |")
         out += ["", "CPU and wall seconds per step exclude start-up and evaluation (between the probe's first and last "
-                "evaluation); train loss is the mean over its steps, the same numbers for every variant when they "
-                "train the same model.", ""]
+                "evaluation); threads are torch's (fp32 matrix products also use OpenBLAS's own pool, so an fp32 probe "
+                "on 1 thread can use more CPU than wall time); train loss is the mean over the probe's steps, the "
+                "same for every variant when they train the same model.", ""]
     steps = run["steps"]
     out.append(f"The run that produced the shipped file ({run['device']}, torch {run['torch']}, {run['threads']} threads, "
                f"{run.get('precision', 'fp32')} matrix products): {steps} steps in {run['trainSeconds']:.0f} s of training "
