@@ -1,5 +1,6 @@
 // Messages between the comparison view and the extension, validated on both sides.
 import { z } from "zod";
+import { parserFor } from "./parse.js";
 import { stepEventSchema } from "../src/protocol/engine.js";
 
 export const COMPARED_MODES = ["isolated", "visible", "standard"] as const;
@@ -32,14 +33,8 @@ const webviewSchema = z.discriminatedUnion("type", [
 ]);
 export type ComparisonWebviewMessage = z.input<typeof webviewSchema>;
 
-export function parseComparisonWebviewMessage(raw: unknown): z.output<typeof webviewSchema> | undefined {
-  const r = webviewSchema.safeParse(raw);
-  return r.success ? r.data : undefined;
-}
-export function parseComparisonExtensionMessage(raw: unknown): z.output<typeof extensionSchema> | undefined {
-  const r = extensionSchema.safeParse(raw);
-  return r.success ? r.data : undefined;
-}
+export const parseComparisonWebviewMessage: (raw: unknown) => z.output<typeof webviewSchema> | undefined = parserFor(webviewSchema);
+export const parseComparisonExtensionMessage: (raw: unknown) => z.output<typeof extensionSchema> | undefined = parserFor(extensionSchema);
 
 /** A step diverges when the modes chose different sets, or the primary token differs from standard. */
 export function divergentSteps(data: ComparisonData): boolean[] {

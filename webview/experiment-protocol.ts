@@ -1,6 +1,7 @@
 // Messages between the completion-experiment results page and the extension, validated on
 // both sides (the page is untrusted; the extension's messages are checked against version skew).
 import { z } from "zod";
+import { parserFor } from "./parse.js";
 import { experimentViewSchema, type ExperimentView } from "../src/protocol/experiment.js";
 
 export type { ExperimentView };
@@ -39,14 +40,8 @@ const webviewSchema = z.discriminatedUnion("type", [
 ]);
 export type ExperimentWebviewMessage = z.input<typeof webviewSchema>;
 
-export function parseExperimentWebviewMessage(raw: unknown): z.output<typeof webviewSchema> | undefined {
-  const r = webviewSchema.safeParse(raw);
-  return r.success ? r.data : undefined;
-}
-export function parseExperimentExtensionMessage(raw: unknown): z.output<typeof extensionSchema> | undefined {
-  const r = extensionSchema.safeParse(raw);
-  return r.success ? r.data : undefined;
-}
+export const parseExperimentWebviewMessage: (raw: unknown) => z.output<typeof webviewSchema> | undefined = parserFor(webviewSchema);
+export const parseExperimentExtensionMessage: (raw: unknown) => z.output<typeof extensionSchema> | undefined = parserFor(extensionSchema);
 
 /** The overview's cell for one arm of one task: "pass", "fail", "timeout", … or "skipped". */
 export function outcomeLabel(unit: ExperimentView["tasks"][number]["arms"][number]): string {

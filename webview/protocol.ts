@@ -4,6 +4,7 @@
 // of rendering garbage. Step events reuse the engine protocol's schema (one shape everywhere).
 import "./zod-csp.js";
 import { z } from "zod";
+import { parserFor } from "./parse.js";
 import {
   generationSettingsSchema,
   promptFormatSchema,
@@ -102,12 +103,6 @@ const extensionMessageSchema = z.discriminatedUnion("type", [
 ]);
 export type ExtensionMessage = z.input<typeof extensionMessageSchema>;
 
-export function parseWebviewMessage(raw: unknown): ParsedWebviewMessage | undefined {
-  const r = webviewMessageSchema.safeParse(raw);
-  return r.success ? r.data : undefined;
-}
+export const parseWebviewMessage: (raw: unknown) => ParsedWebviewMessage | undefined = parserFor(webviewMessageSchema);
 
-export function parseExtensionMessage(raw: unknown): z.output<typeof extensionMessageSchema> | undefined {
-  const r = extensionMessageSchema.safeParse(raw);
-  return r.success ? r.data : undefined;
-}
+export const parseExtensionMessage: (raw: unknown) => z.output<typeof extensionMessageSchema> | undefined = parserFor(extensionMessageSchema);

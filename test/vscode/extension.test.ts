@@ -4,9 +4,9 @@ import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { join } from "node:path";
 import * as vscode from "vscode";
+import { EXTENSION_ID } from "./support.js";
 import type { TempoExtensionApi } from "../../src/extension/extension.js";
 
-const EXTENSION_ID = "tempo-playground.tempo-playground";
 
 function extension(): vscode.Extension<TempoExtensionApi> {
   const ext = vscode.extensions.getExtension<TempoExtensionApi>(EXTENSION_ID);

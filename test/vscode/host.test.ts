@@ -4,20 +4,11 @@ import * as assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as vscode from "vscode";
-import type { TempoExtensionApi } from "../../src/extension/extension.js";
+import { EXTENSION_ID, api, sleep } from "./support.js";
 import type { RunSummary, StepEventMessage } from "../../src/protocol/engine.js";
 import type { ComparisonData } from "../../webview/comparison-protocol.js";
 
-const EXTENSION_ID = "tempo-playground.tempo-playground";
 const PROMPT = "def fibonacci(n):\n";
-
-async function api(): Promise<TempoExtensionApi> {
-  const ext = vscode.extensions.getExtension<TempoExtensionApi>(EXTENSION_ID);
-  assert.ok(ext);
-  return ext.activate();
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

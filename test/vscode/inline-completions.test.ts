@@ -5,20 +5,12 @@ import * as assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as vscode from "vscode";
-import type { TempoExtensionApi } from "../../src/extension/extension.js";
+import { api, sleep } from "./support.js";
 import type { InlineLogRecord } from "../../src/extension/inlineLog.js";
 
-const EXTENSION_ID = "tempo-playground.tempo-playground";
 const ACCEPT_COMMAND = "tempo.inlineCompletions.recordAcceptance";
 const SOURCE = "/** Returns the larger of two numbers. */\nexport function larger(a: number, b: number): number {\n  ";
 
-async function api(): Promise<TempoExtensionApi> {
-  const ext = vscode.extensions.getExtension<TempoExtensionApi>(EXTENSION_ID);
-  assert.ok(ext);
-  return ext.activate();
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const inline = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("tempo.inlineCompletions");
 const setInline = (key: string, value: unknown): Thenable<void> => inline().update(key, value, vscode.ConfigurationTarget.Global);
 const INVOKE: vscode.InlineCompletionContext = { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined };

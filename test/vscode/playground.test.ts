@@ -2,18 +2,11 @@
 // the shipped demo model (which has no chat template: chat uses the generic General format).
 import * as assert from "node:assert/strict";
 import * as vscode from "vscode";
-import type { TempoExtensionApi } from "../../src/extension/extension.js";
+import { api } from "./support.js";
 import type { RunSummary } from "../../src/protocol/engine.js";
 import { visibleText } from "../../webview/render.js";
 
-const EXTENSION_ID = "tempo-playground.tempo-playground";
 const USER = "Write a function that adds two numbers.";
-
-async function api(): Promise<TempoExtensionApi> {
-  const ext = vscode.extensions.getExtension<TempoExtensionApi>(EXTENSION_ID);
-  assert.ok(ext);
-  return ext.activate();
-}
 
 describe("TEMPO playground: chat format, history, token tree", function () {
   this.timeout(120_000);

@@ -6,16 +6,9 @@ import * as assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as vscode from "vscode";
-import type { TempoExtensionApi } from "../../src/extension/extension.js";
+import { EXTENSION_ID, api } from "./support.js";
 import type { ExperimentView } from "../../src/protocol/experiment.js";
 
-const EXTENSION_ID = "tempo-playground.tempo-playground";
-
-async function api(): Promise<TempoExtensionApi> {
-  const ext = vscode.extensions.getExtension<TempoExtensionApi>(EXTENSION_ID);
-  assert.ok(ext);
-  return ext.activate();
-}
 
 describe("TEMPO completion experiment", function () {
   this.timeout(300_000);
