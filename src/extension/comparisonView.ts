@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import * as vscode from "vscode";
 import { parseComparisonWebviewMessage, readComparisonState, type ComparisonData, type ComparisonExtensionMessage } from "../../webview/comparison-protocol.js";
 import { comparisonHtml, makeNonce } from "./webviewHtml.js";
+import { watchPageStart } from "./pageStart.js";
 
 export const COMPARISON_VIEW_ID = "tempo.comparison";
 
@@ -71,11 +72,7 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
     });
   }
 
-  /**
-   * Sets the page. A fresh web workbench sometimes fails to serve a new view's script (its
-   * resource service worker is still starting): the page then never says "ready", so load it
-   * again a few times.
-   */
+  /** Sets the page (again, when it did not start: see watchPageStart). */
   private load(view: vscode.WebviewView, attempt: number): void {
     const webview = view.webview;
     webview.html = comparisonHtml({
@@ -85,12 +82,7 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
       nonce: makeNonce(),
       title: "TEMPO Comparison",
     });
-    setTimeout(() => {
-      if (this.view === view && view.visible && !this.ready && attempt < 4) {
-        this.log.warn(`comparison view: the page did not start (attempt ${attempt}); loading it again`);
-        this.load(view, attempt + 1);
-      }
-    }, 5_000);
+    watchPageStart("comparison view", this.log, attempt, () => this.view === view && view.visible && !this.ready, () => this.load(view, attempt + 1));
   }
 
   private renderedWaiter: ((info: { rows: number; divergent: number }) => void) | undefined;

@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import type { PromptOptions } from "../protocol/engine.js";
 import { parseWebviewMessage, type ExtensionMessage, type GenerationSettings, type PlaygroundView } from "../../webview/protocol.js";
 import { makeNonce, playgroundHtml } from "./webviewHtml.js";
+import { watchPageStart } from "./pageStart.js";
 
 /** What the page asks the extension to do (wired in extension.ts). */
 export interface PlaygroundHost {
@@ -98,11 +99,7 @@ export class PlaygroundPanel implements vscode.Disposable {
     );
   }
 
-  /**
-   * Sets the page. A freshly (re)loaded web workbench sometimes fails to serve a webview's
-   * script while its resource service worker starts: the page then never says "ready", so it
-   * is loaded again a few times.
-   */
+  /** Sets the page (again, when it did not start: see watchPageStart). */
   private load(extensionUri: vscode.Uri, attempt: number): void {
     const webview = this.panel.webview;
     webview.html = playgroundHtml({
@@ -112,12 +109,7 @@ export class PlaygroundPanel implements vscode.Disposable {
       nonce: makeNonce(),
       title: "TEMPO Playground",
     });
-    setTimeout(() => {
-      if (PlaygroundPanel.current === this && this.panel.visible && !this.readyInfo && attempt < 4) {
-        this.log.warn(`playground: the page did not start (attempt ${attempt}); loading it again`);
-        this.load(extensionUri, attempt + 1);
-      }
-    }, 5_000);
+    watchPageStart("playground", this.log, attempt, () => PlaygroundPanel.current === this && this.panel.visible && !this.readyInfo, () => this.load(extensionUri, attempt + 1));
   }
 
   /** Resolves once the page has run its script and defined its elements. */

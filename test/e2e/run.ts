@@ -267,14 +267,28 @@ async function main(): Promise<number> {
         if (!page) throw new Error("no page");
         // "Developer: Reload Window" rather than a bare page reload: VS Code then saves its
         // state (webview state included) before it reloads, as it does for a user.
-        const reloaded = page.waitForEvent("load", { timeout: 60_000 });
-        await runFromPalette(page, "Developer: Reload Window");
-        await reloaded;
-        await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
-        await page.locator(".tabs-container .tab", { hasText: "TEMPO Playground" }).click({ timeout: 60_000 });
-        // Restored through the panel serializer: the page reconnects and gets its state back.
-        // The comparison view is restored too, so find the playground's frame by its content.
-        const view = await webviewFrameWith(page, "#output", 60_000);
+        const p = page;
+        const reloadWindow = async (): Promise<Frame | undefined> => {
+          const reloaded = p.waitForEvent("load", { timeout: 60_000 });
+          await runFromPalette(p, "Developer: Reload Window");
+          await reloaded;
+          await p.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+          await p.locator(".tabs-container .tab", { hasText: "TEMPO Playground" }).click({ timeout: 60_000 });
+          // Restored through the panel serializer: the page reconnects and gets its state back.
+          // The comparison view is restored too, so find the playground's frame by its content.
+          return webviewFrameWith(p, "#output", 45_000).catch(() => undefined);
+        };
+        // The reloaded web workbench sometimes never serves a restored webview: each webview
+        // registers its own service-worker URL on one scope, and a page that finds another
+        // webview's worker in control waits for a change that never comes ("Found unexpected
+        // service worker controller" in the console; VS Code web, not the extension). A user
+        // reloads again; so does the test, once, and says so.
+        let view = await reloadWindow();
+        if (!view) {
+          log(SUITE, "the reloaded workbench served no playground page (webview service worker); reloading once more");
+          view = await reloadWindow();
+        }
+        if (!view) throw new Error("no webview shows #output after two window reloads");
         // The last run, from the page's stored state: its text and sets (drawn once the page's
         // script ran), and the finished status.
         await view.locator("#output .chip").first().waitFor({ timeout: 30_000 });
