@@ -286,12 +286,18 @@ function reportError(id: number, e: unknown): void {
 }
 
 /** Runs `job` after the model's earlier requests, with an abort signal that "cancel" reaches. */
-function queueCancellable(req: { id: number; engine: EngineOptions }, job: (signal: AbortSignal) => Promise<void>): void {
+/** Runs `job` with a signal that a "cancel" request naming `id` fires; its error is reported for `id`. */
+function cancellable(id: number, job: (signal: AbortSignal) => Promise<void>): void {
   const controller = new AbortController();
-  controllers.set(req.id, controller);
-  void enqueue(modelKey(req.engine), () => job(controller.signal))
-    .catch((e: unknown) => reportError(req.id, e))
-    .finally(() => controllers.delete(req.id));
+  controllers.set(id, controller);
+  void job(controller.signal)
+    .catch((e: unknown) => reportError(id, e))
+    .finally(() => controllers.delete(id));
+}
+
+/** A cancellable job queued behind the other requests for the same model. */
+function queueCancellable(req: { id: number; engine: EngineOptions }, job: (signal: AbortSignal) => Promise<void>): void {
+  cancellable(req.id, (signal) => enqueue(modelKey(req.engine), () => job(signal)));
 }
 
 function handle(req: HostRequest): void {
@@ -311,23 +317,13 @@ function handle(req: HostRequest): void {
     case "experiment":
       queueCancellable(req, (signal) => runExperiment(req, signal));
       break;
-    case "complete": {
-      const controller = new AbortController();
-      controllers.set(req.id, controller);
-      void enqueue(modelKey(req.engine), () => runComplete(req, controller.signal))
-        .catch((e: unknown) => reportError(req.id, e))
-        .finally(() => controllers.delete(req.id));
+    case "complete":
+      queueCancellable(req, (signal) => runComplete(req, signal));
       break;
-    }
-    case "download": {
+    case "download":
       // Not queued behind a model: a download does not touch the engine.
-      const controller = new AbortController();
-      controllers.set(req.id, controller);
-      void runDownload(req, controller.signal)
-        .catch((e: unknown) => reportError(req.id, e))
-        .finally(() => controllers.delete(req.id));
+      cancellable(req.id, (signal) => runDownload(req, signal));
       break;
-    }
     case "cancel":
       // Unknown targets (already finished) are fine: cancel is idempotent.
       controllers.get(req.target)?.abort();
