@@ -115,3 +115,21 @@ export function readState(raw: unknown): ReadState {
   const problem = [dropped, trimmed].filter(Boolean).join("; ") || undefined;
   return problem ? { state, problem } : { state };
 }
+
+/** The run that "collapse and continue" asks for: a longer prompt (raw), or a longer reply to the same prompt (chat). */
+export type Continuation = { format: "raw"; prompt: string } | { format: "chat"; prompt: string; responsePrefix: string };
+
+/**
+ * "Collapse and continue" at member `member` of step `stepIndex` of `run` (a chip or a tree
+ * member): commits the primary path up to that step and then that member, after the prompt
+ * (raw) or after the reply so far (chat). Undefined unless that step is a parallel set with
+ * that member: a single-token step is already the primary path, so there is nothing to choose.
+ */
+export function collapseContinuation(run: Pick<RunRecord, "prompt" | "format" | "responsePrefix" | "steps">, stepIndex: number, member: number): Continuation | undefined {
+  const chosen = run.steps[stepIndex];
+  if (!chosen || chosen.candidates.length < 2 || !chosen.candidates[member]) return undefined;
+  const committed = run.steps.slice(0, stepIndex).map((s) => s.candidates[0].text).join("") + chosen.candidates[member].text;
+  return run.format === "chat"
+    ? { format: "chat", prompt: run.prompt, responsePrefix: (run.responsePrefix ?? "") + committed }
+    : { format: "raw", prompt: run.prompt + committed };
+}

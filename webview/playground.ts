@@ -16,7 +16,7 @@ import "@vscode-elements/elements/dist/vscode-tab-panel/index.js";
 import "@vscode-elements/elements/dist/vscode-tree/index.js";
 import "@vscode-elements/elements/dist/vscode-tree-item/index.js";
 import { PLAYGROUND_VIEWS, parseExtensionMessage, type GenerationSettings, type PromptFormat, type StepEventMessage, type WebviewMessage } from "./protocol.js";
-import { MAX_HISTORY_RUNS, historyLabel, readState, runKey, stateToStore, type PlaygroundState, type RunRecord } from "./playground-state.js";
+import { MAX_HISTORY_RUNS, collapseContinuation, historyLabel, readState, runKey, stateToStore, type PlaygroundState, type RunRecord } from "./playground-state.js";
 import { probabilityBin, visibleText, formatProb } from "./render.js";
 import { appendToTree, type TreeNode } from "./token-tree.js";
 
@@ -239,6 +239,11 @@ function show(run: RunRecord): void {
   saveState();
 }
 
+/** A set member's accessible name, as a chip or a tree item: what it is, and that Enter (or a click) collapses to it. */
+function memberLabel(c: { text: string; prob: number; rank: number }, member: number): string {
+  return `${visibleText(c.text)}, p ${formatProb(c.prob)}, rank ${c.rank}${member === 0 ? ", primary path" : ""}; Enter or a click collapses the set to this token and continues`;
+}
+
 function renderStep(step: StepEventMessage, into: DocumentFragment): void {
   if (step.candidates.length === 1) {
     const tok = document.createElement("span");
@@ -257,7 +262,7 @@ function renderStep(step: StepEventMessage, into: DocumentFragment): void {
       chip.className = "chip";
       chip.tabIndex = 0;
       chip.setAttribute("role", "button");
-      chip.setAttribute("aria-label", `${visibleText(c.text)}, p ${formatProb(c.prob)}, rank ${c.rank}; Enter collapses the set to this token and continues`);
+      chip.setAttribute("aria-label", memberLabel(c, j));
       chip.dataset.step = String(step.index);
       chip.dataset.member = String(j);
       chip.dataset.pbin = String(probabilityBin(c.prob));
@@ -324,7 +329,8 @@ function treeNodeItem(node: TreeNode): HTMLElement {
   for (const b of node.branches) {
     const child = treeItem(visibleText(b.text), `p ${formatProb(b.prob)} · rank ${b.rank}${b.primary ? " · primary path" : ""}`);
     child.slot = "children";
-    // The hover / focus details read these, as for the chips.
+    child.setAttribute("aria-label", memberLabel(b, b.member));
+    // The hover / focus details and collapse-and-continue read these, as for the chips.
     child.dataset.step = String(node.step);
     child.dataset.member = String(b.member);
     item.append(child);
@@ -466,16 +472,16 @@ for (const view of [output, tree]) {
   view.addEventListener("focusout", hideTip);
 }
 
-// "Collapse and continue": a new run that commits the primary path up to this step and then the
-// chosen member: appended to the prompt (raw), or to the reply so far (chat).
+// "Collapse and continue" from a chip or a tree member: a new run that commits the primary path
+// up to this step and then the chosen member (see collapseContinuation).
 function collapseAndContinue(target: EventTarget | null): void {
   const hit = memberOf(target);
-  if (!hit || !shown || running || !hit.el.classList.contains("chip")) return;
-  const committed = shown.steps.slice(0, hit.step.index).map((s) => s.candidates[0].text).join("") + hit.step.candidates[hit.member].text;
-  if (shown.format === "chat") {
-    requestRun({ responsePrefix: (shown.responsePrefix ?? "") + committed, prompt: shown.prompt });
-  } else {
-    prompt.value = shown.prompt + committed;
+  if (!hit || !shown || running) return;
+  const next = collapseContinuation(shown, hit.step.index, hit.member);
+  if (next?.format === "chat") {
+    requestRun(next);
+  } else if (next) {
+    prompt.value = next.prompt;
     saveState();
     requestRun();
   }
@@ -489,6 +495,9 @@ output.addEventListener("keydown", (e) => {
     hideTip();
   }
 });
+// A tree item stops its click from bubbling, and the tree handles Enter / Space itself; both end
+// in a "vsc-tree-select" event for that item, so a set member's click or Enter arrives here.
+tree.addEventListener("vsc-tree-select", (e) => collapseAndContinue((e as CustomEvent<HTMLElement[]>).detail[0] ?? null));
 
 // ------------------------------------------------------------------ actions
 /** Runs the prompt box's text; a chat continuation passes the run's own prompt and the reply so far. */

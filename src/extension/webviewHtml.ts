@@ -104,8 +104,8 @@ export function playgroundHtml(r: PageResources): string {
     </vscode-tab-panel>
     <vscode-tab-header slot="header">Tree</vscode-tab-header>
     <vscode-tab-panel>
-      <p class="muted">The primary path; each parallel set forks into its members (the first one continues the path). Arrow keys move, Right/Left open and close a set.</p>
-      <vscode-tree id="tree" aria-label="Token tree of the run"></vscode-tree>
+      <p class="muted">The primary path; each parallel set forks into its members (the first one continues the path). Arrow keys move, Right/Left open and close a set; clicking a member (or Enter on it) collapses the set to it and continues.</p>
+      <vscode-tree id="tree" aria-label="Token tree of the run: Enter on a set member collapses the set to it and continues"></vscode-tree>
     </vscode-tab-panel>
     <vscode-tab-header slot="header">Steps</vscode-tab-header>
     <vscode-tab-panel>

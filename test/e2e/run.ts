@@ -2,15 +2,16 @@
 // would, with the PACKAGED extension installed from its .vsix: command palette -> "TEMPO:
 // Generate…" -> type a prompt -> the playground (two frames down) streams parallel sets as chips
 // from the engine host on the demo model -> hovering a chip shows its probabilities -> the
-// token tree answers the keyboard -> the comparison view fills -> the window reloads and the
-// playground (last run, history) and the comparison come back.
+// token tree answers the keyboard, and a member collapses and continues from it -> the
+// comparison view fills -> the window reloads and the playground (last run, history) and the
+// comparison come back.
 // Saves screenshots to test-output/e2e/; on failure also the logs and a failure screenshot.
 //   --vsix <file>         use this package instead of running `npm run package` first
 //   --readme-screenshot   also write docs/images/playground.png (the README's picture)
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { Frame, FrameLocator, Page } from "playwright-core";
+import type { Frame, FrameLocator, Locator, Page } from "playwright-core";
 import {
   ROOT,
   TEST_OUTPUT,
@@ -27,6 +28,7 @@ import {
   workbenchUrl,
   type CodeServer,
 } from "../../scripts/vscode/harness.js";
+import { visibleText } from "../../webview/render.js";
 
 const SUITE = "e2e";
 const OUT = join(TEST_OUTPUT, SUITE);
@@ -84,6 +86,34 @@ async function answerInputBox(page: Page, title: string, text: string): Promise<
   await input.pressSequentially(text);
   await page.keyboard.press("Enter");
   await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: 15_000 });
+}
+
+/**
+ * Collapses the first parallel set in the Tree tab of the shown raw run onto its member 1 by
+ * `act`, and checks the run that follows: its prompt is the old prompt, the primary path before
+ * that set (the text view's single tokens, as the model wrote them), then that member.
+ */
+async function collapseFirstSetFromTree(frame: Frame, act: (member: Locator) => Promise<void>): Promise<void> {
+  const before = await frame.evaluate(() => {
+    let committed = (document.querySelector("vscode-textarea#prompt") as HTMLElement & { value: string }).value;
+    for (const el of document.querySelectorAll("#output > .tok, #output > .set")) {
+      if (el.classList.contains("set")) break;
+      committed += el.textContent ?? "";
+    }
+    return { committed, runs: document.querySelectorAll("#history .history-item").length };
+  });
+  const member = frame.locator("#tree > vscode-tree-item:has(> vscode-tree-item)").first().locator(':scope > vscode-tree-item[data-member="1"]');
+  const label = (await member.locator(":scope > span.tree-token").textContent()) ?? "";
+  await act(member);
+  // The new run is listed (and the status says "running") as soon as it starts.
+  await frame.locator("#history .history-item").nth(before.runs).waitFor({ state: "attached", timeout: 30_000 });
+  await frame.locator('#status[data-state="done"]').waitFor({ timeout: 60_000 });
+  const runs = await frame.locator("#history .history-item").count();
+  if (runs !== before.runs + 1) throw new Error(`the history went from ${before.runs} to ${runs} runs; expected one new run`);
+  const prompt = await frame.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
+  if (!prompt.startsWith(before.committed) || visibleText(prompt.slice(before.committed.length)) !== label) {
+    throw new Error(`collapsing onto member ${JSON.stringify(label)} ran the prompt ${JSON.stringify(prompt)}; expected ${JSON.stringify(before.committed)} and that member`);
+  }
 }
 
 /** The content frame of the webview whose tab is active (VS Code nests it two frames down). */
@@ -217,6 +247,33 @@ async function main(): Promise<number> {
         if (!tip.includes("probability")) throw new Error(`a focused member shows no details: ${JSON.stringify(tip)}`);
         log(SUITE, `token tree: ${items} items`);
         await page.screenshot({ path: join(OUT, "tree.png") });
+      },
+    },
+    {
+      name: "Enter on a tree member, or a click on one, collapses the set to it and continues, as a chip does",
+      fn: async () => {
+        if (!page) throw new Error("no page");
+        const p = page;
+        const frame = await webviewFrameWith(p, "#output .chip");
+        // Keyboard: the previous step left focus on member 0 of the first set.
+        await collapseFirstSetFromTree(frame, async () => {
+          await p.keyboard.press("ArrowDown");
+          const focused = await frame.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.member);
+          if (focused !== "1") throw new Error(`ArrowDown focused member ${String(focused)}, not 1`);
+          await p.keyboard.press("Enter");
+        });
+        // Mouse, on the new run's tree: open the first set (a click on the fork itself runs
+        // nothing: the helper counts exactly one new run), then click its member 1.
+        await collapseFirstSetFromTree(frame, async (member) => {
+          const set = frame.locator("#tree > vscode-tree-item:has(> vscode-tree-item)").first();
+          if (!(await set.evaluate((el) => el.hasAttribute("open")))) await set.locator(":scope > span.tree-token").click();
+          await member.locator(":scope > span.tree-token").click();
+        });
+        await p.screenshot({ path: join(OUT, "tree-collapse.png") });
+        // Back to the typed prompt for the chat step, as a user would.
+        await frame.locator("vscode-textarea#prompt textarea").fill(PROMPT);
+        const prompt = await frame.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
+        if (prompt !== PROMPT) throw new Error(`the prompt box says ${JSON.stringify(prompt)} after typing the prompt again`);
         await frame.locator("vscode-tab-header", { hasText: "Text" }).click();
       },
     },
@@ -302,7 +359,7 @@ async function main(): Promise<number> {
         const status = (await view.locator("#status").textContent()) ?? "";
         if (!/^Done \(/.test(status)) throw new Error(`restored status ${JSON.stringify(status)}`);
         const history = await view.locator("#history .history-item").allTextContents();
-        if (history.length !== 3 || !history.every((h) => h.includes("def fibonacci"))) throw new Error(`restored history ${JSON.stringify(history)}`);
+        if (history.length !== 5 || !history.every((h) => h.includes("def fibonacci"))) throw new Error(`restored history ${JSON.stringify(history)}`);
         // The comparison view comes back with its rows (its own stored state).
         const compare = await webviewFrameWith(page, "table#compare:not([hidden]) tbody tr", 60_000);
         const rows = await compare.locator("table#compare tbody tr").count();

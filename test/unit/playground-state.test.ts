@@ -1,4 +1,4 @@
-// The playground's pure parts: the token tree, and the state kept across window reloads
+// The playground's pure parts: the token tree, collapse and continue, and the state kept across window reloads
 // (bounded when stored, validated when read back) for the playground and the comparison view.
 import * as assert from "node:assert/strict";
 import type { StepEventMessage } from "../../src/protocol/engine.js";
@@ -7,6 +7,7 @@ import {
   MAX_STORED_STEPS,
   MAX_STORED_STEPS_PER_RUN,
   boundHistory,
+  collapseContinuation,
   historyLabel,
   readState,
   runKey,
@@ -59,6 +60,29 @@ describe("token tree", () => {
     const nodes = tokenTree([step(0, ["<img src=x onerror=alert(1)>", "\n"])]);
     const set = nodes[0] as Extract<TreeNode, { kind: "set" }>;
     assert.deepEqual(set.branches.map((b) => b.text), ["<img src=x onerror=alert(1)>", "\n"]);
+  });
+});
+
+describe("collapse and continue (a chip or a tree member)", () => {
+  const steps = [step(0, ["def"]), step(1, [" f", " g"]), step(2, ["(n"]), step(3, [")", "):", " ("]), step(4, ["\n"])];
+  const raw = { prompt: "# fib\n", format: "raw" as const, steps };
+
+  it("raw: the prompt grows by the primary path up to the step and then the chosen member", () => {
+    assert.deepEqual(collapseContinuation(raw, 3, 2), { format: "raw", prompt: "# fib\ndef f(n (" });
+    assert.deepEqual(collapseContinuation(raw, 1, 1), { format: "raw", prompt: "# fib\ndef g" });
+    assert.deepEqual(collapseContinuation(raw, 3, 0), { format: "raw", prompt: "# fib\ndef f(n)" }, "member 0 commits the primary path itself");
+  });
+
+  it("chat: the prompt stays, and the reply so far grows instead", () => {
+    assert.deepEqual(collapseContinuation({ ...raw, format: "chat" }, 3, 1), { format: "chat", prompt: "# fib\n", responsePrefix: "def f(n):" });
+    // A continued reply keeps what it continued.
+    assert.deepEqual(collapseContinuation({ ...raw, format: "chat", responsePrefix: "Sure: " }, 1, 1), { format: "chat", prompt: "# fib\n", responsePrefix: "Sure: def g" });
+  });
+
+  it("offers nothing at a single-token step or for a step or member the run does not have", () => {
+    assert.equal(collapseContinuation(raw, 2, 0), undefined, "a single token is already the path");
+    assert.equal(collapseContinuation(raw, 3, 3), undefined);
+    assert.equal(collapseContinuation(raw, 9, 0), undefined);
   });
 });
 
