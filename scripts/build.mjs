@@ -78,7 +78,7 @@ if (existsSync(cliEntry)) {
 if (withTests) {
   const testDir = join(root, "test/vscode");
   const entries = readdirSync(testDir)
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && f !== "run.ts")
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !/^run(-.*)?\.ts$/.test(f)) // run*.ts: harnesses, not in-host code
     .map((f) => `test/vscode/${f}`);
   rmSync(join(root, "out/test/vscode"), { recursive: true, force: true });
   builds.push({

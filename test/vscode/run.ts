@@ -23,6 +23,7 @@ import {
   workbenchUrl,
   type CodeServer,
 } from "../../scripts/vscode/harness.js";
+import { printTestReport } from "../../scripts/vscode/test-report.js";
 import type { TestReport } from "./index.js";
 
 const SUITE = "vscode";
@@ -77,18 +78,8 @@ async function main(): Promise<number> {
     writeFileSync(join(OUT, "browser-console.log"), browserLog.join("\n"));
 
     const report = JSON.parse(readFileSync(reportFile, "utf8")) as TestReport;
-    for (const t of report.tests) {
-      const mark = t.state === "passed" ? "ok  " : t.state === "failed" ? "FAIL" : "skip";
-      console.log(`  ${mark} ${t.fullTitle}${t.durationMs !== undefined ? ` (${t.durationMs} ms)` : ""}`);
-      if (t.error) console.log(t.error.replace(/^/gm, "       "));
-    }
-    if (report.runnerError) console.log(`runner error:\n${report.runnerError}`);
-    const total = report.passed + report.failed;
-    console.log(`\nVS Code ${report.vscodeVersion}, in-host tests ${report.durationMs} ms, whole run ${Math.round((Date.now() - t0) / 1000)} s`);
-    console.log(`${report.passed} passed, ${report.failed} failed${report.pending ? `, ${report.pending} skipped` : ""}`);
-    const ok = !report.runnerError && report.failed === 0 && total > 0;
+    const ok = printTestReport(report, Date.now() - t0);
     if (!ok) {
-      if (total === 0 && !report.runnerError) console.log("no test ran: counted as a failure");
       await page.screenshot({ path: join(OUT, "failure.png") }).catch(() => {});
       log(SUITE, `logs saved to ${saveLogs(SUITE, server)}`);
     }
