@@ -75,10 +75,13 @@ if (existsSync(cliEntry)) {
   });
 }
 
+/** test/vscode files that start VS Code rather than run inside it. */
+const HARNESSES = new Set(["run.ts", "run-desktop.ts"]);
+
 if (withTests) {
   const testDir = join(root, "test/vscode");
   const entries = readdirSync(testDir)
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !/^run(-.*)?\.ts$/.test(f)) // run*.ts: harnesses, not in-host code
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !HARNESSES.has(f))
     .map((f) => `test/vscode/${f}`);
   rmSync(join(root, "out/test/vscode"), { recursive: true, force: true });
   builds.push({

@@ -5,24 +5,18 @@
 // on a headless Linux, run it under xvfb-run.
 //   TEMPO_VSCODE_VERSION=<x.y.z>   which VS Code to download (default: the code-server suite's 1.100.3)
 //   TEMPO_VSCODE_TEST_GREP=<pattern>   run only the matching tests
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runTests } from "@vscode/test-electron";
-import { ROOT, TEST_OUTPUT, cleanupAll, run, tempDir } from "../../scripts/vscode/harness.js";
-import { printTestReport } from "../../scripts/vscode/test-report.js";
+import { ROOT, cleanupAll, tempDir } from "../../scripts/vscode/harness.js";
+import { prepareInHostRun, printTestReport } from "../../scripts/vscode/in-host-suite.js";
 import type { TestReport } from "./index.js";
 
-const OUT = join(TEST_OUTPUT, "vscode-desktop");
 const VERSION = process.env.TEMPO_VSCODE_VERSION ?? "1.100.3";
 
 async function main(): Promise<number> {
   const t0 = Date.now();
-  run(process.execPath, [join(ROOT, "scripts/build.mjs"), "--tests"]);
-  rmSync(OUT, { recursive: true, force: true });
-  mkdirSync(OUT, { recursive: true });
-  const workspace = tempDir("ws");
-  writeFileSync(join(workspace, "README.md"), "TEMPO integration test workspace\n");
-  const reportFile = join(OUT, "report.json");
+  const { workspace, reportFile } = prepareInHostRun("vscode-desktop");
   const executable = process.env.TEMPO_VSCODE_EXECUTABLE;
   try {
     await runTests({

@@ -4,18 +4,16 @@
 // failures; a missing report is a failure with the logs saved to test-output/vscode/.
 //   TEMPO_VSCODE_TEST_GREP=<pattern>        run only the matching tests
 //   TEMPO_VSCODE_TEST_TIMEOUT_MS=<ms>       how long to wait for the report (default 240000)
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import {
   ROOT,
-  TEST_OUTPUT,
   cleanupAll,
   ensureInstalled,
   launchChromium,
   log,
   remoteUri,
-  run,
   saveLogs,
   sleep,
   startCodeServer,
@@ -23,23 +21,16 @@ import {
   workbenchUrl,
   type CodeServer,
 } from "../../scripts/vscode/harness.js";
-import { printTestReport } from "../../scripts/vscode/test-report.js";
+import { prepareInHostRun, printTestReport } from "../../scripts/vscode/in-host-suite.js";
 import type { TestReport } from "./index.js";
 
 const SUITE = "vscode";
 const REPORT_TIMEOUT_MS = Number(process.env.TEMPO_VSCODE_TEST_TIMEOUT_MS ?? 240_000);
-const OUT = join(TEST_OUTPUT, SUITE);
 
 async function main(): Promise<number> {
   const t0 = Date.now();
   ensureInstalled();
-  run(process.execPath, [join(ROOT, "scripts/build.mjs"), "--tests"]);
-  rmSync(OUT, { recursive: true, force: true });
-  mkdirSync(OUT, { recursive: true });
-
-  const workspace = tempDir("ws");
-  writeFileSync(join(workspace, "README.md"), "TEMPO integration test workspace\n");
-  const reportFile = join(OUT, "report.json");
+  const { out, workspace, reportFile } = prepareInHostRun(SUITE);
 
   let server: CodeServer | undefined;
   let page: Page | undefined;
@@ -66,27 +57,27 @@ async function main(): Promise<number> {
     const deadline = Date.now() + REPORT_TIMEOUT_MS;
     while (!existsSync(reportFile)) {
       if (Date.now() > deadline) {
-        writeFileSync(join(OUT, "browser-console.log"), browserLog.join("\n"));
+        writeFileSync(join(out, "browser-console.log"), browserLog.join("\n"));
         throw new Error(
           `no test report after ${REPORT_TIMEOUT_MS / 1000} s: the extension host did not run the tests ` +
-            `(the browser console and VS Code logs are in ${OUT})`,
+            `(the browser console and VS Code logs are in ${out})`,
         );
       }
       if (server.process.exitCode !== null) throw new Error(`code-server exited (${server.process.exitCode}) during the tests`);
       await sleep(500);
     }
-    writeFileSync(join(OUT, "browser-console.log"), browserLog.join("\n"));
+    writeFileSync(join(out, "browser-console.log"), browserLog.join("\n"));
 
     const report = JSON.parse(readFileSync(reportFile, "utf8")) as TestReport;
     const ok = printTestReport(report, Date.now() - t0);
     if (!ok) {
-      await page.screenshot({ path: join(OUT, "failure.png") }).catch(() => {});
+      await page.screenshot({ path: join(out, "failure.png") }).catch(() => {});
       log(SUITE, `logs saved to ${saveLogs(SUITE, server)}`);
     }
     return ok ? 0 : 1;
   } catch (e) {
     console.error(`\n${SUITE} tests FAILED: ${(e as Error).message}`);
-    await page?.screenshot({ path: join(OUT, "failure.png") }).catch(() => {});
+    await page?.screenshot({ path: join(out, "failure.png") }).catch(() => {});
     log(SUITE, `logs saved to ${saveLogs(SUITE, server)}`);
     console.log("0 passed, 1 failed");
     return 1;
