@@ -21,6 +21,11 @@ export function modelPath(extensionUri: vscode.Uri): string {
   return folder ? join(folder.uri.fsPath, raw) : raw;
 }
 
+/** `tempo.download.huggingFaceEndpoint`: a mirror for `hf:` URIs; undefined (empty) = node-llama-cpp's default. */
+export function huggingFaceEndpoint(): string | undefined {
+  return vscode.workspace.getConfiguration("tempo").get<string>("download.huggingFaceEndpoint", "").trim() || undefined;
+}
+
 export function engineOptions(extensionUri: vscode.Uri): EngineOptions {
   const c = vscode.workspace.getConfiguration("tempo");
   return {

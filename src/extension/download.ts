@@ -1,6 +1,8 @@
-// "TEMPO: Download Model…": an `hf:` URI or an http(s) URL through node-llama-cpp's downloader
-// (in the engine host) into the extension's global storage, with progress and cancel.
+// "TEMPO: Download Model…": an `hf:` URI (from huggingface.co or the mirror in
+// tempo.download.huggingFaceEndpoint) or an http(s) URL through node-llama-cpp's downloader (in
+// the engine host) into the extension's global storage, with progress and cancel.
 import * as vscode from "vscode";
+import { huggingFaceEndpoint } from "./config.js";
 import type { EngineService } from "./engineService.js";
 
 /** Small models that suit TEMPO experiments on a laptop CPU. */
@@ -65,13 +67,14 @@ export async function downloadModel(context: vscode.ExtensionContext, engine: En
   }
   const dir = vscode.Uri.joinPath(context.globalStorageUri, "models");
   await vscode.workspace.fs.createDirectory(dir);
-  log.info(`downloading ${parsed.uri} into ${dir.fsPath}`);
+  const endpoint = parsed.uri.startsWith("hf:") ? huggingFaceEndpoint() : undefined;
+  log.info(`downloading ${parsed.uri}${endpoint ? ` from ${endpoint}` : ""} into ${dir.fsPath}`);
   try {
     const path = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `TEMPO: downloading ${parsed.uri}`, cancellable: true },
       async (progress, token) => {
         let reported = 0;
-        const handle = engine.download(parsed.uri, dir.fsPath, {
+        const handle = engine.download({ uri: parsed.uri, dirPath: dir.fsPath, huggingFaceEndpoint: endpoint }, {
           onProgress: (_phase, message, fraction) => {
             const pct = (fraction ?? 0) * 100;
             progress.report({ message, increment: Math.max(0, pct - reported) });

@@ -7,7 +7,7 @@ import { EngineClient, EngineCrashedError, EngineRequestError, type CompareOutco
 import type { EngineOptions, GenerationSettings, ModelSummary, PromptOptions, RunSummary } from "../protocol/engine.js";
 import type { ExperimentSpec, ExperimentView } from "../protocol/experiment.js";
 import { engineOptions } from "./config.js";
-import type { CompletionRequest, CompletionResult } from "../protocol/engine.js";
+import type { CompletionRequest, CompletionResult, DownloadRequest } from "../protocol/engine.js";
 
 export class EngineService implements vscode.Disposable {
   private client: EngineClient | undefined;
@@ -151,8 +151,8 @@ export class EngineService implements vscode.Disposable {
     return this.engine().complete(this.options(), request, { onModel: (m) => this.setModel(m) });
   }
 
-  download(uri: string, dirPath: string, handlers: RequestHandlers): Handle<string> {
-    return this.engine().download(uri, dirPath, handlers);
+  download(request: DownloadRequest, handlers: RequestHandlers): Handle<string> {
+    return this.engine().download(request, handlers);
   }
 
   /** A notification for a failed request: input errors as they are, with the fitting actions. */

@@ -6,6 +6,7 @@ import {
   parseHostEvent,
   type CompletionRequest,
   type CompletionResult,
+  type DownloadRequest,
   type EngineOptions,
   type GenerationSettings,
   type HostEvent,
@@ -225,10 +226,10 @@ export class EngineClient {
     return { id, result, cancel: () => this.cancel(id) };
   }
 
-  /** Downloads a model into `dirPath`; resolves with the downloaded file's path. */
-  download(uri: string, dirPath: string, handlers: RequestHandlers = {}): Handle<string> {
+  /** Downloads a model into `request.dirPath`; resolves with the downloaded file's path. */
+  download(request: DownloadRequest, handlers: RequestHandlers = {}): Handle<string> {
     const id = this.nextId++;
-    const result = this.send({ type: "download", id, uri, dirPath }, handlers, (e) => e.type === "downloaded").then(
+    const result = this.send({ type: "download", id, ...request }, handlers, (e) => e.type === "downloaded").then(
       (e) => (e as Extract<HostEvent, { type: "downloaded" }>).path,
     );
     return { id, result, cancel: () => this.cancel(id) };

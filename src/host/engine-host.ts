@@ -266,6 +266,7 @@ async function runDownload(req: Extract<HostRequest, { type: "download" }>, sign
   send({ type: "progress", id: req.id, phase: "download", message: "connecting" });
   const path = await downloadModelFile(req.uri, req.dirPath, {
     signal,
+    huggingFaceEndpoint: req.huggingFaceEndpoint,
     onProgress: (downloadedSize, totalSize) => {
       const now = Date.now();
       if (now - lastSent < 250 && downloadedSize < totalSize) return;

@@ -1,7 +1,7 @@
-// Downloading a model for "TEMPO: Download Model…": node-llama-cpp's downloader (hf: URIs and
-// http(s) URLs) into a folder, with progress and cancel, and a check that what arrived is a
-// GGUF file. Plain Node (no vscode, no IPC): the engine host runs it, tests run it against a
-// local server.
+// Downloading a model for "TEMPO: Download Model…": node-llama-cpp's downloader (hf: URIs, from
+// huggingface.co or a mirror, and http(s) URLs) into a folder, with progress and cancel, and a
+// check that what arrived is a GGUF file. Plain Node (no vscode, no IPC): the engine host runs
+// it, tests run it against a local server.
 import { closeSync, existsSync, openSync, readSync, rmSync } from "node:fs";
 import { TempoInputError } from "../engine/model.js";
 
@@ -11,6 +11,12 @@ export interface DownloadOptions {
   onProgress?(downloadedBytes: number, totalBytes: number): void;
   /** How long reaching the server may take (the downloader retries refused connections forever). */
   connectTimeoutMs?: number;
+  /**
+   * Where `hf:` URIs resolve: a mirror or proxy of huggingface.co (its `/v2/<user>/<repo>/manifests/<quant>`
+   * and `/<user>/<repo>/resolve/main/<file>` paths). Unset: node-llama-cpp's default, the HF_ENDPOINT or
+   * MODEL_ENDPOINT environment variable, else https://huggingface.co/.
+   */
+  huggingFaceEndpoint?: string;
 }
 
 export const DOWNLOAD_CONNECT_TIMEOUT_MS = 60_000;
@@ -18,12 +24,17 @@ export const DOWNLOAD_CONNECT_TIMEOUT_MS = 60_000;
 /** Resolves with the path of the downloaded `.gguf` inside `dirPath`; rejects with a TempoInputError the user can act on. */
 export async function downloadModelFile(uri: string, dirPath: string, o: DownloadOptions = {}): Promise<string> {
   const signal = o.signal ?? new AbortController().signal;
+  // node-llama-cpp ignores an endpoint that is not a URL and quietly uses huggingface.co instead.
+  if (o.huggingFaceEndpoint !== undefined && !isHttpUrl(o.huggingFaceEndpoint)) {
+    throw new TempoInputError(`the Hugging Face endpoint ${JSON.stringify(o.huggingFaceEndpoint)} is not an http(s) URL`);
+  }
   const { createModelDownloader } = await import("node-llama-cpp");
   const creating = createModelDownloader({
     modelUri: uri,
     dirPath,
     skipExisting: true,
     deleteTempFileOnCancel: true,
+    endpoints: o.huggingFaceEndpoint === undefined ? undefined : { huggingFace: o.huggingFaceEndpoint },
     onProgress: ({ totalSize, downloadedSize }) => o.onProgress?.(downloadedSize, totalSize),
   });
   let path: string;
@@ -45,6 +56,15 @@ export async function downloadModelFile(uri: string, dirPath: string, o: Downloa
     throw new TempoInputError(`${uri} is not a GGUF model file (it starts with ${start}: an error or login page?); nothing was kept`);
   }
   return path;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const { protocol } = new URL(text);
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
 }
 
 function firstBytes(path: string, n: number): Buffer {

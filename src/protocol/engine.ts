@@ -107,14 +107,19 @@ export const hostRequestSchema = z.discriminatedUnion("type", [
    * summary.json and report.md/html go into a new folder under `outRoot`.
    */
   z.object({ type: z.literal("experiment"), id: requestId, engine: engineOptionsSchema, spec: experimentSpecSchema, outRoot: z.string().min(1) }).strict(),
-  /** Downloads a model (node-llama-cpp's downloader: `hf:` URI or http(s) URL) into `dirPath`. */
-  z.object({ type: z.literal("download"), id: requestId, uri: z.string().min(1), dirPath: z.string().min(1) }).strict(),
+  /**
+   * Downloads a model (node-llama-cpp's downloader: `hf:` URI or http(s) URL) into `dirPath`;
+   * `hf:` URIs through `huggingFaceEndpoint` (a mirror) when given.
+   */
+  z.object({ type: z.literal("download"), id: requestId, uri: z.string().min(1), dirPath: z.string().min(1), huggingFaceEndpoint: z.string().min(1).optional() }).strict(),
   /** Aborts request `target` (a generate, compare, experiment or download); it still ends with its own final event. */
   z.object({ type: z.literal("cancel"), id: requestId, target: requestId }).strict(),
 ]);
 export type HostRequest = z.infer<typeof hostRequestSchema>;
 /** What a "complete" request asks for, besides the engine options. */
 export type CompletionRequest = Omit<Extract<HostRequest, { type: "complete" }>, "type" | "id" | "engine">;
+/** What a "download" request asks for. */
+export type DownloadRequest = Omit<Extract<HostRequest, { type: "download" }>, "type" | "id">;
 /** A generate request's prompt options (raw when absent); also the tempo.generate command's third argument. */
 export const promptOptionsSchema = z.object({ promptFormat: promptFormatSchema, responsePrefix: z.string() }).partial().strict();
 export type PromptOptions = z.infer<typeof promptOptionsSchema>;

@@ -1,7 +1,10 @@
-// "TEMPO: Download Model…": what it accepts before anything is fetched, and its error path.
-// The download itself runs outside VS Code: test/unit/model-download.test.ts, on a local server.
+// "TEMPO: Download Model…": what it accepts before anything is fetched, its error path, and an
+// hf: download through the tempo.download.huggingFaceEndpoint setting (a local fake mirror).
+// The transfer's details are tested outside VS Code: test/unit/model-download.test.ts.
 import * as assert from "node:assert/strict";
+import { readFileSync, rmSync } from "node:fs";
 import * as vscode from "vscode";
+import { FAKE_HF_REPO, startFakeHuggingFace } from "../fixtures/fake-hugging-face.js";
 import { parseModelUri, SUGGESTED_MODELS } from "../../src/extension/download.js";
 import type { TempoExtensionApi } from "../../src/extension/extension.js";
 
@@ -46,5 +49,24 @@ describe("Download Model: argument handling", () => {
     const result = await vscode.commands.executeCommand("tempo.downloadModel", "ftp://example.org/m.gguf");
     assert.equal(result, undefined);
     assert.equal(tempo.engineProcess().starts, starts, "an invalid URI reached the engine");
+  });
+});
+
+describe("Download Model: hf: URIs", () => {
+  it("download from the mirror in tempo.download.huggingFaceEndpoint", async () => {
+    const body = Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(4096, 7)]);
+    const hf = await startFakeHuggingFace(body);
+    const config = vscode.workspace.getConfiguration("tempo");
+    await config.update("download.huggingFaceEndpoint", hf.endpoint, vscode.ConfigurationTarget.Global);
+    try {
+      const path = await vscode.commands.executeCommand<string | undefined>("tempo.downloadModel", `hf:${FAKE_HF_REPO}:Q8_0`);
+      assert.ok(path, `no download; the mirror saw: ${hf.requests.join(", ") || "nothing"}`);
+      assert.equal(hf.requests[0], `GET v2/${FAKE_HF_REPO}/manifests/Q8_0`);
+      assert.ok(readFileSync(path).equals(body));
+      rmSync(path);
+    } finally {
+      await config.update("download.huggingFaceEndpoint", undefined, vscode.ConfigurationTarget.Global);
+      await hf.close();
+    }
   });
 });
