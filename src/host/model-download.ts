@@ -86,6 +86,9 @@ function explain(e: unknown, uri: string): Error {
     const text = (e as { statusText?: unknown }).statusText;
     return new TempoInputError(`${uri}: the server answered ${status}${typeof text === "string" && text ? ` ${text}` : ""}`);
   }
+  // An hf: repo or quantisation the endpoint does not have (node-llama-cpp throws a plain Error):
+  // the user's input, so the notification offers the settings rather than an internal error.
+  if (e instanceof Error && /or it does not exist/.test(e.message)) return new TempoInputError(e.message);
   return e instanceof Error ? e : new Error(String(e));
 }
 

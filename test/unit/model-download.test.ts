@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { downloadModelFile } from "../../src/host/model-download.js";
+import { TempoInputError } from "../../src/engine/model.js";
 import { FAKE_HF_REPO, startFakeHuggingFace, type FakeHuggingFace } from "../fixtures/fake-hugging-face.js";
 import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
 
@@ -130,8 +131,10 @@ describe("model download (local server)", function () {
     it("a repo the mirror does not have gives a clear error and no file", async () => {
       const dir = freshDir();
       const o = { huggingFaceEndpoint: hf.endpoint };
-      await assert.rejects(downloadModelFile("hf:tempo-test/Missing-GGUF:Q8_0", dir, o), /Cannot get quantization "Q8_0" for model "hf:tempo-test\/Missing-GGUF" or it does not exist/);
-      await assert.rejects(downloadModelFile("hf:tempo-test/Missing-GGUF/m.gguf", dir, o), /hf:tempo-test\/Missing-GGUF\/m\.gguf: the server answered 404 Not Found/);
+      // TempoInputError: the user's input, not an internal error (the notification says which).
+      const userError = (pattern: RegExp) => (e: unknown) => e instanceof TempoInputError && pattern.test(e.message);
+      await assert.rejects(downloadModelFile("hf:tempo-test/Missing-GGUF:Q8_0", dir, o), userError(/Cannot get quantization "Q8_0" for model "hf:tempo-test\/Missing-GGUF" or it does not exist/));
+      await assert.rejects(downloadModelFile("hf:tempo-test/Missing-GGUF/m.gguf", dir, o), userError(/hf:tempo-test\/Missing-GGUF\/m\.gguf: the server answered 404 Not Found/));
       assert.ok(hf.requests.length >= 2, "both asked the mirror");
       assert.deepEqual(fs.readdirSync(dir), []);
     });
