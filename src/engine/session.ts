@@ -4,6 +4,7 @@
  * analysis and UI all read that one table.
  */
 import koffi from "koffi";
+import { availableParallelism } from "node:os";
 import { ContextParamsValue, Pointer } from "./llama/c-api.js";
 import { NativeBatch, BatchRow } from "./llama/batch.js";
 import { AttentionTap, LayerAttention } from "./llama/attention-tap.js";
@@ -46,6 +47,26 @@ export const DEFAULT_LANES = 16;
 /** Unrelated rows decoded beside a set (null-baseline layouts, same-shape reference runs). */
 export interface ScratchRows { before?: number; after?: number }
 
+export interface DecodeSetOptions {
+  scratch?: ScratchRows;
+  /**
+   * Return this session's own logits rows, overwritten by the next set (after its
+   * `whileDecoding`), instead of fresh arrays: the generation loop allocates no 128 KB row per
+   * member per step.
+   */
+  reuseRows?: boolean;
+  /**
+   * Work to overlap with the decode: runs once the set is queued and in the index table,
+   * before the lanes are synced and its logits read (which waits for the forward pass). It
+   * must not call llama.cpp on this session's context: under `decodeSetAsync` the decode is
+   * still running on another thread.
+   */
+  whileDecoding?: () => void;
+}
+
+/** One set's batch rows, as decodeSet lays them out. */
+interface PlannedSet { rows: BatchRow[]; before: number; position: number; members: number }
+
 /** `step` of null-baseline scratch rows in the index table. */
 export const SCRATCH_STEP = -2;
 
@@ -68,6 +89,12 @@ export class TempoSession {
   private scratchPosition = 0;
   private disposed = false;
   private readonly tap: AttentionTap | undefined;
+  /** Logits rows handed out by `decodeSet(..., { reuseRows: true })`, one per member. */
+  private readonly memberRows: Float32Array[] = [];
+  /** Settles when the decodeSetAsync running on a worker thread is over, if one is. */
+  private inFlight: Promise<void> | undefined;
+  /** Whether decodeSetAsync decodes on a worker thread (see the constructor). */
+  private readonly decodeOnWorker: boolean;
   /** Attention of the most recent set, when this session captures attention. */
   lastSetAttention: SetAttention | undefined;
 
@@ -98,6 +125,10 @@ export class TempoSession {
     params.n_seq_max = this.lanes + 2;
     params.kv_unified = true; // coupled sequences and seq_cp need one stream
     params.n_threads = params.n_threads_batch = options.threads ?? model.runtime.threads;
+    // Decode threads on every core leave none for the JavaScript a worker-thread decode would
+    // overlap: they then wait on each other at every barrier (4.7 -> 14 ms a step on 2 cores).
+    // GPU backends run CPU ops with these threads too (the token embeddings), so same rule.
+    this.decodeOnWorker = params.n_threads < availableParallelism();
     params.flash_attn_type = this.flashAttention === "on" ? 1 : 0;
     params.no_perf = false;
     if (this.tap) params.cb_eval = this.tap.callback;
@@ -111,6 +142,7 @@ export class TempoSession {
 
   /** Forgets everything: the next token goes to position 0, cell 0. */
   reset(): void {
+    this.assertLive();
     this.model.runtime.api.llama_memory_clear(this.memory, true);
     this.table.length = 0;
     this.nextCell = 0;
@@ -156,13 +188,62 @@ export class TempoSession {
    * Decodes one parallel set: ALL members in ONE llama_decode at ONE shared position, every
    * member entering the KV cache. Returns each member's next-token logits, in member order.
    */
-  decodeSet(tokens: readonly number[], mode: TempoMode, step: number, options: { scratch?: ScratchRows } = {}): Float32Array[] {
+  decodeSet(tokens: readonly number[], mode: TempoMode, step: number, options: DecodeSetOptions = {}): Float32Array[] {
+    const set = this.planSet(tokens, mode, options.scratch);
+    this.tap?.arm();
+    try {
+      this.decode(set.rows, step);
+    } catch (e) {
+      this.tap?.disarm();
+      throw e;
+    }
+    const layers = this.tap?.disarm();
+    const firstMember = this.table.length - set.rows.length + set.before;
+    if (layers) this.lastSetAttention = { step, memberCells: this.table.slice(firstMember, firstMember + set.members).map((r) => r.cell), layers };
+    options.whileDecoding?.();
+    return this.finishSet(set, mode, options.reuseRows);
+  }
+
+  /**
+   * decodeSet with llama_decode on a worker thread, so that `whileDecoding` overlaps the whole
+   * call: for a small model on a GPU, building the graph and launching its kernels takes about
+   * as long as the step's JavaScript. It decodes on this thread instead when the session
+   * captures attention (its eval callback would hop threads at every graph node) or its
+   * decode threads take every core.
+   */
+  async decodeSetAsync(tokens: readonly number[], mode: TempoMode, step: number, options: DecodeSetOptions = {}): Promise<Float32Array[]> {
+    if (this.tap || !this.decodeOnWorker) return this.decodeSet(tokens, mode, step, options);
+    const set = this.planSet(tokens, mode, options.scratch);
+    const undo = this.enter(set.rows, step);
+    let release!: () => void;
+    this.inFlight = new Promise<void>((resolve) => { release = resolve; });
+    try {
+      const api = this.model.runtime.api;
+      const batch = this.batch.fill(set.rows);
+      const decoded = new Promise<number>((resolve, reject) => {
+        api.llama_decode.async(this.ctx, batch, (err: unknown, rc: number) => (err ? reject(err) : resolve(rc)));
+      });
+      let failure: { error: unknown } | undefined;
+      try { options.whileDecoding?.(); } catch (error) { failure = { error }; }
+      const rc = await decoded.catch((e: unknown) => { undo(); throw e; });
+      this.checkDecode(rc, set.rows.length, undo);
+      if (failure) throw failure.error;
+      if (this.disposed) throw new Error("the session was disposed while a set was decoding");
+      return this.finishSet(set, mode, options.reuseRows);
+    } finally {
+      this.inFlight = undefined;
+      release();
+    }
+  }
+
+  /** Checks a set and lays out its batch rows. */
+  private planSet(tokens: readonly number[], mode: TempoMode, scratch: ScratchRows | undefined): PlannedSet {
     const m = tokens.length;
     if (m === 0) throw new TempoInputError("a parallel set needs at least one member");
     if (m > this.lanes) throw new TempoInputError(`a set of ${m} exceeds this session's ${this.lanes} lanes`);
     if (mode === "standard" && m !== 1) throw new TempoInputError("standard mode decodes one token per step");
     this.checkTokens(tokens);
-    const before = options.scratch?.before ?? 0, after = options.scratch?.after ?? 0;
+    const before = scratch?.before ?? 0, after = scratch?.after ?? 0;
     const cells = m + before + after;
     if (cells > this.cellsFree) throw new ContextFullError(`a set of ${m} needs ${cells} cells; ${this.cellsFree} are free of ${this.contextSize}`);
     if (new Set(tokens).size !== m) throw new TempoInputError("a parallel set cannot hold the same token twice");
@@ -178,22 +259,21 @@ export class TempoSession {
       ...tokens.map((token, j) => ({ token, position, seqIds: memberSeqIds(mode, j, m, this.lanes), wantLogits: true })),
       ...Array.from({ length: after }, scratchRow),
     ];
-    this.tap?.arm();
-    try {
-      this.decode(rows, step);
-    } catch (e) {
-      this.tap?.disarm();
-      throw e;
-    }
-    const layers = this.tap?.disarm();
-    const firstMember = this.table.length - rows.length + before;
-    if (layers) this.lastSetAttention = { step, memberCells: this.table.slice(firstMember, firstMember + m).map((r) => r.cell), layers };
-    if (needsLaneSync(mode, m)) {
+    return { rows, before, position, members: m };
+  }
+
+  /** After the decode: lanes re-synchronised with main, then the members' logits. */
+  private finishSet(set: PlannedSet, mode: TempoMode, reuseRows = false): Float32Array[] {
+    if (needsLaneSync(mode, set.members)) {
       for (let lane = 1; lane <= this.lanes; lane++) {
-        this.model.runtime.api.llama_memory_seq_cp(this.memory, MAIN_SEQ, lane, position, position + 1);
+        this.model.runtime.api.llama_memory_seq_cp(this.memory, MAIN_SEQ, lane, set.position, set.position + 1);
       }
     }
-    return tokens.map((_, j) => this.logitsOfRow(before + j));
+    return Array.from({ length: set.members }, (_, j) => {
+      if (!reuseRows) return this.logitsOfRow(set.before + j);
+      this.memberRows[j] ??= new Float32Array(this.model.info.nVocab);
+      return this.logitsOfRow(set.before + j, this.memberRows[j]);
+    });
   }
 
   private checkTokens(tokens: readonly number[]): void {
@@ -202,33 +282,53 @@ export class TempoSession {
   }
 
   private decode(rows: BatchRow[], step: number): void {
+    const undo = this.enter(rows, step);
+    this.checkDecode(this.model.runtime.api.llama_decode(this.ctx, this.batch.fill(rows)) as number, rows.length, undo);
+  }
+
+  /** Enters `rows` in the index table ahead of their decode; returns what takes them out again. */
+  private enter(rows: BatchRow[], step: number): () => void {
     this.assertLive();
-    const rc = this.model.runtime.api.llama_decode(this.ctx, this.batch.fill(rows)) as number;
-    if (rc === 1) throw new ContextFullError(`llama.cpp found no free KV cell for ${rows.length} tokens`);
-    if (rc !== 0) throw new Error(`llama_decode failed with code ${rc}`);
+    const tableLength = this.table.length, nextCell = this.nextCell;
     const call = this.decodeCalls++;
     rows.forEach((r, batchRow) => {
       const isScratch = r.seqIds.length === 1 && r.seqIds[0] === this.scratchSeq;
       this.table.push({ token: r.token, step: isScratch ? SCRATCH_STEP : step, position: r.position, cell: this.nextCell++, seqIds: [...r.seqIds], batchRow, decodeCall: call });
     });
+    return () => { this.table.length = tableLength; this.nextCell = nextCell; this.decodeCalls = call; };
   }
 
-  private logitsOfRow(row: number): Float32Array {
+  private checkDecode(rc: number, tokens: number, undo: () => void): void {
+    if (rc === 0) return;
+    undo();
+    if (rc === 1) throw new ContextFullError(`llama.cpp found no free KV cell for ${tokens} tokens`);
+    throw new Error(`llama_decode failed with code ${rc}`);
+  }
+
+  /** A copy of the logits of batch row `row` (llama.cpp reuses its buffer), into `into` when given. */
+  private logitsOfRow(row: number, into: Float32Array = new Float32Array(this.model.info.nVocab)): Float32Array {
     const api = this.model.runtime.api;
     const ptr = api.llama_get_logits_ith(this.ctx, row);
     if (!ptr) throw new Error(`no logits for batch row ${row}`);
-    return new Float32Array(koffi.view(ptr, this.model.info.nVocab * 4).slice(0));
+    into.set(new Float32Array(koffi.view(ptr, into.byteLength)));
+    return into;
   }
 
   private assertLive(): void {
     if (this.disposed) throw new Error("session is disposed");
+    if (this.inFlight) throw new Error("session is busy: a set is still decoding (await decodeSetAsync first)");
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.batch.free();
-    this.model.runtime.api.llama_free(this.ctx);
-    this.tap?.dispose();
+    const free = () => {
+      this.batch.free();
+      this.model.runtime.api.llama_free(this.ctx);
+      this.tap?.dispose();
+    };
+    // Never free the context under a decode running on a worker thread.
+    if (this.inFlight) void this.inFlight.then(free);
+    else free();
   }
 }

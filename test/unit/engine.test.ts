@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { availableParallelism } from "node:os";
 import { seededModelPath, TINY_SHAPE, TINY_GQA_SHAPE } from "../fixtures/seeded-model.js";
 import { TempoModel } from "../../src/engine/model.js";
 import { TempoSession } from "../../src/engine/session.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { runGeneration } from "../../src/engine/tempo/generate.js";
+import { GenerationResult } from "../../src/engine/types.js";
 import { maxAbsDiff, runSelfCheck } from "../../src/engine/tempo/selfcheck.js";
 import { softmax } from "../../src/engine/tempo/distribution.js";
 import { topIndices } from "../../src/engine/analysis/divergence.js";
@@ -66,6 +68,26 @@ for (const [name, shape] of [["MHA", TINY_SHAPE], ["GQA 8:2", TINY_GQA_SHAPE]] a
       const shuffled = [set[2], set[0], set[3], set[1]];
       const iso2 = session.decodeSet(shuffled, "isolated", 0);
       shuffled.forEach((t, j) => assert.ok(maxAbsDiff(iso2[j], iso[set.indexOf(t)]) < EXACT));
+    });
+
+    it("reused logits rows: the same logits as fresh copies, overwritten only after whileDecoding has run", () => {
+      const set = topSet(3);
+      afterPrompt();
+      const fresh = session.decodeSet(set, "isolated", 0);
+      afterPrompt();
+      const reused = session.decodeSet(set, "isolated", 0, { reuseRows: true });
+      assert.deepEqual(reused, fresh);
+      const kept = reused.map((r) => Float32Array.from(r));
+      afterPrompt();
+      let during: { tableLength: number; rowsUnchanged: boolean } | undefined;
+      const next = session.decodeSet([set[0]], "isolated", 0, {
+        reuseRows: true,
+        whileDecoding: () => { during = { tableLength: session.indexTable.length, rowsUnchanged: maxAbsDiff(reused[0], kept[0]) === 0 }; },
+      });
+      assert.deepEqual(during, { tableLength: prompt.length + 1, rowsUnchanged: true }, "runs with the set in the table, before its logits are read");
+      assert.equal(next[0], reused[0], "the session's row, overwritten");
+      afterPrompt();
+      assert.deepEqual(next[0], session.decodeSet([set[0]], "isolated", 0)[0]);
     });
 
     it("visible members see each other: logits differ from isolated", () => {
@@ -152,6 +174,30 @@ describe("generation loop", () => {
     const config = resolveConfig({ threshold: 0.5, thresholdEnd: 0.02, schedule: "linear", maxSteps: 5 });
     const result = await runGeneration(session, { promptTokens: model.promptTokens("the value"), config });
     assert.deepEqual(result.steps.map((s) => +s.threshold.toFixed(3)), [0.5, 0.38, 0.26, 0.14, 0.02]);
+  });
+
+  it("a session whose decode leaves a core free overlaps it on a worker thread, with identical steps", async function () {
+    // One decode thread leaves a core for JavaScript wherever there are two (see TempoSession).
+    if (availableParallelism() < 2) this.skip();
+    const single = new TempoSession(model, { contextSize: 512, lanes: 8, threads: 1 });
+    try {
+      for (const config of [resolveConfig({ mode: "standard", maxSteps: 8 }), resolveConfig({ threshold: 0.05, maxWidth: 4, maxSteps: 8 })]) {
+        const request = { promptTokens: model.promptTokens("the value"), config };
+        const strip = (r: GenerationResult) => r.steps.map((s) => ({ ...s, timings: undefined }));
+        const [a, b] = [await runGeneration(session, request), await runGeneration(single, request)];
+        assert.deepEqual(strip(b), strip(a));
+        const cells = (t: TempoSession) => t.indexTable.map((r) => ({ ...r, decodeCall: 0 })); // decodeCall counts per session
+        assert.deepEqual(cells(single), cells(session));
+      }
+      single.reset();
+      single.decodeSequence(model.promptTokens("the value"));
+      const pending = single.decodeSetAsync([300, 301], "isolated", 0);
+      assert.throws(() => single.reset(), /busy/);
+      single.dispose(); // frees the context only once the decode on the worker is over
+      await assert.rejects(pending, /disposed while a set was decoding/);
+    } finally {
+      single.dispose();
+    }
   });
 
   it("stops on a stop string", async () => {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { selectSet, thresholdAt } from "../../src/engine/tempo/selection.js";
+import { ranksOf, selectSet, thresholdAt, topTokens } from "../../src/engine/tempo/selection.js";
 import { nextDistribution, softmax } from "../../src/engine/tempo/distribution.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
+import { topIndices } from "../../src/engine/analysis/divergence.js";
 
 const probs = (...p: number[]) => Float64Array.from(p);
 const noEog = () => false;
@@ -50,5 +51,87 @@ describe("next-step policies", () => {
   it("temperature flattens or sharpens", () => {
     assert.ok(softmax(a, 2)[0] < softmax(a, 1)[0]);
     assert.ok(softmax(a, 0.5)[0] > softmax(a, 1)[0]);
+  });
+});
+
+/** mulberry32: reproducible random rows. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Logits with many exact ties (values on a coarse grid) and some adjacent float32 values. */
+function tiedLogits(n: number, seed: number): Float32Array {
+  const r = random(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.round(r() * 40) / 8;
+  for (let i = 0; i + 1 < n; i += 97) out[i + 1] = Math.fround(out[i] * (1 + 2 ** -23)); // one float32 ulp apart
+  return out;
+}
+
+/** Reference: every index sorted by value (descending), ties to the lower index. */
+const sortedIndices = (v: ArrayLike<number>) => Array.from({ length: v.length }, (_, i) => i).sort((a, b) => v[b] - v[a] || a - b);
+
+describe("selection helpers against plain sorts (the generation loop uses them on every step)", () => {
+  it("topTokens = the head of a full sort, ties to the lower index, for float64 and float32 rows", () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const logits = tiedLogits(3000, seed);
+      const probs = softmax(logits, 1);
+      for (const k of [1, 2, 10, 50]) {
+        assert.deepEqual(topTokens(probs, k), sortedIndices(probs).slice(0, k), `seed ${seed} k ${k}`);
+        assert.deepEqual(topTokens(probs, k), Array.from(topIndices(probs, k)));
+        assert.deepEqual(topTokens(logits, k), sortedIndices(logits).slice(0, k));
+      }
+    }
+    assert.deepEqual(topTokens(probs(0.2, 0.5), 5), [1, 0], "k beyond the row");
+  });
+  it("topTokens with a floor and a filter = filter, sort, cap; the filter is asked only about contenders", () => {
+    const p = softmax(tiedLogits(3000, 7), 1);
+    const floor = sortedIndices(p).map((i) => p[i])[40];
+    const accept = (t: number) => t % 3 !== 0;
+    const asked: number[] = [];
+    const got = topTokens(p, 8, floor, (t) => { asked.push(t); return accept(t); });
+    assert.deepEqual(got, sortedIndices(p).filter((i) => p[i] >= floor && accept(i)).slice(0, 8));
+    assert.ok(asked.every((t) => p[t] >= floor), "never asked about a token below the floor");
+  });
+  it("ranksOf = each token's position in the full sort, in the order asked", () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const p = softmax(tiedLogits(2000, seed), 1);
+      const position = new Map(sortedIndices(p).map((t, r) => [t, r]));
+      const r = random(seed);
+      const tokens = [...new Set(Array.from({ length: 8 }, () => Math.floor(r() * p.length)))];
+      tokens.push(sortedIndices(p)[0], sortedIndices(p)[1]); // the head too
+      const distinct = [...new Set(tokens)];
+      assert.deepEqual(ranksOf(p, distinct), distinct.map((t) => position.get(t)), `seed ${seed}`);
+    }
+  });
+  it("the largest logit is the most probable token at any temperature (the greedy step reads it from the logits)", () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const logits = tiedLogits(3000, seed);
+      logits[seed * 31] = logits[seed * 37] = 5.5; // a tie at the top
+      logits[seed * 41] = Math.fround(5.5 * (1 - 2 ** -24)); // and a float32 ulp below it
+      for (const t of [0.05, 0.7, 1, 3, 100]) assert.deepEqual(topTokens(logits, 1), topTokens(softmax(logits, t), 1), `seed ${seed} T ${t}`);
+    }
+  });
+});
+
+describe("reused distribution rows", () => {
+  const members = [tiedLogits(500, 1), tiedLogits(500, 2), tiedLogits(500, 3)];
+  it("nextDistribution into reused rows equals the allocating call bit for bit, for every policy", () => {
+    const rows = { out: new Float64Array(500).fill(7), scratch: new Float64Array(500).fill(-1) };
+    for (const policy of ["mixture", "top", "last"] as const) {
+      for (const t of [1, 0.6]) {
+        const fresh = nextDistribution(policy, members, [0.5, 0.3, 0.2], t);
+        assert.equal(nextDistribution(policy, members, [0.5, 0.3, 0.2], t, rows), rows.out);
+        assert.deepEqual(rows.out, fresh, `${policy} T ${t}`);
+      }
+    }
+    assert.deepEqual(nextDistribution("mixture", members.slice(0, 1), [0.4], 1, rows), softmax(members[0], 1), "one member: its softmax");
   });
 });

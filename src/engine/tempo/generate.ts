@@ -8,9 +8,8 @@ import { performance } from "node:perf_hooks";
 import { ContextFullError, TempoSession } from "../session.js";
 import { TempoInputError } from "../model.js";
 import { Candidate, GenerationConfig, GenerationResult, StepEvent, StopReason } from "../types.js";
-import { entropy, nextDistribution, softmax } from "./distribution.js";
-import { topIndices } from "../analysis/divergence.js";
-import { rankOf, selectSet, thresholdAt } from "./selection.js";
+import { entropy, nextDistribution } from "./distribution.js";
+import { ranksOf, SelectedMember, selectSet, thresholdAt, topTokens } from "./selection.js";
 
 export const TOP_ENTRIES = 10;
 
@@ -29,7 +28,10 @@ export interface GenerateRequest {
    * ends after the last token. Used by perplexity.
    */
   teacherTokens?: number[];
-  /** Called after each set with every member's logits and the next distribution (replay, analysis). */
+  /**
+   * Called after each set with every member's logits and the next distribution (replay,
+   * analysis). The arrays are reused by the next step: copy what must outlive the call.
+   */
   onDistributions?: (index: number, memberLogits: readonly Float32Array[], next: Float64Array) => void;
   /**
    * Decode each set together with one unrelated row in a scratch sequence that no other token
@@ -52,69 +54,116 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
   const finish = (stopReason: StopReason): GenerationResult => ({ config, promptTokens, steps, stopReason, text: model.pathText(primary) });
 
   if (signal?.aborted) return finish("aborted");
-  let probs = softmax(session.decodeSequence(promptTokens), config.temperature);
+  // One distribution row and one scratch row, overwritten step after step: allocating 32k-entry
+  // rows per step cost more than a small model's whole forward pass on a GPU.
+  const promptLogits = session.decodeSequence(promptTokens);
+  const probs = new Float64Array(promptLogits.length);
+  const rows = { out: probs, scratch: new Float64Array(promptLogits.length) };
+  // Member logits whose distribution `probs` does not hold yet. When choosing the next set
+  // does not need that distribution (standard mode, forced sets), it is computed while the
+  // next set decodes on llama.cpp's side (on a GPU, that hides most of the step's JavaScript).
+  let pending: { logits: readonly Float32Array[]; probs: readonly number[] } | undefined = { logits: [promptLogits], probs: [1] };
+  const settle = () => {
+    if (pending) nextDistribution(config.policy, pending.logits, pending.probs, config.temperature, rows);
+    pending = undefined;
+  };
   const forcedLength = forcedSets?.length ?? teacherTokens?.length;
   const stepLimit = forcedLength !== undefined ? Math.min(forcedLength, config.maxSteps) : config.maxSteps;
+  const standard = config.mode === "standard";
 
   for (let index = 0; index < stepLimit; index++) {
     await yieldToEventLoop(); // lets an abort (or a host message) arrive between steps
     if (signal?.aborted) return finish("aborted");
     const t0 = performance.now();
     const threshold = thresholdAt(config, index);
-    const head = Array.from(topIndices(probs, TOP_ENTRIES));
-    let members;
-    const forced = (token: number) => ({ token, prob: probs[token], rank: rankOf(probs, token) });
+    // The set's tokens, and its members when choosing them took the distribution anyway.
+    let tokens: number[];
+    let selected: SelectedMember[] | undefined;
+    let greedy = false;
     if (forcedSets) {
-      members = forcedSets[index].map(forced);
-    } else if (teacherTokens) {
-      const teacher = teacherTokens[index];
-      const others = config.mode === "standard" ? []
-        : selectSet(probs, threshold, config.relativeAlpha, config.maxWidth, (t) => model.isEog(t)).filter((m) => m.token !== teacher);
-      members = [forced(teacher), ...others].slice(0, config.maxWidth);
+      tokens = forcedSets[index];
+    } else if (standard && teacherTokens) {
+      tokens = [teacherTokens[index]];
+    } else if (standard) {
+      // Greedy: the most probable token of softmax(logits / T) is the largest logit (exp and
+      // the division keep distinct float32 logits distinct and in order), so it is read
+      // from the logits before the distribution exists; its rank is 0.
+      tokens = topTokens(pending?.logits[0] ?? probs, 1);
+      if (model.isEog(tokens[0])) return finish("eog");
+      greedy = true;
     } else {
-      if (model.isEog(head[0])) return finish("eog");
-      members = config.mode === "standard"
-        ? [{ token: head[0], prob: probs[head[0]], rank: 0 }]
-        : selectSet(probs, threshold, config.relativeAlpha, config.maxWidth, (t) => model.isEog(t));
+      settle();
+      const isEog = (t: number) => model.isEog(t);
+      if (teacherTokens) {
+        const teacher = teacherTokens[index];
+        const others = selectSet(probs, threshold, config.relativeAlpha, config.maxWidth, isEog).filter((m) => m.token !== teacher);
+        selected = [...membersOf(probs, [teacher]), ...others].slice(0, config.maxWidth);
+      } else {
+        if (isEog(topTokens(probs, 1)[0])) return finish("eog");
+        selected = selectSet(probs, threshold, config.relativeAlpha, config.maxWidth, isEog);
+      }
+      tokens = selected.map((m) => m.token);
     }
-    if (members.length > session.cellsFree) return finish("context-full");
+    if (tokens.length > session.cellsFree) return finish("context-full");
     const t1 = performance.now();
+    let event: StepEvent | undefined;
+    let describeMs = 0;
+    // Everything the step's event needs but the new logits: runs while the set decodes on
+    // another thread, so it calls nothing on the session's context (the vocabulary is fine).
+    const describe = () => {
+      const d0 = performance.now();
+      settle();
+      const members = selected ?? (greedy ? [{ token: tokens[0], prob: probs[tokens[0]], rank: 0 }] : membersOf(probs, tokens));
+      const table = session.indexTable;
+      const firstRow = table.length - members.length - (scratchRow ? 1 : 0);
+      const candidates: Candidate[] = members.map((m, j) => ({
+        token: m.token, text: model.tokenText(m.token), prob: m.prob, logprob: Math.log(m.prob), rank: m.rank, cell: table[firstRow + j].cell,
+      }));
+      event = {
+        index,
+        position: table[firstRow].position,
+        mode: config.mode,
+        policy: config.policy,
+        threshold,
+        candidates,
+        top: topTokens(probs, TOP_ENTRIES).map((token) => ({ token, text: model.tokenText(token), prob: probs[token] })),
+        entropy: entropy(probs),
+        setMass: members.reduce((a, m) => a + m.prob, 0),
+        timings: { decodeMs: 0, selectMs: 0 },
+      };
+      describeMs = performance.now() - d0;
+    };
     let memberLogits: Float32Array[];
     try {
-      memberLogits = session.decodeSet(members.map((m) => m.token), config.mode, index, scratchRow ? { scratch: { after: 1 } } : {});
+      memberLogits = await session.decodeSetAsync(tokens, config.mode, index, { scratch: scratchRow ? { after: 1 } : undefined, reuseRows: true, whileDecoding: describe });
     } catch (e) {
       if (e instanceof ContextFullError) return finish("context-full");
       throw e;
     }
     const t2 = performance.now();
-    const table = session.indexTable;
-    const firstRow = table.length - members.length - (scratchRow ? 1 : 0);
-    const candidates: Candidate[] = members.map((m, j) => ({
-      token: m.token, text: model.tokenText(m.token), prob: m.prob, logprob: Math.log(m.prob), rank: m.rank, cell: table[firstRow + j].cell,
-    }));
-    const event: StepEvent = {
-      index,
-      position: table[firstRow].position,
-      mode: config.mode,
-      policy: config.policy,
-      threshold,
-      candidates,
-      top: head.map((token) => ({ token, text: model.tokenText(token), prob: probs[token] })),
-      entropy: entropy(probs),
-      setMass: members.reduce((a, m) => a + m.prob, 0),
-      timings: { decodeMs: t2 - t1, selectMs: t1 - t0 },
-    };
-    steps.push(event);
-    primary.push(members[0].token);
-    probs = nextDistribution(config.policy, memberLogits, members.map((m) => m.prob), config.temperature);
-    onDistributions?.(index, memberLogits, probs); // before the event, so consumers see both together
-    yield event;
+    const done = event!;
+    // Wall time waiting on llama.cpp, and time spent choosing and describing the set.
+    done.timings = { decodeMs: t2 - t1 - describeMs, selectMs: t1 - t0 + describeMs };
+    steps.push(done);
+    primary.push(tokens[0]);
+    pending = { logits: memberLogits, probs: done.candidates.map((c) => c.prob) };
+    if (onDistributions) {
+      settle();
+      onDistributions(index, memberLogits, probs); // before the event, so consumers see both together
+    }
+    yield done;
     if (config.stopStrings.length) {
       const text = model.pathText(primary);
       if (config.stopStrings.some((s) => text.includes(s))) return finish("stop-string");
     }
   }
   return finish("max-steps");
+}
+
+/** Given tokens as members, with their probabilities and ranks in `probs`. */
+function membersOf(probs: Float64Array, tokens: readonly number[]): SelectedMember[] {
+  const ranks = ranksOf(probs, tokens);
+  return tokens.map((token, j) => ({ token, prob: probs[token], rank: ranks[j] }));
 }
 
 /** Runs a generation to the end, calling `onStep` for each event. */

@@ -6,7 +6,7 @@
 import { TempoSession } from "../session.js";
 import { TempoMode } from "../types.js";
 import { softmax } from "./distribution.js";
-import { topIndices } from "../analysis/divergence.js";
+import { topTokens } from "./selection.js";
 
 export interface SelfCheckRow {
   check: string;
@@ -49,7 +49,7 @@ export function runSelfCheck(session: TempoSession, options: SelfCheckOptions): 
   };
 
   // The set: the model's own top candidates after the prompt (real, plausible tokens).
-  const set = Array.from(topIndices(softmax(fresh(), 1), width));
+  const set = topTokens(softmax(fresh(), 1), width);
   const isolated = decodeAfterPrompt(set, "isolated");
   const separate = set.map((t, j) => alone(t, j, width));
   equal(`isolated member = separate prefix+member run (M=${width})`, Math.max(...set.map((_, j) => maxAbsDiff(isolated[j], separate[j]))));
@@ -68,7 +68,7 @@ export function runSelfCheck(session: TempoSession, options: SelfCheckOptions): 
   equal("causal members ignore later members", Math.max(...causalPrefix.map((l, j) => maxAbsDiff(l, causal[j]))));
 
   // A later token must see every member: dropping any one member changes its logits.
-  const follow = topIndices(softmax(isolated[0], 1), 1)[0];
+  const follow = topTokens(softmax(isolated[0], 1), 1)[0];
   const nextWith = (members: number[]) => { decodeAfterPrompt(members, "isolated"); return session.decodeSet([follow], "isolated", 1)[0]; };
   const full = nextWith(set);
   differs("later token depends on every member (min over dropped member)", Math.min(...set.map((_, k) => maxAbsDiff(full, nextWith(set.filter((__, j) => j !== k))))));
