@@ -497,7 +497,17 @@ output.addEventListener("keydown", (e) => {
 });
 // A tree item stops its click from bubbling, and the tree handles Enter / Space itself; both end
 // in a "vsc-tree-select" event for that item, so a set member's click or Enter arrives here.
-tree.addEventListener("vsc-tree-select", (e) => collapseAndContinue((e as CustomEvent<HTMLElement[]>).detail[0] ?? null));
+tree.addEventListener("vsc-tree-select", (e) => collapseAndContinue(selectedTreeItem(e.detail)));
+
+/**
+ * The item of a "vsc-tree-select" event. @vscode-elements/elements 2.5.1 declares the detail as
+ * { selectedItems } but dispatches the array of selected items itself; both shapes are read.
+ */
+function selectedTreeItem(detail: unknown): HTMLElement | null {
+  const items = Array.isArray(detail) ? detail : (detail as { selectedItems?: unknown } | null)?.selectedItems;
+  const first: unknown = Array.isArray(items) ? items[0] : undefined;
+  return first instanceof HTMLElement ? first : null;
+}
 
 // ------------------------------------------------------------------ actions
 /** Runs the prompt box's text; a chat continuation passes the run's own prompt and the reply so far. */
