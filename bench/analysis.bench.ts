@@ -10,7 +10,7 @@ import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { DivergenceCollector } from "../src/engine/analysis/collector.js";
 import { compare, fromLogits, fromProbs, type Distribution } from "../src/engine/analysis/divergence.js";
-import { fastExp } from "../src/engine/analysis/fast-exp.js";
+import { fastExp } from "../src/engine/math/fast-exp.js";
 import { softmax } from "../src/engine/tempo/distribution.js";
 import { CaptureRecorder, type LogitsCaptureOptions } from "../src/engine/capture/recorder.js";
 import { readCapture } from "../src/engine/capture/reader.js";

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { compare, compareLogits, fromLogits, fromLogProbs, fromProbs, massOf, mixture, topIndices, TOP_KS, type DivergenceMetrics } from "../../src/engine/analysis/divergence.js";
-import { fastExp } from "../../src/engine/analysis/fast-exp.js";
+import { fastExp } from "../../src/engine/math/fast-exp.js";
 
 /** Small deterministic PRNG so the random cases are reproducible. */
 function lcg(seed: number): () => number {

@@ -11,7 +11,7 @@
  * preparing takes two passes and no normalisation pass; logp_i = d_i - logSum and
  * p_i = e_i * scale are formed inside the comparison loop, where they cost one operation each.
  */
-import { fastExp } from "./fast-exp.js";
+import { fastExp } from "../math/fast-exp.js";
 
 /** The k values reported for top-k overlap and Jaccard. */
 export const TOP_KS: readonly number[] = [1, 5, 10, 20, 50];
