@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ranksOf, selectSet, thresholdAt, topTokens } from "../../src/engine/tempo/selection.js";
-import { nextDistribution, softmax } from "../../src/engine/tempo/distribution.js";
+import { DistributionRows, entropy, nextDistribution, softmax } from "../../src/engine/tempo/distribution.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { topIndices } from "../../src/engine/analysis/divergence.js";
 
@@ -133,5 +133,19 @@ describe("reused distribution rows", () => {
       }
     }
     assert.deepEqual(nextDistribution("mixture", members.slice(0, 1), [0.4], 1, rows), softmax(members[0], 1), "one member: its softmax");
+  });
+  it("a single softmax's entropy comes with the pass; a mixture leaves it to entropy(out)", () => {
+    const rows: DistributionRows = { out: new Float64Array(500), scratch: new Float64Array(500) };
+    const masked = Float32Array.from(members[0]);
+    masked[3] = -Infinity; // a token that can never come: p = 0 adds nothing to the entropy
+    for (const logits of [members[0], masked]) {
+      for (const t of [1, 0.6, 2.5]) {
+        nextDistribution("top", [logits, members[1]], [0.5, 0.3], t, rows);
+        const want = entropy(rows.out);
+        assert.ok(Math.abs(rows.entropy! - want) < 1e-13 * want, `T ${t}: ${rows.entropy} vs ${want}`);
+      }
+    }
+    nextDistribution("mixture", members, [0.5, 0.3, 0.2], 1, rows);
+    assert.equal(rows.entropy, undefined);
   });
 });

@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import { ContextFullError, TempoSession } from "../session.js";
 import { TempoInputError } from "../model.js";
 import { Candidate, GenerationConfig, GenerationResult, StepEvent, StopReason } from "../types.js";
-import { entropy, nextDistribution } from "./distribution.js";
+import { DistributionRows, entropy, nextDistribution } from "./distribution.js";
 import { ranksOf, SelectedMember, selectSet, thresholdAt, topTokens } from "./selection.js";
 
 export const TOP_ENTRIES = 10;
@@ -58,7 +58,7 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
   // rows per step cost more than a small model's whole forward pass on a GPU.
   const promptLogits = session.decodeSequence(promptTokens);
   const probs = new Float64Array(promptLogits.length);
-  const rows = { out: probs, scratch: new Float64Array(promptLogits.length) };
+  const rows: DistributionRows = { out: probs, scratch: new Float64Array(promptLogits.length) };
   // Member logits whose distribution `probs` does not hold yet. When choosing the next set
   // does not need that distribution (standard mode, forced sets), it is computed while the
   // next set decodes on llama.cpp's side (on a GPU, that hides most of the step's JavaScript).
@@ -127,7 +127,7 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
         threshold,
         candidates,
         top: topTokens(probs, TOP_ENTRIES).map((token) => ({ token, text: model.tokenText(token), prob: probs[token] })),
-        entropy: entropy(probs),
+        entropy: rows.entropy ?? entropy(probs), // a single softmax's came with it
         setMass: members.reduce((a, m) => a + m.prob, 0),
         timings: { decodeMs: 0, selectMs: 0 },
       };
