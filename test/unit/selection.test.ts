@@ -3,6 +3,7 @@ import { ranksOf, selectSet, thresholdAt, topTokens } from "../../src/engine/tem
 import { DistributionRows, entropy, nextDistribution, softmax } from "../../src/engine/tempo/distribution.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { topIndices } from "../../src/engine/analysis/divergence.js";
+import { rng } from "../fixtures/seeded-model.js";
 
 const probs = (...p: number[]) => Float64Array.from(p);
 const noEog = () => false;
@@ -54,21 +55,9 @@ describe("next-step policies", () => {
   });
 });
 
-/** mulberry32: reproducible random rows. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Logits with many exact ties (values on a coarse grid) and some adjacent float32 values. */
 function tiedLogits(n: number, seed: number): Float32Array {
-  const r = random(seed);
+  const r = rng(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = Math.round(r() * 40) / 8;
   for (let i = 0; i + 1 < n; i += 97) out[i + 1] = Math.fround(out[i] * (1 + 2 ** -23)); // one float32 ulp apart
@@ -104,7 +93,7 @@ describe("selection helpers against plain sorts (the generation loop uses them o
     for (let seed = 1; seed <= 10; seed++) {
       const p = softmax(tiedLogits(2000, seed), 1);
       const position = new Map(sortedIndices(p).map((t, r) => [t, r]));
-      const r = random(seed);
+      const r = rng(seed);
       const tokens = [...new Set(Array.from({ length: 8 }, () => Math.floor(r() * p.length)))];
       tokens.push(sortedIndices(p)[0], sortedIndices(p)[1]); // the head too
       const distinct = [...new Set(tokens)];
