@@ -12,7 +12,7 @@
  * p_i = e_i * scale are formed inside the comparison loop, where they cost one operation each.
  */
 import { fastExp } from "../math/fast-exp.js";
-import { log1pUnit } from "../math/log1p-unit.js";
+import { log1pTable } from "../math/log1p-table.js";
 
 /** The k values reported for top-k overlap and Jaccard. */
 export const TOP_KS: readonly number[] = [1, 5, 10, 20, 50];
@@ -431,11 +431,12 @@ function compareLoop(P: Distribution, Q: Distribution, out: Float64Array): void 
       const lr = a - b - c;
       klPQ += (p > 0 ? p * lr : 0) - diff;
       klQP += (q > 0 ? -q * lr : 0) + diff;
-      // JS term p ln(p/m) + q ln(q/m), with ln(p/m) = ln(1 + u), ln(q/m) = ln(1 - u) and their
-      // difference lr: the larger side's log is log1p(|u|), |u| in [0.1, 1] (no log call), and
-      // the smaller side's follows from lr. A side with zero probability contributes 0.
-      if (u >= 0) js += s * log1pUnit(u) - (q > 0 ? q * lr : 0);
-      else js += s * log1pUnit(-u) + (p > 0 ? p * lr : 0);
+      // JS term p ln(p/m) + q ln(q/m), with ln(p/m) = ln(1 + u), ln(q/m) = ln(1 - u) and
+      // their difference lr: s log1p(|u|) - min(p, q) |lr|, the larger side's log from a table
+      // (|u| in [0.1, 1]: no log call, and no branch on the sign of u, which is a coin toss).
+      // min(p, q) == 0 with an infinite lr is 0 * Infinity: that side contributes 0.
+      const t = Math.min(p, q) * Math.abs(lr);
+      js += s * log1pTable(Math.abs(u)) - (t === t ? t : 0);
     }
   }
   out[0] = klPQ;
