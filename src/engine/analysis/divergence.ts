@@ -337,15 +337,6 @@ export interface CompareOptions {
   referenceToken?: number;
 }
 
-// Series coefficients for the comparison loop (as multiplications: V8 keeps `w / 5` a division).
-// T(w) = sum_{j>=0} w^j / (2j+3);  H(w) = sum_{k>=1} w^(k-1) / (k(2k-1)).
-const T0 = 1 / 3, T1 = 1 / 5, T2 = 1 / 7, T3 = 1 / 9, T4 = 1 / 11, T5 = 1 / 13, T6 = 1 / 15;
-const H1 = 1 / 6, H2 = 1 / 15, H3 = 1 / 28, H4 = 1 / 45, H5 = 1 / 66, H6 = 1 / 91;
-/**
- * |u| < 0.1 (w < 0.01): H truncated after 7 terms is within w^7/120 < 1e-16 relative; T enters
- * the KL terms multiplied by w, so its 7 terms leave them within ~1e-17 relative.
- */
-const SERIES_W = 0.01;
 
 /** All divergence metrics between P and Q, in one pass over the vocabulary plus the top-k. */
 export function compare(P: Distribution, Q: Distribution, opts: CompareOptions = {}): DivergenceMetrics {
@@ -390,6 +381,14 @@ export function compare(P: Distribution, Q: Distribution, opts: CompareOptions =
  * finite on both sides, then the dropped tokens' count, sum dp, sum dp^2, sum dq, sum dq^2].
  */
 function compareLoop(P: Distribution, Q: Distribution, out: Float64Array): void {
+  // Series coefficients (as multiplications: V8 keeps `w / 5` a division), local rather than
+  // module-level for the reason in fast-exp.ts.
+  // T(w) = sum_{j>=0} w^j / (2j+3);  H(w) = sum_{k>=1} w^(k-1) / (k(2k-1)).
+  const T0 = 1 / 3, T1 = 1 / 5, T2 = 1 / 7, T3 = 1 / 9, T4 = 1 / 11, T5 = 1 / 13, T6 = 1 / 15;
+  const H1 = 1 / 6, H2 = 1 / 15, H3 = 1 / 28, H4 = 1 / 45, H5 = 1 / 66, H6 = 1 / 91;
+  // |u| < 0.1 (w < 0.01): H truncated after 7 terms is within w^7/120 < 1e-16 relative; T enters
+  // the KL terms multiplied by w, so its 7 terms leave them within ~1e-17 relative.
+  const SERIES_W = 0.01;
   const dp = P.d, dq = Q.d, ep = P.e, eq = Q.e, sP = P.scale, sQ = Q.scale, lP = P.logSum, lQ = Q.logSum;
   const c = lP - lQ; // ln p_i - ln q_i = dp_i - dq_i - c
   const n = dp.length;
