@@ -386,56 +386,76 @@ function compareLoop(P: Distribution, Q: Distribution, out: Float64Array): void 
   // T(w) = sum_{j>=0} w^j / (2j+3);  H(w) = sum_{k>=1} w^(k-1) / (k(2k-1)).
   const T0 = 1 / 3, T1 = 1 / 5, T2 = 1 / 7, T3 = 1 / 9, T4 = 1 / 11, T5 = 1 / 13, T6 = 1 / 15;
   const H1 = 1 / 6, H2 = 1 / 15, H3 = 1 / 28, H4 = 1 / 45, H5 = 1 / 66, H6 = 1 / 91;
-  // |u| < 0.1 (w < 0.01): H truncated after 7 terms is within w^7/120 < 1e-16 relative; T enters
-  // the KL terms multiplied by w, so its 7 terms leave them within ~1e-17 relative.
-  const SERIES_W = 0.01;
+  // |lr| < 0.2 gives |u| = tanh(|lr|/2) < 0.0997 (w < 0.00994): H truncated after 7 terms is
+  // within w^7/120 < 1e-16 relative; T enters the KL terms multiplied by w, so its 7 terms
+  // leave them within ~1e-17 relative.
+  const SERIES_LR = 0.2;
+  const BLOCK = 16;
   const dp = P.d, dq = Q.d, ep = P.e, eq = Q.e, sP = P.scale, sQ = Q.scale, lP = P.logSum, lQ = Q.logSum;
   const c = lP - lQ; // ln p_i - ln q_i = dp_i - dq_i - c
   const n = dp.length;
   let klPQ = 0, klQP = 0, js = 0, tv = 0, dot = 0;
   // Tokens left out of the cosine (zero probability on either side) and their log-weights.
   let dropped = 0, dropP = 0, dropP2 = 0, dropQ = 0, dropQ2 = 0;
-  for (let i = 0; i < n; i++) {
-    const a = dp[i], b = dq[i];
-    const p = ep[i] * sP, q = eq[i] * sQ;
-    if (a !== -Infinity && b !== -Infinity) dot += a * b;
-    else {
-      dropped++;
-      if (a !== -Infinity) { dropP += a; dropP2 += a * a; }
-      if (b !== -Infinity) { dropQ += b; dropQ2 += b * b; }
-    }
-    const s = p + q, diff = p - q;
-    tv += Math.abs(diff);
-    // Per token, with m = s/2 and u = (p-q)/s (so p = m(1+u), q = m(1-u)):
-    //   KL terms in Bregman form p ln(p/q) - p + q (they sum to KL, as sum(p-q) = 0, and
-    //   are second order, so no first-order cancellation) = s(u atanh u +- (atanh u - u));
-    //   JS term 0.5[p ln(p/m) + q ln(q/m)] = (s/4) sum_k u^2k / (k(2k-1)).
-    // Near-identical distributions (|u| < 0.1: the null-baseline regime) use these series,
-    // free of log calls; other tokens use logs directly (s == 0 gives NaN and lands there).
-    const u = diff / s;
-    const w = u * u;
-    if (w < SERIES_W) {
-      // u atanh u = w + w^2 T, atanh u - u = u w T. Estrin's scheme: short dependency chains
-      // let consecutive tokens' series overlap in the CPU.
-      const w2 = w * w, w4 = w2 * w2;
-      const T = T0 + w * T1 + w2 * (T2 + w * T3) + w4 * (T4 + w * T5 + w2 * T6);
-      const H = 1 + w * H1 + w2 * (H2 + w * H3) + w4 * (H4 + w * H5 + w2 * H6);
-      const s1 = w + w * w * T;
-      const at = u * w * T;
-      klPQ += s * (s1 + at);
-      klQP += s * (s1 - at);
-      js += 0.5 * s * w * H;
-    } else if (s > 0) {
-      // ln(p/q) is +Infinity when q == 0 (and -Infinity when p == 0); p == 0 contributes 0.
+  for (let i0 = 0; i0 < n; i0 += BLOCK) {
+    const i1 = Math.min(i0 + BLOCK, n);
+    // The regime is chosen per block of tokens, not per token: a per-token series-or-log
+    // branch mispredicts whenever about half the tokens differ by more than 10%.
+    let far = false;
+    for (let i = i0; i < i1; i++) {
+      const a = dp[i], b = dq[i];
+      if (a !== -Infinity && b !== -Infinity) dot += a * b;
+      else {
+        dropped++;
+        if (a !== -Infinity) { dropP += a; dropP2 += a * a; }
+        if (b !== -Infinity) { dropQ += b; dropQ2 += b * b; }
+      }
       const lr = a - b - c;
-      klPQ += (p > 0 ? p * lr : 0) - diff;
-      klQP += (q > 0 ? -q * lr : 0) + diff;
-      // JS term p ln(p/m) + q ln(q/m), with ln(p/m) = ln(1 + u), ln(q/m) = ln(1 - u) and
-      // their difference lr: s log1p(|u|) - min(p, q) |lr|, the larger side's log from a table
-      // (|u| in [0.1, 1]: no log call, and no branch on the sign of u, which is a coin toss).
-      // min(p, q) == 0 with an infinite lr is 0 * Infinity: that side contributes 0.
-      const t = Math.min(p, q) * Math.abs(lr);
-      js += s * log1pTable(Math.abs(u)) - (t === t ? t : 0);
+      far = far || !(lr < SERIES_LR && lr > -SERIES_LR);
+    }
+    if (!far) {
+      // Per token, with m = s/2 and u = (p-q)/s (so p = m(1+u), q = m(1-u)):
+      //   KL terms in Bregman form p ln(p/q) - p + q (they sum to KL, as sum(p-q) = 0, and
+      //   are second order, so no first-order cancellation) = s(u atanh u +- (atanh u - u));
+      //   JS term 0.5[p ln(p/m) + q ln(q/m)] = (s/4) sum_k u^2k / (k(2k-1)).
+      // A block of near-identical tokens (the null-baseline regime) uses these series.
+      for (let i = i0; i < i1; i++) {
+        const p = ep[i] * sP, q = eq[i] * sQ;
+        const s = p + q, diff = p - q;
+        tv += Math.abs(diff);
+        if (!(s > 0)) continue; // both underflowed
+        const u = diff / s;
+        const w = u * u;
+        // u atanh u = w + w^2 T, atanh u - u = u w T. Estrin's scheme: short dependency chains
+        // let consecutive tokens' series overlap in the CPU.
+        const w2 = w * w, w4 = w2 * w2;
+        const T = T0 + w * T1 + w2 * (T2 + w * T3) + w4 * (T4 + w * T5 + w2 * T6);
+        const H = 1 + w * H1 + w2 * (H2 + w * H3) + w4 * (H4 + w * H5 + w2 * H6);
+        const s1 = w + w * w * T;
+        const at = u * w * T;
+        klPQ += s * (s1 + at);
+        klQP += s * (s1 - at);
+        js += 0.5 * s * w * H;
+      }
+    } else {
+      // Direct formulas; a near-identical token in such a block loses ~1/|u| ulps of its own
+      // (tiny) terms to cancellation, which the block's other terms dwarf.
+      for (let i = i0; i < i1; i++) {
+        const p = ep[i] * sP, q = eq[i] * sQ;
+        const s = p + q, diff = p - q;
+        tv += Math.abs(diff);
+        if (!(s > 0)) continue;
+        // ln(p/q) is +Infinity when q == 0 (and -Infinity when p == 0); p == 0 contributes 0.
+        const lr = dp[i] - dq[i] - c;
+        klPQ += (p > 0 ? p * lr : 0) - diff;
+        klQP += (q > 0 ? -q * lr : 0) + diff;
+        // JS term p ln(p/m) + q ln(q/m), with ln(p/m) = ln(1 + u), ln(q/m) = ln(1 - u) and
+        // their difference lr: s log1p(|u|) - min(p, q) |lr|, the larger side's log from a table
+        // (no log call, and no branch on the sign of u, which is a coin toss).
+        // min(p, q) == 0 with an infinite lr is 0 * Infinity: that side contributes 0.
+        const t = Math.min(p, q) * Math.abs(lr);
+        js += s * log1pTable(Math.abs(diff / s)) - (t === t ? t : 0);
+      }
     }
   }
   out[0] = klPQ;
