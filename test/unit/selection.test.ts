@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ranksOf, selectSet, thresholdAt, topTokens } from "../../src/engine/tempo/selection.js";
+import { ranksOf, selectSet, thresholdAt } from "../../src/engine/tempo/selection.js";
+import { topTokens } from "../../src/engine/math/top-k.js";
 import { DistributionRows, entropy, nextDistribution, softmax } from "../../src/engine/tempo/distribution.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { topIndices } from "../../src/engine/analysis/divergence.js";

@@ -13,6 +13,7 @@
  */
 import { fastExp } from "../math/fast-exp.js";
 import { log1pTable } from "../math/log1p-table.js";
+import { insertTop, topTokens } from "../math/top-k.js";
 
 /** The k values reported for top-k overlap and Jaccard. */
 export const TOP_KS: readonly number[] = [1, 5, 10, 20, 50];
@@ -132,6 +133,8 @@ function maxOf(x: Float64Array, who: string): number {
   return max;
 }
 
+// The hot loops (maxLoop, shiftAndExp, compareLoop) are leaf functions with little after the
+// loop, and warmUp (end of this module) runs them before any long call: see warmUp.
 function maxLoop(x: Float64Array): number {
   let max = -Infinity;
   for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];
@@ -160,7 +163,7 @@ const SUMS = new Float64Array(10);
 
 /**
  * d_i -= max, e_i = exp(d_i), the k largest d_i into ids/vals (descending, ties to the lower
- * index, as selectTop); out = [sum e, sum e d, sum d, sum d^2] (the last three over finite d).
+ * index, as topTokens); out = [sum e, sum e d, sum d, sum d^2] (the last three over finite d).
  * Selecting here rather than in a pass of its own saves ~10% of a step: after the first k
  * tokens, almost every token costs one compare in a loop that is busy with the exp anyway.
  */
@@ -191,19 +194,6 @@ function shiftAndExp(d: Float64Array, e: Float64Array, max: number, ids: Int32Ar
   out[1] = ex;
   out[2] = sd;
   out[3] = sd2;
-}
-
-/** Insert (v, i) into the descending buffer; strict compares keep ties in index order. */
-function insertTop(idx: Int32Array, val: Float64Array, filled: number, k: number, v: number, i: number): number {
-  let j = filled < k ? filled++ : k - 1;
-  while (j > 0 && v > val[j - 1]) {
-    val[j] = val[j - 1];
-    idx[j] = idx[j - 1];
-    j--;
-  }
-  val[j] = v;
-  idx[j] = i;
-  return filled;
 }
 
 /**
@@ -255,7 +245,7 @@ export function fromProbs(probs: ArrayLike<number>, opts: { topK?: number; toler
     }
   }
   checkMass(sum, opts.tolerance, "fromProbs");
-  const top = selectTop(e, topK(opts.topK, n)).ids;
+  const top = Int32Array.from(topTokens(e, topK(opts.topK, n)));
   const logSum = Math.log(sum);
   const scale = 1 / sum;
   return new Distribution(d, e, logSum, scale, logSum - ex * scale, top, sd, sd2, b.cache);
@@ -263,35 +253,7 @@ export function fromProbs(probs: ArrayLike<number>, opts: { topK?: number; toler
 
 /** Indices of the k largest values, descending, ties to the lower index. */
 export function topIndices(values: ArrayLike<number>, k: number): Int32Array {
-  return selectTop(Float64Array.from(values), k).ids;
-}
-
-/**
- * The k largest values and their indices, descending, ties to the lower index. Bounded
- * selection: a sorted buffer of k entries behind a threshold, so almost every element costs
- * one compare (a NaN never passes the threshold; callers that care check for NaN themselves).
- */
-function selectTop(values: Float64Array, k: number): { ids: Int32Array; vals: Float64Array } {
-  k = Math.max(0, Math.min(k, values.length));
-  const ids = new Int32Array(k);
-  const vals = new Float64Array(k);
-  fillTop(values, ids, vals, k);
-  return { ids, vals };
-}
-
-// The hot loops (fillTop, maxLoop, shiftAndExp, compareLoop) are leaf functions with little after the
-// loop, and warmUp (end of this module) runs them before any long call: see warmUp.
-function fillTop(values: Float64Array, ids: Int32Array, vals: Float64Array, k: number): void {
-  const n = values.length;
-  for (let i = 0; i < k; i++) insertTop(ids, vals, i, k, values[i], i);
-  let threshold = vals[k - 1];
-  for (let i = k; i < n; i++) {
-    const v = values[i];
-    if (v > threshold) {
-      insertTop(ids, vals, k, k, v, i);
-      threshold = vals[k - 1];
-    }
-  }
+  return Int32Array.from(topTokens(Float64Array.from(values), k));
 }
 
 export interface TopKAgreement {

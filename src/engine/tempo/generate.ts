@@ -9,7 +9,8 @@ import { ContextFullError, TempoSession } from "../session.js";
 import { TempoInputError } from "../model.js";
 import { Candidate, GenerationConfig, GenerationResult, StepEvent, StopReason } from "../types.js";
 import { DistributionRows, entropy, nextDistribution } from "./distribution.js";
-import { ranksOf, SelectedMember, selectSet, thresholdAt, topTokens } from "./selection.js";
+import { ranksOf, SelectedMember, selectSet, thresholdAt } from "./selection.js";
+import { topTokens } from "../math/top-k.js";
 
 export const TOP_ENTRIES = 10;
 

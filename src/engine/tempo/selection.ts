@@ -8,6 +8,7 @@
  * than the forward pass of a small model on a GPU.
  */
 import { GenerationConfig } from "../types.js";
+import { topTokens } from "../math/top-k.js";
 
 export interface SelectedMember { token: number; prob: number; rank: number }
 
@@ -16,39 +17,6 @@ export function thresholdAt(config: GenerationConfig, step: number): number {
   if (config.schedule === "constant" || config.maxSteps <= 1) return config.threshold;
   const f = Math.min(1, step / (config.maxSteps - 1));
   return config.threshold + (config.thresholdEnd - config.threshold) * f;
-}
-
-/**
- * The (at most) k largest values >= min whose index `accept` takes, as indices, descending,
- * ties to the lower index. Bounded selection: once k are held, a value must beat the last of
- * them, so almost every entry costs one compare, and `accept` is asked only about entries
- * that would enter the list.
- */
-export function topTokens(values: Float32Array | Float64Array, k: number, min = -Infinity, accept?: (token: number) => boolean): number[] {
-  const ids: number[] = [], vals: number[] = [];
-  const n = values.length;
-  let i = 0;
-  for (; i < n && ids.length < k; i++) {
-    const v = values[i];
-    if (v >= min && (!accept || accept(i))) insertTop(ids, vals, k, i, v);
-  }
-  // Full: an equal value loses to the lower index already held.
-  for (let bar = vals[k - 1]; i < n; i++) {
-    const v = values[i];
-    if (v > bar && (!accept || accept(i))) {
-      insertTop(ids, vals, k, i, v);
-      bar = vals[k - 1];
-    }
-  }
-  return ids;
-}
-
-/** Inserts (id, v) after every held value >= v; when k are held, the last one drops out. */
-function insertTop(ids: number[], vals: number[], k: number, id: number, v: number): void {
-  let j = Math.min(ids.length, k - 1);
-  for (; j > 0 && vals[j - 1] < v; j--) { ids[j] = ids[j - 1]; vals[j] = vals[j - 1]; }
-  ids[j] = id;
-  vals[j] = v;
 }
 
 export function selectSet(probs: Float64Array, threshold: number, relativeAlpha: number, maxWidth: number, isEog: (t: number) => boolean): SelectedMember[] {

@@ -6,7 +6,7 @@
 import { TempoSession } from "../session.js";
 import { TempoMode } from "../types.js";
 import { softmax } from "./distribution.js";
-import { topTokens } from "./selection.js";
+import { topTokens } from "../math/top-k.js";
 
 export interface SelfCheckRow {
   check: string;
