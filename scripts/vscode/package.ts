@@ -80,7 +80,7 @@ function visitPackage(dir: string, acc: string[]): void {
 // Top-level entries of the repository that belong in the .vsix; everything else is excluded.
 // models/ holds the demo model: "TEMPO: Generate…" works right after install.
 const TOP_LEVEL_ALLOW = new Set(["package.json", "README.md", "LICENSE", "CHANGELOG.md", "dist", "media", "models", "node_modules"]);
-const DIST_ALLOW = [/^extension\.cjs$/, /^engine-host\.js$/, /^webview$/];
+const DIST_ALLOW = [/^extension\.cjs$/, /^engine-host\.js$/, /^webview$/, /^tasks$/];
 
 async function main(): Promise<void> {
   const t0 = Date.now();
@@ -127,6 +127,7 @@ async function main(): Promise<void> {
     "extension/package.json",
     "extension/dist/extension.cjs",
     "extension/dist/engine-host.js",
+    "extension/dist/tasks/builtin.jsonl",
     "extension/dist/webview/playground.js",
     "extension/dist/webview/comparison.js",
     "extension/media/playground.css",
