@@ -1,6 +1,6 @@
 // Bundles the project with esbuild.
-//   node scripts/build.mjs            extension (dist/extension.cjs), engine host (dist/engine-host.js),
-//                                     webviews (dist/webview/),
+//   node scripts/build.mjs            extension (dist/extension.cjs), engine host (dist/engine-host.js)
+//                                     and its divergence worker, webviews (dist/webview/),
 //                                     CLI (dist/cli.js) when src/cli/main.ts exists
 //   node scripts/build.mjs --tests    also the in-VS-Code test suite (out/test/vscode/)
 //   --production                      minify, no source maps (used by `npm run package`)
@@ -49,6 +49,16 @@ const builds = [
     target: "node20",
     external: nativeExternals,
     banner: { js: 'import { createRequire as __tempoCreateRequire } from "node:module"; const require = __tempoCreateRequire(import.meta.url);' },
+  },
+  {
+    // StepAnalysisPool's worker thread, started from the engine host and the CLI: both bundles
+    // sit in dist/ and look for it beside themselves.
+    ...common,
+    entryPoints: ["src/engine/analysis/step-analysis-worker.ts"],
+    outfile: "dist/step-analysis-worker.js",
+    format: "esm",
+    platform: "node",
+    target: "node20",
   },
   {
     ...common,

@@ -2,7 +2,7 @@
 # Packs the GPU check for an offline CUDA machine (64 MiB carried per call) into .gpu/:
 #   .gpu/a  node, node-llama-cpp's runtime closure (without its CUDA backend), the bundled
 #           bench/gpu-check.ts, bench/gpu-null.ts and bench/analysis.bench.ts (CPU-only: the
-#           divergence timings on that machine's cores)
+#           divergence timings on that machine's cores) with its worker
 #   .gpu/f  the ggml source node-llama-cpp 3.21.1 ships, and build-cuda.sh
 # node-llama-cpp's prebuilt CUDA 13 backend has no Hopper (sm_90) code and its PTX is newer
 # than a CUDA 13.0 driver JITs, so the device builds libggml-cuda.so for its own GPU from the
@@ -16,6 +16,9 @@ bundle() {
     --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);"
 }
 bundle gpu-check; bundle gpu-null; bundle analysis.bench
+# The analysis bench's worker threads load this beside it.
+npx esbuild src/engine/analysis/step-analysis-worker.ts --bundle --platform=node --format=esm --target=node20 \
+  --outfile="$out/a/step-analysis-worker.js"
 tar -cJf "$out/a/modules.tar.xz" \
   --exclude='node_modules/@node-llama-cpp/linux-arm64' --exclude='node_modules/@node-llama-cpp/linux-armv7l' \
   --exclude='node_modules/@node-llama-cpp/linux-x64-cuda-ext' --exclude='node_modules/@node-llama-cpp/linux-x64-vulkan' \

@@ -80,7 +80,7 @@ function visitPackage(dir: string, acc: string[]): void {
 // Top-level entries of the repository that belong in the .vsix; everything else is excluded.
 // models/ holds the demo model: "TEMPO: Generate…" works right after install.
 const TOP_LEVEL_ALLOW = new Set(["package.json", "README.md", "LICENSE", "CHANGELOG.md", "dist", "media", "models", "node_modules"]);
-const DIST_ALLOW = [/^extension\.cjs$/, /^engine-host\.js$/, /^webview$/, /^tasks$/];
+const DIST_ALLOW = [/^extension\.cjs$/, /^engine-host\.js$/, /^step-analysis-worker\.js$/, /^webview$/, /^tasks$/];
 
 async function main(): Promise<void> {
   const t0 = Date.now();
@@ -127,6 +127,7 @@ async function main(): Promise<void> {
     "extension/package.json",
     "extension/dist/extension.cjs",
     "extension/dist/engine-host.js",
+    "extension/dist/step-analysis-worker.js",
     "extension/dist/tasks/builtin.jsonl",
     "extension/dist/webview/playground.js",
     "extension/dist/webview/comparison.js",
@@ -158,7 +159,8 @@ await llama.dispose();`;
   log("package", `packaged node-llama-cpp loads its prebuilt: ${probeOut}`);
 
   // Prove the packaged engine host generates on the packaged demo model (its bundle resolves
-  // node-llama-cpp and koffi from the .vsix's node_modules, nothing from the repository).
+  // node-llama-cpp and koffi from the .vsix's node_modules, nothing from the repository), then
+  // compares isolated vs visible (the divergence work runs on dist/step-analysis-worker.js).
   const hostProbe = join(unpacked, "host-probe.mjs");
   writeFileSync(
     hostProbe,
@@ -166,19 +168,27 @@ await llama.dispose();`;
 const ext = ${JSON.stringify(join(unpacked, "extension"))};
 const child = fork(ext + "/dist/engine-host.js", [], { execArgv: [] });
 const timer = setTimeout(() => { console.error("engine host probe timed out"); child.kill(); process.exit(1); }, 120000);
-let steps = 0;
+const engine = { modelPath: ext + "/models/tempo-demo-code.gguf", gpu: "cpu", contextSize: 0, flashAttention: "off", threads: 1 };
+let steps = 0, generated;
 child.on("message", (m) => {
-  if (m.type === "steps") steps += m.steps.length;
+  if (m.type === "steps" && m.id === 1) steps += m.steps.length;
   if (m.type === "error") { console.error(m.message); process.exit(1); }
-  if (m.type === "done") { console.log(JSON.stringify({ steps, backend: m.run.backend, stopReason: m.run.stopReason })); clearTimeout(timer); child.kill(); }
+  if (m.type === "done") {
+    generated = { steps, backend: m.run.backend, stopReason: m.run.stopReason };
+    child.send({ type: "compare", id: 2, prompt: "def f(x):", settings: { maxSteps: 8 }, engine, captureRoot: ${JSON.stringify(join(unpacked, "captures"))} });
+  }
+  if (m.type === "compared") {
+    console.log(JSON.stringify({ ...generated, comparedSteps: m.js.length, meanJs: m.meanJs }));
+    clearTimeout(timer); child.kill();
+  }
 });
-child.send({ type: "generate", id: 1, prompt: "def f(x):", settings: { maxSteps: 4 },
-  engine: { modelPath: ext + "/models/tempo-demo-code.gguf", gpu: "cpu", contextSize: 0, flashAttention: "off", threads: 1 } });
+child.send({ type: "generate", id: 1, prompt: "def f(x):", settings: { maxSteps: 4 }, engine });
 `,
   );
   const hostOut = execFileSync(process.execPath, [hostProbe], { encoding: "utf8", timeout: 150_000 }).trim();
   if (!/"steps":4/.test(hostOut)) throw new Error(`the packaged engine host did not generate 4 steps: ${hostOut}`);
-  log("package", `packaged engine host generates on the packaged demo model: ${hostOut}`);
+  if (!/"comparedSteps":[1-8],"meanJs":\d/.test(hostOut)) throw new Error(`the packaged engine host did not compare: ${hostOut}`);
+  log("package", `packaged engine host generates and compares on the packaged demo model: ${hostOut}`);
 
   const bytes = statSync(out).size;
   const files = listing.split("\n").length - 2;

@@ -76,6 +76,21 @@ describe("compare: isolated vs visible by teacher-forced replay", () => {
     assert.equal(manifest.versions.tempo, pkg.version);
   });
 
+  it("gets the same report and capture rows with the divergence work on worker threads as inline", async () => {
+    const config = resolveConfig({ threshold: 0.05, maxWidth: 4, maxSteps: 12 });
+    const run = (analysisWorkers: number) => compareModes(model, { prompt: "the value of", config, threads: 1, analysisWorkers });
+    const [inline, pooled] = [await run(0), await run(2)];
+    assert.ok(inline.generation.steps.some((s) => s.candidates.length > 1));
+    const metrics = (r: typeof inline) => [r.report.steps, r.report.nullBaseline.steps, r.report.summary];
+    assert.deepEqual(metrics(pooled), metrics(inline));
+    const rows = (r: typeof inline) => {
+      const dir = join(mkdtempSync(join(tmpdir(), "tempo-cmp-")), "capture");
+      r.recorder.write(dir);
+      return [...readCapture(dir).logits.entries()];
+    };
+    assert.deepEqual(rows(pooled), rows(inline));
+  });
+
   it("refuses standard mode and a mode compared with itself", async () => {
     await assert.rejects(compareModes(model, { prompt: "x", config: resolveConfig({ mode: "standard" }) }), /two parallel modes/);
     await assert.rejects(compareModes(model, { prompt: "x", config: resolveConfig({}), qMode: "isolated" }), /two different modes/);

@@ -1,17 +1,22 @@
 /**
- * DivergenceCollector: what a teacher-forced replay calls once per step with the raw logits,
- * and turns into a DivergenceReport at the end. It keeps only the per-step metrics (not the
- * distributions) and recycles its float64 buffers, so a long replay costs no memory per step.
+ * DivergenceCollector: gathers a comparison's per-step metrics (made by a StepAnalyser, inline
+ * or in worker threads) and turns them into a DivergenceReport at the end. It keeps only the
+ * metrics, not the distributions, so a long replay costs no memory per step.
  *
  *   const c = new DivergenceCollector({ p: { mode: "isolated" }, q: { mode: "visible" },
  *     nullBaseline: { mode: "isolated", layouts: ["set alone", "set + unrelated row"] } });
  *   c.addStep({ index, text, setTokens }, { p: isoLogits, q: visLogits, nullAlt: isoOtherLayout });
  *   const report = c.build({ model: { fileName, sha256 } });
+ *
+ * With a StepAnalysisPool, pass `c.analysisOptions` to the pool and `c.add` as its onResult.
  */
 import type { TempoMode } from "../types.js";
-import { compare, fromLogits, TOP_KS, type Distribution } from "./divergence.js";
+import { TOP_KS } from "./divergence.js";
 import { buildDivergenceReport, type DivergenceReport, type SetAttentionSummary, type StepMetrics } from "./report-model.js";
+import { StepAnalyser, type StepAnalysis, type StepAnalysisOptions, type StepInfo } from "./step-analysis.js";
 import type { BootstrapOptions } from "./stats.js";
+
+export type { StepInfo };
 
 export interface CollectorOptions {
   p: { mode: TempoMode; label?: string };
@@ -24,50 +29,38 @@ export interface CollectorOptions {
 }
 
 export interface StepLogits {
-  p: ArrayLike<number>;
-  q: ArrayLike<number>;
+  p: Float32Array | Float64Array;
+  q: Float32Array | Float64Array;
   /** Logits of the null-baseline mode decoded in the other batch layout. */
-  nullAlt: ArrayLike<number>;
+  nullAlt: Float32Array | Float64Array;
 }
-
-export interface StepInfo { index: number; text?: string; setTokens?: readonly number[]; referenceToken?: number }
 
 export class DivergenceCollector {
   private readonly steps: StepMetrics[] = [];
   private readonly nullSteps: StepMetrics[] = [];
-  private bufs: (Distribution | undefined)[] = [undefined, undefined, undefined];
-  private readonly nullSide: "p" | "q";
+  /** What every step's analysis needs to know (for a StepAnalysisPool). */
+  readonly analysisOptions: StepAnalysisOptions;
+  private inline?: StepAnalyser;
 
   constructor(private readonly o: CollectorOptions) {
-    if (o.nullBaseline.mode === o.p.mode) this.nullSide = "p";
-    else if (o.nullBaseline.mode === o.q.mode) this.nullSide = "q";
+    let nullSide: "p" | "q";
+    if (o.nullBaseline.mode === o.p.mode) nullSide = "p";
+    else if (o.nullBaseline.mode === o.q.mode) nullSide = "q";
     else throw new RangeError(`collector: null-baseline mode ${o.nullBaseline.mode} is neither P's (${o.p.mode}) nor Q's (${o.q.mode})`);
+    this.analysisOptions = { ks: o.ks, nullSide, temperature: o.temperature };
   }
 
+  /** Analyse one step's raw logits here, on this thread. */
   addStep(step: StepInfo, logits: StepLogits): void {
-    const prep = { temperature: this.o.temperature, topK: this.topK };
-    const P = fromLogits(logits.p, { ...prep, reuse: this.bufs[0] });
-    const Q = fromLogits(logits.q, { ...prep, reuse: this.bufs[1] });
-    const N = fromLogits(logits.nullAlt, { ...prep, reuse: this.bufs[2] });
-    this.bufs = [P, Q, N];
-    this.addStepDistributions(step, { p: P, q: Q, nullAlt: N });
+    this.inline ??= new StepAnalyser(this.analysisOptions);
+    this.add(this.inline.analyse({ step, input: "logits", ...logits }));
   }
 
-  /**
-   * The same from distributions prepared by the caller (e.g. `fromProbs` on the replay's
-   * probabilities, which saves a log and a softmax per token). Each must keep at least the
-   * top max(ks) tokens; the collector keeps none of them.
-   */
-  addStepDistributions(step: StepInfo, d: { p: Distribution; q: Distribution; nullAlt: Distribution }): void {
-    const copts = { ks: this.o.ks, tokens: step.setTokens, referenceToken: step.referenceToken };
-    const base = { index: step.index, ...(step.text !== undefined ? { text: step.text } : {}) };
-    this.steps.push({ ...base, ...compare(d.p, d.q, copts) });
-    this.nullSteps.push({ ...base, ...compare(this.nullSide === "p" ? d.p : d.q, d.nullAlt, copts) });
-  }
-
-  /** How many top tokens each distribution must keep. */
-  get topK(): number {
-    return Math.max(...(this.o.ks ?? TOP_KS));
+  /** Record one analysed step (steps in order; each with its null-baseline comparison). */
+  add(a: StepAnalysis): void {
+    if (!a.null) throw new RangeError(`collector: step ${a.index} has no null-baseline comparison`);
+    this.steps.push(a.main);
+    this.nullSteps.push(a.null);
   }
 
   get stepCount(): number {

@@ -12,7 +12,7 @@ import { CaptureRecorder, LogitsCaptureOptions } from "../capture/recorder.js";
 import { ATTENTION_TARGETS, attentionBreakdown, attentionRecordsFromSet } from "../capture/attention.js";
 import { captureInfoFor } from "../capture/run-info.js";
 import { DivergenceCollector } from "./collector.js";
-import { fromProbs, type Distribution } from "./divergence.js";
+import { StepAnalysisPool } from "./step-analysis-pool.js";
 import { DivergenceReport, SetAttentionSummary } from "./report-model.js";
 
 /** The report shows attention for at most this many sets (the capture keeps them all). */
@@ -40,6 +40,8 @@ export interface CompareRequest {
   attentionLayers?: number[];
   logits?: LogitsCaptureOptions;
   signal?: AbortSignal;
+  /** Worker threads for the per-step divergence work (0: on this thread). Default StepAnalysisPool.defaultWorkers(). */
+  analysisWorkers?: number;
   onProgress?: (phase: "generate" | "replay", done: number, total: number) => void;
 }
 
@@ -111,24 +113,36 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
       replay(nullSession, { ...common, mode: pMode, scratchRow: true }),
     ];
     const collector = new DivergenceCollector({ p: { mode: pMode }, q: { mode: qMode }, nullBaseline: { mode: pMode, layouts: NULL_LAYOUTS } });
-    // The replays hand over probabilities (already a softmax): prepared once, in recycled buffers.
-    let dists: (Distribution | undefined)[] = [undefined, undefined, undefined];
+    // The divergence work of a step (three softmaxes, two comparisons, the capture rows) runs on
+    // worker threads while the replays decode the next steps; results come back in step order.
+    const rowStreams = [`after-${pMode}`, `after-${qMode}`, `null-${pMode}`];
+    const analysis = new StepAnalysisPool({
+      ...collector.analysisOptions,
+      rows: recorder.logitsOptions,
+      workers: r.analysisWorkers ?? StepAnalysisPool.defaultWorkers(),
+      onResult: (a) => {
+        collector.add(a);
+        a.rows!.forEach((row, k) => recorder.addRow(a.index, row, rowStreams[k]));
+      },
+    });
     const t1 = performance.now();
-    for (let i = 0; i < sets.length; i++) {
-      const steps = await Promise.all(streams.map((s) => s.next()));
-      if (steps.some((s) => s.done)) throw new TempoInputError(r.signal?.aborted ? "comparison cancelled" : `replay ended early at step ${i}`);
-      const replayed = steps.map((s) => s.value as ReplayStep);
-      dists = replayed.map((s, k) => fromProbs(s.next, { topK: collector.topK, reuse: dists[k] }));
-      const [p, q, n] = dists as Distribution[];
-      // Each member's own next-token distribution, one row per member (rows share the step index).
-      for (const [k, mode] of [[0, pMode], [1, qMode]] as const) {
-        for (const logits of replayed[k].memberLogits) recorder.addLogits(i, logits, { stream: `members-${mode}`, temperature: r.config.temperature });
+    try {
+      for (let i = 0; i < sets.length; i++) {
+        const steps = await Promise.all(streams.map((s) => s.next()));
+        if (steps.some((s) => s.done)) throw new TempoInputError(r.signal?.aborted ? "comparison cancelled" : `replay ended early at step ${i}`);
+        const replayed = steps.map((s) => s.value as ReplayStep);
+        // Each member's own next-token distribution, one row per member (rows share the step index).
+        for (const [k, mode] of [[0, pMode], [1, qMode]] as const) {
+          for (const logits of replayed[k].memberLogits) recorder.addLogits(i, logits, { stream: `members-${mode}`, temperature: r.config.temperature });
+        }
+        // The replays hand over probabilities (already a softmax): one log per token, no second softmax.
+        const [p, q, nullAlt] = replayed.map((s) => s.next);
+        await analysis.submit({ step: { index: i, text: generation.steps[i].candidates.map((c) => c.text).join("|"), setTokens: sets[i + 1] }, input: "probs", p, q, nullAlt });
+        r.onProgress?.("replay", i + 1, sets.length);
       }
-      collector.addStepDistributions({ index: i, text: generation.steps[i].candidates.map((c) => c.text).join("|"), setTokens: sets[i + 1] }, { p, q, nullAlt: n });
-      recorder.addLogits(i, p.logp, { stream: `after-${pMode}`, isLogProbs: true });
-      recorder.addLogits(i, q.logp, { stream: `after-${qMode}`, isLogProbs: true });
-      recorder.addLogits(i, n.logp, { stream: `null-${pMode}`, isLogProbs: true });
-      r.onProgress?.("replay", i + 1, sets.length);
+      await analysis.finish();
+    } finally {
+      await analysis.close();
     }
     recorder.finish({ stopReason: generation.stopReason, timings: { generateMs, replayMs: performance.now() - t1 } });
     const report = collector.build({

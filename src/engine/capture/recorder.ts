@@ -26,6 +26,34 @@ export const DEFAULT_LOGITS_CAPTURE: LogitsCaptureOptions = { kind: "topk", k: 5
 /** The stream addLogits writes to unless told otherwise: the distribution each step selected from. */
 export const DEFAULT_STREAM = "next";
 
+/** One captured row: the top-k tokens and their log-probabilities, or the whole vocabulary's. */
+export type CapturedRow = { ids: Int32Array; logprobs: Float32Array } | { logprobs: Float32Array | Uint16Array };
+
+/** How many top tokens a distribution must keep for `captureRow` (1 for full rows). */
+export function rowTopK(opts: LogitsCaptureOptions): number {
+  return opts.kind === "topk" ? opts.k ?? 50 : 1;
+}
+
+/** The row a capture keeps of a prepared distribution, as `opts` asks (top-k rows need d.top that long). */
+export function captureRow(d: Distribution, opts: LogitsCaptureOptions): CapturedRow {
+  if (opts.kind === "topk") {
+    const k = rowTopK(opts);
+    if (d.top.length < k) throw new RangeError(`capture: a top-${k} row from a distribution that kept ${d.top.length}`);
+    const ids = Int32Array.from(d.top.subarray(0, k));
+    const logprobs = new Float32Array(k);
+    for (let i = 0; i < k; i++) logprobs[i] = d.logProb(ids[i]);
+    return { ids, logprobs };
+  }
+  if ((opts.dtype ?? "F32") === "F16") {
+    const row = new Uint16Array(d.size);
+    for (let i = 0; i < row.length; i++) row[i] = toFloat16Bits(d.logProb(i));
+    return { logprobs: row };
+  }
+  const row = new Float32Array(d.size);
+  for (let i = 0; i < row.length; i++) row[i] = d.logProb(i);
+  return { logprobs: row };
+}
+
 export class CaptureExistsError extends Error {
   constructor(readonly dir: string) {
     super(`capture folder ${dir} already exists; captures are never overwritten (choose another name or use writeNew)`);
@@ -71,34 +99,35 @@ export class CaptureRecorder {
 
   /** Record one next-token distribution (full vocabulary in) for `step`. */
   addLogits(step: number, values: ArrayLike<number>, o: AddLogitsOptions = {}): void {
-    const name = o.stream ?? DEFAULT_STREAM;
-    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new RangeError(`capture: stream name ${JSON.stringify(name)} must match [A-Za-z0-9_-]+`);
-    let s = this.streams.get(name);
-    const opts = this.opts.logits ?? DEFAULT_LOGITS_CAPTURE;
-    const k = opts.kind === "topk" ? opts.k ?? 50 : values.length;
-    if (!s) {
-      s = { opts, width: opts.kind === "topk" ? k : values.length, steps: [], ids: [], rows: [] };
-      if (opts.kind === "topk" && values.length < k) throw new RangeError(`capture: top-${k} asked for a vocabulary of ${values.length}`);
-      this.streams.set(name, s);
-    } else if (opts.kind === "full" && values.length !== s.width) {
-      throw new RangeError(`capture: stream ${name} has vocabulary ${s.width}, got a row of ${values.length}`);
-    }
-    const topK = opts.kind === "topk" ? k : 1;
+    const opts = this.logitsOptions;
+    const topK = rowTopK(opts);
+    if (values.length < topK) throw new RangeError(`capture: top-${topK} asked for a vocabulary of ${values.length}`);
     const d = o.isLogProbs ? fromLogProbs(values, { topK, reuse: this.scratch }) : fromLogits(values, { temperature: o.temperature, topK, reuse: this.scratch });
     this.scratch = d;
-    s.steps.push(step);
-    if (opts.kind === "topk") {
-      const lp = new Float32Array(k);
-      for (let i = 0; i < k; i++) lp[i] = d.logProb(d.top[i]);
-      s.ids.push(Int32Array.from(d.top));
-      s.rows.push(lp);
-    } else if ((opts.dtype ?? "F32") === "F16") {
-      const row = new Uint16Array(d.logp.length);
-      for (let i = 0; i < row.length; i++) row[i] = toFloat16Bits(d.logp[i]);
-      s.rows.push(row);
-    } else {
-      s.rows.push(Float32Array.from(d.logp));
+    this.addRow(step, captureRow(d, opts), o.stream);
+  }
+
+  /** Record a row already made by `captureRow` with this recorder's `logitsOptions` (e.g. in a worker). */
+  addRow(step: number, row: CapturedRow, streamName = DEFAULT_STREAM): void {
+    if (!/^[A-Za-z0-9_-]+$/.test(streamName)) throw new RangeError(`capture: stream name ${JSON.stringify(streamName)} must match [A-Za-z0-9_-]+`);
+    const opts = this.logitsOptions;
+    const width = row.logprobs.length;
+    if ((opts.kind === "topk") !== ("ids" in row)) throw new RangeError(`capture: a ${"ids" in row ? "top-k" : "full"} row for a ${opts.kind} capture`);
+    let s = this.streams.get(streamName);
+    if (!s) {
+      s = { opts, width, steps: [], ids: [], rows: [] };
+      this.streams.set(streamName, s);
+    } else if (width !== s.width) {
+      throw new RangeError(`capture: stream ${streamName} has rows of ${s.width}, got one of ${width}`);
     }
+    s.steps.push(step);
+    if ("ids" in row) s.ids.push(row.ids);
+    s.rows.push(row.logprobs);
+  }
+
+  /** What each logits row keeps (top-k by default). */
+  get logitsOptions(): LogitsCaptureOptions {
+    return this.opts.logits ?? DEFAULT_LOGITS_CAPTURE;
   }
 
   addAttention(record: AttentionRecord): void {

@@ -1,0 +1,216 @@
+/**
+ * Runs StepAnalyser jobs on worker threads, so a comparison's per-step divergence work (three
+ * softmaxes and two full-vocabulary comparisons, ~2 ms per 32k step on one core) overlaps the
+ * replays' decoding and spreads over the cores. Results reach `onResult` in submission order.
+ *
+ *   const pool = new StepAnalysisPool({ ...collector.analysisOptions, workers: 2, onResult: (a) => collector.add(a) });
+ *   try { for (...) await pool.submit(job); await pool.finish(); } finally { await pool.close(); }
+ *
+ * `submit` waits while 2 jobs per worker are queued (and while as many finished ones wait for an
+ * earlier step), so memory stays bounded however fast the caller produces steps. With `workers: 0` every job runs inline, inside `submit`.
+ *
+ * A finished pool's workers wait (unreferenced: they keep no process alive) for the next pool:
+ * a fresh worker takes ~0.2 s to start and ~0.4 s more of its first steps to reach full speed
+ * (V8 compiles the loops as they run), which a second comparison in the same process skips.
+ */
+import * as os from "node:os";
+import { Worker } from "node:worker_threads";
+import { StepAnalyser, type StepAnalysis, type StepAnalysisOptions, type StepJob } from "./step-analysis.js";
+import type { WorkerReply, WorkerRequest } from "./step-analysis-worker.js";
+
+export interface StepAnalysisPoolOptions extends StepAnalysisOptions {
+  /** Worker threads; 0 analyses inline. */
+  workers: number;
+  onResult: (a: StepAnalysis) => void;
+}
+
+/** Jobs queued per worker before `submit` waits: one running, one ready to start. */
+const QUEUE_PER_WORKER = 2;
+
+/**
+ * A worker and its input slots: the step's vectors go through memory shared with the worker,
+ * QUEUE_PER_WORKER slots of three vocabulary-long float64 rows. A message would copy them into
+ * fresh 256 KB arrays on the worker's side each step, and allocating that size costs more than
+ * the copy (glibc maps and faults in new pages each time): ~1 ms per step, measured.
+ */
+interface Lane {
+  worker: Worker;
+  /** slots[slot][row]: P, Q, nullAlt. */
+  slots: Float64Array[][];
+  free: number[];
+  /** Slot of each step in flight on this worker. */
+  slotOf: Map<number, number>;
+}
+
+export class StepAnalysisPool {
+  private readonly lanes: Lane[] = [];
+  private readonly inline?: StepAnalyser;
+  /** Set by the first step: every step of a pool has the same vocabulary. */
+  private vocab?: number;
+  /** Finished out of order, waiting for the earlier ones. */
+  private readonly finished = new Map<number, StepAnalysis>();
+  private submitted = 0;
+  private delivered = 0;
+  private failure?: Error;
+  private closed = false;
+  /** Callers waiting for a result or a failure. */
+  private waiting: (() => void)[] = [];
+
+  /**
+   * One worker per core, at most four: the caller's thread mostly waits for llama_decode (on
+   * the GPU, or on koffi's thread with llama.cpp's own threads), so it needs no core of its own.
+   */
+  static defaultWorkers(): number {
+    return Math.min(4, os.availableParallelism());
+  }
+
+  constructor(private readonly o: StepAnalysisPoolOptions) {
+    if (!Number.isInteger(o.workers) || o.workers < 0) throw new RangeError(`analysis workers must be a whole number >= 0, got ${o.workers}`);
+    const options: StepAnalysisOptions = { ks: o.ks, nullSide: o.nullSide, temperature: o.temperature, rows: o.rows };
+    if (o.workers === 0) this.inline = new StepAnalyser(options);
+    for (let w = 0; w < o.workers; w++) {
+      const worker = idleWorkers.pop() ?? startWorker();
+      worker.ref();
+      worker.on("message", (m: WorkerReply) => this.receive(this.lanes[w], m));
+      worker.on("error", (e) => this.fail(e));
+      worker.on("exit", (code) => this.fail(new Error(`divergence worker stopped (exit code ${code})`)));
+      worker.postMessage({ options } satisfies WorkerRequest);
+      this.lanes.push({ worker, slots: [], free: [], slotOf: new Map() });
+    }
+  }
+
+  /** Queue one step; returns once it is queued (or, inline, analysed and delivered). */
+  async submit(job: StepJob): Promise<void> {
+    if (this.closed) throw new Error("step analysis: submit after close");
+    this.check();
+    if (this.inline) {
+      this.submitted++;
+      this.o.onResult(this.inline.analyse(job));
+      this.delivered++;
+      return;
+    }
+    const n = job.p.length;
+    this.vocab ??= this.share(n);
+    for (const v of [job.q, job.nullAlt]) {
+      if (v && v.length !== n) throw new RangeError(`step analysis: vectors of ${n} and ${v.length} in one step`);
+    }
+    if (n !== this.vocab) throw new RangeError(`step analysis: a step over ${n} tokens in a comparison over ${this.vocab}`);
+    let lane: Lane | undefined;
+    while (!(lane = this.laneWithRoom())) await this.nextWake();
+    const slot = lane.free.pop()!;
+    const rows = lane.slots[slot];
+    rows[0].set(job.p);
+    rows[1].set(job.q);
+    if (job.nullAlt) rows[2].set(job.nullAlt);
+    const seq = this.submitted++;
+    lane.slotOf.set(seq, slot);
+    lane.worker.postMessage({ seq, slot, step: job.step, input: job.input, withNull: job.nullAlt !== undefined } satisfies WorkerRequest);
+  }
+
+  /**
+   * The least busy worker with a free slot, unless results already wait for an earlier step
+   * (a slow one on another worker) as many as there are slots: those wait for it too.
+   */
+  private laneWithRoom(): Lane | undefined {
+    if (this.submitted - this.delivered >= 2 * QUEUE_PER_WORKER * this.lanes.length) return undefined;
+    let best: Lane | undefined;
+    for (const lane of this.lanes) if (lane.free.length > 0 && (!best || lane.free.length > best.free.length)) best = lane;
+    return best;
+  }
+
+  /** Give every worker its input slots for vectors of `vocab` tokens. */
+  private share(vocab: number): number {
+    for (const lane of this.lanes) {
+      const buffer = new SharedArrayBuffer(QUEUE_PER_WORKER * 3 * vocab * Float64Array.BYTES_PER_ELEMENT);
+      lane.slots = Array.from({ length: QUEUE_PER_WORKER }, (_, s) => [0, 1, 2].map((r) => new Float64Array(buffer, ((s * 3 + r) * vocab) * 8, vocab)));
+      lane.free = lane.slots.map((_, s) => s);
+      lane.worker.postMessage({ buffer, vocab, slots: QUEUE_PER_WORKER } satisfies WorkerRequest);
+    }
+    return vocab;
+  }
+
+  /** Wait until every submitted step is delivered; the workers then wait for the next pool. */
+  async finish(): Promise<void> {
+    while (this.delivered < this.submitted) await this.nextWake();
+    await this.close();
+  }
+
+  /**
+   * Let the workers go (idempotent). Idle ones wait for the next pool; any with a step still
+   * running (a cancelled or failed comparison) are stopped, so no stale result reaches a later pool.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    const workers = this.lanes.splice(0).map((l) => l.worker);
+    const busy = this.failure !== undefined || this.delivered < this.submitted;
+    for (const w of workers) {
+      for (const event of ["message", "error", "exit"]) w.removeAllListeners(event);
+      w.on("error", () => {}).on("exit", () => forget(w)); // an idle worker's end is nobody's failure
+    }
+    if (busy) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      return;
+    }
+    for (const w of workers) w.unref();
+    idleWorkers.push(...workers);
+  }
+
+  private nextWake(): Promise<void> {
+    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => this.check());
+  }
+
+  private wake(): void {
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  private receive(lane: Lane, m: WorkerReply): void {
+    lane.free.push(lane.slotOf.get(m.seq)!);
+    lane.slotOf.delete(m.seq);
+    if ("error" in m) {
+      this.fail(m.error.name === "RangeError" ? new RangeError(m.error.message) : new Error(m.error.message));
+      return;
+    }
+    this.finished.set(m.seq, m.result);
+    for (let a = this.finished.get(this.delivered); a; a = this.finished.get(this.delivered)) {
+      this.finished.delete(this.delivered);
+      this.delivered++;
+      try {
+        this.o.onResult(a);
+      } catch (e) {
+        this.fail(e as Error);
+        return;
+      }
+    }
+    this.wake();
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    this.wake();
+  }
+}
+
+/** Workers of finished pools, warm, waiting for the next one. */
+const idleWorkers: Worker[] = [];
+
+function forget(w: Worker): void {
+  const i = idleWorkers.indexOf(w);
+  if (i >= 0) idleWorkers.splice(i, 1);
+}
+
+/**
+ * The worker runs step-analysis-worker beside this module: the .js one esbuild emits next to
+ * the bundle that contains this code (dist/), or, from source (tsx, mocha), the .ts one behind
+ * tsx's loader, which a worker does not inherit from its parent.
+ */
+function startWorker(): Worker {
+  const fromSource = import.meta.url.endsWith(".ts");
+  const url = new URL(fromSource ? "./step-analysis-worker.ts" : "./step-analysis-worker.js", import.meta.url);
+  if (!fromSource) return new Worker(url);
+  const boot = `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(boot, { eval: true });
+}

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { lcg, syntheticLogits } from "../../src/engine/capture/synthetic.js";
+import { softmax } from "../../src/engine/tempo/distribution.js";
+import { compareLogits } from "../../src/engine/analysis/divergence.js";
+import { StepAnalyser, type StepAnalysis, type StepJob } from "../../src/engine/analysis/step-analysis.js";
+import { StepAnalysisPool } from "../../src/engine/analysis/step-analysis-pool.js";
+
+const V = 3000;
+
+function jobs(n: number, seed: number): StepJob[] {
+  const rnd = lcg(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const p = syntheticLogits(V, rnd);
+    const q = p.map((v) => v + (rnd() - 0.5) * 0.8);
+    const nullAlt = p.map((v) => v + (rnd() - 0.5) * 1e-5);
+    return i % 2
+      ? { step: { index: i, text: `t${i}`, setTokens: [1, 2] }, input: "logits", p, q, nullAlt }
+      : { step: { index: i, setTokens: [3] }, input: "probs", p: softmax(p, 1), q: softmax(q, 1), nullAlt: softmax(nullAlt, 1) };
+  });
+}
+
+async function runPool(all: StepJob[], workers: number, onSubmitted?: (submitted: number, delivered: number) => void): Promise<StepAnalysis[]> {
+  const out: StepAnalysis[] = [];
+  const pool = new StepAnalysisPool({ nullSide: "p", rows: { kind: "topk", k: 60 }, workers, onResult: (a) => out.push(a) });
+  try {
+    for (let i = 0; i < all.length; i++) {
+      await pool.submit(all[i]);
+      onSubmitted?.(i + 1, out.length);
+    }
+    await pool.finish();
+  } finally {
+    await pool.close();
+  }
+  return out;
+}
+
+describe("step analysis (per-step divergence work, inline or on worker threads)", () => {
+  it("analyses a step as compare() does, with capture rows of P, Q and the null side", () => {
+    const [job] = jobs(2, 1).slice(1); // a "logits" job
+    const a = new StepAnalyser({ nullSide: "p", rows: { kind: "topk", k: 60 } }).analyse(job);
+    const ref = compareLogits(job.p, job.q, { tokens: [1, 2] });
+    assert.equal(a.main.js, ref.js);
+    assert.equal(a.main.klPQ, ref.klPQ);
+    assert.equal(a.main.massP, ref.massP);
+    assert.equal(a.main.text, "t1");
+    assert.equal(a.null!.js, compareLogits(job.p, job.nullAlt!, { tokens: [1, 2] }).js);
+    assert.equal(a.rows!.length, 3);
+    const top = a.rows![0] as { ids: Int32Array; logprobs: Float32Array };
+    assert.equal(top.ids.length, 60);
+    assert.equal(top.ids[0], job.p.indexOf(Math.max(...job.p)));
+    assert.ok(top.logprobs.every((v, i) => i === 0 || v <= top.logprobs[i - 1]));
+  });
+
+  it("gives worker threads' results identical to inline ones, in submission order", async () => {
+    const all = jobs(40, 2);
+    const inline = await runPool(all, 0);
+    const pooled = await runPool(all, 2);
+    assert.deepEqual(pooled.map((a) => a.index), all.map((j) => j.step.index));
+    assert.deepEqual(pooled, inline);
+  });
+
+  it("keeps at most two steps per worker queued, and as many results waiting (memory stays bounded)", async () => {
+    let most = 0;
+    await runPool(jobs(30, 3), 2, (submitted, delivered) => { most = Math.max(most, submitted - delivered); });
+    assert.ok(most <= 8, `${most} steps in flight`);
+    assert.ok(most >= 2, "the pool did queue ahead");
+  });
+
+  it("reports a step's bad input as the analysis's error, and the next pool works", async () => {
+    const all = jobs(6, 4);
+    const bad = Float64Array.from(all[4].p as Float64Array);
+    bad[7] = -0.5; // a negative probability
+    all[4] = { ...all[4], p: bad };
+    await assert.rejects(runPool(all, 2), (e: Error) => e instanceof RangeError && /fromProbs: entry 7 is -0\.5/.test(e.message));
+    const again = jobs(6, 5);
+    assert.deepEqual(await runPool(again, 2), await runPool(again, 0));
+  });
+
+  it("drops the steps of a closed pool: a later pool never sees them", async () => {
+    const first = jobs(8, 6);
+    const seen: number[] = [];
+    const pool = new StepAnalysisPool({ nullSide: "p", workers: 2, onResult: (a) => seen.push(a.index) });
+    for (const j of first.slice(0, 4)) await pool.submit(j);
+    await pool.close(); // as a cancelled comparison does
+    await assert.rejects(pool.submit(first[4]), /submit after close/);
+    const later = jobs(8, 7);
+    const inline = await runPool(later, 0);
+    assert.deepEqual(await runPool(later, 2), inline);
+    assert.ok(seen.length <= 4);
+  });
+
+  it("refuses a worker count that is not a whole number, and vectors of another length", async () => {
+    assert.throws(() => new StepAnalysisPool({ nullSide: "p", workers: 1.5, onResult: () => {} }), /whole number/);
+    const [a, b] = jobs(2, 8);
+    const pool = new StepAnalysisPool({ nullSide: "p", workers: 1, onResult: () => {} });
+    try {
+      await pool.submit(a);
+      await assert.rejects(pool.submit({ ...b, q: b.q.subarray(1) }), /vectors of 3000 and 2999 in one step/);
+      await assert.rejects(pool.submit({ ...b, p: b.p.subarray(1), q: b.q.subarray(1), nullAlt: undefined }), /a step over 2999 tokens in a comparison over 3000/);
+      await pool.finish();
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("does not keep a process alive once its comparison is done (idle workers wait unreferenced)", async () => {
+    const script = fileURLToPath(new URL("../fixtures/pool-then-exit.ts", import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", script], { timeout: 60_000 });
+    assert.match(stdout, /analysed 12 steps/);
+  });
+});
