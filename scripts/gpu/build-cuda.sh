@@ -7,7 +7,7 @@ R=$PWD; arch=${1:-90-real}
 mkdir -p /tmp/g && cd /tmp/g
 xz -dc "$R/.gpu/a/node.xz" > node && chmod +x node
 tar -xJf "$R/.gpu/a/modules.tar.xz"
-cp "$R"/.gpu/a/*.mjs .
+cp "$R"/.gpu/a/*.mjs "$R"/.gpu/a/*.js .
 mkdir -p src && tar -xJf "$R/.gpu/f/ggml.tar.xz" -C src
 t0=$(date +%s)
 cmake -S src/ggml -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
