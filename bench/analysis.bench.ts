@@ -29,7 +29,8 @@ function dirSize(dir: string): number {
 
 export async function benchAnalysis(o: AnalysisBenchOptions = {}): Promise<AnalysisBenchRow[]> {
   const steps = o.steps ?? 1000, V = o.vocab ?? 32000, repeats = o.repeats ?? 3;
-  const workers = StepAnalysisPool.defaultWorkers();
+  // As many workers as tempo compare starts for a comparison this long.
+  const workers = StepAnalysisPool.workersFor(steps, V);
   const rnd = lcg(1);
   const rows: AnalysisBenchRow[] = [];
   // A pool of logit vectors (llama.cpp-like spread) and, per vector, a slightly perturbed twin
@@ -128,7 +129,7 @@ export async function benchAnalysis(o: AnalysisBenchOptions = {}): Promise<Analy
   const fastRef = await measure(timeFastExp);
   rows.push({ name: `reference: the inlined exp (fastExp) over the same ${tokens}`, value: fastRef.wall * 1000, unit: "ms", note: `the floor of the one-thread metrics rows (one exp per token); load ${fastRef.load.toFixed(1)}` });
   const GOAL_S = 1;
-  const threads = `${workers} worker thread${workers > 1 ? "s" : ""}`;
+  const threads = workers > 0 ? `${workers} worker thread${workers > 1 ? "s" : ""}` : "no worker (too short to pay for them)";
   const timed: [string, () => void | Promise<void>, string][] = [
     [`divergence metrics, ${label}, near-identical pairs, one thread`, () => timeMetrics(near), "all report metrics, 2 softmaxes per step"],
     [`divergence metrics, ${label}, typical pairs, one thread`, () => timeMetrics(typical), "JS ~6.6e-3 nats per step, like isolated vs visible on the demo model"],
@@ -138,7 +139,7 @@ export async function benchAnalysis(o: AnalysisBenchOptions = {}): Promise<Analy
     [`divergence metrics, ${label}, unrelated pairs, ${threads}`, () => timePooledMetrics(far), "as above"],
     [`report with null baseline, ${label}, from logits, one thread`, timeReport("logits", 0), "3 softmaxes + 2 comparisons per step"],
     [`report with null baseline, ${label}, from probabilities, one thread`, timeReport("probs", 0), "3 x fromProbs (one log per token) + 2 comparisons"],
-    [`report with null baseline, ${label}, from logits, ${threads}`, timeReport("logits", workers), "as tempo compare runs it (StepAnalysisPool.defaultWorkers())"],
+    [`report with null baseline, ${label}, from logits, ${threads}`, timeReport("logits", workers), "as tempo compare runs it (StepAnalysisPool.workersFor)"],
     [`report with null baseline, ${label}, from probabilities, ${threads}`, timeReport("probs", workers), "as tempo compare feeds it: the replays' probabilities"],
   ];
   for (const [name, f, what] of timed) {

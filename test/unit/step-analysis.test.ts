@@ -106,9 +106,13 @@ describe("step analysis (per-step divergence work, inline or on worker threads)"
     }
   });
 
-  it("does not keep a process alive once its comparison is done (idle workers wait unreferenced)", async () => {
+  it("does not keep a process alive once its comparison is done (idle workers wait unreferenced), and reuses them", async () => {
     const script = fileURLToPath(new URL("../fixtures/pool-then-exit.ts", import.meta.url));
     const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", script], { timeout: 60_000 });
     assert.match(stdout, /analysed 12 steps/);
+    const n = StepAnalysisPool.defaultWorkers();
+    assert.ok(n >= 1 && n <= 4);
+    assert.match(stdout, new RegExp(`cold: 0 for a short comparison, ${n} for a long one`));
+    assert.match(stdout, new RegExp(`warm: ${n} for a short comparison`));
   });
 });

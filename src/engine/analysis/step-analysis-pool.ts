@@ -7,7 +7,9 @@
  *   try { for (...) await pool.submit(job); await pool.finish(); } finally { await pool.close(); }
  *
  * `submit` waits while 2 jobs per worker are queued (and while as many finished ones wait for an
- * earlier step), so memory stays bounded however fast the caller produces steps. With `workers: 0` every job runs inline, inside `submit`.
+ * earlier step), so memory stays bounded however fast the caller produces steps. With
+ * `workers: 0` every job runs inline, inside `submit`. One caller at a time: steps are numbered
+ * in the order `submit` is called.
  *
  * A finished pool's workers wait (unreferenced: they keep no process alive) for the next pool:
  * a fresh worker takes ~0.2 s to start and ~0.4 s more of its first steps to reach full speed
@@ -23,6 +25,9 @@ export interface StepAnalysisPoolOptions extends StepAnalysisOptions {
   workers: number;
   onResult: (a: StepAnalysis) => void;
 }
+
+/** Steps x vocabulary below which a cold pool costs more than it saves (~250 steps of 32k). */
+const MIN_POOLED_TOKEN_STEPS = 8_000_000;
 
 /** Jobs queued per worker before `submit` waits: one running, one ready to start. */
 const QUEUE_PER_WORKER = 2;
@@ -62,6 +67,17 @@ export class StepAnalysisPool {
    */
   static defaultWorkers(): number {
     return Math.min(4, os.availableParallelism());
+  }
+
+  /**
+   * Workers for a comparison of `steps` steps over `vocab` tokens: none when its divergence
+   * work (~55 ns per token and step on one core) is less than starting the workers costs
+   * (~0.6 s of a core with V8 compiling their loops; more from source, where each loads tsx),
+   * unless warm ones are waiting.
+   */
+  static workersFor(steps: number, vocab: number): number {
+    if (idleWorkers.length === 0 && steps * vocab < MIN_POOLED_TOKEN_STEPS) return 0;
+    return StepAnalysisPool.defaultWorkers();
   }
 
   constructor(private readonly o: StepAnalysisPoolOptions) {
