@@ -160,7 +160,8 @@ await llama.dispose();`;
 
   // Prove the packaged engine host generates on the packaged demo model (its bundle resolves
   // node-llama-cpp and koffi from the .vsix's node_modules, nothing from the repository), then
-  // compares isolated vs visible (the divergence work runs on dist/step-analysis-worker.js).
+  // compares isolated vs visible with the divergence work on two workers (dist/step-analysis-worker.js,
+  // which the host finds beside its bundle; a comparison this short would otherwise stay inline).
   const hostProbe = join(unpacked, "host-probe.mjs");
   writeFileSync(
     hostProbe,
@@ -175,7 +176,7 @@ child.on("message", (m) => {
   if (m.type === "error") { console.error(m.message); process.exit(1); }
   if (m.type === "done") {
     generated = { steps, backend: m.run.backend, stopReason: m.run.stopReason };
-    child.send({ type: "compare", id: 2, prompt: "def f(x):", settings: { maxSteps: 8 }, engine, captureRoot: ${JSON.stringify(join(unpacked, "captures"))} });
+    child.send({ type: "compare", id: 2, prompt: "def f(x):", settings: { maxSteps: 8 }, engine, captureRoot: ${JSON.stringify(join(unpacked, "captures"))}, analysisWorkers: 2 });
   }
   if (m.type === "compared") {
     console.log(JSON.stringify({ ...generated, comparedSteps: m.js.length, meanJs: m.meanJs }));

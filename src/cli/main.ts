@@ -38,6 +38,14 @@ function number(name: string) {
 }
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+function wholeNumber(name: string, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 0 to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
 interface EngineFlags { model?: string; gpu: GpuChoice; contextSize?: number; flashAttention: FlashAttention; threads?: number }
 
 function engineOptions(cmd: Command): Command {
@@ -183,6 +191,7 @@ generationOptions(engineOptions(program.command("compare").description("isolated
   .option("--attention-layers <list>", "capture attention of these layers (comma-separated)", parseLayers)
   .option("--full-logits", "store full-vocabulary distributions (default: top-50)")
   .option("--f16", "store full-vocabulary rows as float16")
+  .option("--analysis-workers <n>", "worker threads for the per-step divergence work; 0 keeps it on the main thread (default: one per core up to 4, none for a short comparison)", wholeNumber("analysis workers", 64))
   .requiredOption("--out <dir>", "capture folder to create (must not exist)")
   .action(async (o) => {
     if ([o.prompt, o.prompts, o.from].filter(Boolean).length !== 1) throw new TempoInputError("give exactly one of --prompt, --prompts or --from");
@@ -203,7 +212,7 @@ generationOptions(engineOptions(program.command("compare").description("isolated
     process.once("SIGINT", () => controller.abort());
     const runOne = async (prompt: string, dir: string) => {
       const result = await compareModes(model, {
-        prompt, recorded, config, qMode: o.qMode, contextSize: o.contextSize, threads: o.threads, attentionLayers: o.attentionLayers, logits, signal: controller.signal, onProgress: progressLine(),
+        prompt, recorded, config, qMode: o.qMode, contextSize: o.contextSize, threads: o.threads, attentionLayers: o.attentionLayers, logits, analysisWorkers: o.analysisWorkers, signal: controller.signal, onProgress: progressLine(),
       });
       result.recorder.write(dir);
       await writeReport(dir, result.report);

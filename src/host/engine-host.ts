@@ -192,6 +192,7 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
     qMode: "visible",
     contextSize: req.engine.contextSize > 0 ? req.engine.contextSize : undefined,
     threads: threadsOption(req.engine),
+    analysisWorkers: req.analysisWorkers,
     signal,
     onProgress: (phase, done, total) => {
       // Every 8th step is plenty for a progress bar.

@@ -84,6 +84,8 @@ export const hostRequestSchema = z.discriminatedUnion("type", [
     prompt: z.string(),
     settings: generationSettingsSchema,
     captureRoot: z.string().min(1),
+    /** Worker threads for the divergence work (compareModes' analysisWorkers); by size when absent. */
+    analysisWorkers: z.number().int().min(0).max(64).optional(),
   }).strict(),
   /**
    * Live inline completions: a TEMPO run from the text before the cursor, answered by one

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seededModelPath, TINY_GQA_SHAPE, TINY_SHAPE } from "../fixtures/seeded-model.js";
@@ -98,6 +98,25 @@ describe("tempo CLI", () => {
     assert.equal(other.code, 2);
     assert.match(other.stderr, /cannot replay: the capture was made with/);
     assert.equal(other.stderr.trim().split("\n").length, 1);
+  });
+
+  it("compare --analysis-workers moves the divergence work to worker threads with the same report, and refuses a bad count", () => {
+    const root = mkdtempSync(join(tmpdir(), "tempo-cmp-cli-"));
+    const args = ["compare", "--model", model, "--prompt", "the value", "--threshold", "0.05", "--max-steps", "10"];
+    const reports = ["0", "2"].map((n) => {
+      const out = join(root, `cap-${n}`);
+      const r = tempo(...args, "--analysis-workers", n, "--out", out);
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+      return [report.steps, report.nullBaseline.steps];
+    });
+    assert.ok(reports[0][0].length > 0);
+    assert.deepEqual(reports[1], reports[0]);
+    for (const bad of ["-1", "1.5", "x"]) {
+      const r = tempo(...args, "--analysis-workers", bad, "--out", join(root, "bad"));
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /analysis workers must be a whole number from 0 to 64/);
+    }
   });
 });
 
