@@ -29,8 +29,9 @@ function dirSize(dir: string): number {
 
 export async function benchAnalysis(o: AnalysisBenchOptions = {}): Promise<AnalysisBenchRow[]> {
   const steps = o.steps ?? 1000, V = o.vocab ?? 32000, repeats = o.repeats ?? 3;
-  // As many workers as tempo compare starts for a comparison this long.
-  const workers = StepAnalysisPool.workersFor(steps, V);
+  // As many workers as tempo compare starts for a comparison this long where no decode thread
+  // takes a core (a GPU host whose sessions decode with fewer threads than it has cores).
+  const workers = StepAnalysisPool.workersFor(steps, V, 0);
   const rnd = lcg(1);
   const rows: AnalysisBenchRow[] = [];
   // A pool of logit vectors (llama.cpp-like spread) and, per vector, a slightly perturbed twin
@@ -139,7 +140,7 @@ export async function benchAnalysis(o: AnalysisBenchOptions = {}): Promise<Analy
     [`divergence metrics, ${label}, unrelated pairs, ${threads}`, () => timePooledMetrics(far), "as above"],
     [`report with null baseline, ${label}, from logits, one thread`, timeReport("logits", 0), "3 softmaxes + 2 comparisons per step"],
     [`report with null baseline, ${label}, from probabilities, one thread`, timeReport("probs", 0), "3 x fromProbs (one log per token) + 2 comparisons"],
-    [`report with null baseline, ${label}, from logits, ${threads}`, timeReport("logits", workers), "as tempo compare runs it (StepAnalysisPool.workersFor)"],
+    [`report with null baseline, ${label}, from logits, ${threads}`, timeReport("logits", workers), "as tempo compare runs it beside a decode that leaves the cores free (StepAnalysisPool.workersFor)"],
     [`report with null baseline, ${label}, from probabilities, ${threads}`, timeReport("probs", workers), "as tempo compare feeds it: the replays' probabilities"],
   ];
   for (const [name, f, what] of timed) {

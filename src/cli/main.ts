@@ -191,7 +191,7 @@ generationOptions(engineOptions(program.command("compare").description("isolated
   .option("--attention-layers <list>", "capture attention of these layers (comma-separated)", parseLayers)
   .option("--full-logits", "store full-vocabulary distributions (default: top-50)")
   .option("--f16", "store full-vocabulary rows as float16")
-  .option("--analysis-workers <n>", "worker threads for the per-step divergence work; 0 keeps it on the main thread (default: one per core up to 4, none for a short comparison)", wholeNumber("analysis workers", 64))
+  .option("--analysis-workers <n>", "worker threads for the per-step divergence work; 0 keeps it on the main thread (default: one per core the decode threads leave free, up to 4; none for a short comparison)", wholeNumber("analysis workers", 64))
   .requiredOption("--out <dir>", "capture folder to create (must not exist)")
   .action(async (o) => {
     if ([o.prompt, o.prompts, o.from].filter(Boolean).length !== 1) throw new TempoInputError("give exactly one of --prompt, --prompts or --from");

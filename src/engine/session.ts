@@ -78,6 +78,8 @@ export class TempoSession {
   readonly lanes: number;
   readonly batchSize: number;
   readonly flashAttention: FlashAttention;
+  /** CPU threads llama.cpp decodes with (GPU backends too, for the ops left on the CPU). */
+  readonly threads: number;
   private readonly ctx: Pointer;
   private readonly memory: Pointer;
   private readonly batch: NativeBatch;
@@ -128,6 +130,7 @@ export class TempoSession {
     // Decode threads on every core leave none for the JavaScript a worker-thread decode would
     // overlap: they then wait on each other at every barrier (4.7 -> 14 ms a step on 2 cores).
     // GPU backends run CPU ops with these threads too (the token embeddings), so same rule.
+    this.threads = params.n_threads;
     this.decodeOnWorker = params.n_threads < availableParallelism();
     params.flash_attn_type = this.flashAttention === "on" ? 1 : 0;
     params.no_perf = false;

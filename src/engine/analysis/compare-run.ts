@@ -40,7 +40,7 @@ export interface CompareRequest {
   attentionLayers?: number[];
   logits?: LogitsCaptureOptions;
   signal?: AbortSignal;
-  /** Worker threads for the per-step divergence work (0: on this thread). Default StepAnalysisPool.workersFor(steps, vocabulary). */
+  /** Worker threads for the per-step divergence work (0: on this thread). Default StepAnalysisPool.workersFor(steps, vocabulary, decode threads). */
   analysisWorkers?: number;
   onProgress?: (phase: "generate" | "replay", done: number, total: number) => void;
 }
@@ -119,7 +119,7 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
     const analysis = new StepAnalysisPool({
       ...collector.analysisOptions,
       rows: recorder.logitsOptions,
-      workers: r.analysisWorkers ?? StepAnalysisPool.workersFor(sets.length, model.info.nVocab),
+      workers: r.analysisWorkers ?? StepAnalysisPool.workersFor(sets.length, model.info.nVocab, main.threads),
       onResult: (a) => {
         collector.add(a);
         a.rows!.forEach((row, k) => recorder.addRow(a.index, row, rowStreams[k]));

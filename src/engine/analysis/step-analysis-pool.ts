@@ -62,22 +62,19 @@ export class StepAnalysisPool {
   private waiting: (() => void)[] = [];
 
   /**
-   * One worker per core, at most four: the caller's thread mostly waits for llama_decode (on
-   * the GPU, or on koffi's thread with llama.cpp's own threads), so it needs no core of its own.
+   * Workers for a comparison of `steps` steps over `vocab` tokens whose sessions decode with
+   * `decodeThreads` CPU threads: one per core those leave free, at most four. None when they
+   * leave none (llama.cpp's threads wait on each other at every barrier once a core is taken:
+   * a 300-step comparison on a 32k model took 24-25 s with two workers beside two decode
+   * threads on two cores, 20.5 s inline), and none when the divergence work (~55 ns per token
+   * and step on one core) is less than starting the workers costs (~0.6 s of a core with V8
+   * compiling their loops; more from source, where each loads tsx), unless warm ones wait.
    */
-  static defaultWorkers(): number {
-    return Math.min(4, os.availableParallelism());
-  }
-
-  /**
-   * Workers for a comparison of `steps` steps over `vocab` tokens: none when its divergence
-   * work (~55 ns per token and step on one core) is less than starting the workers costs
-   * (~0.6 s of a core with V8 compiling their loops; more from source, where each loads tsx),
-   * unless warm ones are waiting.
-   */
-  static workersFor(steps: number, vocab: number): number {
+  static workersFor(steps: number, vocab: number, decodeThreads: number): number {
+    const free = Math.min(4, os.availableParallelism() - decodeThreads);
+    if (free < 1) return 0;
     if (idleWorkers.length === 0 && steps * vocab < MIN_POOLED_TOKEN_STEPS) return 0;
-    return StepAnalysisPool.defaultWorkers();
+    return free;
   }
 
   constructor(private readonly o: StepAnalysisPoolOptions) {
