@@ -17,7 +17,7 @@
  */
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";
-import { StepAnalyser, type StepAnalysis, type StepAnalysisOptions, type StepJob } from "./step-analysis.js";
+import { slotViews, StepAnalyser, type StepAnalysis, type StepAnalysisOptions, type StepJob } from "./step-analysis.js";
 import type { WorkerReply, WorkerRequest } from "./step-analysis-worker.js";
 
 export interface StepAnalysisPoolOptions extends StepAnalysisOptions {
@@ -135,7 +135,7 @@ export class StepAnalysisPool {
   private share(vocab: number): number {
     for (const lane of this.lanes) {
       const buffer = new SharedArrayBuffer(QUEUE_PER_WORKER * 3 * vocab * Float64Array.BYTES_PER_ELEMENT);
-      lane.slots = Array.from({ length: QUEUE_PER_WORKER }, (_, s) => [0, 1, 2].map((r) => new Float64Array(buffer, ((s * 3 + r) * vocab) * 8, vocab)));
+      lane.slots = slotViews(buffer, vocab, QUEUE_PER_WORKER);
       lane.free = lane.slots.map((_, s) => s);
       lane.worker.postMessage({ buffer, vocab, slots: QUEUE_PER_WORKER } satisfies WorkerRequest);
     }

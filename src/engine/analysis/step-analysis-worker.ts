@@ -4,11 +4,11 @@
  * its error. The worker outlives a pool and serves the next one.
  */
 import { parentPort, type MessagePort } from "node:worker_threads";
-import { StepAnalyser, type StepAnalysis, type StepAnalysisOptions, type StepJob } from "./step-analysis.js";
+import { slotViews, StepAnalyser, type StepAnalysis, type StepAnalysisOptions, type StepJob } from "./step-analysis.js";
 
 export type WorkerRequest =
   | { options: StepAnalysisOptions }
-  /** The pool's input slots: `slots` x 3 rows (P, Q, nullAlt) of `vocab` float64s. */
+  /** The pool's input slots (slotViews). */
   | { buffer: SharedArrayBuffer; vocab: number; slots: number }
   /** Analyse the step whose vectors are in `slot`. */
   | { seq: number; slot: number; step: StepJob["step"]; input: StepJob["input"]; withNull: boolean };
@@ -23,7 +23,7 @@ function serve(port: MessagePort): void {
       return;
     }
     if ("buffer" in m) {
-      slots = Array.from({ length: m.slots }, (_, s) => [0, 1, 2].map((r) => new Float64Array(m.buffer, (s * 3 + r) * m.vocab * 8, m.vocab)));
+      slots = slotViews(m.buffer, m.vocab, m.slots);
       return;
     }
     let reply: WorkerReply;

@@ -67,3 +67,11 @@ export class StepAnalyser {
     return out;
   }
 }
+
+/**
+ * The input slots a pool shares with one worker: `slots` x 3 rows (P, Q, nullAlt) of `vocab`
+ * float64s in one buffer, viewed the same way on both sides.
+ */
+export function slotViews(buffer: SharedArrayBuffer, vocab: number, slots: number): Float64Array[][] {
+  return Array.from({ length: slots }, (_, s) => [0, 1, 2].map((r) => new Float64Array(buffer, (s * 3 + r) * vocab * Float64Array.BYTES_PER_ELEMENT, vocab)));
+}
