@@ -86,11 +86,20 @@ describe("step analysis (per-step divergence work, inline or on worker threads)"
     const pool = new StepAnalysisPool({ nullSide: "p", workers: 2, onResult: (a) => seen.push(a.index) });
     for (const j of first.slice(0, 4)) await pool.submit(j);
     await pool.close(); // as a cancelled comparison does
-    await assert.rejects(pool.submit(first[4]), /submit after close/);
+    await assert.rejects(pool.submit(first[4]), /the pool is closed/);
     const later = jobs(8, 7);
     const inline = await runPool(later, 0);
     assert.deepEqual(await runPool(later, 2), inline);
     assert.ok(seen.length <= 4);
+  });
+
+  it("wakes a submit that waits for room when the pool is closed meanwhile", async () => {
+    const all = jobs(12, 10);
+    const pool = new StepAnalysisPool({ nullSide: "p", workers: 1, onResult: () => {} });
+    const settled = Promise.allSettled(all.map((j) => pool.submit(j))); // more than the queue takes: later ones wait
+    await pool.close();
+    const outcomes = await settled;
+    assert.ok(outcomes.some((o) => o.status === "rejected" && /the pool is closed/.test(String(o.reason))), "a waiting submit was woken and refused");
   });
 
   it("refuses a worker count that is not a whole number, and vectors of another length", async () => {

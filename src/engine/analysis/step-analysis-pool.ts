@@ -94,7 +94,6 @@ export class StepAnalysisPool {
 
   /** Queue one step; returns once it is queued (or, inline, analysed and delivered). */
   async submit(job: StepJob): Promise<void> {
-    if (this.closed) throw new Error("step analysis: submit after close");
     this.check();
     if (this.inline) {
       this.submitted++;
@@ -154,6 +153,7 @@ export class StepAnalysisPool {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.wake(); // a submit or finish waiting for room or results fails now instead of never
     const workers = this.lanes.splice(0).map((l) => l.worker);
     const busy = this.failure !== undefined || this.delivered < this.submitted;
     for (const w of workers) {
@@ -178,6 +178,7 @@ export class StepAnalysisPool {
 
   private check(): void {
     if (this.failure) throw this.failure;
+    if (this.closed) throw new Error("step analysis: the pool is closed");
   }
 
   private receive(lane: Lane, m: WorkerReply): void {
