@@ -14,7 +14,7 @@ import { StepAnalysisPool } from "../src/engine/analysis/step-analysis-pool.js";
 import type { StepJob } from "../src/engine/analysis/step-analysis.js";
 import { fastExp } from "../src/engine/math/fast-exp.js";
 import { softmax } from "../src/engine/tempo/distribution.js";
-import { CaptureRecorder, type LogitsCaptureOptions } from "../src/engine/capture/recorder.js";
+import { CaptureRecorder, DEFAULT_LOGITS_CAPTURE, type LogitsCaptureOptions } from "../src/engine/capture/recorder.js";
 import { readCapture } from "../src/engine/capture/reader.js";
 import { lcg, syntheticInfo, syntheticLogits, syntheticStep } from "../src/engine/capture/synthetic.js";
 
@@ -62,7 +62,9 @@ export async function benchAnalysis(o: AnalysisBenchOptions = {}): Promise<Analy
   // starts), the vectors copied to them as the replays' would be.
   const poolRun = async (job: (s: number) => StepJob, onResult: (js: number) => void, opts: { withNull: boolean; workers: number }) => {
     const c = collector();
-    const pool = new StepAnalysisPool({ ...c.analysisOptions, workers: opts.workers, onResult: (a) => (opts.withNull ? c.add(a) : onResult(a.main.js)) });
+    // The report rows also cut the capture rows tempo compare records (top-50 of P, Q and the null side).
+    const rows = opts.withNull ? DEFAULT_LOGITS_CAPTURE : undefined;
+    const pool = new StepAnalysisPool({ ...c.analysisOptions, rows, workers: opts.workers, onResult: (a) => (opts.withNull ? c.add(a) : onResult(a.main.js)) });
     try {
       for (let s = 0; s < steps; s++) await pool.submit(job(s));
       await pool.finish();
@@ -138,8 +140,8 @@ export async function benchAnalysis(o: AnalysisBenchOptions = {}): Promise<Analy
     [`divergence metrics, ${label}, near-identical pairs, ${threads}`, () => timePooledMetrics(near), "the same work in a StepAnalysisPool, logits copied to the workers"],
     [`divergence metrics, ${label}, typical pairs, ${threads}`, () => timePooledMetrics(typical), "as above"],
     [`divergence metrics, ${label}, unrelated pairs, ${threads}`, () => timePooledMetrics(far), "as above"],
-    [`report with null baseline, ${label}, from logits, one thread`, timeReport("logits", 0), "3 softmaxes + 2 comparisons per step"],
-    [`report with null baseline, ${label}, from probabilities, one thread`, timeReport("probs", 0), "3 x fromProbs (one log per token) + 2 comparisons"],
+    [`report with null baseline, ${label}, from logits, one thread`, timeReport("logits", 0), "3 softmaxes + 2 comparisons + 3 top-50 capture rows per step"],
+    [`report with null baseline, ${label}, from probabilities, one thread`, timeReport("probs", 0), "3 x fromProbs (one log per token) + 2 comparisons + 3 capture rows"],
     [`report with null baseline, ${label}, from logits, ${threads}`, timeReport("logits", workers), "as tempo compare runs it beside a decode that leaves the cores free (StepAnalysisPool.workersFor)"],
     [`report with null baseline, ${label}, from probabilities, ${threads}`, timeReport("probs", workers), "as tempo compare feeds it: the replays' probabilities"],
   ];

@@ -96,7 +96,8 @@ export class TempoSession {
   /** Settles when the decodeSetAsync running on a worker thread is over, if one is. */
   private inFlight: Promise<void> | undefined;
   /** Whether decodeSetAsync decodes on a worker thread (see the constructor). */
-  private readonly decodeOnWorker: boolean;
+  /** Whether set decodes run on a koffi worker thread (so several sessions can decode at once). */
+  readonly decodeOnWorker: boolean;
   /** Attention of the most recent set, when this session captures attention. */
   lastSetAttention: SetAttention | undefined;
 

@@ -93,6 +93,16 @@ describe("step analysis (per-step divergence work, inline or on worker threads)"
     assert.ok(seen.length <= 4);
   });
 
+  it("delivers nothing more once a result was refused (onResult threw)", async () => {
+    let delivered = 0;
+    const pool = new StepAnalysisPool({ nullSide: "p", workers: 2, onResult: () => { delivered++; throw new Error("refused"); } });
+    const failure = (async () => { for (const j of jobs(8, 11)) await pool.submit(j); await pool.finish(); })();
+    await assert.rejects(failure, /refused/);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // steps still in flight come back meanwhile
+    await pool.close();
+    assert.equal(delivered, 1);
+  });
+
   it("wakes a submit that waits for room when the pool is closed meanwhile", async () => {
     const all = jobs(12, 10);
     const pool = new StepAnalysisPool({ nullSide: "p", workers: 1, onResult: () => {} });

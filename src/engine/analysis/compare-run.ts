@@ -114,12 +114,14 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
     ];
     const collector = new DivergenceCollector({ p: { mode: pMode }, q: { mode: qMode }, nullBaseline: { mode: pMode, layouts: NULL_LAYOUTS } });
     // The divergence work of a step (three softmaxes, two comparisons, the capture rows) runs on
-    // worker threads while the replays decode the next steps; results come back in step order.
+    // worker threads, while the replays decode the next steps, when workersFor (or the caller)
+    // gives some; otherwise here, between decodes. Results come back in step order.
     const rowStreams = [`after-${pMode}`, `after-${qMode}`, `null-${pMode}`];
     const analysis = new StepAnalysisPool({
       ...collector.analysisOptions,
       rows: recorder.logitsOptions,
-      workers: r.analysisWorkers ?? StepAnalysisPool.workersFor(sets.length, model.info.nVocab, main.threads),
+      // The three replays decode at once when their decodes leave the main thread.
+      workers: r.analysisWorkers ?? StepAnalysisPool.workersFor(sets.length, model.info.nVocab, main.threads * (main.decodeOnWorker ? streams.length : 1)),
       onResult: (a) => {
         collector.add(a);
         a.rows!.forEach((row, k) => recorder.addRow(a.index, row, rowStreams[k]));

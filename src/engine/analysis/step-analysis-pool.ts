@@ -15,7 +15,9 @@
  * a fresh worker takes ~0.2 s to start and ~0.4 s more of its first steps to reach full speed
  * (V8 compiles the loops as they run), which a second comparison in the same process skips.
  */
+import { existsSync } from "node:fs";
 import * as os from "node:os";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { slotViews, StepAnalyser, type StepAnalysis, type StepAnalysisOptions, type StepJob } from "./step-analysis.js";
 import type { WorkerReply, WorkerRequest } from "./step-analysis-worker.js";
@@ -28,6 +30,9 @@ export interface StepAnalysisPoolOptions extends StepAnalysisOptions {
 
 /** Steps x vocabulary below which a cold pool costs more than it saves (~250 steps of 32k). */
 const MIN_POOLED_TOKEN_STEPS = 8_000_000;
+
+/** The most workers workersFor gives a comparison (and keeps waiting between pools). */
+const MAX_WORKERS = 4;
 
 /** Jobs queued per worker before `submit` waits: one running, one ready to start. */
 const QUEUE_PER_WORKER = 2;
@@ -62,8 +67,8 @@ export class StepAnalysisPool {
   private waiting: (() => void)[] = [];
 
   /**
-   * Workers for a comparison of `steps` steps over `vocab` tokens whose sessions decode with
-   * `decodeThreads` CPU threads: one per core those leave free, at most four. None when they
+   * Workers for a comparison of `steps` steps over `vocab` tokens whose replays keep up to
+   * `decodeThreads` CPU threads busy decoding at once: one per core those leave free, at most four. None when they
    * leave none (llama.cpp's threads wait on each other at every barrier once a core is taken:
    * a 300-step comparison on a 32k model took 24-25 s with two workers beside two decode
    * threads on two cores, 20.5 s inline), and none when the divergence work (~55 ns per token
@@ -71,7 +76,7 @@ export class StepAnalysisPool {
    * compiling their loops; more from source, where each loads tsx), unless warm ones wait.
    */
   static workersFor(steps: number, vocab: number, decodeThreads: number): number {
-    const free = Math.min(4, os.availableParallelism() - decodeThreads);
+    const free = Math.min(MAX_WORKERS, os.availableParallelism() - decodeThreads);
     if (free < 1) return 0;
     if (idleWorkers.length === 0 && steps * vocab < MIN_POOLED_TOKEN_STEPS) return 0;
     return free;
@@ -87,6 +92,7 @@ export class StepAnalysisPool {
       worker.on("message", (m: WorkerReply) => this.receive(this.lanes[w], m));
       worker.on("error", (e) => this.fail(e));
       worker.on("exit", (code) => this.fail(new Error(`divergence worker stopped (exit code ${code})`)));
+      worker.on("messageerror", (e) => this.fail(e));
       worker.postMessage({ options } satisfies WorkerRequest);
       this.lanes.push({ worker, slots: [], free: [], slotOf: new Map() });
     }
@@ -157,15 +163,14 @@ export class StepAnalysisPool {
     const workers = this.lanes.splice(0).map((l) => l.worker);
     const busy = this.failure !== undefined || this.delivered < this.submitted;
     for (const w of workers) {
-      for (const event of ["message", "error", "exit"]) w.removeAllListeners(event);
+      for (const event of ["message", "messageerror", "error", "exit"]) w.removeAllListeners(event);
       w.on("error", () => {}).on("exit", () => forget(w)); // an idle worker's end is nobody's failure
     }
-    if (busy) {
-      await Promise.all(workers.map((w) => w.terminate()));
-      return;
-    }
-    for (const w of workers) w.unref();
-    idleWorkers.push(...workers);
+    // Idle workers beyond what workersFor ever asks for would only hold memory.
+    const keep = busy ? [] : workers.slice(0, Math.max(0, MAX_WORKERS - idleWorkers.length));
+    for (const w of keep) w.unref();
+    idleWorkers.push(...keep);
+    await Promise.all(workers.filter((w) => !keep.includes(w)).map((w) => w.terminate()));
   }
 
   private nextWake(): Promise<void> {
@@ -184,8 +189,11 @@ export class StepAnalysisPool {
   private receive(lane: Lane, m: WorkerReply): void {
     lane.free.push(lane.slotOf.get(m.seq)!);
     lane.slotOf.delete(m.seq);
+    if (this.failure) return; // a failed comparison takes no more results
     if ("error" in m) {
-      this.fail(m.error.name === "RangeError" ? new RangeError(m.error.message) : new Error(m.error.message));
+      const e = m.error.name === "RangeError" ? new RangeError(m.error.message) : new Error(m.error.message);
+      if (m.error.stack) e.stack = m.error.stack; // where it went wrong: in the worker
+      this.fail(e);
       return;
     }
     this.finished.set(m.seq, m.result);
@@ -218,13 +226,13 @@ function forget(w: Worker): void {
 
 /**
  * The worker runs step-analysis-worker beside this module: the .js one esbuild emits next to
- * the bundle that contains this code (dist/), or, from source (tsx, mocha), the .ts one behind
- * tsx's loader, which a worker does not inherit from its parent.
+ * the bundle that contains this code (dist/), or, from source (tsx, mocha), the .ts one
+ * through step-analysis-worker-tsx.mjs, which registers tsx's loader in the new thread first.
  */
 function startWorker(): Worker {
   const fromSource = import.meta.url.endsWith(".ts");
   const url = new URL(fromSource ? "./step-analysis-worker.ts" : "./step-analysis-worker.js", import.meta.url);
+  if (!existsSync(url)) throw new Error(`the divergence worker ${fileURLToPath(url)} is missing: rebuild with \`npm run build\`, or reinstall`);
   if (!fromSource) return new Worker(url);
-  const boot = `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(boot, { eval: true });
+  return new Worker(new URL("./step-analysis-worker-tsx.mjs", import.meta.url), { workerData: { entry: url.href } });
 }

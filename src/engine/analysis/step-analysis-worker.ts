@@ -12,7 +12,7 @@ export type WorkerRequest =
   | { buffer: SharedArrayBuffer; vocab: number; slots: number }
   /** Analyse the step whose vectors are in `slot`. */
   | { seq: number; slot: number; step: StepJob["step"]; input: StepJob["input"]; withNull: boolean };
-export type WorkerReply = { seq: number; result: StepAnalysis } | { seq: number; error: { name: string; message: string } };
+export type WorkerReply = { seq: number; result: StepAnalysis } | { seq: number; error: { name: string; message: string; stack?: string } };
 
 function serve(port: MessagePort): void {
   let analyser: StepAnalyser | undefined;
@@ -35,7 +35,7 @@ function serve(port: MessagePort): void {
       reply = { seq: m.seq, result: analyser.analyse({ step: m.step, input: m.input, p, q, nullAlt: m.withNull ? nullAlt : undefined }) };
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
-      reply = { seq: m.seq, error: { name: err.name, message: err.message } };
+      reply = { seq: m.seq, error: { name: err.name, message: err.message, stack: err.stack } };
     }
     // The capture rows are fresh arrays: move them instead of copying.
     const rows = "result" in reply ? reply.result.rows ?? [] : [];
