@@ -9,6 +9,7 @@ import { sha256File } from "../../src/engine/capture/hash.js";
 import { fromFloat16Bits, SafetensorsError, toFloat16Bits } from "../../src/engine/capture/safetensors.js";
 import { fromLogits } from "../../src/engine/analysis/divergence.js";
 import { lcg, syntheticAttention, syntheticInfo, syntheticLogits, syntheticStep } from "../../src/engine/capture/synthetic.js";
+import { logProbs } from "../support/distributions.js";
 
 function record(opts: ConstructorParameters<typeof CaptureRecorder>[1], steps = 6, vocab = 300) {
   const rnd = lcg(11);
@@ -52,7 +53,7 @@ describe("capture folder", () => {
       const row = streamRow(s, i);
       assert.equal(row.step, i);
       assert.deepEqual(Array.from(row.tokenIds!), Array.from(d.top));
-      assert.deepEqual(Array.from(row.logprobs), Array.from(d.top, (t) => Math.fround(d.logp[t])));
+      assert.deepEqual(Array.from(row.logprobs), Array.from(d.top, (t) => Math.fround(d.logProb(t))));
     }
     assert.equal(c.attention.length, 2);
     assert.equal(c.attention[1].layer, 7);
@@ -76,7 +77,7 @@ describe("capture folder", () => {
       assert.ok(s.kind === "full" && s.vocab === 500 && s.dtype === dtype);
       for (let i = 0; i < 3; i++) {
         const d = fromLogits(logits[i]);
-        const want = Array.from(d.logp, (v) => (dtype === "F32" ? Math.fround(v) : fromFloat16Bits(toFloat16Bits(v))));
+        const want = logProbs(d).map((v) => (dtype === "F32" ? Math.fround(v) : fromFloat16Bits(toFloat16Bits(v))));
         assert.deepEqual(Array.from(streamRow(s, i).logprobs), want);
       }
     }

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { compare, compareLogits, fromLogits, fromLogProbs, fromProbs, massOf, mixture, topIndices, TOP_KS, type DivergenceMetrics } from "../../src/engine/analysis/divergence.js";
 import { fastExp } from "../../src/engine/math/fast-exp.js";
 import { log1pTable } from "../../src/engine/math/log1p-table.js";
+import { logProbs, probs } from "../support/distributions.js";
 
 /** Small deterministic PRNG so the random cases are reproducible. */
 function lcg(seed: number): () => number {
@@ -66,7 +67,7 @@ describe("divergence", () => {
     // Second-order expansion: JS ≈ KL/4 ≈ Var_P(delta)/8, with agreement to O(delta^3).
     const P = fromLogits(a);
     let mean = 0, sq = 0;
-    for (let i = 0; i < a.length; i++) { mean += P.p[i] * d[i]; sq += P.p[i] * d[i] * d[i]; }
+    for (let i = 0; i < a.length; i++) { mean += P.prob(i) * d[i]; sq += P.prob(i) * d[i] * d[i]; }
     const varP = sq - mean * mean;
     assert.ok(Math.abs(m.js / (varP / 8) - 1) < 1e-4, `${m.js} vs ${varP / 8}`);
     assert.ok(Math.abs(m.klPQ / (varP / 2) - 1) < 1e-4, `${m.klPQ} vs ${varP / 2}`);
@@ -152,9 +153,9 @@ describe("divergence", () => {
 
   it("fromLogProbs renormalises float32 rounding and refuses non-distributions", () => {
     const d = fromLogits([1, 2, 3, 4]);
-    const f32 = Float32Array.from(d.logp);
+    const f32 = Float32Array.from(logProbs(d));
     const e = fromLogProbs(f32);
-    assert.ok(Math.abs(e.p.reduce((s, x) => s + x, 0) - 1) < 1e-15);
+    assert.ok(Math.abs(probs(e).reduce((s, x) => s + x, 0) - 1) < 1e-15);
     assert.throws(() => fromLogProbs([Math.log(0.2), Math.log(0.2)]), /sum to/);
     assert.throws(() => fromLogProbs([0.5, -1]), /not a log-probability/);
     assert.throws(() => fromLogits([1, NaN]), /entry 1 is NaN/);
@@ -166,10 +167,10 @@ describe("divergence", () => {
     const w = [2, 1, 1];
     const mix = mixture(comps, w);
     for (let i = 0; i < 200; i++) {
-      const ref = (2 * comps[0].p[i] + comps[1].p[i] + comps[2].p[i]) / 4;
-      assert.ok(Math.abs(mix.p[i] - ref) < 1e-15 && Math.abs(mix.logp[i] - Math.log(ref)) < 1e-12);
+      const ref = (2 * comps[0].prob(i) + comps[1].prob(i) + comps[2].prob(i)) / 4;
+      assert.ok(Math.abs(mix.prob(i) - ref) < 1e-15 && Math.abs(mix.logProb(i) - Math.log(ref)) < 1e-12);
     }
-    assert.equal(massOf(mix, [0, 0]), mix.p[0]);
+    assert.equal(massOf(mix, [0, 0]), mix.prob(0));
     assert.throws(() => mixture(comps, [1, -1, 0]), /weight -1/);
     assert.throws(() => mixture(comps, [0, 0, 0]), /sum to zero/);
   });
@@ -286,12 +287,12 @@ describe("divergence fast path vs a straightforward reference", () => {
   it("a recycled distribution reports the new vector, not the old one", () => {
     const a = base(), b = base();
     const first = fromLogits(a);
-    const firstP = Array.from(first.p);
+    const firstP = probs(first);
     const second = fromLogits(b, { reuse: first });
     const fresh = fromLogits(b);
-    assert.deepEqual(Array.from(second.p), Array.from(fresh.p));
-    assert.deepEqual(Array.from(second.logp), Array.from(fresh.logp));
-    assert.notDeepEqual(Array.from(second.p), firstP);
+    assert.deepEqual(probs(second), probs(fresh));
+    assert.deepEqual(logProbs(second), logProbs(fresh));
+    assert.notDeepEqual(probs(second), firstP);
     assert.equal(second.entropy, fresh.entropy);
   });
 });

@@ -20,14 +20,6 @@ export const TOP_KS: readonly number[] = [1, 5, 10, 20, 50];
 /** How many top entries a Distribution keeps (the largest k ever asked for). */
 export const DEFAULT_TOP_K = 50;
 
-/** Normalised arrays, made on request and recycled along with the distribution's buffers. */
-interface NormalisedCache {
-  logp?: Float64Array;
-  p?: Float64Array;
-  logpOf?: Distribution;
-  pOf?: Distribution;
-}
-
 /** A prepared distribution: made by fromLogits, fromLogProbs, fromProbs or mixture, not directly. */
 export class Distribution {
   /** @param d log-weights, all <= 0 (-Infinity for tokens with zero probability): logp_i = d_i - logSum. */
@@ -46,7 +38,6 @@ export class Distribution {
     /** Sum of d_i and of d_i^2 over the finite d_i (for the cosine). */
     readonly sumD: number,
     readonly sumD2: number,
-    private readonly cache: NormalisedCache = {},
   ) {}
 
   get size(): number {
@@ -61,31 +52,9 @@ export class Distribution {
     return this.d[token] - this.logSum;
   }
 
-  /** Natural log-probabilities, full vocabulary (computed on first use). */
-  get logp(): Float64Array {
-    const c = this.cache;
-    if (c.logpOf !== this) {
-      c.logp = c.logp?.length === this.size ? c.logp : new Float64Array(this.size);
-      for (let i = 0; i < this.size; i++) c.logp[i] = this.d[i] - this.logSum;
-      c.logpOf = this;
-    }
-    return c.logp!;
-  }
-
-  /** Probabilities, full vocabulary (computed on first use). */
-  get p(): Float64Array {
-    const c = this.cache;
-    if (c.pOf !== this) {
-      c.p = c.p?.length === this.size ? c.p : new Float64Array(this.size);
-      for (let i = 0; i < this.size; i++) c.p[i] = this.e[i] * this.scale;
-      c.pOf = this;
-    }
-    return c.p!;
-  }
-
   /** Buffers for `reuse`: this distribution's arrays, which it gives up. */
-  buffersFor(n: number): { d: Float64Array; e: Float64Array; cache: NormalisedCache } | undefined {
-    return this.size === n ? { d: this.d, e: this.e, cache: this.cache } : undefined;
+  buffersFor(n: number): { d: Float64Array; e: Float64Array } | undefined {
+    return this.size === n ? { d: this.d, e: this.e } : undefined;
   }
 }
 
@@ -103,7 +72,7 @@ export interface PrepareOptions {
 }
 
 function buffers(n: number, reuse: Distribution | undefined) {
-  return reuse?.buffersFor(n) ?? { d: new Float64Array(n), e: new Float64Array(n), cache: {} };
+  return reuse?.buffersFor(n) ?? { d: new Float64Array(n), e: new Float64Array(n) };
 }
 
 /** Softmax of raw logits (their offset is arbitrary). */
@@ -146,7 +115,7 @@ function maxLoop(x: Float64Array): number {
  * the entropy and the cosine. Entropy as logSum - sum(e_i d_i) / sum: both parts are >= 0 (d_i <= 0,
  * sum >= 1), so no cancellation.
  */
-function exponentiate(b: { d: Float64Array; e: Float64Array; cache: NormalisedCache }, max: number, k: number, who: string): Distribution {
+function exponentiate(b: { d: Float64Array; e: Float64Array }, max: number, k: number, who: string): Distribution {
   const { d, e } = b;
   const top = new Int32Array(k);
   shiftAndExp(d, e, max, top, new Float64Array(k), SUMS);
@@ -155,7 +124,7 @@ function exponentiate(b: { d: Float64Array; e: Float64Array; cache: NormalisedCa
   if (sum !== sum) throw new RangeError(`${who}: entry ${d.findIndex((v) => v !== v)} is NaN`);
   const logSum = Math.log(sum);
   const scale = 1 / sum;
-  return new Distribution(d, e, logSum, scale, logSum - ex * scale, top, sd, sd2, b.cache);
+  return new Distribution(d, e, logSum, scale, logSum - ex * scale, top, sd, sd2);
 }
 
 /** Sums filled by the leaf loops (one module-level buffer: the loops never run concurrently). */
@@ -248,7 +217,7 @@ export function fromProbs(probs: ArrayLike<number>, opts: { topK?: number; toler
   const top = Int32Array.from(topTokens(e, topK(opts.topK, n)));
   const logSum = Math.log(sum);
   const scale = 1 / sum;
-  return new Distribution(d, e, logSum, scale, logSum - ex * scale, top, sd, sd2, b.cache);
+  return new Distribution(d, e, logSum, scale, logSum - ex * scale, top, sd, sd2);
 }
 
 /** Indices of the k largest values, descending, ties to the lower index. */
@@ -513,7 +482,7 @@ export function mixture(components: readonly Distribution[], weights: readonly n
     logp[i] = max + Math.log(s);
   }
   // Components are normalised, so normalising again only removes rounding.
-  return exponentiate({ d: logp, e: new Float64Array(n), cache: {} }, maxOf(logp, "mixture"), topK(opts.topK, n), "mixture");
+  return exponentiate({ d: logp, e: new Float64Array(n) }, maxOf(logp, "mixture"), topK(opts.topK, n), "mixture");
 }
 
 /**
