@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import * as esbuild from "esbuild";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -133,5 +137,15 @@ describe("step analysis (per-step divergence work, inline or on worker threads)"
     const n = Math.min(4, availableParallelism());
     assert.match(stdout, new RegExp(`cold: 0 for a short comparison, ${n} for a long one`));
     assert.match(stdout, new RegExp(`warm: ${n} for a short comparison, 0 beside decode threads on every core`));
+  });
+
+  it("bundled (as shipped), finds its worker beside the bundle, and says clearly when it is missing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tempo-pool-bundle-"));
+    const bundle = (entry: string, outfile: string) => esbuild.build({ entryPoints: [fileURLToPath(new URL(entry, import.meta.url))], bundle: true, platform: "node", format: "esm", outfile: join(dir, outfile), logLevel: "silent" });
+    const run = () => promisify(execFile)(process.execPath, [join(dir, "pool.mjs")], { timeout: 60_000 });
+    await bundle("../fixtures/pool-then-exit.ts", "pool.mjs");
+    await assert.rejects(run(), (e: { stderr: string }) => /the divergence worker \S*step-analysis-worker\.js is missing: rebuild with `npm run build`/.test(e.stderr));
+    await bundle("../../src/engine/analysis/step-analysis-worker.ts", "step-analysis-worker.js");
+    assert.match((await run()).stdout, /analysed 12 steps/);
   });
 });
