@@ -102,12 +102,14 @@ describe("divergence report", () => {
 });
 
 import { DivergenceCollector } from "../../src/engine/analysis/collector.js";
+import { StepAnalyser } from "../../src/engine/analysis/step-analysis.js";
 import { compareLogits } from "../../src/engine/analysis/divergence.js";
 
 describe("DivergenceCollector", () => {
-  it("collects per-step metrics from raw logits and builds the report", () => {
+  it("collects per-step metrics (analysed from raw logits) and builds the report", () => {
     const rnd = lcg(8);
     const c = new DivergenceCollector({ p: { mode: "isolated" }, q: { mode: "visible" }, nullBaseline: { mode: "isolated", layouts: ["alone", "with extra row"] } });
+    const analyser = new StepAnalyser(c.analysisOptions);
     const expected: number[] = [], expectedNull: number[] = [];
     for (let i = 0; i < 6; i++) {
       const p = syntheticLogits(500, rnd);
@@ -115,7 +117,7 @@ describe("DivergenceCollector", () => {
       const alt = Float64Array.from(p, (v) => v + (rnd() - 0.5) * 1e-6);
       expected.push(compareLogits(p, q).js);
       expectedNull.push(compareLogits(p, alt).js);
-      c.addStep({ index: i, text: `t${i}`, setTokens: [1, 2] }, { p, q, nullAlt: alt });
+      c.add(analyser.analyse({ step: { index: i, text: `t${i}`, setTokens: [1, 2] }, input: "logits", p, q, nullAlt: alt }));
     }
     const r = c.build();
     assert.deepEqual(r.steps.map((s) => s.js), expected);

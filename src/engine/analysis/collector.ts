@@ -5,18 +5,15 @@
  *
  *   const c = new DivergenceCollector({ p: { mode: "isolated" }, q: { mode: "visible" },
  *     nullBaseline: { mode: "isolated", layouts: ["set alone", "set + unrelated row"] } });
- *   c.addStep({ index, text, setTokens }, { p: isoLogits, q: visLogits, nullAlt: isoOtherLayout });
+ *   const pool = new StepAnalysisPool({ ...c.analysisOptions, workers, onResult: (a) => c.add(a) });
+ *   ... pool.submit({ step: { index, text, setTokens }, input: "probs", p, q, nullAlt }) per step ...
  *   const report = c.build({ model: { fileName, sha256 } });
- *
- * With a StepAnalysisPool, pass `c.analysisOptions` to the pool and `c.add` as its onResult.
  */
 import type { TempoMode } from "../types.js";
 import { TOP_KS } from "./divergence.js";
 import { buildDivergenceReport, type DivergenceReport, type SetAttentionSummary, type StepMetrics } from "./report-model.js";
-import { StepAnalyser, type StepAnalysis, type StepAnalysisOptions, type StepInfo } from "./step-analysis.js";
+import type { StepAnalysis, StepAnalysisOptions } from "./step-analysis.js";
 import type { BootstrapOptions } from "./stats.js";
-
-export type { StepInfo };
 
 export interface CollectorOptions {
   p: { mode: TempoMode; label?: string };
@@ -24,15 +21,8 @@ export interface CollectorOptions {
   /** The null baseline's mode must be P's or Q's: `nullAlt` is compared with that side. */
   nullBaseline: { mode: TempoMode; layouts: [string, string] };
   ks?: readonly number[];
-  /** Softmax temperature applied to every vector (the run's policy). Default 1. */
+  /** Softmax temperature for raw logits (the run's policy). Default 1. */
   temperature?: number;
-}
-
-export interface StepLogits {
-  p: Float32Array | Float64Array;
-  q: Float32Array | Float64Array;
-  /** Logits of the null-baseline mode decoded in the other batch layout. */
-  nullAlt: Float32Array | Float64Array;
 }
 
 export class DivergenceCollector {
@@ -40,7 +30,6 @@ export class DivergenceCollector {
   private readonly nullSteps: StepMetrics[] = [];
   /** What every step's analysis needs to know (for a StepAnalysisPool). */
   readonly analysisOptions: StepAnalysisOptions;
-  private inline?: StepAnalyser;
 
   constructor(private readonly o: CollectorOptions) {
     let nullSide: "p" | "q";
@@ -48,12 +37,6 @@ export class DivergenceCollector {
     else if (o.nullBaseline.mode === o.q.mode) nullSide = "q";
     else throw new RangeError(`collector: null-baseline mode ${o.nullBaseline.mode} is neither P's (${o.p.mode}) nor Q's (${o.q.mode})`);
     this.analysisOptions = { ks: o.ks, nullSide, temperature: o.temperature };
-  }
-
-  /** Analyse one step's raw logits here, on this thread. */
-  addStep(step: StepInfo, logits: StepLogits): void {
-    this.inline ??= new StepAnalyser(this.analysisOptions);
-    this.add(this.inline.analyse({ step, input: "logits", ...logits }));
   }
 
   /** Record one analysed step (steps in order; each with its null-baseline comparison). */
