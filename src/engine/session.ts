@@ -95,8 +95,10 @@ export class TempoSession {
   private readonly memberRows: Float32Array[] = [];
   /** Settles when the decodeSetAsync running on a worker thread is over, if one is. */
   private inFlight: Promise<void> | undefined;
-  /** Whether decodeSetAsync decodes on a worker thread (see the constructor). */
-  /** Whether set decodes run on a koffi worker thread (so several sessions can decode at once). */
+  /**
+   * Whether decodeSetAsync decodes on a koffi worker thread (see the constructor), so that
+   * several sessions can decode at once.
+   */
   readonly decodeOnWorker: boolean;
   /** Attention of the most recent set, when this session captures attention. */
   lastSetAttention: SetAttention | undefined;
