@@ -8,7 +8,7 @@ import { TempoInputError, TempoModel } from "../engine/model.js";
 import { TempoSession, FlashAttention } from "../engine/session.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { runGeneration } from "../engine/tempo/generate.js";
-import { runSelfCheck } from "../engine/tempo/selfcheck.js";
+import { overallVerdict, runSelfCheck } from "../engine/tempo/selfcheck.js";
 import { GenerationConfig, NEXT_STEP_POLICIES, NextStepPolicy, StepEvent, TEMPO_MODES, TempoMode, THRESHOLD_SCHEDULES, ThresholdSchedule } from "../engine/types.js";
 import { defaultModelPath } from "../engine/default-model.js";
 import { LibraryMismatchError } from "../engine/llama/c-api.js";
@@ -135,28 +135,48 @@ generationOptions(engineOptions(program.command("generate").description("generat
     }
   });
 
-engineOptions(program.command("selfcheck").description("verify exact isolation on a model; non-zero exit on failure").allowExcessArguments(false))
+const SELFCHECK_EXIT = { pass: 0, FAIL: 1, inconclusive: 3 } as const;
+
+const parseWidths = (value: string): number[] => {
+  const widths = value.split(",").map((v) => Number(v.trim()));
+  if (widths.some((w) => !Number.isInteger(w) || w < 2 || w > MAX_LANES)) throw new InvalidArgumentError(`widths must be comma-separated integers in [2, ${MAX_LANES}], got "${value}"`);
+  return widths;
+};
+
+engineOptions(program.command("selfcheck")
+  .description("verify exact isolation on a model against a measured noise floor (docs/tolerances.md); exit 0 all pass, 1 a check failed, 3 some inconclusive")
+  .allowExcessArguments(false))
   .option("--prompt <text>", "prompt for the checks", "The quick brown fox")
-  .option("--width <n>", "set size to check", number("width"), 4)
-  .option("--tolerance <x>", "max |logit difference| allowed for equalities", number("tolerance"), 1e-3)
+  .option("--width <list>", "set sizes to check, comma-separated (e.g. 4,32,64)", parseWidths, [4])
+  .option("--noise-floor <x>", "judge against this max |logit difference| instead of the measured floor", number("noise floor"))
   .option("--json", "print JSON")
   .action(async (o) => {
-    if (!Number.isInteger(o.width) || o.width < 2 || o.width > MAX_LANES) throw new TempoInputError(`width must be an integer in [2, ${MAX_LANES}]`);
-    if (!(o.tolerance > 0)) throw new TempoInputError("tolerance must be > 0");
-    const session = await openSession(o, o.width);
-    const rows = runSelfCheck(session, { prompt: session.model.promptTokens(o.prompt), width: o.width, tolerance: o.tolerance });
-    const ok = rows.every((r) => r.pass);
+    if (o.noiseFloor !== undefined && !(o.noiseFloor > 0)) throw new TempoInputError("noise floor must be > 0");
+    const widths: number[] = o.width;
+    const session = await openSession(o, Math.max(...widths));
+    const prompt = session.model.promptTokens(o.prompt);
+    const results = widths.map((width) => runSelfCheck(session, { prompt, width, noiseFloor: o.noiseFloor }));
+    const verdict = overallVerdict(results);
     if (o.json) {
-      process.stdout.write(JSON.stringify({ model: session.model.info.path, backend: session.model.runtime.backend, flashAttention: session.flashAttention, rows, ok }) + "\n");
+      process.stdout.write(JSON.stringify({ model: session.model.info.path, backend: session.model.runtime.backend, flashAttention: session.flashAttention, results, verdict }) + "\n");
     } else {
+      const rows = results.flatMap((r) => r.rows);
       const w = Math.max(...rows.map((r) => r.check.length));
+      const e = (x: number) => x.toExponential(2);
       process.stdout.write(`model ${session.model.info.fileName} on ${session.model.runtime.backend}, flash attention ${session.flashAttention}\n`);
-      process.stdout.write(`${"check".padEnd(w)}  max|Δlogit|   expect        result\n`);
-      for (const r of rows) {
-        process.stdout.write(`${r.check.padEnd(w)}  ${r.maxAbsDiff.toExponential(3).padStart(10)}   ${r.expect} ${r.tolerance.toExponential(0).padEnd(9)}  ${r.pass ? "pass" : "FAIL"}\n`);
+      for (const r of results) {
+        const f = r.noiseFloor;
+        process.stdout.write(`\nwidth ${r.width}: noise floor ${e(f.used)} (${f.source === "given" ? "given" : `measured ${e(f.measured)}, float32 ${e(f.float32)}`})\n`);
+        process.stdout.write(`${"check".padEnd(w)}  max|Δlogit|   expect       result\n`);
+        for (const row of r.rows) {
+          const why = row.reason ? `  (${row.reason})` : "";
+          process.stdout.write(`${row.check.padEnd(w)}  ${row.maxAbsDiff.toExponential(3).padStart(10)}   ${row.expect} ${e(row.bound).padEnd(9)}  ${row.verdict}${why}\n`);
+        }
       }
+      const notPassed = rows.filter((r) => r.verdict !== "pass").map((r) => `M=${r.width} ${r.check}: ${r.verdict}`);
+      process.stdout.write(`\nresult: ${verdict} (${rows.length - notPassed.length} of ${rows.length} rows pass)${notPassed.length ? ` — ${notPassed.join("; ")}` : ""}\n`);
     }
-    process.exitCode = ok ? 0 : 1;
+    process.exitCode = SELFCHECK_EXIT[verdict];
   });
 
 const parseLayers = (value: string): number[] => {

@@ -65,12 +65,27 @@ describe("tempo CLI", () => {
     assert.equal((r.stdout.match(/pass$/gm) ?? []).length, 6);
   });
 
-  it("selfcheck exits non-zero when a check fails", () => {
-    // Isolation is bit-exact (the equalities hold at any tolerance), so fail the other kind:
-    // with a tolerance above every real effect, "visible differs from isolated" cannot pass.
-    const r = tempo("selfcheck", "--model", model, "--tolerance", "1e9");
-    assert.equal(r.code, 1);
-    assert.match(r.stdout, /FAIL/);
+  it("selfcheck: an effect it cannot tell from the floor is inconclusive (exit 3), never FAIL", () => {
+    // Isolation is bit-exact here, so no equality can fail; a floor above every real effect
+    // leaves the effect rows undecided: "inconclusive", with the reason, and exit 3.
+    const r = tempo("selfcheck", "--model", model, "--noise-floor", "1e9");
+    assert.equal(r.code, 3, r.stderr);
+    assert.doesNotMatch(r.stdout, /FAIL/);
+    assert.match(r.stdout, /visible differs from isolated .* inconclusive +\(effect only .* the noise floor/);
+    assert.match(r.stdout, /^result: inconclusive \(4 of 6 rows pass\) — M=4 visible differs from isolated: inconclusive; /m);
+  });
+
+  it("selfcheck --width 4,32 --json: one result per width, each with its measured floor", () => {
+    const r = tempo("selfcheck", "--model", model, "--width", "4,32", "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.verdict, "pass");
+    assert.deepEqual(out.results.map((x: { width: number }) => x.width), [4, 32]);
+    for (const x of out.results) {
+      assert.equal(x.noiseFloor.source, "measured");
+      assert.equal(x.rows.length, 6);
+    }
+    assert.notEqual(tempo("selfcheck", "--model", model, "--width", "4,1").code, 0, "a width below 2 is refused");
   });
 
   it("perplexity ends with the line 'perplexity <value>'", () => {
