@@ -11,7 +11,7 @@ import {
   type ComparisonData,
   type ComparisonWebviewMessage,
 } from "./comparison-protocol.js";
-import { formatProb, visibleText } from "./render.js";
+import { formatProb, visibleToken } from "./render.js";
 import type { StepEventMessage } from "./protocol.js";
 
 interface VsCodeApi {
@@ -43,7 +43,7 @@ function cell(step: StepEventMessage | undefined): HTMLTableCellElement {
   for (const c of step.candidates) {
     const chip = document.createElement("span");
     chip.className = step.candidates.length > 1 ? "chip" : "tok";
-    chip.textContent = visibleText(c.text);
+    chip.textContent = visibleToken(c);
     chip.title = `p ${formatProb(c.prob)}, rank ${c.rank}`;
     td.append(chip);
   }

@@ -16,8 +16,9 @@ import "@vscode-elements/elements/dist/vscode-tab-panel/index.js";
 import "@vscode-elements/elements/dist/vscode-tree/index.js";
 import "@vscode-elements/elements/dist/vscode-tree-item/index.js";
 import { PLAYGROUND_VIEWS, parseExtensionMessage, type GenerationSettings, type PromptFormat, type StepEventMessage, type WebviewMessage } from "./protocol.js";
+import { MEMBER_SEPARATOR, type DisplayToken } from "../src/protocol/token-display.js";
 import { MAX_HISTORY_RUNS, collapseContinuation, historyLabel, readState, runKey, stateToStore, type PlaygroundState, type RunRecord } from "./playground-state.js";
-import { probabilityBin, visibleText, formatProb } from "./render.js";
+import { probabilityBin, visibleText, visibleToken, formatProb } from "./render.js";
 import { appendToTree, type TreeNode } from "./token-tree.js";
 
 interface VsCodeApi {
@@ -240,8 +241,8 @@ function show(run: RunRecord): void {
 }
 
 /** A set member's accessible name, as a chip or a tree item: what it is, and that Enter (or a click) collapses to it. */
-function memberLabel(c: { text: string; prob: number; rank: number }, member: number): string {
-  return `${visibleText(c.text)}, p ${formatProb(c.prob)}, rank ${c.rank}${member === 0 ? ", primary path" : ""}; Enter or a click collapses the set to this token and continues`;
+function memberLabel(c: DisplayToken & { prob: number; rank: number }, member: number): string {
+  return `${visibleToken(c)}, p ${formatProb(c.prob)}, rank ${c.rank}${member === 0 ? ", primary path" : ""}; Enter or a click collapses the set to this token and continues`;
 }
 
 function renderStep(step: StepEventMessage, into: DocumentFragment): void {
@@ -266,7 +267,7 @@ function renderStep(step: StepEventMessage, into: DocumentFragment): void {
       chip.dataset.step = String(step.index);
       chip.dataset.member = String(j);
       chip.dataset.pbin = String(probabilityBin(c.prob));
-      chip.textContent = visibleText(c.text);
+      chip.textContent = visibleToken(c);
       set.append(chip);
     });
     into.append(set);
@@ -278,7 +279,7 @@ function tableRow(step: StepEventMessage): HTMLTableRowElement {
   const cells = [
     String(step.index),
     String(step.position),
-    step.candidates.map((c) => `${visibleText(c.text)} ${formatProb(c.prob)}`).join("  |  "),
+    step.candidates.map((c) => `${visibleToken(c)} ${formatProb(c.prob)}`).join(MEMBER_SEPARATOR),
     step.setMass.toFixed(3),
     step.entropy.toFixed(3),
     step.threshold.toFixed(3),
@@ -325,9 +326,9 @@ function treeNodeItem(node: TreeNode): HTMLElement {
   if (node.kind === "text") {
     return treeItem(visibleText(node.text), node.firstStep === node.lastStep ? `step ${node.firstStep}` : `steps ${node.firstStep}–${node.lastStep}`);
   }
-  const item = treeItem(visibleText(node.branches[0].text), `step ${node.step} · ${node.branches.length} members · mass ${node.mass.toFixed(3)} · entropy ${node.entropy.toFixed(3)}`);
+  const item = treeItem(visibleToken(node.branches[0]), `step ${node.step} · ${node.branches.length} members · mass ${node.mass.toFixed(3)} · entropy ${node.entropy.toFixed(3)}`);
   for (const b of node.branches) {
-    const child = treeItem(visibleText(b.text), `p ${formatProb(b.prob)} · rank ${b.rank}${b.primary ? " · primary path" : ""}`);
+    const child = treeItem(visibleToken(b), `p ${formatProb(b.prob)} · rank ${b.rank}${b.primary ? " · primary path" : ""}`);
     child.slot = "children";
     child.setAttribute("aria-label", memberLabel(b, b.member));
     // The hover / focus details and collapse-and-continue read these, as for the chips.
@@ -434,12 +435,12 @@ function showTip(target: EventTarget | null): void {
   const runnersUp = step.top.filter((t) => !inSet.has(t.token)).slice(0, 5);
   const title = document.createElement("div");
   title.className = "tip-title";
-  title.textContent = visibleText(c.text);
+  title.textContent = visibleToken(c);
   const list = document.createElement("ol");
   list.className = "runners-up";
   for (const t of runnersUp) {
     const li = document.createElement("li");
-    li.textContent = `${visibleText(t.text)}  ${formatProb(t.prob)}`;
+    li.textContent = `${visibleToken(t)}  ${formatProb(t.prob)}`;
     list.append(li);
   }
   tip.replaceChildren(

@@ -9,11 +9,8 @@ export function probabilityBin(p: number): number {
   return 0;
 }
 
-/** Token text as a chip shows it: whitespace made visible, so " " and "\n" are not empty chips. */
-export function visibleText(text: string): string {
-  if (text === "") return "∅";
-  return text.replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/^ +| +$/g, (m) => "·".repeat(m.length));
-}
+// Tokens as every view shows them (special tokens by name and id, whitespace made visible).
+export { visibleText, visibleToken } from "../src/protocol/token-display.js";
 
 export function formatProb(p: number): string {
   return p >= 0.001 ? p.toFixed(3) : p.toExponential(1);

@@ -2,10 +2,10 @@
 // into one text node and every parallel set is a fork whose members are its branches (member 0
 // is the primary path, which goes on). Pure, so it is unit-tested without a page.
 import type { StepEventMessage } from "../src/protocol/engine.js";
+import type { DisplayToken } from "../src/protocol/token-display.js";
 
-export interface TreeBranch {
+export interface TreeBranch extends DisplayToken {
   member: number;
-  text: string;
   prob: number;
   rank: number;
   /** Member 0: the primary path continues through it. */
@@ -38,7 +38,7 @@ export function appendToTree(nodes: TreeNode[], steps: readonly StepEventMessage
         step: step.index,
         mass: step.setMass,
         entropy: step.entropy,
-        branches: step.candidates.map((c, member) => ({ member, text: c.text, prob: c.prob, rank: c.rank, primary: member === 0 })),
+        branches: step.candidates.map((c, member) => ({ member, token: c.token, text: c.text, ...(c.special !== undefined ? { special: c.special } : {}), prob: c.prob, rank: c.rank, primary: member === 0 })),
       });
     }
   }

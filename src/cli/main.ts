@@ -14,6 +14,7 @@ import { defaultModelPath } from "../engine/default-model.js";
 import { LibraryMismatchError } from "../engine/llama/c-api.js";
 import { GpuChoice } from "../engine/llama/runtime.js";
 import { MAX_LANES } from "../engine/tempo/lanes.js";
+import { SET_CLOSE, SET_OPEN, SET_SEPARATOR, visibleToken } from "../protocol/token-display.js";
 import { checkOutDir, parseArms, runEvalCommand } from "../engine/eval/cli.js";
 import { selectTasks } from "../engine/eval/tasks.js";
 import { armConfig, DEFAULT_EVAL_SETTINGS, resolveEvalSettings } from "../engine/eval/runner.js";
@@ -62,18 +63,20 @@ async function openSession(flags: EngineFlags, lanes: number): Promise<TempoSess
   return new TempoSession(model, { contextSize: flags.contextSize, lanes, flashAttention: flags.flashAttention, threads: flags.threads });
 }
 
-/** Inline rendering of a step: one member as text, a set as [a|b|c] (colour on a TTY). */
+/**
+ * Inline rendering of a step: one member as its text (a special token by name), a set as
+ * ⟦a¦b¦c⟧ with members as every view shows them (docs: README): brackets and a bar that code
+ * rarely contains, so a set can be told from the text without colour. Colour on a TTY.
+ */
 function renderStep(e: StepEvent, colour: boolean): string {
-  const show = (s: string) => JSON.stringify(s).slice(1, -1);
-  if (e.candidates.length === 1) return e.candidates[0].text;
+  if (e.candidates.length === 1) return e.candidates[0].special ?? e.candidates[0].text;
   const parts = e.candidates.map((c, j) => {
-    const text = show(c.text);
+    const text = visibleToken(c);
     if (!colour) return text;
     return j === 0 ? styleText(["bold", "green"], text) : styleText(c.prob >= 0.2 ? "yellow" : "dim", text);
   });
-  const open = colour ? styleText("cyan", "[") : "[";
-  const close = colour ? styleText("cyan", "]") : "]";
-  return open + parts.join(colour ? styleText("cyan", "|") : "|") + close;
+  const mark = (s: string) => (colour ? styleText("cyan", s) : s);
+  return mark(SET_OPEN) + parts.join(mark(SET_SEPARATOR)) + mark(SET_CLOSE);
 }
 
 const program = new Command("tempo")

@@ -44,6 +44,7 @@ export function checkModelFile(path: string): void {
 
 export class TempoModel {
   private pieceCache = new Map<number, Uint8Array>();
+  private specialCache = new Map<number, string | undefined>();
   private sha: Promise<string> | undefined;
 
   private constructor(
@@ -103,18 +104,38 @@ export class TempoModel {
   pieceBytes(token: number): Uint8Array {
     let bytes = this.pieceCache.get(token);
     if (!bytes) {
-      const buf = Buffer.alloc(64);
-      let n = this.runtime.api.llama_token_to_piece(this.vocab, token, buf, buf.length, 0, false) as number;
-      if (n < 0) {
-        const big = Buffer.alloc(-n);
-        n = this.runtime.api.llama_token_to_piece(this.vocab, token, big, big.length, 0, false) as number;
-        bytes = new Uint8Array(big.subarray(0, n));
-      } else {
-        bytes = new Uint8Array(buf.subarray(0, n));
-      }
+      bytes = this.piece(token, false);
       this.pieceCache.set(token, bytes);
     }
     return bytes;
+  }
+
+  private piece(token: number, special: boolean): Uint8Array {
+    const { api } = this.runtime;
+    const buf = Buffer.alloc(64);
+    const n = api.llama_token_to_piece(this.vocab, token, buf, buf.length, 0, special) as number;
+    if (n >= 0) return new Uint8Array(buf.subarray(0, n));
+    const big = Buffer.alloc(-n);
+    return new Uint8Array(big.subarray(0, api.llama_token_to_piece(this.vocab, token, big, big.length, 0, special) as number));
+  }
+
+  /**
+   * Name of a special token, which has no text of its own (`<s>`, `<|im_end|>`): its piece
+   * when llama.cpp is asked to render special tokens. Undefined for every token with text.
+   */
+  specialName(token: number): string | undefined {
+    if (this.pieceBytes(token).length > 0) return undefined;
+    if (!this.specialCache.has(token)) {
+      const name = renderTokenBytes(this.piece(token, true));
+      this.specialCache.set(token, name === "" ? undefined : name);
+    }
+    return this.specialCache.get(token);
+  }
+
+  /** Text and, for a special token, its name: what a step event records of a token. */
+  tokenView(token: number): { text: string; special?: string } {
+    const special = this.specialName(token);
+    return special === undefined ? { text: this.tokenText(token) } : { text: "", special };
   }
 
   /** Display text of one token: its characters, with bytes that are not a whole character as <0xNN>. */

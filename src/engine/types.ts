@@ -36,6 +36,8 @@ export interface Candidate {
   token: number;
   /** Display text: UTF-8 of the piece, or `<0xNN>` for bytes that are not a whole character. */
   text: string;
+  /** A special token's name (`<s>`); such tokens have empty `text`. Absent for text tokens. */
+  special?: string;
   prob: number;
   logprob: number;
   /** 0-based rank in the distribution the step selected from. */
@@ -44,7 +46,7 @@ export interface Candidate {
   cell: number;
 }
 
-export interface TopEntry { token: number; text: string; prob: number }
+export interface TopEntry { token: number; text: string; special?: string; prob: number }
 
 export type StopReason = "eog" | "max-steps" | "stop-string" | "context-full" | "aborted";
 

@@ -127,9 +127,9 @@ export const promptOptionsSchema = z.object({ promptFormat: promptFormatSchema, 
 export type PromptOptions = z.infer<typeof promptOptionsSchema>;
 
 export const candidateSchema = z.object({
-  token: z.number().int(), text: z.string(), prob: finite, logprob, rank: z.number().int().nonnegative(), cell: z.number().int(),
+  token: z.number().int(), text: z.string(), special: z.string().optional(), prob: finite, logprob, rank: z.number().int().nonnegative(), cell: z.number().int(),
 }).strict();
-export const topEntrySchema = z.object({ token: z.number().int(), text: z.string(), prob: finite }).strict();
+export const topEntrySchema = z.object({ token: z.number().int(), text: z.string(), special: z.string().optional(), prob: finite }).strict();
 export const stepEventSchema = z.object({
   index: z.number().int().nonnegative(),
   position: z.number().int(),

@@ -37,7 +37,7 @@ describe("tempo CLI", () => {
     const r = tempo("generate", "--model", model, "--prompt", "the value", "--threshold", "0.05", "--max-steps", "8");
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.startsWith("the value"));
-    assert.match(r.stdout, /\[[^\]]*\|[^\]]*\]/, "a set shown as [a|b]");
+    assert.match(r.stdout, /⟦[^⟧]*¦[^⟧]*⟧/, "a set shown as ⟦a¦b⟧");
     assert.match(r.stderr, /\[max-steps\] 8 steps/);
   });
 

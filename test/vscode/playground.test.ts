@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import * as vscode from "vscode";
 import { api } from "./support.js";
 import type { RunSummary } from "../../src/protocol/engine.js";
-import { visibleText } from "../../webview/render.js";
+import { visibleToken } from "../../webview/render.js";
 
 const USER = "Write a function that adds two numbers.";
 
@@ -63,7 +63,7 @@ describe("TEMPO playground: chat format, history, token tree", function () {
     const tree = await tempo.inspectPlayground("tree");
     // One item per text stretch or set, plus one per set member.
     assert.ok(tree.treeItems >= sets.length * 3, `${tree.treeItems} tree items for ${sets.length} sets`);
-    for (const s of sets) for (const c of s.candidates) assert.ok(tree.text.includes(visibleText(c.text)), `member ${JSON.stringify(c.text)} missing from the tree`);
+    for (const s of sets) for (const c of s.candidates) assert.ok(tree.text.includes(visibleToken(c)), `member ${JSON.stringify(visibleToken(c))} missing from the tree`);
     assert.equal(tree.hasInjectedElement, false);
     await tempo.inspectPlayground("text");
   });

@@ -14,6 +14,7 @@ import { captureInfoFor } from "../capture/run-info.js";
 import { DivergenceCollector } from "./collector.js";
 import { StepAnalysisPool } from "./step-analysis-pool.js";
 import { DivergenceReport, SetAttentionSummary } from "./report-model.js";
+import { visibleSet } from "../../protocol/token-display.js";
 
 /** The report shows attention for at most this many sets (the capture keeps them all). */
 export const REPORT_ATTENTION_SETS = 12;
@@ -139,7 +140,7 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
         }
         // The replays hand over probabilities (already a softmax): one log per token, no second softmax.
         const [p, q, nullAlt] = replayed.map((s) => s.next);
-        await analysis.submit({ step: { index: i, text: generation.steps[i].candidates.map((c) => c.text).join("|"), setTokens: sets[i + 1] }, input: "probs", p, q, nullAlt });
+        await analysis.submit({ step: { index: i, text: visibleSet(generation.steps[i].candidates), setTokens: sets[i + 1] }, input: "probs", p, q, nullAlt });
         r.onProgress?.("replay", i + 1, sets.length);
       }
       await analysis.finish();

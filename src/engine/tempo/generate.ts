@@ -118,7 +118,7 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
       const table = session.indexTable;
       const firstRow = table.length - members.length - (scratchRow ? 1 : 0);
       const candidates: Candidate[] = members.map((m, j) => ({
-        token: m.token, text: model.tokenText(m.token), prob: m.prob, logprob: Math.log(m.prob), rank: m.rank, cell: table[firstRow + j].cell,
+        token: m.token, ...model.tokenView(m.token), prob: m.prob, logprob: Math.log(m.prob), rank: m.rank, cell: table[firstRow + j].cell,
       }));
       event = {
         index,
@@ -127,7 +127,7 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
         policy: config.policy,
         threshold,
         candidates,
-        top: topTokens(probs, TOP_ENTRIES).map((token) => ({ token, text: model.tokenText(token), prob: probs[token] })),
+        top: topTokens(probs, TOP_ENTRIES).map((token) => ({ token, ...model.tokenView(token), prob: probs[token] })),
         entropy: rows.entropy ?? entropy(probs), // a single softmax's came with it
         setMass: members.reduce((a, m) => a + m.prob, 0),
         timings: { decodeMs: 0, selectMs: 0 },
