@@ -106,6 +106,31 @@ describe("eval sandbox (Node)", function () {
     assert.equal(r.status, "fail");
   });
 
+  it("a program cannot signal the runner: kill(ppid) and kill(0) reach only the sandbox", async function () {
+    if (!sandboxInfo().pidNamespace) this.skip(); // the kernel allows no PID namespace here: docs/eval.md
+    for (const target of ["process.ppid", "0", "-process.ppid"]) {
+      const r = await executeProgram(js(`try { process.kill(${target}, "SIGTERM"); } catch {}\nreturn 42;`), "f", "javascript", LIMITS);
+      assert.notEqual(r.status, "timeout", target);
+    }
+    assert.ok(process.kill(process.pid, 0), "the runner is alive");
+  });
+
+  it("a completion cannot rewrite the assertions, the check or the harness's promise", async () => {
+    const attacks = [
+      `require("node:assert/strict").equal = () => {};`,
+      `require("node:assert").strict.equal = () => {};`,
+      `check = () => {};`,
+      `Promise.prototype.then = function (ok) { ok(); };`,
+      `process.stdout.write = () => true;`,
+    ];
+    for (const attack of attacks) {
+      // A wrong answer with the attack at the program's top level, before the test code.
+      const program = `function f() { return 41; }\ntry { ${attack} } catch {}\nconst assert = require("node:assert/strict");\nfunction check(candidate) { assert.equal(candidate(), 42); }\n`;
+      const r = await executeProgram(program, "f", "javascript", LIMITS);
+      assert.equal(r.status, "fail", attack);
+    }
+  });
+
   it("awaits an async check", async () => {
     const prog = (v: number) => `async function g() { await new Promise((r) => setTimeout(r, 20)); return ${v}; }\nconst assert = require("node:assert/strict");\nasync function check(c) { assert.equal(await c(), 42); }\n`;
     assert.equal((await executeProgram(prog(42), "g", "javascript", LIMITS)).status, "pass");
@@ -140,6 +165,14 @@ describe("eval sandbox (Python)", function () {
     const sock = await executeProgram(py(`import socket\nsocket.create_connection(("127.0.0.1", 9))\nreturn 42`), "f", "python", LIMITS);
     assert.equal(sock.status, "fail");
     assert.match(sock.output, /denied/);
+    // fork_exec starts a program without an audit event: the module itself is denied.
+    const forkExec = await executeProgram(py(`import _posixsubprocess, os\nr, w = os.pipe()\n_posixsubprocess.fork_exec([b"/bin/sh"], [b"/bin/sh"], True, (), None, None, -1, -1, -1, -1, -1, -1, r, w, True, False, 0, None, None, None, -1, None)\nreturn 42`), "f", "python", LIMITS);
+    assert.equal(forkExec.status, "fail");
+    assert.match(forkExec.output, /denied in the eval sandbox: import _posixsubprocess/);
+    // The pass token is not in the environment or /proc for a completion to print.
+    const forge = await executeProgram(py(`import os\nprint(os.environ.get("TEMPO_EVAL_PASS_TOKEN"))\nprint(open("/proc/self/environ").read())\nreturn 41`), "f", "python", LIMITS);
+    assert.equal(forge.status, "fail");
+    assert.match(forge.output, /\/proc is denied/);
     const loop = await executeProgram(py("while True:\n    pass"), "f", "python", { timeoutMs: 1000, memoryMb: 64 });
     assert.equal(loop.status, "timeout");
   });

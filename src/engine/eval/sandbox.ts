@@ -16,8 +16,16 @@
  * denies writes, process creation, sockets and ctypes. Audit hooks are not a security
  * boundary (Python's documentation says so): the rlimits, namespace and kill hold regardless.
  *
+ * Both: every program runs in its own process group and, where the kernel allows, its own PID
+ * namespace (`unshare --pid --fork --kill-child`), so it cannot signal the runner or any other
+ * process of the user, and the whole group is killed when the program exits or times out: no
+ * grandchild outlives it or stretches the time limit by holding its output open.
+ *
  * A program passes only when it exits 0 AND prints a per-run random token after its check
- * returns, so an early `process.exit(0)` in a completion is a failure.
+ * returns, so an early `process.exit(0)` in a completion is a failure. The token arrives in an
+ * environment variable the harness reads and deletes before the program runs, so it is not in
+ * any source or function text a completion could read. docs/eval.md says what holds and what
+ * does not.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -57,6 +65,8 @@ export interface SandboxInfo {
   node: string;
   permissionFlag: string;
   networkNamespace: boolean;
+  /** Programs run in their own PID namespace: they see and can signal only themselves. */
+  pidNamespace: boolean;
   /** The Python interpreter's full path; null when Python tasks cannot run (see pythonMissing). */
   python: string | null;
 }
@@ -77,11 +87,13 @@ function probePython(command: string): string | null {
 export function sandboxInfo(python: string | null | undefined = DEFAULT_PYTHON): SandboxInfo {
   if (!cachedBase) {
     const major = Number(process.versions.node.split(".")[0]);
-    const unshare = spawnSync("unshare", ["--net", "--map-root-user", "true"], { stdio: "ignore", timeout: 5000 });
+    const works = (args: string[]) => spawnSync("unshare", [...args, "--map-root-user", "true"], { stdio: "ignore", timeout: 5000 }).status === 0;
+    const networkNamespace = works(["--net"]);
     cachedBase = {
       node: process.execPath,
       permissionFlag: major >= 22 ? "--permission" : "--experimental-permission",
-      networkNamespace: unshare.status === 0,
+      networkNamespace,
+      pidNamespace: networkNamespace && works(["--net", ...PID_NAMESPACE]),
     };
   }
   return { ...cachedBase, python: python === null ? null : probePython(python) };
@@ -93,6 +105,13 @@ export function pythonMissing(options: Pick<ExecOptions, "python">): string | nu
   if (command === null) return "Python tasks are turned off (--no-python)";
   return probePython(command) ? null : `no Python interpreter: ${command} was not found or does not run`;
 }
+
+/** unshare's flags for a PID namespace whose init is the program, killed when unshare dies. */
+const PID_NAMESPACE = ["--pid", "--fork", "--kill-child"];
+/** The environment variable that carries the pass token to the harness (deleted before the program runs). */
+const TOKEN_VARIABLE = "TEMPO_EVAL_PASS_TOKEN";
+/** After the program exits, how long its output may still drain before the group is killed. */
+const DRAIN_MS = 200;
 
 /** Replaces every socket entry point; runs before the program, in its own scope. */
 const NODE_NETWORK_PRELUDE = `(() => {
@@ -111,15 +130,32 @@ const NODE_NETWORK_PRELUDE = `(() => {
 })();
 `;
 
-function nodeHarness(program: string, entryPoint: string, token: string): string {
-  return `${NODE_NETWORK_PRELUDE}${program}
-;(async () => { await check(${entryPoint}); })().then(
-  () => { process.stdout.write("\\n${token}\\n", () => process.exit(0)); },
-  (e) => { console.error(e && e.stack ? e.stack : e); process.exit(1); });
+/**
+ * Before the program: takes the token out of the environment, keeps the built-ins the harness
+ * needs (a completion may replace Promise.prototype.then or process.exit afterwards), freezes
+ * the assert modules (a completion replacing assert.equal would pass every test), and takes
+ * the test's \`check\`, which is hoisted above the program, before a completion could reassign it.
+ */
+function nodeHarness(program: string, entryPoint: string): string {
+  return `${NODE_NETWORK_PRELUDE}const __tempoHarness = (() => {
+  const token = process.env.${TOKEN_VARIABLE};
+  delete process.env.${TOKEN_VARIABLE};
+  const apply = Reflect.apply, then = Promise.prototype.then, exit = process.exit.bind(process);
+  const write = process.stdout.write.bind(process.stdout), report = console.error.bind(console);
+  for (const id of ["node:assert", "node:assert/strict"]) { const m = require(id); Object.freeze(m); if (m.strict) Object.freeze(m.strict); }
+  let hoisted;
+  try { hoisted = typeof check === "function" ? check : undefined; } catch { /* check declared with let/const: not hoisted */ }
+  return Object.freeze((entry, late) => {
+    const run = (async () => { await (hoisted ?? late)(entry); })();
+    apply(then, run, [() => { write("\\n" + token + "\\n", () => exit(0)); }, (e) => { report(e && e.stack ? e.stack : e); exit(1); }]);
+  });
+})();
+${program}
+;__tempoHarness(${entryPoint}, typeof check === "function" ? check : undefined);
 `;
 }
 
-function pythonHarness(program: string, entryPoint: string, token: string, memoryMb: number): string {
+function pythonHarness(program: string, entryPoint: string, memoryMb: number): string {
   // The hook is installed before any program code runs and audit hooks cannot be removed.
   return `import sys as _tempo_sys, os as _tempo_os, resource as _tempo_resource
 def _tempo_sandbox():
@@ -127,21 +163,31 @@ def _tempo_sandbox():
     _tempo_resource.setrlimit(_tempo_resource.RLIMIT_AS, (limit, limit))
     _tempo_resource.setrlimit(_tempo_resource.RLIMIT_FSIZE, (0, 0))
     write_flags = _tempo_os.O_WRONLY | _tempo_os.O_RDWR | _tempo_os.O_CREAT | _tempo_os.O_APPEND | _tempo_os.O_TRUNC
+    token = _tempo_os.environ.pop("${TOKEN_VARIABLE}", "")
+    # _posixsubprocess.fork_exec starts programs without an audit event: deny the module.
+    for name in ("_posixsubprocess", "_ctypes"):
+        _tempo_sys.modules.pop(name, None)
+    denied_modules = ("_posixsubprocess", "_ctypes", "_winapi")
     denied_prefixes = ("os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork", "os.forkpty", "subprocess.", "socket.", "ctypes.", "os.remove", "os.unlink", "os.rename", "os.rmdir", "os.mkdir", "os.symlink", "os.link", "os.chmod", "os.chown", "os.truncate", "os.kill", "os.putenv", "shutil.", "pty.", "signal.pthread_kill", "winreg.")
     def hook(event, args):
         if event.startswith(denied_prefixes):
             raise PermissionError("denied in the eval sandbox: " + event)
+        if event == "import" and args and args[0] in denied_modules:
+            raise PermissionError("denied in the eval sandbox: import " + args[0])
+        if event == "open" and isinstance(args[0], str) and args[0].startswith("/proc"):
+            raise PermissionError("/proc is denied in the eval sandbox")
         if event == "open":
             mode = args[1] if len(args) > 1 else None
             flags = args[2] if len(args) > 2 else 0
             if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & write_flags):
                 raise PermissionError("file writes are denied in the eval sandbox")
     _tempo_sys.addaudithook(hook)
-_tempo_sandbox()
+    return lambda: print("\\n" + token, flush=True)
+_tempo_passed = _tempo_sandbox()
 del _tempo_sandbox
 ${program}
 check(${entryPoint})
-print("\\n${token}", flush=True)
+_tempo_passed()
 `;
 }
 
@@ -160,20 +206,23 @@ export function executeProgram(program: string, entryPoint: string, language: Ta
     if (!info.python) return Promise.resolve({ status: "skipped", exitCode: null, signal: null, durationMs: 0, output: pythonMissing(options) ?? "no Python interpreter" });
     command = info.python;
     args = ["-I", "-"];
-    source = pythonHarness(program, entryPoint, token, options.memoryMb);
+    source = pythonHarness(program, entryPoint, options.memoryMb);
   } else {
     command = info.node;
     args = [info.permissionFlag, "--disable-warning=ExperimentalWarning", `--max-old-space-size=${options.memoryMb}`, "--max-semi-space-size=16", "-"];
-    source = nodeHarness(program, entryPoint, token);
+    source = nodeHarness(program, entryPoint);
   }
   if (info.networkNamespace) {
-    args = ["--net", "--map-root-user", command, ...args];
+    args = ["--net", ...(info.pidNamespace ? PID_NAMESPACE : []), "--map-root-user", command, ...args];
     command = "unshare";
   }
   const cwd = mkdtempSync(join(tmpdir(), "tempo-eval-"));
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" }, stdio: ["pipe", "pipe", "pipe"] });
+    // detached: a process group of its own, so a signal to "its group" (kill 0) reaches only
+    // the sandbox, and the whole group can be killed at the end.
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8", [TOKEN_VARIABLE]: token };
+    const child = spawn(command, args, { cwd, env, stdio: ["pipe", "pipe", "pipe"], detached: true });
     let output = "";
     let killedFor: "timeout" | "memory" | "aborted" | null = null;
     const collect = (chunk: Buffer) => { if (output.length < OUTPUT_LIMIT * 2) output += chunk.toString("utf8"); };
@@ -181,7 +230,10 @@ export function executeProgram(program: string, entryPoint: string, language: Ta
     child.stderr.on("data", collect);
     child.stdin.on("error", () => { /* the child may die before reading everything */ });
     child.stdin.end(source);
-    const kill = (why: "timeout" | "memory" | "aborted") => { if (killedFor === null) { killedFor = why; child.kill("SIGKILL"); } };
+    const killGroup = () => {
+      try { if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL"); } catch { /* already gone */ }
+    };
+    const kill = (why: "timeout" | "memory" | "aborted") => { if (killedFor === null) { killedFor = why; killGroup(); } };
     const onAbort = () => kill("aborted");
     abort?.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(() => kill("timeout"), options.timeoutMs);
@@ -191,9 +243,12 @@ export function executeProgram(program: string, entryPoint: string, language: Ta
       if (child.pid !== undefined && residentKb(child.pid) > rssLimitKb) kill("memory");
     }, 50);
     let finished = false;
+    let drain: NodeJS.Timeout | undefined;
     const finish = (exitCode: number | null, signal: string | null, spawnError?: Error) => {
       if (finished) return;
       finished = true;
+      killGroup(); // whatever the program left behind
+      clearTimeout(drain);
       clearTimeout(timer);
       clearInterval(watchdog);
       abort?.removeEventListener("abort", onAbort);
@@ -209,14 +264,19 @@ export function executeProgram(program: string, entryPoint: string, language: Ta
       resolve({ status, exitCode, signal, durationMs: performance.now() - started, output: shown.trim() });
     };
     child.on("error", (e) => finish(null, null, e));
+    // Finish when the program exits; its output may drain a moment longer, but a grandchild
+    // holding the pipes open cannot keep the run waiting.
+    child.on("exit", (code, signal) => { drain = setTimeout(() => finish(code, signal), DRAIN_MS); });
     child.on("close", (code, signal) => finish(code, signal));
   });
 }
 
+/** Resident memory of a process and all its descendants (unshare's child is the program). */
 function residentKb(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) : 0;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean).map(Number);
+    return (m ? Number(m[1]) : 0) + children.reduce((sum, c) => sum + residentKb(c), 0);
   } catch {
     return 0; // not Linux, or the process is gone
   }
