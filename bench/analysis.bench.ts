@@ -1,5 +1,5 @@
 /**
- * Analysis and capture speed (issue 4): divergence metrics over 1,000 steps of a 32k
+ * Analysis and capture speed (docs/benchmarks.md): divergence metrics over 1,000 steps of a 32k
  * vocabulary (goal: under 1 s in total, wall clock), and capture writing/reading throughput.
  * Synthetic data, no model needed. Run alone: `npx tsx bench/analysis.bench.ts [--quick]`.
  */

@@ -285,7 +285,7 @@ async function launchCodeServer(port: number, opts: CodeServerOptions, userDataD
 }
 
 // ---------------------------------------------------------------- Chromium
-// Flags that keep Debian's Chromium quiet on a machine with no network (see vscode-facts.md).
+// Flags that keep Debian's Chromium quiet on a machine with no network (see docs/design/vscode-facts.md).
 export const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",

@@ -3,7 +3,7 @@
 # server + web workbench, Node 20) into .cache/code-server/, and Debian's Chromium.
 # Idempotent: a finished install leaves a stamp, so a rerun costs only a few checks.
 # code-server's own postinstall downloads ripgrep from GitHub, which fails offline, so its
-# steps are done here by hand (see shared/design/vscode-facts.md).
+# steps are done here by hand (see docs/design/vscode-facts.md).
 set -euo pipefail
 
 CS_VERSION=4.100.3

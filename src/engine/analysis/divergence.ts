@@ -1,12 +1,12 @@
 /**
- * Comparing two next-token distributions over the full vocabulary (metrics-and-stats.md).
+ * Comparing two next-token distributions over the full vocabulary (docs/design/metrics-and-stats.md).
  *
  * Everything is computed in float64. A `Distribution` is prepared once per vector (one exp or
  * one log per token, entropy, bounded top-K selection) so that one distribution can be compared
  * with several others (e.g. the comparison and its null baseline) without redoing it. All
  * quantities are in nats.
  *
- * Speed (issue 4: 1,000 steps x 32k in under a second) decides the representation: a
+ * Speed (the goal in docs/benchmarks.md: 1,000 steps x 32k in under a second) decides the representation: a
  * distribution keeps unnormalised log-weights d_i <= 0 and weights e_i = exp(d_i), so that
  * preparing takes two passes and no normalisation pass; logp_i = d_i - logSum and
  * p_i = e_i * scale are formed inside the comparison loop, where they cost one operation each.

@@ -1,5 +1,5 @@
 /**
- * Summary statistics and paired tests for the reports (metrics-and-stats.md, "Statistics").
+ * Summary statistics and paired tests for the reports (docs/design/metrics-and-stats.md, "Statistics").
  *
  * Distribution functions and the Wilcoxon / t / binomial tests come from stdlib
  * (@stdlib/*, pinned); this module adapts them to typed, documented results and adds the

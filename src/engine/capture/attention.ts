@@ -1,6 +1,6 @@
 /**
  * Attention between parallel tokens, as captured in the forward pass that contains a set
- * (issue 4). The engine fills AttentionRecord from the eval-callback tap, with the KV cells
+ * (the seed study measured it outside that pass: docs/design/tempo-reference.md). The engine fills AttentionRecord from the eval-callback tap, with the KV cells
  * already mapped to tokens through the session's index table; this module only defines the
  * shape and the per-head breakdown the report shows.
  */

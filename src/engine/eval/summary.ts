@@ -1,6 +1,6 @@
 /**
  * Per-arm estimates with intervals and paired comparisons against the baseline arm, as
- * metrics-and-stats.md asks: Wilson intervals on proportions, exact McNemar on paired
+ * docs/design/metrics-and-stats.md asks: Wilson intervals on proportions, exact McNemar on paired
  * pass/fail, Wilcoxon signed-rank on paired edit similarity, item-level paired bootstrap
  * intervals on every difference, Holm and BH across the comparisons with pass@1 of the
  * primary path named as the primary metric.

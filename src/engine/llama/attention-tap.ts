@@ -7,7 +7,7 @@
 import koffi from "koffi";
 import { EvalCallback, LlamaApi, Pointer } from "./c-api.js";
 
-/** Byte offsets in `struct ggml_tensor` for this build (llama-cpp-facts.md). */
+/** Byte offsets in `struct ggml_tensor` for this build (docs/design/llama-cpp-facts.md). */
 const TENSOR = { type: 0, ne: 16, nb: 48, name: 256, nameLength: 64, size: 336 } as const;
 const GGML_TYPE_F32 = 0;
 const NODE_PREFIX = "kq_soft_max-";

@@ -92,7 +92,7 @@ export const PerfContextData = koffi.struct("tempo_llama_perf_context_data", {
   n_reused: "int32_t",
 });
 
-/** Sizes and offsets measured on this build (llama-cpp-facts.md). */
+/** Sizes and offsets measured on this build (docs/design/llama-cpp-facts.md). */
 const EXPECTED_LAYOUT: Array<[TypeObject, string, number, Record<string, number>]> = [
   [ModelParams, "llama_model_params", 80, { n_gpu_layers: 16, load_mode: 24, tensor_split: 40, kv_overrides: 64, vocab_only: 72, load_mtp: 77 }],
   [ContextParams, "llama_context_params", 160, {
@@ -121,8 +121,6 @@ export function bindLlamaApi(lib: LibraryHandle, ggmlBase: LibraryHandle) {
   const f = lib.func.bind(lib);
   return {
     llama_version: f("const char *llama_version(void)"),
-    llama_print_system_info: f("const char *llama_print_system_info(void)"),
-    llama_supports_gpu_offload: f("bool llama_supports_gpu_offload(void)"),
     llama_model_default_params: f("llama_model_default_params", ModelParams, []),
     llama_context_default_params: f("llama_context_default_params", ContextParams, []),
     llama_model_load_from_file: f("llama_model_load_from_file", "void *", ["const char *", ModelParams]),
@@ -146,20 +144,15 @@ export function bindLlamaApi(lib: LibraryHandle, ggmlBase: LibraryHandle) {
     llama_n_ctx: f("uint32_t llama_n_ctx(void *ctx)"),
     llama_n_batch: f("uint32_t llama_n_batch(void *ctx)"),
     llama_n_ubatch: f("uint32_t llama_n_ubatch(void *ctx)"),
-    llama_n_seq_max: f("uint32_t llama_n_seq_max(void *ctx)"),
     llama_get_memory: f("void *llama_get_memory(void *ctx)"),
     llama_memory_clear: f("void llama_memory_clear(void *mem, bool data)"),
     llama_memory_seq_cp: f("void llama_memory_seq_cp(void *mem, int32_t src, int32_t dst, int32_t p0, int32_t p1)"),
-    llama_memory_seq_rm: f("bool llama_memory_seq_rm(void *mem, int32_t seq, int32_t p0, int32_t p1)"),
-    llama_memory_seq_pos_max: f("int32_t llama_memory_seq_pos_max(void *mem, int32_t seq)"),
     llama_batch_init: f("llama_batch_init", Batch, ["int32_t", "int32_t", "int32_t"]),
     llama_batch_free: f("llama_batch_free", "void", [Batch]),
     llama_decode: f("llama_decode", "int32_t", ["void *", Batch]),
     llama_get_logits_ith: f("float *llama_get_logits_ith(void *ctx, int32_t i)"),
     llama_perf_context: f("llama_perf_context", PerfContextData, ["void *"]),
-    llama_perf_context_reset: f("void llama_perf_context_reset(void *ctx)"),
     ggml_backend_tensor_get: ggmlBase.func("void ggml_backend_tensor_get(void *tensor, _Out_ void *data, size_t offset, size_t size)"),
-    ggml_backend_buffer_is_host: ggmlBase.func("bool ggml_backend_buffer_is_host(void *buffer)"),
   };
 }
 export type LlamaApi = ReturnType<typeof bindLlamaApi>;

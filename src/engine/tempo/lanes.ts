@@ -1,5 +1,5 @@
 /**
- * The lane scheme (llama-cpp-facts.md): sequence 0 is `main`, sequences 1..K are lanes that
+ * The lane scheme (docs/design/llama-cpp-facts.md): sequence 0 is `main`, sequences 1..K are lanes that
  * mirror main. A KQ-mask row uses only its token's FIRST sequence id, and a stored cell joins
  * EVERY id in the list. So:
  * - ordinary tokens carry [main, lane_1..lane_K]: every lane sees them;
