@@ -78,10 +78,6 @@ export class EngineClient {
     return this.child?.pid;
   }
 
-  get running(): boolean {
-    return this.child !== undefined;
-  }
-
   onCrash(listener: (error: EngineCrashedError) => void): { dispose(): void } {
     this.crashListeners.add(listener);
     return { dispose: () => this.crashListeners.delete(listener) };
