@@ -287,7 +287,6 @@ function reportError(id: number, e: unknown): void {
   else send({ type: "error", id, kind: "internal", message: (e as Error)?.message ?? String(e), detail: (e as Error)?.stack });
 }
 
-/** Runs `job` after the model's earlier requests, with an abort signal that "cancel" reaches. */
 /** Runs `job` with a signal that a "cancel" request naming `id` fires; its error is reported for `id`. */
 function cancellable(id: number, job: (signal: AbortSignal) => Promise<void>): void {
   const controller = new AbortController();
