@@ -267,6 +267,8 @@ generationOptions(engineOptions(program.command("compare").description("isolated
 
 generationOptions(engineOptions(program.command("perplexity").description("teacher-forced perplexity of a reference text").allowExcessArguments(false)), "standard")
   .requiredOption("--file <text>", "reference text file")
+  .option("--window <n>", "tokens per window for texts longer than one (default: the context in standard mode; (context - 1) / max width + 1 in TEMPO modes)", number("window"))
+  .option("--stride <n>", "tokens newly scored by each window after the first (default: half the window)", number("stride"))
   .option("--json", "print JSON (the last line is still \"perplexity <value>\")")
   .action(async (o) => {
     let text: string;
@@ -274,9 +276,10 @@ generationOptions(engineOptions(program.command("perplexity").description("teach
     if (text.length === 0) throw new TempoInputError(`${o.file} is empty`);
     const config = configFrom(o);
     const session = await openSession(o, Math.max(config.maxWidth, 1));
-    const result = await teacherForcedPerplexity(session, text, config);
+    const result = await teacherForcedPerplexity(session, text, config, { window: o.window, stride: o.stride });
+    const w = result.windows;
     if (o.json) process.stdout.write(JSON.stringify(result) + "\n");
-    else process.stdout.write(`${result.tokens} tokens, mode ${result.mode}, mean set size ${result.meanSetSize.toFixed(2)}, mean NLL ${result.meanNll.toFixed(4)} nats\n`);
+    else process.stdout.write(`${result.tokens} tokens, mode ${result.mode}, mean set size ${result.meanSetSize.toFixed(2)}, mean NLL ${result.meanNll.toFixed(4)} nats; ${w.count === 1 ? "one window" : `${w.count} windows of ${w.size} tokens, stride ${w.stride}`}\n`);
     process.stdout.write(`perplexity ${result.perplexity.toFixed(4)}\n`);
   });
 

@@ -150,11 +150,52 @@ describe("teacher-forced perplexity", () => {
     assert.notEqual(iso.perplexity, std.perplexity);
   });
 
-  it("refuses a text longer than the context, and one too short to score", async () => {
-    const small = new TempoSession(model, { contextSize: 256, lanes: 2 });
+  it("scores a text longer than the context in sliding windows, each token once, as the window rule says", async () => {
+    const small = new TempoSession(model, { contextSize: 32, lanes: 4 });
     try {
-      await assert.rejects(teacherForcedPerplexity(small, "the value ".repeat(200), resolveConfig({ mode: "standard" })), /context holds 256/);
+      const text = "the value of function return index array string number ".repeat(6);
+      const tokens = model.promptTokens(text);
+      const config = resolveConfig({ mode: "standard" });
+      const result = await teacherForcedPerplexity(small, text, config, { window: 24, stride: 10 });
+      const W = 24, S = 10, N = tokens.length;
+      assert.ok(N > 2 * W, `a text of ${N} tokens`);
+      assert.equal(result.tokens, N - 1, "every token after BOS scored once");
+      assert.deepEqual(result.windows, { size: W, stride: S, count: 1 + Math.ceil((N - W) / S) });
+      // The reference, from the rule as stated: window 0 scores tokens 1..W-1 after BOS; window
+      // k scores [W + (k-1)S, W + kS), after BOS and the tokens before it that fill W in all.
+      // Decoded the way the run decodes (one token a step on a growing cache), so the same
+      // float32 operations: only the float64 sum may round differently (1e-12 relative).
+      let nll = 0;
+      const scoreWindow = (context: number[], scored: number[]) => {
+        small.reset();
+        let logits = small.decodeSequence(context);
+        for (const t of scored) {
+          nll -= Math.log(softmax(logits, 1)[t]);
+          logits = small.decodeSequence([t]);
+        }
+      };
+      scoreWindow(tokens.slice(0, 1), tokens.slice(1, W));
+      for (let start = W; start < N; start += S) {
+        const end = Math.min(start + S, N);
+        scoreWindow([tokens[0], ...tokens.slice(Math.max(1, end - W + 1), start)], tokens.slice(start, end));
+      }
+      assert.ok(Math.abs(result.meanNll - nll / (N - 1)) <= 1e-12 * Math.abs(result.meanNll), `${result.meanNll} vs ${nll / (N - 1)}`);
+      assert.ok(result.cells <= W);
+
+      // TEMPO mode: the default window leaves room for sets as wide as max width.
+      const C = small.contextSize; // llama.cpp may round the context up (here 32 -> 256)
+      const long = text.repeat(Math.ceil((2 * C) / N));
+      const iso = await teacherForcedPerplexity(small, long, resolveConfig({ mode: "isolated", threshold: 0.05, maxWidth: 3 }));
+      assert.equal(iso.tokens, model.promptTokens(long).length - 1);
+      assert.equal(iso.windows.size, Math.floor((C - 1) / 3) + 1);
+      assert.ok(iso.windows.count > 1 && iso.cells <= C && iso.meanSetSize > 1, JSON.stringify(iso));
     } finally { small.dispose(); }
-    await assert.rejects(teacherForcedPerplexity(session, "", resolveConfig({ mode: "standard" })), /empty/);
+  });
+
+  it("refuses a window the context cannot hold, a bad stride, and a text too short to score", async () => {
+    const config = resolveConfig({ mode: "standard" });
+    await assert.rejects(teacherForcedPerplexity(session, "the value", config, { window: 513 }), /window must be .* 3 to the context's 512/);
+    await assert.rejects(teacherForcedPerplexity(session, "the value", config, { window: 16, stride: 15 }), /stride must be .* 1 to the window minus 2 \(14\)/);
+    await assert.rejects(teacherForcedPerplexity(session, "", config), /empty/);
   });
 });
