@@ -17,6 +17,8 @@ import "@vscode-elements/elements/dist/vscode-tree/index.js";
 import "@vscode-elements/elements/dist/vscode-tree-item/index.js";
 import { PLAYGROUND_VIEWS, parseExtensionMessage, type GenerationSettings, type PromptFormat, type StepEventMessage, type WebviewMessage } from "./protocol.js";
 import { MEMBER_SEPARATOR, type DisplayToken } from "../src/protocol/token-display.js";
+import { MOVING_SCHEDULES, schedulePreviewText } from "../src/engine/tempo/schedule.js";
+import type { ThresholdSchedule } from "../src/engine/types.js";
 import { MAX_HISTORY_RUNS, collapseContinuation, historyLabel, readState, runKey, stateToStore, type PlaygroundState, type RunRecord } from "./playground-state.js";
 import { probabilityBin, visibleText, visibleToken, formatProb } from "./render.js";
 import { appendToTree, type TreeNode } from "./token-tree.js";
@@ -72,10 +74,12 @@ const fields = {
   thresholdEnd: byId<ValueElement>("thresholdEnd"),
   maxWidth: byId<ValueElement>("maxWidth"),
   maxSteps: byId<ValueElement>("maxSteps"),
+  minSteps: byId<ValueElement>("minSteps"),
   temperature: byId<ValueElement>("temperature"),
   stops: byId<ValueElement>("stops"),
 };
-const NUMBER_FIELDS = ["threshold", "thresholdEnd", "maxWidth", "maxSteps", "temperature"] as const;
+const NUMBER_FIELDS = ["threshold", "thresholdEnd", "maxWidth", "maxSteps", "minSteps", "temperature"] as const;
+const schedulePreviewLine = byId("schedule-preview");
 const SELECT_FIELDS = ["mode", "policy", "schedule"] as const;
 
 function setStatus(text: string, state: string): void {
@@ -89,7 +93,7 @@ function readSettings(): GenerationSettings {
   const s: GenerationSettings = {};
   for (const k of SELECT_FIELDS) if (fields[k].value) s[k] = fields[k].value;
   for (const k of NUMBER_FIELDS) {
-    if (k === "thresholdEnd" && fields.schedule.value !== "linear") continue;
+    if (k === "thresholdEnd" && !scheduleMoves()) continue;
     const raw = fields[k].value.trim();
     if (raw === "") continue;
     const n = Number(raw);
@@ -108,8 +112,17 @@ function writeSettings(s: GenerationSettings): void {
   syncScheduleField();
 }
 
+const scheduleMoves = () => (MOVING_SCHEDULES as readonly string[]).includes(fields.schedule.value);
+
+/** End threshold only for a moving schedule, and its curve previewed with the engine's function. */
 function syncScheduleField(): void {
-  fields.thresholdEnd.disabled = fields.schedule.value !== "linear";
+  fields.thresholdEnd.disabled = !scheduleMoves();
+  const value = (field: ValueElement, fallback: number) => (field.value.trim() === "" || !Number.isFinite(Number(field.value)) ? fallback : Number(field.value));
+  const threshold = value(fields.threshold, 0.1);
+  schedulePreviewLine.hidden = !scheduleMoves();
+  schedulePreviewLine.textContent = `threshold per step: ${schedulePreviewText({
+    schedule: fields.schedule.value as ThresholdSchedule, threshold, thresholdEnd: value(fields.thresholdEnd, threshold), maxSteps: Math.max(1, Math.round(value(fields.maxSteps, 64))),
+  })}`;
 }
 
 // ------------------------------------------------------------------ prompt format (raw / chat)
@@ -538,7 +551,7 @@ byId("format").addEventListener("change", () => {
   saveState();
 });
 for (const el of [prompt, ...Object.values(fields)]) {
-  el.addEventListener("input", saveState);
+  el.addEventListener("input", () => { syncScheduleField(); saveState(); });
   el.addEventListener("change", () => {
     syncScheduleField();
     saveState();

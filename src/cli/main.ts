@@ -14,6 +14,7 @@ import { defaultModelPath } from "../engine/default-model.js";
 import { LibraryMismatchError } from "../engine/llama/c-api.js";
 import { GpuChoice } from "../engine/llama/runtime.js";
 import { MAX_LANES } from "../engine/tempo/lanes.js";
+import { schedulePreviewText } from "../engine/tempo/schedule.js";
 import { SET_CLOSE, SET_OPEN, SET_SEPARATOR, visibleToken } from "../protocol/token-display.js";
 import { checkOutDir, parseArms, runEvalCommand } from "../engine/eval/cli.js";
 import { selectTasks } from "../engine/eval/tasks.js";
@@ -92,9 +93,10 @@ function generationOptions(cmd: Command, defaultMode: string): Command {
     .option("--threshold <t>", "keep tokens with p >= t, t in (0, 1]", number("threshold"))
     .option("--alpha <a>", "relative rule: cutoff = max(t, a * p_max)", number("alpha"))
     .addOption(new Option("--schedule <schedule>", "threshold schedule over steps").choices(THRESHOLD_SCHEDULES).default("constant"))
-    .option("--threshold-end <t>", "threshold at the last step (linear schedule)", number("threshold end"))
+    .option("--threshold-end <t>", "threshold at the last step (linear and cosine schedules)", number("threshold end"))
     .option("--max-width <n>", `largest set (lane limit ${MAX_LANES})`, number("max width"))
     .option("--max-steps <n>", "steps to generate", number("max steps"))
+    .option("--min-steps <n>", "end-of-generation tokens cannot end the run before this step (default 0)", number("min steps"))
     .option("--temperature <t>", "softmax temperature", number("temperature"))
     .option("--stop <text>", "stop string (repeatable)", collect, []);
 }
@@ -103,11 +105,19 @@ function configFrom(o: Record<string, unknown>): GenerationConfig {
   return resolveConfig({
     mode: o.mode as TempoMode, policy: o.policy as NextStepPolicy, threshold: o.threshold as number, relativeAlpha: o.alpha as number,
     schedule: o.schedule as ThresholdSchedule, thresholdEnd: o.thresholdEnd as number, maxWidth: o.maxWidth as number,
-    maxSteps: o.maxSteps as number, temperature: o.temperature as number, stopStrings: o.stop as string[],
+    maxSteps: o.maxSteps as number, minSteps: o.minSteps as number, temperature: o.temperature as number, stopStrings: o.stop as string[],
   });
 }
 
+/** The schedules' curves, computed by the engine's own function, for `generate --help`. */
+function scheduleHelp(): string {
+  const example = { threshold: 0.2, thresholdEnd: 0.02, maxSteps: 64 };
+  const lines = THRESHOLD_SCHEDULES.map((schedule) => `  ${schedule.padEnd(9)} ${schedulePreviewText({ ...example, schedule })}`);
+  return `\nThreshold schedules (--threshold 0.2 --threshold-end 0.02 --max-steps 64):\n${lines.join("\n")}\n`;
+}
+
 generationOptions(engineOptions(program.command("generate").description("generate with parallel sets").allowExcessArguments(false)), "isolated")
+  .addHelpText("after", scheduleHelp)
   .requiredOption("--prompt <text>", "prompt text")
   .option("--json", "print one JSON object instead of streaming text")
   .action(async (o) => {

@@ -12,8 +12,8 @@ export type NextStepPolicy = "mixture" | "top" | "last";
 export const NEXT_STEP_POLICIES: readonly NextStepPolicy[] = ["mixture", "top", "last"];
 
 /** How the threshold evolves over steps. */
-export type ThresholdSchedule = "constant" | "linear";
-export const THRESHOLD_SCHEDULES: readonly ThresholdSchedule[] = ["constant", "linear"];
+export type ThresholdSchedule = "constant" | "linear" | "cosine";
+export const THRESHOLD_SCHEDULES: readonly ThresholdSchedule[] = ["constant", "linear", "cosine"];
 
 export interface GenerationConfig {
   mode: TempoMode;
@@ -23,11 +23,13 @@ export interface GenerationConfig {
   /** Relative rule: the cutoff is max(threshold, alpha * p_max). 0 disables it. */
   relativeAlpha: number;
   schedule: ThresholdSchedule;
-  /** For `linear`: the threshold moves linearly from `threshold` (step 0) to `thresholdEnd` (last step). */
+  /** For `linear` and `cosine`: the threshold at the last step (src/engine/tempo/schedule.ts). */
   thresholdEnd: number;
   /** Cap on set size; at most the session's lane count. */
   maxWidth: number;
   maxSteps: number;
+  /** End-of-generation tokens cannot end the run (nor join a set) before this step. 0: no delay. */
+  minSteps: number;
   temperature: number;
   stopStrings: string[];
 }

@@ -48,6 +48,7 @@ export function generationDefaults(): GenerationSettings {
     thresholdEnd: g.get<number>("thresholdEnd", 0.1),
     maxWidth: g.get<number>("maxWidth", 8),
     maxSteps: g.get<number>("maxSteps", 64),
+    minSteps: g.get<number>("minSteps", 0),
     temperature: g.get<number>("temperature", 1),
     stopStrings: g.get<string[]>("stopStrings", []),
   };

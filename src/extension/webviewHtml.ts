@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { THRESHOLD_SCHEDULES } from "../engine/types.js";
 
 /** A fresh CSP nonce for each page load (128 random bits). */
 export function makeNonce(): string {
@@ -80,10 +81,12 @@ export function playgroundHtml(r: PageResources): string {
     ${select("mode", "Mode", ["isolated", "visible", "causal", "standard"])}
     ${select("policy", "Policy", ["mixture", "top", "last"])}
     ${numberField("threshold", "Threshold", 'min="0" max="1" step="0.01"')}
-    ${select("schedule", "Schedule", ["constant", "linear"])}
+    ${select("schedule", "Schedule", [...THRESHOLD_SCHEDULES])}
     ${numberField("thresholdEnd", "End threshold", 'min="0" max="1" step="0.01"')}
     ${numberField("maxWidth", "Max width", 'min="1" step="1"')}
     ${numberField("maxSteps", "Max steps", 'min="1" step="1"')}
+    ${numberField("minSteps", "Min steps", 'min="0" step="1"')}
+    <p id="schedule-preview" class="muted field wide" hidden></p>
     ${numberField("temperature", "Temperature", 'min="0" step="0.1"')}
     <div class="field wide"><vscode-label for="stops">Stop strings (one per line, \\n for a newline)</vscode-label><vscode-textarea id="stops" rows="2" resize="vertical"></vscode-textarea></div>
   </section>

@@ -30,6 +30,7 @@ export const generationSettingsSchema = z.object({
   thresholdEnd: z.number().optional(),
   maxWidth: z.number(),
   maxSteps: z.number(),
+  minSteps: z.number(),
   temperature: z.number(),
   stopStrings: z.array(z.string()),
 }).partial().strict();

@@ -34,6 +34,14 @@ describe("end of generation", () => {
         const r = await runGeneration(s, { promptTokens: model.promptTokens("the value"), config: resolveConfig({ mode, maxSteps: 10, threshold: 0.01, maxWidth: 4 }) });
         assert.equal(r.stopReason, "eog", mode);
         assert.equal(r.steps.length, 0);
+        // --min-steps: EOG cannot end the run (nor join a set) before step 3; the step's event
+        // still shows EOG's probability in the distribution, and the token taken ranks below it.
+        const delayed = await runGeneration(s, { promptTokens: model.promptTokens("the value"), config: resolveConfig({ mode, maxSteps: 10, minSteps: 3, threshold: 0.01, maxWidth: 4 }) });
+        assert.ok(delayed.steps.length >= 3, `${mode}: ${delayed.steps.length} steps`);
+        for (const step of delayed.steps.slice(0, 3)) assert.ok(step.candidates.every((c) => !model.isEog(c.token)), mode);
+        assert.equal(delayed.steps[0].top[0].token, 2, `${mode}: EOG stays the most probable token`);
+        assert.ok(delayed.steps[0].candidates[0].rank >= 1, `${mode}: the member's true rank`);
+        if (delayed.steps.length < 10) assert.equal(delayed.stopReason, "eog");
       }
     } finally {
       s.dispose();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ranksOf, selectSet, thresholdAt } from "../../src/engine/tempo/selection.js";
+import { ranksOf, selectSet } from "../../src/engine/tempo/selection.js";
+import { schedulePreview, thresholdAt } from "../../src/engine/tempo/schedule.js";
 import { topTokens } from "../../src/engine/math/top-k.js";
 import { DistributionRows, entropy, nextDistribution, softmax } from "../../src/engine/tempo/distribution.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
@@ -35,6 +36,11 @@ describe("selection rules", () => {
     assert.deepEqual([0, 1, 2, 5].map((i) => +thresholdAt(lin, i).toFixed(6)), [0.3, 0.2, 0.1, 0.1]);
     const c = resolveConfig({ threshold: 0.3, maxSteps: 3 });
     assert.equal(thresholdAt(c, 2), 0.3);
+    // cosine: from threshold to thresholdEnd, flat at both ends, half way at the middle step.
+    const cos = resolveConfig({ threshold: 0.3, thresholdEnd: 0.1, schedule: "cosine", maxSteps: 5 });
+    assert.deepEqual([0, 1, 2, 3, 4, 9].map((i) => +thresholdAt(cos, i).toFixed(6)), [0.3, +(0.1 + 0.2 * (1 + Math.SQRT1_2) / 2).toFixed(6), 0.2, +(0.1 + 0.2 * (1 - Math.SQRT1_2) / 2).toFixed(6), 0.1, 0.1]);
+    assert.deepEqual(schedulePreview(cos, 3).map((t) => +t.toFixed(6)), [0.3, 0.2, 0.1]);
+    assert.throws(() => resolveConfig({ maxSteps: 4, minSteps: 5 }), /min steps \(5\) cannot exceed max steps \(4\)/);
   });
 });
 

@@ -16,6 +16,7 @@ export const DEFAULT_CONFIG: GenerationConfig = {
   thresholdEnd: 0.1,
   maxWidth: 8,
   maxSteps: 64,
+  minSteps: 0,
   temperature: 1,
   stopStrings: [],
 };
@@ -32,6 +33,7 @@ const configSchema = z.object({
   maxWidth: z.number().int("max width must be an integer").min(1, "max width must be at least 1")
     .max(MAX_LANES, `max width must be at most ${MAX_LANES} (the lane limit: llama.cpp allows 256 sequences; main and scratch take two)`),
   maxSteps: z.number().int("max steps must be an integer").min(1, "max steps must be at least 1").max(1_000_000, "max steps must be at most 1000000"),
+  minSteps: z.number().int("min steps must be an integer").min(0, "min steps must be at least 0"),
   temperature: z.number().gt(0, "temperature must be > 0").max(100, "temperature must be at most 100"),
   stopStrings: z.array(z.string().min(1, "stop strings cannot be empty")),
 }).strict();
@@ -48,6 +50,7 @@ export function resolveConfig(partial: Partial<GenerationConfig> = {}): Generati
     throw new TempoInputError(parsed.error.issues.map((i) => (i.code === "unrecognized_keys" ? `unknown setting(s): ${i.keys.join(", ")}` : i.message)).join("; "));
   }
   const config = parsed.data as GenerationConfig;
+  if (config.minSteps > config.maxSteps) throw new TempoInputError(`min steps (${config.minSteps}) cannot exceed max steps (${config.maxSteps})`);
   // Standard mode is ordinary greedy decoding: one token per step.
   if (config.mode === "standard") config.maxWidth = 1;
   return config;

@@ -9,7 +9,8 @@ import { ContextFullError, TempoSession } from "../session.js";
 import { TempoInputError } from "../model.js";
 import { Candidate, GenerationConfig, GenerationResult, StepEvent, StopReason } from "../types.js";
 import { DistributionRows, entropy, nextDistribution } from "./distribution.js";
-import { ranksOf, SelectedMember, selectSet, thresholdAt } from "./selection.js";
+import { ranksOf, SelectedMember, selectSet } from "./selection.js";
+import { thresholdAt } from "./schedule.js";
 import { topTokens } from "../math/top-k.js";
 
 export const TOP_ENTRIES = 10;
@@ -77,6 +78,9 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
     if (signal?.aborted) return finish("aborted");
     const t0 = performance.now();
     const threshold = thresholdAt(config, index);
+    // Before min steps, end-of-generation tokens are passed over: the run goes on with the most
+    // probable other token (their probability stays in the distribution and the step's event).
+    const eogAllowed = index >= config.minSteps;
     // The set's tokens, and its members when choosing them took the distribution anyway.
     let tokens: number[];
     let selected: SelectedMember[] | undefined;
@@ -90,8 +94,10 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
       // the division keep distinct float32 logits distinct and in order), so it is read
       // from the logits before the distribution exists; its rank is 0.
       tokens = topTokens(pending?.logits[0] ?? probs, 1);
-      if (model.isEog(tokens[0])) return finish("eog");
-      greedy = true;
+      if (!model.isEog(tokens[0])) greedy = true;
+      else if (eogAllowed) return finish("eog");
+      else tokens = topTokens(pending?.logits[0] ?? probs, 1, -Infinity, (t) => !model.isEog(t)); // rank computed with the event
+
     } else {
       settle();
       const isEog = (t: number) => model.isEog(t);
@@ -100,7 +106,7 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
         const others = selectSet(probs, threshold, config.relativeAlpha, config.maxWidth, isEog).filter((m) => m.token !== teacher);
         selected = [...membersOf(probs, [teacher]), ...others].slice(0, config.maxWidth);
       } else {
-        if (isEog(topTokens(probs, 1)[0])) return finish("eog");
+        if (eogAllowed && isEog(topTokens(probs, 1)[0])) return finish("eog");
         selected = selectSet(probs, threshold, config.relativeAlpha, config.maxWidth, isEog);
       }
       tokens = selected.map((m) => m.token);

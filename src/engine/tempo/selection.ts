@@ -1,29 +1,23 @@
 /**
  * Which tokens form a parallel set: every token with p >= cutoff, sorted by probability,
  * capped at maxWidth; the top-1 when none passes. End-of-generation tokens never join a set
- * (if the top token is EOG the run stops instead: the caller checks that first).
+ * (if the top token is EOG the run stops instead, once min steps are done: the caller checks).
  *
  * Every helper here is one pass over the vocabulary that allocates nothing the size of it:
  * they run on every step of generation, where a full sort or a copy of a 32k row cost more
  * than the forward pass of a small model on a GPU.
  */
-import { GenerationConfig } from "../types.js";
 import { topTokens } from "../math/top-k.js";
 
 export interface SelectedMember { token: number; prob: number; rank: number }
-
-/** Threshold in force at `step` under the configured schedule. */
-export function thresholdAt(config: GenerationConfig, step: number): number {
-  if (config.schedule === "constant" || config.maxSteps <= 1) return config.threshold;
-  const f = Math.min(1, step / (config.maxSteps - 1));
-  return config.threshold + (config.thresholdEnd - config.threshold) * f;
-}
 
 export function selectSet(probs: Float64Array, threshold: number, relativeAlpha: number, maxWidth: number, isEog: (t: number) => boolean): SelectedMember[] {
   const [top] = topTokens(probs, 1);
   const cutoff = Math.max(threshold, relativeAlpha * probs[top]);
   const passing = topTokens(probs, maxWidth, cutoff, (t) => !isEog(t));
-  const chosen = passing.length ? passing : [top];
+  // None passes: the most probable token that may join a set (the top one unless it is EOG,
+  // which the caller lets through only before min steps).
+  const chosen = passing.length ? passing : isEog(top) ? topTokens(probs, 1, -Infinity, (t) => !isEog(t)) : [top];
   // Ranks in the full distribution: members are the head of it, minus any EOG tokens above them.
   const ranks = ranksOf(probs, chosen);
   return chosen.map((token, j) => ({ token, prob: probs[token], rank: ranks[j] }));
