@@ -23,7 +23,10 @@ export interface SessionOptions {
   contextSize?: number;
   /** Parallel lanes = the widest set this session can decode. */
   lanes?: number;
+  /** Tokens per llama_decode asked for; llama.cpp lowers it to the context size asked for. */
   batchSize?: number;
+  /** Cells added beyond `contextSize` for scratch rows, not counted against the context limit. */
+  scratchCells?: number;
   flashAttention?: FlashAttention;
   threads?: number;
   /**
@@ -43,6 +46,20 @@ export interface SetAttention {
 
 export const DEFAULT_CONTEXT_SIZE = 4096;
 export const DEFAULT_LANES = 16;
+export const MIN_CONTEXT_SIZE = 16;
+export const MAX_THREADS = 512;
+/** Largest context accepted at all: far past any KV cache that fits in memory, and never near uint32 wrap. */
+export const MAX_CONTEXT_SIZE = 2 ** 24;
+/**
+ * A context may hold this many cells per trained position: a set of M puts M cells at one
+ * position, so cells can exceed positions, but not by more than the widest useful set.
+ */
+export const CONTEXT_PER_TRAINED_POSITION = 16;
+
+/** The largest context accepted for a model (a multiple of 256, as llama.cpp rounds n_ctx up to one). */
+export function maxContextSize(nCtxTrain: number): number {
+  return Math.min(MAX_CONTEXT_SIZE, Math.ceil((Math.max(1, nCtxTrain) * CONTEXT_PER_TRAINED_POSITION) / 256) * 256);
+}
 
 /** Unrelated rows decoded beside a set (null-baseline layouts, same-shape reference runs). */
 export interface ScratchRows { before?: number; after?: number }
@@ -76,7 +93,10 @@ export class ContextFullError extends Error {}
 export class TempoSession {
   readonly contextSize: number;
   readonly lanes: number;
+  /** Tokens one llama_decode takes (n_batch, read back: llama.cpp may lower what was asked). */
   readonly batchSize: number;
+  /** Tokens one forward pass takes (n_ubatch, read back): a set must fit in one. */
+  readonly ubatchSize: number;
   readonly flashAttention: FlashAttention;
   /** CPU threads llama.cpp decodes with (GPU backends too, for the ops left on the CPU). */
   readonly threads: number;
@@ -110,11 +130,17 @@ export class TempoSession {
       throw new TempoInputError(`lanes must be an integer in [1, ${MAX_LANES}] (llama.cpp allows 256 sequences; main and scratch take two), got ${this.lanes}`);
     }
     const requested = options.contextSize ?? Math.min(DEFAULT_CONTEXT_SIZE, model.info.nCtxTrain);
-    if (!Number.isInteger(requested) || requested < 16) throw new TempoInputError(`context size must be an integer >= 16, got ${requested}`);
-    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > 512)) {
-      throw new TempoInputError(`threads must be an integer in [1, 512], got ${options.threads}`);
+    const limit = maxContextSize(model.info.nCtxTrain);
+    if (!Number.isInteger(requested) || requested < MIN_CONTEXT_SIZE || requested > limit) {
+      throw new TempoInputError(`context size must be an integer in [${MIN_CONTEXT_SIZE}, ${limit}] (${CONTEXT_PER_TRAINED_POSITION} x the model's training context ${model.info.nCtxTrain}, at most 2^24), got ${requested}`);
     }
-    this.batchSize = options.batchSize ?? 512;
+    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS)) {
+      throw new TempoInputError(`threads must be an integer in [1, ${MAX_THREADS}], got ${options.threads}`);
+    }
+    const batchSize = options.batchSize ?? 512;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 65536) throw new TempoInputError(`batch size must be an integer in [1, 65536], got ${batchSize}`);
+    const scratchCells = options.scratchCells ?? 0;
+    if (!Number.isInteger(scratchCells) || scratchCells < 0 || scratchCells > MAX_CONTEXT_SIZE) throw new TempoInputError(`scratch cells must be an integer in [0, 2^24], got ${scratchCells}`);
     this.flashAttention = options.flashAttention ?? "off";
     if (options.attentionLayers) {
       if (this.flashAttention !== "off") throw new TempoInputError("attention capture needs flash attention off");
@@ -122,10 +148,16 @@ export class TempoSession {
       if (bad.length || options.attentionLayers.length === 0) throw new TempoInputError(`attention layers must be integers in [0, ${model.info.nLayer}), got ${options.attentionLayers.join(",")}`);
       this.tap = new AttentionTap(api, new Set(options.attentionLayers));
     }
+    // llama.cpp will decode at most min(n_ctx, n_batch) tokens at once and reserves one output
+    // per sequence in that: more sequences than that is a GGML_ASSERT inside context creation.
+    const decodable = Math.min(requested + scratchCells, batchSize);
+    if (this.lanes + 2 > decodable) {
+      throw new TempoInputError(`${this.lanes} lanes need a context of at least ${this.lanes + 2} (one token per sequence, main and scratch included); ask for a larger context or a smaller width`);
+    }
     const params = api.llama_context_default_params() as ContextParamsValue;
-    params.n_ctx = requested;
-    params.n_batch = this.batchSize;
-    params.n_ubatch = this.batchSize; // a set must never be split across ubatches
+    params.n_ctx = requested + scratchCells;
+    params.n_batch = batchSize;
+    params.n_ubatch = batchSize; // a set must never be split across ubatches
     this.scratchSeq = this.lanes + 1;
     params.n_seq_max = this.lanes + 2;
     params.kv_unified = true; // coupled sequences and seq_cp need one stream
@@ -142,6 +174,10 @@ export class TempoSession {
     if (!ctx) throw new TempoInputError(`llama.cpp could not create a context of ${requested} cells with ${this.lanes} lanes (out of memory?)`);
     this.ctx = ctx;
     this.contextSize = api.llama_n_ctx(ctx) as number;
+    // llama.cpp lowers n_batch to the n_ctx asked for (and n_ubatch to n_batch): more rows in
+    // one decode than it says is a GGML_ASSERT, so chunk and check by what it reports.
+    this.batchSize = api.llama_n_batch(ctx) as number;
+    this.ubatchSize = Math.min(this.batchSize, api.llama_n_ubatch(ctx) as number);
     this.memory = api.llama_get_memory(ctx) as Pointer;
     this.batch = new NativeBatch(api, this.batchSize, this.lanes + 1);
   }
@@ -251,6 +287,9 @@ export class TempoSession {
     this.checkTokens(tokens);
     const before = scratch?.before ?? 0, after = scratch?.after ?? 0;
     const cells = m + before + after;
+    if (cells > this.ubatchSize) {
+      throw new TempoInputError(`a set of ${m}${cells > m ? ` with ${cells - m} scratch rows` : ""} needs ${cells} rows in one decode; this context decodes at most ${this.ubatchSize} at once (llama.cpp caps it at the context size asked for): ask for a context of at least ${cells}`);
+    }
     if (cells > this.cellsFree) throw new ContextFullError(`a set of ${m} needs ${cells} cells; ${this.cellsFree} are free of ${this.contextSize}`);
     if (new Set(tokens).size !== m) throw new TempoInputError("a parallel set cannot hold the same token twice");
     const position = this.nextPosition;

@@ -99,13 +99,15 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
     if (generation.stopReason === "aborted") throw new TempoInputError("comparison cancelled");
 
     const sets = setsOf(generation);
-    // The same cells as the run; the null layout adds one scratch cell per step.
-    const qSession = new TempoSession(model, { ...options, contextSize: main.contextSize });
+    // The same cells and decode chunks as the run (llama.cpp caps n_batch by the context asked
+    // for, so pass the run's); the null layout adds one scratch cell per step.
+    const same = { ...options, contextSize: main.contextSize, batchSize: main.batchSize };
+    const qSession = new TempoSession(model, same);
     sessions.push(qSession);
     // Replaying P on the capturing session would capture every set's attention a second time.
-    const pSession = r.attentionLayers ? new TempoSession(model, { ...options, contextSize: main.contextSize }) : main;
+    const pSession = r.attentionLayers ? new TempoSession(model, same) : main;
     if (pSession !== main) sessions.push(pSession);
-    const nullSession = new TempoSession(model, { ...options, contextSize: main.contextSize + sets.length });
+    const nullSession = new TempoSession(model, { ...same, scratchCells: sets.length });
     sessions.push(nullSession);
     const common = { promptTokens, sets, policy: r.config.policy, temperature: r.config.temperature, signal: r.signal };
     const streams = [

@@ -26,7 +26,7 @@ export async function captureInfoFor(session: TempoSession, config: GenerationCo
     versions: { tempo: tempoVersion(), nodeLlamaCpp: versions.nodeLlamaCpp, llamaCpp: versions.llamaCpp, node: process.version },
     backend: { name: backend },
     context: {
-      nCtx: session.contextSize, nBatch: session.batchSize, nUbatch: session.batchSize, lanes: session.lanes,
+      nCtx: session.contextSize, nBatch: session.batchSize, nUbatch: session.ubatchSize, lanes: session.lanes,
       kvUnified: true, flashAttention: session.flashAttention === "on", typeK: "f16", typeV: "f16",
     },
     prompt,
