@@ -8,6 +8,7 @@ import { loadRuntime, GpuChoice, LlamaRuntime } from "./llama/runtime.js";
 import { ModelParamsValue, Pointer } from "./llama/c-api.js";
 import { renderTokenBytes } from "./tempo/token-text.js";
 import { sha256File } from "./capture/hash.js";
+import { ggufFileProblem } from "./llama/gguf-check.js";
 
 type LlamaModel = Awaited<ReturnType<LlamaRuntime["llama"]["loadModel"]>>;
 
@@ -40,6 +41,8 @@ export function checkModelFile(path: string): void {
   if (st.size < 24 || head.toString("latin1", 0, 4) !== "GGUF") throw new TempoInputError(`not a GGUF file (bad magic): ${path}`);
   const version = head.readUInt32LE(4);
   if (version < 2 || version > 3) throw new TempoInputError(`unsupported GGUF version ${version}: ${path}`);
+  const problem = ggufFileProblem(path);
+  if (problem) throw new TempoInputError(`${basename(path)}: ${problem}`);
 }
 
 export class TempoModel {
