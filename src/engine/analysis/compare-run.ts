@@ -15,6 +15,7 @@ import { DivergenceCollector } from "./collector.js";
 import { StepAnalysisPool } from "./step-analysis-pool.js";
 import { DivergenceReport, SetAttentionSummary } from "./report-model.js";
 import { visibleSet } from "../../protocol/token-display.js";
+import { checkRecordedRun } from "./recorded-check.js";
 
 /** The report shows attention for at most this many sets (the capture keeps them all). */
 export const REPORT_ATTENTION_SETS = 12;
@@ -67,6 +68,7 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
   const qMode = r.qMode ?? "visible";
   if (pMode === "standard" || qMode === "standard") throw new TempoInputError("compare needs two parallel modes (isolated, visible, causal); standard has no sets");
   if (pMode === qMode) throw new TempoInputError(`compare needs two different modes, got ${pMode} twice`);
+  if (r.recorded) checkRecordedRun(r.recorded, model.info.nVocab);
   const lanes = r.config.maxWidth;
   // Every session: flash attention off, same context, so only the mode differs.
   const options = { contextSize: r.contextSize, lanes, flashAttention: "off" as const, threads: r.threads };

@@ -83,12 +83,29 @@ function loadSafetensors(file: string): SafetensorsFile {
   return readSafetensors(file); // throws SafetensorsError naming the file
 }
 
+/**
+ * `rel`, a path the manifest lists, inside `dir`: a capture is shared data, and its manifest
+ * must not make a reader open files outside it (by "..", an absolute path or a symlink).
+ */
+export function captureFile(dir: string, rel: unknown): string {
+  const manifest = path.join(dir, CAPTURE_FILES.manifest);
+  if (typeof rel !== "string" || rel === "" || rel.includes("\0")) throw new CaptureError(manifest, `lists a file path that is not a name: ${JSON.stringify(rel)}`);
+  const outside = (from: string, to: string) => {
+    const r = path.relative(from, to);
+    return r === "" || r.startsWith("..") || path.isAbsolute(r);
+  };
+  const file = path.resolve(dir, rel);
+  if (path.isAbsolute(rel) || outside(path.resolve(dir), file)) throw new CaptureError(manifest, `lists ${JSON.stringify(rel)}, outside the capture folder`);
+  if (fs.existsSync(file) && outside(fs.realpathSync(dir), fs.realpathSync(file))) throw new CaptureError(manifest, `lists ${JSON.stringify(rel)}, which links outside the capture folder`);
+  return file;
+}
+
 export function readCapture(dir: string): Capture {
   const manifest = readManifest(dir);
-  const steps = readSteps(path.join(dir, manifest.files.steps.path), manifest.files.steps.count);
+  const steps = readSteps(captureFile(dir, manifest.files.steps.path), manifest.files.steps.count);
   const logits = new Map<string, LogitsStream>();
   if (manifest.files.logits) {
-    const file = path.join(dir, manifest.files.logits.path);
+    const file = captureFile(dir, manifest.files.logits.path);
     const f = loadSafetensors(file);
     for (const [name, info] of Object.entries(manifest.files.logits.streams)) {
       const stepT = getTensor(f, `${name}.step`, "I32", file);
@@ -109,7 +126,7 @@ export function readCapture(dir: string): Capture {
   }
   const attention: AttentionRecord[] = [];
   if (manifest.files.attention) {
-    const file = path.join(dir, manifest.files.attention.path);
+    const file = captureFile(dir, manifest.files.attention.path);
     const f = loadSafetensors(file);
     const rec = getTensor(f, "records", "I32", file);
     const n = manifest.files.attention.records;
