@@ -116,14 +116,18 @@ export interface EvalRequest {
   onProgress?: (p: EvalProgress) => void;
 }
 
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+const MAX_MEMORY_MB = 1024 * 1024;
+
 export function resolveEvalSettings(partial: Partial<EvalSettings> = {}): EvalSettings {
   const s: EvalSettings = { ...DEFAULT_EVAL_SETTINGS, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
   if (s.arms.length === 0) throw new TempoInputError("at least one arm is needed");
   if (new Set(s.arms).size !== s.arms.length) throw new TempoInputError(`an arm is named twice: ${s.arms.join(", ")}`);
   if (!Number.isInteger(s.pathCap) || s.pathCap < 1 || s.pathCap > 4096) throw new TempoInputError("the path cap must be an integer in [1, 4096]");
   if (s.ks.length === 0 || s.ks.some((k) => !Number.isInteger(k) || k < 1)) throw new TempoInputError("pass@k needs positive integer k values");
-  if (!(s.exec.timeoutMs >= 100)) throw new TempoInputError("the execution time limit must be at least 100 ms");
-  if (!(Number.isInteger(s.exec.memoryMb) && s.exec.memoryMb >= 16)) throw new TempoInputError("the memory limit must be an integer of at least 16 MiB");
+  // setTimeout fires at once for delays past 2^31-1 ms, so a larger limit would be no limit at all.
+  if (!(s.exec.timeoutMs >= 100 && s.exec.timeoutMs <= MAX_TIMEOUT_MS)) throw new TempoInputError(`the execution time limit must be from 100 to ${MAX_TIMEOUT_MS} ms`);
+  if (!(Number.isInteger(s.exec.memoryMb) && s.exec.memoryMb >= 16 && s.exec.memoryMb <= MAX_MEMORY_MB)) throw new TempoInputError(`the memory limit must be an integer from 16 to ${MAX_MEMORY_MB} MiB`);
   if (!Number.isInteger(s.concurrency) || s.concurrency < 1) throw new TempoInputError("concurrency must be a positive integer");
   return s;
 }
