@@ -5,13 +5,12 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { styleText } from "node:util";
 import { performance } from "node:perf_hooks";
 import { TempoInputError, TempoModel } from "../engine/model.js";
-import { TempoSession, FlashAttention } from "../engine/session.js";
+import { TempoSession, FlashAttention, MAX_CONTEXT_SIZE, MAX_THREADS, MIN_CONTEXT_SIZE } from "../engine/session.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { runGeneration } from "../engine/tempo/generate.js";
 import { overallVerdict, runSelfCheck } from "../engine/tempo/selfcheck.js";
 import { GenerationConfig, NEXT_STEP_POLICIES, NextStepPolicy, StepEvent, TEMPO_MODES, TempoMode, THRESHOLD_SCHEDULES, ThresholdSchedule } from "../engine/types.js";
 import { defaultModelPath } from "../engine/default-model.js";
-import { LibraryMismatchError } from "../engine/llama/c-api.js";
 import { GpuChoice } from "../engine/llama/runtime.js";
 import { MAX_LANES } from "../engine/tempo/lanes.js";
 import { schedulePreviewText } from "../engine/tempo/schedule.js";
@@ -23,30 +22,19 @@ import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compareModes, RecordedRun } from "../engine/analysis/compare-run.js";
-import { assertSameModel, CaptureError, ModelMismatchError, readCapture } from "../engine/capture/reader.js";
-import { SafetensorsError } from "../engine/capture/safetensors.js";
+import { assertSameModel, readCapture } from "../engine/capture/reader.js";
 import { writeReport } from "../engine/analysis/report-write.js";
 import { metricDefs } from "../engine/analysis/report-model.js";
 import { pairedPromptStats } from "../engine/analysis/paired.js";
 import { writeFileAtomic } from "../engine/capture/atomic.js";
 import { teacherForcedPerplexity } from "../engine/tempo/perplexity.js";
 
-function number(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${value}"`);
-    return n;
-  };
-}
-const collect = (value: string, previous: string[]) => [...previous, value];
+import { checkRecordedRun } from "../engine/analysis/recorded-check.js";
+import { number, wholeNumber } from "./options.js";
+import { cancelSignal, EXIT, installSignalHandlers, reportError, wasCancelled } from "./exit.js";
+import { addPromptFileOption } from "./prompt-file.js";
 
-function wholeNumber(name: string, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === "" || !Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 0 to ${max}, got "${value}"`);
-    return n;
-  };
-}
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 interface EngineFlags { model?: string; gpu: GpuChoice; contextSize?: number; flashAttention: FlashAttention; threads?: number }
 
@@ -54,8 +42,8 @@ function engineOptions(cmd: Command): Command {
   return cmd
     .option("--model <gguf>", "GGUF model file (default: the bundled demo model)")
     .addOption(new Option("--gpu <choice>", "GPU backend").choices(["auto", "cpu"]).default("auto"))
-    .option("--context-size <n>", "KV cells (a set of M uses M cells)", number("context size"))
-    .option("--threads <n>", "CPU threads (default: all cores; 1 is faster on a busy machine)", number("threads"))
+    .option("--context-size <n>", "KV cells (a set of M uses M cells), 16 to 16 x the model's training context", wholeNumber("context size", MAX_CONTEXT_SIZE, MIN_CONTEXT_SIZE))
+    .option("--threads <n>", `CPU threads, 1 to ${MAX_THREADS} (default: all cores; 1 is faster on a busy machine)`, wholeNumber("threads", MAX_THREADS, 1))
     .addOption(new Option("--flash-attention <mode>", "flash attention").choices(["on", "off"]).default("off"));
 }
 
@@ -118,18 +106,18 @@ function scheduleHelp(): string {
 
 generationOptions(engineOptions(program.command("generate").description("generate with parallel sets").allowExcessArguments(false)), "isolated")
   .addHelpText("after", scheduleHelp)
-  .requiredOption("--prompt <text>", "prompt text")
+  .option("--prompt <text>", "prompt text")
   .option("--json", "print one JSON object instead of streaming text")
   .action(async (o) => {
+    if (o.prompt === undefined) throw new TempoInputError("give --prompt or --prompt-file");
     const config = configFrom(o);
     const session = await openSession(o, Math.max(config.maxWidth, 1));
     const promptTokens = session.model.promptTokens(o.prompt);
-    const controller = new AbortController();
-    process.once("SIGINT", () => controller.abort());
+    const signal = cancelSignal();
     const colour = !o.json && process.stdout.isTTY && !process.env.NO_COLOR;
     const started = performance.now();
     if (!o.json) process.stdout.write(o.prompt);
-    const result = await runGeneration(session, { promptTokens, config, signal: controller.signal }, (e) => {
+    const result = await runGeneration(session, { promptTokens, config, signal }, (e) => {
       if (!o.json) process.stdout.write(renderStep(e, colour));
     });
     const seconds = (performance.now() - started) / 1000;
@@ -146,6 +134,7 @@ generationOptions(engineOptions(program.command("generate").description("generat
       process.stdout.write("\n");
       process.stderr.write(`[${result.stopReason}] ${result.steps.length} steps, ${tokens} tokens in sets, ${(result.steps.length / seconds).toFixed(1)} steps/s on ${session.model.runtime.backend}\n`);
     }
+    if (wasCancelled()) process.exitCode = EXIT.cancelled;
   });
 
 const SELFCHECK_EXIT = { pass: 0, FAIL: 1, inconclusive: 3 } as const;
@@ -236,16 +225,17 @@ generationOptions(engineOptions(program.command("compare").description("isolated
       const capture = readCapture(o.from);
       assertSameModel(capture.manifest, { fileName: model.info.fileName, sha256: await model.sha256() });
       if (!capture.manifest.prompt?.tokens) throw new TempoInputError(`${o.from}: the manifest has no prompt tokens to replay from`);
-      config = { ...capture.manifest.config };
+      // Both files may have been edited: settings and token ids are checked like typed input.
+      config = resolveConfig(capture.manifest.config);
       recorded = { promptTokens: capture.manifest.prompt.tokens, steps: capture.steps, stopReason: capture.manifest.stopReason ?? "max-steps" };
+      checkRecordedRun(recorded, model.info.nVocab, o.from);
       o.prompt = capture.manifest.prompt.text ?? "";
     }
     const logits = o.fullLogits ? { kind: "full" as const, dtype: o.f16 ? "F16" as const : "F32" as const } : undefined;
-    const controller = new AbortController();
-    process.once("SIGINT", () => controller.abort());
+    const signal = cancelSignal();
     const runOne = async (prompt: string, dir: string) => {
       const result = await compareModes(model, {
-        prompt, recorded, config, qMode: o.qMode, contextSize: o.contextSize, threads: o.threads, attentionLayers: o.attentionLayers, logits, analysisWorkers: o.analysisWorkers, signal: controller.signal, onProgress: progressLine(),
+        prompt, recorded, config, qMode: o.qMode, contextSize: o.contextSize, threads: o.threads, attentionLayers: o.attentionLayers, logits, analysisWorkers: o.analysisWorkers, signal, onProgress: progressLine(),
       });
       result.recorder.write(dir);
       await writeReport(dir, result.report);
@@ -312,25 +302,15 @@ engineOptions(program.command("eval").description("code-completion experiment: r
     const { tasks, source } = selectTasks(o.tasks, o.limit);
     const settings = resolveEvalSettings({ arms, threshold: o.threshold, maxWidth: o.maxWidth, maxSteps: o.maxSteps, pathCap: o.pathCap, exec: { timeoutMs: o.timeout, memoryMb: o.memory, python: o.python === false ? null : o.python } });
     const session = await openSession(o, Math.max(...arms.map((arm) => armConfig(settings, arm).maxWidth))); // validates every arm's settings first
-    const controller = new AbortController();
-    process.once("SIGINT", () => controller.abort());
-    const { aborted } = await runEvalCommand({ session, tasks, source, limit: o.limit, settings, out: o.out, signal: controller.signal });
-    process.exitCode = aborted ? 130 : 0;
+    const { aborted } = await runEvalCommand({ session, tasks, source, limit: o.limit, settings, out: o.out, signal: cancelSignal() });
+    process.exitCode = aborted ? EXIT.cancelled : EXIT.ok;
   });
 
-program.exitOverride();
+addPromptFileOption(program);
+for (const cmd of [program, ...program.commands]) cmd.exitOverride();
+installSignalHandlers();
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  const err = e as Error & { code?: string; exitCode?: number };
-  if (err.code?.startsWith("commander.")) {
-    // commander already printed its one-line message (help/version exit 0).
-    process.exitCode = err.exitCode ?? 2;
-  } else if ([TempoInputError, LibraryMismatchError, ModelMismatchError, CaptureError, SafetensorsError].some((t) => err instanceof t)) {
-    process.stderr.write(`tempo: ${err.message}\n`);
-    process.exitCode = 2;
-  } else {
-    process.stderr.write(`tempo: internal error: ${err.stack ?? err.message}\n`);
-    process.exitCode = 1;
-  }
+  process.exitCode = reportError(e);
 }
