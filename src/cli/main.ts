@@ -28,6 +28,9 @@ import { metricDefs } from "../engine/analysis/report-model.js";
 import { pairedPromptStats } from "../engine/analysis/paired.js";
 import { writeFileAtomic } from "../engine/capture/atomic.js";
 import { teacherForcedPerplexity } from "../engine/tempo/perplexity.js";
+import { generationJson } from "../engine/tempo/generation-json.js";
+import { startServer } from "../server/serve.js";
+import { homedir } from "node:os";
 
 import { checkRecordedRun } from "../engine/analysis/recorded-check.js";
 import { number, wholeNumber } from "./options.js";
@@ -122,13 +125,7 @@ generationOptions(engineOptions(program.command("generate").description("generat
     });
     const seconds = (performance.now() - started) / 1000;
     if (o.json) {
-      process.stdout.write(JSON.stringify({
-        config: { ...config, model: session.model.info.path, contextSize: session.contextSize, lanes: session.lanes, backend: session.model.runtime.backend, flashAttention: session.flashAttention },
-        promptTokens: result.promptTokens,
-        steps: result.steps.map((s) => ({ ...s })),
-        stopReason: result.stopReason,
-        text: result.text,
-      }) + "\n");
+      process.stdout.write(JSON.stringify(generationJson(session, config, result)) + "\n");
     } else {
       const tokens = result.steps.reduce((a, s) => a + s.candidates.length, 0);
       process.stdout.write("\n");
@@ -281,6 +278,19 @@ generationOptions(engineOptions(program.command("perplexity").description("teach
     if (o.json) process.stdout.write(JSON.stringify(result) + "\n");
     else process.stdout.write(`${result.tokens} tokens, mode ${result.mode}, mean set size ${result.meanSetSize.toFixed(2)}, mean NLL ${result.meanNll.toFixed(4)} nats; ${w.count === 1 ? "one window" : `${w.count} windows of ${w.size} tokens, stride ${w.stride}`}\n`);
     process.stdout.write(`perplexity ${result.perplexity.toFixed(4)}\n`);
+  });
+
+engineOptions(program.command("serve").description("the engine over HTTP on 127.0.0.1: OpenAI-compatible /v1/completions and /tempo/generate (docs/api.md)").allowExcessArguments(false))
+  .option("--port <n>", "port on 127.0.0.1 (0 picks a free one)", wholeNumber("port", 65535), 8765)
+  .option("--token-file <path>", "where the bearer token is written, readable by you only", join(homedir(), ".cache", "tempo", "serve-token"))
+  .action(async (o) => {
+    const model = await TempoModel.open(o.model ?? defaultModelPath(), { gpu: o.gpu });
+    const server = await startServer({ model, port: o.port, tokenFile: o.tokenFile, session: { contextSize: o.contextSize, threads: o.threads, flashAttention: o.flashAttention } });
+    process.stderr.write(`tempo serve: ${server.url} (model ${model.info.fileName}); bearer token in ${o.tokenFile}; Ctrl-C stops\n`);
+    const stop = cancelSignal(); // Ctrl-C or SIGTERM: the normal way to stop a server
+    await new Promise((resolve) => stop.addEventListener("abort", resolve, { once: true }));
+    await server.close();
+    await model.dispose();
   });
 
 engineOptions(program.command("eval").description("code-completion experiment: run tasks under each arm, execute the tests, write results and a report").allowExcessArguments(false))

@@ -1,0 +1,31 @@
+"""Calls a running `tempo serve` from Python with the standard library only (docs/api.md).
+
+usage: python3 tempo_api_example.py [URL] [TOKEN_FILE]
+"""
+import json
+import os
+import sys
+import urllib.request
+
+url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8765"
+token_file = sys.argv[2] if len(sys.argv) > 2 else os.path.expanduser("~/.cache/tempo/serve-token")
+with open(token_file) as f:
+    token = f.read().strip()
+
+
+def post(path, body):
+    request = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
+# Standard (greedy) completion, OpenAI-style, with the top-3 alternatives of every token.
+completion = post("/v1/completions", {"prompt": "function add(a, b) {", "max_tokens": 8, "logprobs": 3})
+print("completion:", repr(completion["choices"][0]["text"]))
+print("first token logprob:", completion["choices"][0]["logprobs"]["token_logprobs"][0])
+
+# A TEMPO run: the same JSON as `tempo generate --json`.
+run = post("/tempo/generate", {"prompt": "function add(a, b) {", "settings": {"mode": "isolated", "threshold": 0.05, "maxSteps": 8}})
+widest = max(len(step["candidates"]) for step in run["steps"])
+print("steps:", len(run["steps"]), "widest set:", widest, "stop:", run["stopReason"])

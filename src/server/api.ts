@@ -1,0 +1,90 @@
+/**
+ * The localhost API's requests and answers: an OpenAI-compatible `/v1/completions` (standard
+ * mode, with logprobs) and `/tempo/generate` (any mode; the same JSON as
+ * `tempo generate --json`). Requests are validated with zod; a bad one is a 400 with a message.
+ */
+import { z } from "zod";
+import { randomBytes } from "node:crypto";
+import type { TempoSession } from "../engine/session.js";
+import { TempoInputError } from "../engine/model.js";
+import { resolveConfig } from "../engine/tempo/config.js";
+import { runGeneration } from "../engine/tempo/generate.js";
+import { generationJson } from "../engine/tempo/generation-json.js";
+import type { GenerationConfig, GenerationResult } from "../engine/types.js";
+
+/** The most completion tokens one request may ask for (the engine's own step limit is higher). */
+export const MAX_API_TOKENS = 4096;
+
+const stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).optional();
+
+export const completionRequestSchema = z.object({
+  model: z.string().optional(),
+  prompt: z.string().min(1, "prompt must be a non-empty string"),
+  max_tokens: z.number().int().min(1).max(MAX_API_TOKENS).default(16),
+  /** Up to 5 alternatives per token, as OpenAI's completions API allows. */
+  logprobs: z.number().int().min(0).max(5).nullable().optional(),
+  temperature: z.number().gt(0).max(100).optional(),
+  stop,
+  n: z.literal(1, "only n = 1 is supported").optional(),
+  stream: z.literal(false, "streaming is not supported").optional(),
+  echo: z.literal(false, "echo is not supported").optional(),
+}).strict();
+export type CompletionRequest = z.infer<typeof completionRequestSchema>;
+
+/** `tempo generate`'s settings under their config names (resolveConfig checks the ranges). */
+export const generateRequestSchema = z.object({
+  prompt: z.string().min(1, "prompt must be a non-empty string"),
+  settings: z.record(z.string(), z.unknown()).default({}),
+}).strict();
+export type GenerateRequest = z.infer<typeof generateRequestSchema>;
+
+/** A validated request: the lanes its session needs (its widest set) and the work itself. */
+export interface PreparedRequest {
+  lanes: number;
+  run(session: TempoSession, signal: AbortSignal): Promise<unknown>;
+}
+/** Validates a request body (TempoInputError, so a 400, when it is bad) and prepares it. */
+export type Endpoint = (body: unknown) => PreparedRequest;
+
+function endpoint<R>(schema: z.ZodType<R>, lanes: (r: R) => number, run: (session: TempoSession, r: R, signal: AbortSignal) => Promise<unknown>): Endpoint {
+  return (body) => {
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) throw new TempoInputError(parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+    const r = parsed.data;
+    return { lanes: lanes(r), run: (session, signal) => run(session, r, signal) };
+  };
+}
+
+export const completions = endpoint(completionRequestSchema, () => 1, async (session, r, signal) => {
+  const config = resolveConfig({ mode: "standard", maxSteps: r.max_tokens, temperature: r.temperature, stopStrings: r.stop === undefined ? [] : [r.stop].flat() });
+  const promptTokens = session.model.promptTokens(r.prompt);
+  const result = await runGeneration(session, { promptTokens, config, signal });
+  return completionJson(session, config, r, promptTokens.length, result);
+});
+
+export const generate = endpoint(generateRequestSchema, (r) => Math.max(1, resolveConfig(r.settings).maxWidth), async (session, r, signal) => {
+  const config = resolveConfig(r.settings);
+  const result = await runGeneration(session, { promptTokens: session.model.promptTokens(r.prompt), config, signal });
+  return generationJson(session, config, result);
+});
+
+/** OpenAI's text_completion object; logprobs from each step's distribution (its top entries). */
+function completionJson(session: TempoSession, config: GenerationConfig, r: CompletionRequest, promptLength: number, result: GenerationResult) {
+  const members = result.steps.map((s) => s.candidates[0]);
+  let offset = r.prompt.length;
+  const logprobs = r.logprobs === undefined || r.logprobs === null ? null : {
+    tokens: members.map((c) => c.special ?? c.text),
+    token_logprobs: members.map((c) => c.logprob),
+    top_logprobs: result.steps.map((s) => Object.fromEntries(s.top.slice(0, r.logprobs!).map((t) => [t.special ?? t.text, Math.log(t.prob)]))),
+    text_offset: members.map((c) => { const at = offset; offset += c.text.length; return at; }),
+  };
+  return {
+    id: `cmpl-${randomBytes(12).toString("hex")}`,
+    object: "text_completion",
+    created: Math.floor(Date.now() / 1000),
+    model: r.model ?? session.model.info.fileName,
+    choices: [{ text: result.text, index: 0, logprobs, finish_reason: result.stopReason === "max-steps" || result.stopReason === "context-full" ? "length" : "stop" }],
+    usage: { prompt_tokens: promptLength, completion_tokens: members.length, total_tokens: promptLength + members.length },
+    tempo: { stopReason: result.stopReason, config },
+  };
+}
