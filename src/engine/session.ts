@@ -161,6 +161,9 @@ export class TempoSession {
     this.scratchSeq = this.lanes + 1;
     params.n_seq_max = this.lanes + 2;
     params.kv_unified = true; // coupled sequences and seq_cp need one stream
+    // Sliding-window models: llama.cpp recycles a KV cell outside the window only when it
+    // belongs to exactly one sequence; TEMPO's cells belong to many, so keep the full cache.
+    params.swa_full = true;
     params.n_threads = params.n_threads_batch = options.threads ?? model.runtime.threads;
     // Decode threads on every core leave none for the JavaScript a worker-thread decode would
     // overlap: they then wait on each other at every barrier (4.7 -> 14 ms a step on 2 cores).

@@ -97,7 +97,7 @@ const EXPECTED_LAYOUT: Array<[TypeObject, string, number, Record<string, number>
   [ModelParams, "llama_model_params", 80, { n_gpu_layers: 16, load_mode: 24, tensor_split: 40, kv_overrides: 64, vocab_only: 72, load_mtp: 77 }],
   [ContextParams, "llama_context_params", 160, {
     n_threads: 28, flash_attn_type: 52, rope_freq_base: 56, yarn_orig_ctx: 80, cb_eval: 88, cb_eval_user_data: 96,
-    type_k: 104, abort_callback: 112, embeddings: 128, kv_unified: 133, samplers: 136, ctx_other: 152,
+    type_k: 104, abort_callback: 112, embeddings: 128, swa_full: 132, kv_unified: 133, samplers: 136, ctx_other: 152,
   }],
   [Batch, "llama_batch", 56, { token: 8, pos: 24, seq_id: 40, logits: 48 }],
 ];
@@ -107,7 +107,7 @@ export interface ModelParamsValue {
 }
 export interface ContextParamsValue {
   n_ctx: number; n_batch: number; n_ubatch: number; n_seq_max: number; n_threads: number; n_threads_batch: number;
-  flash_attn_type: number; kv_unified: boolean; no_perf: boolean; cb_eval: unknown; cb_eval_user_data: unknown;
+  flash_attn_type: number; swa_full: boolean; kv_unified: boolean; no_perf: boolean; cb_eval: unknown; cb_eval_user_data: unknown;
   [k: string]: unknown;
 }
 export interface BatchValue {
