@@ -8,7 +8,8 @@ import { loadRuntime, GpuChoice, LlamaRuntime } from "./llama/runtime.js";
 import { ModelParamsValue, Pointer } from "./llama/c-api.js";
 import { renderTokenBytes } from "./tempo/token-text.js";
 import { sha256File } from "./capture/hash.js";
-import { ggufFileProblem } from "./llama/gguf-check.js";
+import { ggufFileVerdict } from "./llama/gguf-check.js";
+import { loadedModelProblem } from "./llama/model-support.js";
 
 type LlamaModel = Awaited<ReturnType<LlamaRuntime["llama"]["loadModel"]>>;
 
@@ -41,8 +42,9 @@ export function checkModelFile(path: string): void {
   if (st.size < 24 || head.toString("latin1", 0, 4) !== "GGUF") throw new TempoInputError(`not a GGUF file (bad magic): ${path}`);
   const version = head.readUInt32LE(4);
   if (version < 2 || version > 3) throw new TempoInputError(`unsupported GGUF version ${version}: ${path}`);
-  const problem = ggufFileProblem(path);
+  const { problem, unsupported } = ggufFileVerdict(path);
   if (problem) throw new TempoInputError(`${basename(path)}: ${problem}`);
+  if (unsupported) throw new TempoInputError(`${basename(path)} is ${unsupported}`);
 }
 
 export class TempoModel {
@@ -67,9 +69,15 @@ export class TempoModel {
     const pointer = api.llama_model_load_from_file(path, params) as Pointer | null;
     if (!pointer) throw new TempoInputError(`llama.cpp could not load ${path} (truncated or unsupported GGUF; see the log for details)`);
     try {
-      if (api.llama_model_is_recurrent(pointer) || api.llama_model_is_hybrid(pointer)) {
-        throw new TempoInputError(`${basename(path)} is a recurrent/hybrid model: it cannot hold several tokens at one position, so TEMPO cannot run it`);
-      }
+      // Before any context or decode: what the loaded model says it is.
+      const unsupported = loadedModelProblem({
+        isRecurrent: () => api.llama_model_is_recurrent(pointer) as boolean,
+        isHybrid: () => api.llama_model_is_hybrid(pointer) as boolean,
+        hasEncoder: () => api.llama_model_has_encoder(pointer) as boolean,
+        hasDecoder: () => api.llama_model_has_decoder(pointer) as boolean,
+        ropeType: () => api.llama_model_rope_type(pointer) as number,
+      });
+      if (unsupported) throw new TempoInputError(`${basename(path)} is ${unsupported}`);
       const vocab = api.llama_model_get_vocab(pointer) as Pointer;
       const desc = Buffer.alloc(256);
       const n = api.llama_model_desc(pointer, desc, desc.length) as number;

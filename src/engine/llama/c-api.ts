@@ -135,6 +135,10 @@ export function bindLlamaApi(lib: LibraryHandle, ggmlBase: LibraryHandle) {
     llama_model_n_ctx_train: f("int32_t llama_model_n_ctx_train(void *model)"),
     llama_model_is_recurrent: f("bool llama_model_is_recurrent(void *model)"),
     llama_model_is_hybrid: f("bool llama_model_is_hybrid(void *model)"),
+    llama_model_has_encoder: f("bool llama_model_has_encoder(void *model)"),
+    llama_model_has_decoder: f("bool llama_model_has_decoder(void *model)"),
+    /** enum llama_rope_type: -1 none, 0 norm, 2 NeoX, 8 M-RoPE, 24 vision, 40 interleaved M-RoPE. */
+    llama_model_rope_type: f("int32_t llama_model_rope_type(void *model)"),
     llama_model_desc: f("int32_t llama_model_desc(void *model, _Out_ uint8_t *buf, size_t buf_size)"),
     llama_vocab_n_tokens: f("int32_t llama_vocab_n_tokens(void *vocab)"),
     llama_vocab_is_eog: f("bool llama_vocab_is_eog(void *vocab, int32_t token)"),

@@ -4,6 +4,7 @@
  * libllama sees the file, so a hostile model is one clear message.
  */
 import { GgufHeader, GgufHeaderError, GgufMetaValue, readGgufHeader } from "./gguf-header.js";
+import { embeddingOnlyProblem } from "./model-support.js";
 
 /** LLAMA_MAX_LAYERS and LLAMA_MAX_EXPERTS of the pinned llama.cpp (src/llama-hparams.h). */
 export const LLAMA_MAX_LAYERS = 512;
@@ -14,14 +15,23 @@ const asInt = (v: GgufMetaValue | undefined): number | undefined =>
 
 /** What is wrong with the GGUF file at `path` before llama.cpp may load it, or undefined. */
 export function ggufFileProblem(path: string): string | undefined {
+  return ggufFileVerdict(path).problem;
+}
+
+/**
+ * One read of the header, two answers: `problem`, what llama.cpp would abort on (or a broken
+ * header); `unsupported`, a valid model TEMPO cannot run (what follows "<file> is ...").
+ */
+export function ggufFileVerdict(path: string): { problem?: string; unsupported?: string } {
   let header: GgufHeader;
   try {
     header = readGgufHeader(path);
   } catch (e) {
-    if (e instanceof GgufHeaderError) return e.message;
+    if (e instanceof GgufHeaderError) return { problem: e.message };
     throw e;
   }
-  return ggufProblem(header);
+  const problem = ggufProblem(header);
+  return problem ? { problem } : { unsupported: embeddingOnlyProblem(header.metadata) };
 }
 
 /** The first problem found, as one sentence, or undefined when the header looks loadable. */
