@@ -10,7 +10,6 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readGgufFileInfo } from "node-llama-cpp";
 import {
   buildFamilyVocabulary, FAMILIES, FAMILY_QUANTS, familyModelPath, FamilyQuant, FamilySpec, toByteChars, writeFamilyModel,
 } from "../fixtures/family-models.js";
@@ -59,6 +58,9 @@ describe("model families × quantisations", function () {
           assert.match(model.info.description, new RegExp(`^${spec.hp.arch} `));
           assert.equal(model.info.nLayer, spec.hp.nLayer);
           assert.equal(model.info.nHeadKv, spec.hp.nHeadKv);
+          // A dynamic import, as everywhere: node-llama-cpp's modules use top-level await, which
+          // the CommonJS path mocha may load this file by cannot compile.
+          const { readGgufFileInfo } = await import("node-llama-cpp");
           const info = await readGgufFileInfo(path, { readTensorInfo: true });
           const matrixTypes = new Set((info.fullTensorInfo ?? []).filter((t) => t.dimensions.length > 1).map((t) => Number(t.ggmlType)));
           const expected = { F16: [GGML.F16], Q8_0: [GGML.Q8_0], Q4_K_M: [GGML.Q4_K, GGML.Q6_K] }[quant];
