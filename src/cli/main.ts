@@ -209,11 +209,12 @@ generationOptions(engineOptions(program.command("compare").description("isolated
   .addOption(new Option("--q-mode <mode>", "the mode the same sets are replayed under").choices(["visible", "causal", "isolated"]).default("visible"))
   .option("--attention-layers <list>", "capture attention of these layers (comma-separated)", parseLayers)
   .option("--full-logits", "store full-vocabulary distributions (default: top-50)")
-  .option("--f16", "store full-vocabulary rows as float16")
+  .option("--f16", "store the --full-logits rows as float16")
   .option("--analysis-workers <n>", "worker threads for the per-step divergence work; 0 keeps it on the main thread (default: one per core the decode threads leave free, up to 4; none for a short comparison)", wholeNumber("analysis workers", 64))
   .requiredOption("--out <dir>", "capture folder to create (must not exist)")
   .action(async (o) => {
     if ([o.prompt, o.prompts, o.from].filter(Boolean).length !== 1) throw new TempoInputError("give exactly one of --prompt, --prompts or --from");
+    if (o.f16 && !o.fullLogits) throw new TempoInputError("--f16 stores the --full-logits rows: give --full-logits too");
     if (existsSync(o.out)) throw new TempoInputError(`${o.out} already exists; captures are never overwritten`);
     const model = await TempoModel.open(o.model ?? defaultModelPath(), { gpu: o.gpu });
     let config = configFrom(o);

@@ -50,6 +50,7 @@ describe("tempo CLI", () => {
       ["generate", "--model", model, "--prompt", "x", "--mode", "weird"],
       ["generate", "--model", model, "--prompt", ""],
       ["generate", "--model", "/nonexistent.gguf", "--prompt", "x"],
+      ["compare", "--model", model, "--prompt", "x", "--f16", "--out", join(tmpdir(), "tempo-never-written")],
     ]) {
       const r = tempo(...args);
       assert.notEqual(r.code, 0, args.join(" "));
