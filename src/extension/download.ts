@@ -5,12 +5,9 @@ import * as vscode from "vscode";
 import { huggingFaceEndpoint } from "./config.js";
 import type { EngineService } from "./engineService.js";
 
-/** Small models that suit TEMPO experiments on a laptop CPU. */
-export const SUGGESTED_MODELS: ReadonlyArray<{ uri: string; description: string }> = [
-  { uri: "hf:bartowski/SmolLM2-135M-Instruct-GGUF:Q8_0", description: "SmolLM2 135M instruct, ~145 MB" },
-  { uri: "hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M", description: "Qwen2.5 0.5B instruct, ~400 MB" },
-  { uri: "hf:Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF:Q4_K_M", description: "Qwen2.5 Coder 0.5B, ~400 MB" },
-];
+/** Small models that suit TEMPO experiments on a laptop CPU, of each verified family (docs/models.md). */
+import { SUGGESTED_MODELS } from "./suggested-models.js";
+export { SUGGESTED_MODELS };
 
 export type ParsedModelUri = { ok: true; uri: string } | { ok: false; error: string };
 
