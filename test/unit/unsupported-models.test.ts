@@ -1,8 +1,8 @@
 /**
  * What TEMPO cannot run is refused when the model is opened, before any context or decode,
  * in one line: multi-axis-position (M-RoPE), encoder-decoder, encoder-only and embedding
- * models, each a generated file the real llama.cpp loads; recurrent/hybrid and the other RoPE
- * kinds through the same decision with the C API's answers stubbed.
+ * models and a recurrent one (mamba), each a generated file the real llama.cpp loads; hybrid
+ * models and the other RoPE kinds through the same decision with the C API's answers stubbed.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -28,6 +28,7 @@ const CASES: Case[] = [
   // t5encoder is refused from its header (an embedding architecture) before llama.cpp loads
   // it; its C API answer (no decoder) is the second line of defence.
   { kind: "t5encoder", api: { hasEncoder: true, hasDecoder: false, ropeType: -1 }, message: /^t5encoder\.gguf is an embedding model \(architecture t5encoder\): /u },
+  { kind: "mamba", api: { hasEncoder: false, hasDecoder: true, ropeType: -1 }, message: /^mamba\.gguf is a recurrent\/hybrid model: /u },
   { kind: "bert", api: { hasEncoder: false, hasDecoder: true, ropeType: 2 }, message: /^bert\.gguf is an embedding model \(bert\.pooling_type mean\): /u },
 ];
 
@@ -50,7 +51,8 @@ describe("refusals: models TEMPO cannot run, refused on open", () => {
           hasDecoder: api.llama_model_has_decoder(pointer) as boolean,
           ropeType: api.llama_model_rope_type(pointer) as number,
         }, c.api);
-        assert.equal(api.llama_model_is_recurrent(pointer) || api.llama_model_is_hybrid(pointer), false);
+        assert.equal(api.llama_model_is_recurrent(pointer), c.kind === "mamba");
+        assert.equal(api.llama_model_is_hybrid(pointer), false);
       } finally { api.llama_model_free(pointer); }
       await assert.rejects(TempoModel.open(path), (e: Error) => {
         assert.ok(e instanceof TempoInputError, `${e.constructor.name}: ${e.message}`);
