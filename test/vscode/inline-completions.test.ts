@@ -12,7 +12,13 @@ const ACCEPT_COMMAND = "tempo.inlineCompletions.recordAcceptance";
 const SOURCE = "/** Returns the larger of two numbers. */\nexport function larger(a: number, b: number): number {\n  ";
 
 const inline = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("tempo.inlineCompletions");
-const setInline = (key: string, value: unknown): Thenable<void> => inline().update(key, value, vscode.ConfigurationTarget.Global);
+/** Writes a setting and waits until it reads back: on code-server the write lands a moment later. */
+async function setInline(key: string, value: unknown): Promise<void> {
+  await inline().update(key, value, vscode.ConfigurationTarget.Global);
+  // The user-level value itself (undefined when reset), not get()'s fallback to the default.
+  const readBack = () => JSON.stringify(inline().inspect(key)?.globalValue) === JSON.stringify(value);
+  await until(`tempo.inlineCompletions.${key} = ${JSON.stringify(value)}`, () => (readBack() ? true : undefined), 10_000);
+}
 const INVOKE: vscode.InlineCompletionContext = { triggerKind: vscode.InlineCompletionTriggerKind.Invoke, selectedCompletionInfo: undefined };
 
 function readLog(file: string): InlineLogRecord[] {
