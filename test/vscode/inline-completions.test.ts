@@ -138,6 +138,7 @@ describe("TEMPO inline completions (live experiment)", function () {
     const tempo = await api();
     await setInline("enabled", true);
     await setInline("maxSteps", 120);
+    await sleep(1500); // the extension's own configuration listeners may still hold the old value
     // Top level: no block to close, so only the step limit (or end of text) ends the run.
     const doc = await vscode.workspace.openTextDocument({ language: "typescript", content: "// Some numbers:\nconst xs = [" });
     const at = doc.positionAt(doc.getText().length);
