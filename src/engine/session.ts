@@ -9,7 +9,7 @@ import { ContextParamsValue, Pointer } from "./llama/c-api.js";
 import { NativeBatch, BatchRow } from "./llama/batch.js";
 import { AttentionTap, LayerAttention } from "./llama/attention-tap.js";
 import { TempoModel, TempoInputError } from "./model.js";
-import { allSeqIds, MAIN_SEQ, MAX_LANES, memberSeqIds, needsLaneSync } from "./tempo/lanes.js";
+import { allSeqIds, extraSeqIds, LLAMA_MAX_SEQ, MAIN_SEQ, MAX_LANES, memberSeqIds, needsLaneSync } from "./tempo/lanes.js";
 import { TempoMode, TokenRecord } from "./types.js";
 
 /**
@@ -34,7 +34,21 @@ export interface SessionOptions {
    * flash attention off (the probabilities only exist as a graph node then).
    */
   attentionLayers?: number[];
+  /**
+   * Make the members of isolated sets removable one by one (`pruneMembers`) for this many sets
+   * after each: reserves (pruneLookahead + 1) x lanes tag sequences (docs/pruning.md).
+   * Undefined: no pruning, no extra sequences.
+   */
+  pruneLookahead?: number;
+  /** KV cache precision; f32 makes the engine comparable with a float64 reference. Default f16 (llama.cpp's). */
+  kvCacheType?: KvCacheType;
 }
+
+export type KvCacheType = "f16" | "f32";
+const GGML_TYPE: Record<KvCacheType, number> = { f32: 0, f16: 1 };
+
+/** Members of one decoded isolated set, each also held by a tag sequence of its own. */
+interface TaggedSet { position: number; tags: number[]; firstRow: number }
 
 /** Attention captured in the forward pass of one set. */
 export interface SetAttention {
@@ -108,6 +122,13 @@ export class TempoSession {
   private nextCell = 0;
   /** A sequence beyond the lanes for null-baseline scratch rows. */
   private readonly scratchSeq: number;
+  /** Where pruned cells go: never a query's first sequence, so no later token sees them. */
+  private readonly prunedSeq: number;
+  /** Tag sequences not holding a member now (sessions with pruneLookahead). */
+  private readonly freeTags: number[] = [];
+  private readonly allTags: number[] = [];
+  /** Isolated sets whose members can still be pruned, by step. */
+  private readonly tagged = new Map<number, TaggedSet>();
   private scratchPosition = 0;
   private disposed = false;
   private readonly tap: AttentionTap | undefined;
@@ -122,6 +143,8 @@ export class TempoSession {
   readonly decodeOnWorker: boolean;
   /** Attention of the most recent set, when this session captures attention. */
   lastSetAttention: SetAttention | undefined;
+  /** Sets after each isolated set during which its members can be pruned (SessionOptions.pruneLookahead). */
+  readonly pruneLookahead: number | undefined;
 
   constructor(readonly model: TempoModel, options: SessionOptions = {}) {
     const { api } = model.runtime;
@@ -150,16 +173,30 @@ export class TempoSession {
     }
     // llama.cpp will decode at most min(n_ctx, n_batch) tokens at once and reserves one output
     // per sequence in that: more sequences than that is a GGML_ASSERT inside context creation.
+    const extra = extraSeqIds(this.lanes);
+    this.scratchSeq = extra.scratch;
+    this.prunedSeq = extra.pruned;
+    const lookahead = options.pruneLookahead;
+    this.pruneLookahead = lookahead;
+    if (lookahead !== undefined) {
+      if (!Number.isInteger(lookahead) || lookahead < 1) throw new TempoInputError(`the pruning lookahead must be an integer >= 1 (steps whose attention scores a set), got ${lookahead}`);
+      const tags = (lookahead + 1) * this.lanes;
+      if (extra.firstTag + tags > LLAMA_MAX_SEQ) {
+        throw new TempoInputError(`pruning ${lookahead} steps back with ${this.lanes} lanes needs ${tags} tag sequences besides main, the lanes, scratch and pruned; llama.cpp allows ${LLAMA_MAX_SEQ} in all: use a smaller width or lookahead`);
+      }
+      for (let t = 0; t < tags; t++) this.allTags.push(extra.firstTag + t);
+      this.freeTags.push(...this.allTags);
+    }
+    const nSeq = lookahead === undefined ? extra.scratch + 1 : extra.firstTag + this.allTags.length;
     const decodable = Math.min(requested + scratchCells, batchSize);
-    if (this.lanes + 2 > decodable) {
-      throw new TempoInputError(`${this.lanes} lanes need a context of at least ${this.lanes + 2} (one token per sequence, main and scratch included); ask for a larger context or a smaller width`);
+    if (nSeq > decodable) {
+      throw new TempoInputError(`${this.lanes} lanes${lookahead === undefined ? "" : " and pruning"} need a context of at least ${nSeq} (one token per sequence: main, scratch${lookahead === undefined ? "" : ", pruned and tags"} included); ask for a larger context or a smaller width`);
     }
     const params = api.llama_context_default_params() as ContextParamsValue;
     params.n_ctx = requested + scratchCells;
     params.n_batch = batchSize;
     params.n_ubatch = batchSize; // a set must never be split across ubatches
-    this.scratchSeq = this.lanes + 1;
-    params.n_seq_max = this.lanes + 2;
+    params.n_seq_max = nSeq;
     params.kv_unified = true; // coupled sequences and seq_cp need one stream
     // Sliding-window models: llama.cpp recycles a KV cell outside the window only when it
     // belongs to exactly one sequence; TEMPO's cells belong to many, so keep the full cache.
@@ -171,6 +208,7 @@ export class TempoSession {
     this.threads = params.n_threads;
     this.decodeOnWorker = params.n_threads < availableParallelism();
     params.flash_attn_type = this.flashAttention === "on" ? 1 : 0;
+    params.type_k = params.type_v = GGML_TYPE[options.kvCacheType ?? "f16"];
     params.no_perf = false;
     if (this.tap) params.cb_eval = this.tap.callback;
     const ctx = api.llama_init_from_model(model.pointer, params) as Pointer | null;
@@ -192,9 +230,13 @@ export class TempoSession {
     this.table.length = 0;
     this.nextCell = 0;
     this.scratchPosition = 0;
+    this.tagged.clear();
+    this.freeTags.length = 0;
+    this.freeTags.push(...this.allTags);
   }
 
   get indexTable(): readonly TokenRecord[] { return this.table; }
+  get capturesAttention(): boolean { return this.tap !== undefined; }
   get cellsUsed(): number { return this.nextCell; }
   get cellsFree(): number { return this.contextSize - this.nextCell; }
   get decodeCount(): number { return this.decodeCalls; }
@@ -310,8 +352,9 @@ export class TempoSession {
     return { rows, before, position, members: m };
   }
 
-  /** After the decode: lanes re-synchronised with main, then the members' logits. */
+  /** After the decode: members tagged (pruning sessions), lanes re-synchronised with main, then the members' logits. */
   private finishSet(set: PlannedSet, mode: TempoMode, reuseRows = false): Float32Array[] {
+    if (this.allTags.length && mode === "isolated" && set.members > 1) this.tagMembers(set);
     if (needsLaneSync(mode, set.members)) {
       for (let lane = 1; lane <= this.lanes; lane++) {
         this.model.runtime.api.llama_memory_seq_cp(this.memory, MAIN_SEQ, lane, set.position, set.position + 1);
@@ -322,6 +365,52 @@ export class TempoSession {
       this.memberRows[j] ??= new Float32Array(this.model.info.nVocab);
       return this.logitsOfRow(set.before + j, this.memberRows[j]);
     });
+  }
+
+  /** Before the lane sync lane_i holds member i alone at the set's position: copy it to a tag. */
+  private tagMembers(set: PlannedSet): void {
+    if (this.freeTags.length < set.members) {
+      throw new Error(`no free tag sequences for a set of ${set.members}: prune or release (pruneMembers) each set within the lookahead`);
+    }
+    const api = this.model.runtime.api;
+    const tags = this.freeTags.splice(0, set.members);
+    tags.forEach((tag, j) => api.llama_memory_seq_cp(this.memory, j + 1, tag, set.position, set.position + 1));
+    const firstRow = this.table.length - set.rows.length + set.before;
+    this.tagged.set(this.table[firstRow].step, { position: set.position, tags, firstRow });
+  }
+
+  /** Steps of isolated sets whose members can still be pruned (pruning sessions). */
+  get prunableSteps(): number[] { return [...this.tagged.keys()]; }
+
+  /**
+   * Decides the set decoded at `step` for good: members with `prune[j]` leave main and every
+   * lane, so no token decoded from now on sees them (their cells move to the pruned sequence
+   * and are never reused); the others stay exactly as they were. Tokens decoded before keep
+   * what they saw. Either way the set's tags are released. Isolated sets only.
+   */
+  pruneMembers(step: number, prune: readonly boolean[]): void {
+    this.assertLive();
+    const set = this.tagged.get(step);
+    if (!set) throw new Error(`step ${step} has no prunable set (not isolated, already decided, or the session cannot prune)`);
+    if (prune.length !== set.tags.length) throw new Error(`step ${step}: ${prune.length} decisions for a set of ${set.tags.length}`);
+    const { api } = this.model.runtime;
+    const p0 = set.position, p1 = set.position + 1;
+    if (prune.some(Boolean)) {
+      // llama.cpp removes cells by (sequence, position) only and the members share one
+      // position: take them all out of main and the lanes, then put the survivors back.
+      for (let seq = MAIN_SEQ; seq <= this.lanes; seq++) api.llama_memory_seq_rm(this.memory, seq, p0, p1);
+      set.tags.forEach((tag, j) => {
+        if (prune[j]) {
+          api.llama_memory_seq_cp(this.memory, tag, this.prunedSeq, p0, p1);
+          this.table[set.firstRow + j].pruned = true;
+        } else {
+          for (let seq = MAIN_SEQ; seq <= this.lanes; seq++) api.llama_memory_seq_cp(this.memory, tag, seq, p0, p1);
+        }
+      });
+    }
+    for (const tag of set.tags) api.llama_memory_seq_rm(this.memory, tag, -1, -1);
+    this.freeTags.push(...set.tags);
+    this.tagged.delete(step);
   }
 
   private checkTokens(tokens: readonly number[]): void {

@@ -46,6 +46,10 @@ export interface Candidate {
   rank: number;
   /** KV cell the member occupies. */
   cell: number;
+  /** Set once its set is decided by retroactive pruning (PruneDecision): the member's score. */
+  pruneScore?: number;
+  /** Set once decided: the member left the cache's visible sequences (later tokens do not see it). */
+  pruned?: boolean;
 }
 
 export interface TopEntry { token: number; text: string; special?: string; prob: number }
@@ -68,6 +72,18 @@ export interface StepEvent {
   /** Probability mass covered by the set. */
   setMass: number;
   timings: { decodeMs: number; selectMs: number };
+  /** Retroactive pruning decided an earlier set right after this step's decode. */
+  pruning?: PruneDecision;
+}
+
+/** What was decided for one set, carried by the event of the step that decided it. */
+export interface PruneDecision {
+  /** Step of the set decided. */
+  step: number;
+  /** Per member, in member order: the mean attention the lookahead steps' query rows paid to its cell, over the captured layers and their heads. */
+  scores: number[];
+  /** Per member: it left the cache's visible sequences. */
+  pruned: boolean[];
 }
 
 /** One row of the session's index table: where a token lives. */
@@ -83,6 +99,8 @@ export interface TokenRecord {
   batchRow: number;
   /** Ordinal of the llama_decode call. */
   decodeCall: number;
+  /** The cell left main and the lanes (TempoSession.pruneMembers): no token decoded since sees it. */
+  pruned?: boolean;
 }
 
 export interface GenerationResult {

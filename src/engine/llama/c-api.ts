@@ -107,7 +107,7 @@ export interface ModelParamsValue {
 }
 export interface ContextParamsValue {
   n_ctx: number; n_batch: number; n_ubatch: number; n_seq_max: number; n_threads: number; n_threads_batch: number;
-  flash_attn_type: number; swa_full: boolean; kv_unified: boolean; no_perf: boolean; cb_eval: unknown; cb_eval_user_data: unknown;
+  flash_attn_type: number; type_k: number; type_v: number; swa_full: boolean; kv_unified: boolean; no_perf: boolean; cb_eval: unknown; cb_eval_user_data: unknown;
   [k: string]: unknown;
 }
 export interface BatchValue {
@@ -151,6 +151,7 @@ export function bindLlamaApi(lib: LibraryHandle, ggmlBase: LibraryHandle) {
     llama_get_memory: f("void *llama_get_memory(void *ctx)"),
     llama_memory_clear: f("void llama_memory_clear(void *mem, bool data)"),
     llama_memory_seq_cp: f("void llama_memory_seq_cp(void *mem, int32_t src, int32_t dst, int32_t p0, int32_t p1)"),
+    llama_memory_seq_rm: f("bool llama_memory_seq_rm(void *mem, int32_t seq_id, int32_t p0, int32_t p1)"),
     llama_batch_init: f("llama_batch_init", Batch, ["int32_t", "int32_t", "int32_t"]),
     llama_batch_free: f("llama_batch_free", "void", [Batch]),
     llama_decode: f("llama_decode", "int32_t", ["void *", Batch]),

@@ -12,6 +12,7 @@ import { DistributionRows, entropy, nextDistribution } from "./distribution.js";
 import { ranksOf, SelectedMember, selectSet } from "./selection.js";
 import { thresholdAt } from "./schedule.js";
 import { topTokens } from "../math/top-k.js";
+import { AttentionPruner, markPruned, PruneSettings } from "./pruning.js";
 
 export const TOP_ENTRIES = 10;
 
@@ -40,11 +41,17 @@ export interface GenerateRequest {
    * sees: the same computation in a different batch layout (the null baseline).
    */
   scratchRow?: boolean;
+  /**
+   * Retroactive pruning of isolated sets (src/engine/tempo/pruning.ts). The session must
+   * capture attention (the layers that score) and be made with a pruneLookahead at least this one.
+   */
+  pruning?: PruneSettings;
 }
 
 export async function* generate(session: TempoSession, request: GenerateRequest): AsyncGenerator<StepEvent, GenerationResult> {
   const { promptTokens, config, signal, forcedSets, teacherTokens, onDistributions, scratchRow } = request;
   const model = session.model;
+  const pruner = request.pruning && pruningFor(session, config, request.pruning);
   if (promptTokens.length === 0) throw new TempoInputError("the prompt is empty");
   if (config.maxWidth > session.lanes) throw new TempoInputError(`max width ${config.maxWidth} exceeds the session's ${session.lanes} lanes`);
   if (promptTokens.length >= session.contextSize) {
@@ -149,6 +156,16 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
     }
     const t2 = performance.now();
     const done = event!;
+    if (pruner) {
+      // This set's attention scores the sets before it; the one due is decided before the next
+      // set decodes, so every token from the next step on sees only its survivors.
+      const decision = pruner.observe(session.lastSetAttention!, session.prunableSteps.includes(index));
+      if (decision) {
+        session.pruneMembers(decision.step, decision.pruned);
+        markPruned(steps[decision.step].candidates, decision);
+        done.pruning = decision;
+      }
+    }
     // Wall time waiting on llama.cpp, and time spent choosing and describing the set.
     done.timings = { decodeMs: t2 - t1 - describeMs, selectMs: t1 - t0 + describeMs };
     steps.push(done);
@@ -165,6 +182,18 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
     }
   }
   return finish("max-steps");
+}
+
+function pruningFor(session: TempoSession, config: GenerationConfig, settings: PruneSettings): AttentionPruner {
+  if (config.mode !== "isolated") throw new TempoInputError(`pruning needs isolated mode (members told apart by their lanes), got ${config.mode}`);
+  if (!session.capturesAttention) throw new TempoInputError("pruning scores members by attention: the session must capture attention (attentionLayers)");
+  const lookahead = session.pruneLookahead;
+  if (lookahead === undefined || lookahead < settings.lookahead) throw new TempoInputError(`pruning ${settings.lookahead} steps back needs a session made with pruneLookahead >= ${settings.lookahead}`);
+  try {
+    return new AttentionPruner(settings);
+  } catch (e) {
+    throw new TempoInputError((e as Error).message);
+  }
 }
 
 /** Given tokens as members, with their probabilities and ranks in `probs`. */

@@ -7,12 +7,23 @@
  * - isolated member i carries [lane_i, main]: it sees the prefix and itself; after the step
  *   `seq_cp(main -> lane_k)` makes every later token see all members;
  * - causal member j carries [lane_j, main, lane_{j+1}..lane_M]: it sees members before it.
+ * After the lanes come the scratch sequence (null-baseline rows), and, in sessions that can
+ * prune, the pruned sequence (cells no query sees any more) and the member tags: right after an
+ * isolated set, lane_i holds member i alone at the set's position, so `seq_cp(lane_i -> tag)`
+ * gives each member a sequence of its own by which it can later be removed (docs/pruning.md).
  */
 import { TempoMode } from "../types.js";
 
 export const MAIN_SEQ = 0;
-/** llama.cpp accepts sequence ids < 256 (LLAMA_MAX_SEQ); one is main, one the null-baseline scratch. */
-export const MAX_LANES = 254;
+/** llama.cpp accepts sequence ids < LLAMA_MAX_SEQ. */
+export const LLAMA_MAX_SEQ = 256;
+/** One sequence is main, one the null-baseline scratch. */
+export const MAX_LANES = LLAMA_MAX_SEQ - 2;
+
+/** The sequences after the lanes (see the top of this file). */
+export function extraSeqIds(lanes: number): { scratch: number; pruned: number; firstTag: number } {
+  return { scratch: lanes + 1, pruned: lanes + 2, firstTag: lanes + 3 };
+}
 
 export function allSeqIds(lanes: number): number[] {
   return Array.from({ length: lanes + 1 }, (_, i) => i);
