@@ -5,11 +5,12 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { styleText } from "node:util";
 import { performance } from "node:perf_hooks";
 import { TempoInputError, TempoModel } from "../engine/model.js";
-import { TempoSession, FlashAttention, MAX_CONTEXT_SIZE, MAX_THREADS, MIN_CONTEXT_SIZE } from "../engine/session.js";
+import { TempoSession, FlashAttention, MAX_CONTEXT_SIZE, MAX_THREADS, MIN_CONTEXT_SIZE, type SessionOptions } from "../engine/session.js";
+import { checkPruning, DEFAULT_PRUNE_LOOKAHEAD, type PruneSettings } from "../engine/tempo/pruning.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { runGeneration } from "../engine/tempo/generate.js";
 import { overallVerdict, runSelfCheck } from "../engine/tempo/selfcheck.js";
-import { GenerationConfig, NEXT_STEP_POLICIES, NextStepPolicy, StepEvent, TEMPO_MODES, TempoMode, THRESHOLD_SCHEDULES, ThresholdSchedule } from "../engine/types.js";
+import { GenerationConfig, GenerationResult, NEXT_STEP_POLICIES, NextStepPolicy, StepEvent, TEMPO_MODES, TempoMode, THRESHOLD_SCHEDULES, ThresholdSchedule } from "../engine/types.js";
 import { defaultModelPath } from "../engine/default-model.js";
 import { GpuChoice } from "../engine/llama/runtime.js";
 import { MAX_LANES } from "../engine/tempo/lanes.js";
@@ -39,6 +40,12 @@ import { addPromptFileOption } from "./prompt-file.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+const parseLayers = (value: string): number[] => {
+  const layers = value.split(",").map((v) => Number(v.trim()));
+  if (layers.some((l) => !Number.isInteger(l) || l < 0)) throw new InvalidArgumentError(`layers must be comma-separated integers, got "${value}"`);
+  return layers;
+};
+
 interface EngineFlags { model?: string; gpu: GpuChoice; contextSize?: number; flashAttention: FlashAttention; threads?: number }
 
 function engineOptions(cmd: Command): Command {
@@ -50,9 +57,15 @@ function engineOptions(cmd: Command): Command {
     .addOption(new Option("--flash-attention <mode>", "flash attention").choices(["on", "off"]).default("off"));
 }
 
-async function openSession(flags: EngineFlags, lanes: number): Promise<TempoSession> {
+/** `extra`: session options that depend on the model (its layer count). */
+async function openSession(flags: EngineFlags, lanes: number, extra?: (model: TempoModel) => Pick<SessionOptions, "attentionLayers" | "pruneLookahead">): Promise<TempoSession> {
   const model = await TempoModel.open(flags.model ?? defaultModelPath(), { gpu: flags.gpu });
-  return new TempoSession(model, { contextSize: flags.contextSize, lanes, flashAttention: flags.flashAttention, threads: flags.threads });
+  try {
+    return new TempoSession(model, { contextSize: flags.contextSize, lanes, flashAttention: flags.flashAttention, threads: flags.threads, ...extra?.(model) });
+  } catch (e) {
+    await model.dispose();
+    throw e;
+  }
 }
 
 /**
@@ -69,6 +82,15 @@ function renderStep(e: StepEvent, colour: boolean): string {
   });
   const mark = (s: string) => (colour ? styleText("cyan", s) : s);
   return mark(SET_OPEN) + parts.join(mark(SET_SEPARATOR)) + mark(SET_CLOSE);
+}
+
+/** One line on what pruning did: members pruned of those decided, in how many sets. */
+function pruningSummary(result: GenerationResult): string {
+  const decisions = result.steps.flatMap((s) => (s.pruning ? [s.pruning] : []));
+  const decided = decisions.reduce((a, d) => a + d.pruned.length - 1, 0); // the primary is never a candidate
+  const pruned = decisions.reduce((a, d) => a + d.pruned.filter(Boolean).length, 0);
+  const sets = decisions.filter((d) => d.pruned.some(Boolean)).length;
+  return `[pruning] ${pruned} of ${decided} non-primary members pruned, in ${sets} of ${decisions.length} decided sets`;
 }
 
 const program = new Command("tempo")
@@ -111,24 +133,34 @@ generationOptions(engineOptions(program.command("generate").description("generat
   .addHelpText("after", scheduleHelp)
   .option("--prompt <text>", "prompt text")
   .option("--json", "print one JSON object instead of streaming text")
+  .option("--prune-attention <mass>", "retroactive pruning (isolated mode; docs/pruning.md): a member whose mean attention from the next --prune-lookahead steps is below this mass, in (0, 1], leaves the KV cache for every later token", number("prune mass"))
+  .option("--prune-lookahead <k>", `steps after a set whose attention scores it (default: ${DEFAULT_PRUNE_LOOKAHEAD})`, wholeNumber("prune lookahead", 64, 1))
+  .option("--prune-layers <list>", "layers whose attention scores members, comma-separated (default: every layer)", parseLayers)
   .action(async (o) => {
     if (o.prompt === undefined) throw new TempoInputError("give --prompt or --prompt-file");
     const config = configFrom(o);
-    const session = await openSession(o, Math.max(config.maxWidth, 1));
+    if (o.pruneAttention === undefined && (o.pruneLookahead !== undefined || o.pruneLayers)) throw new TempoInputError("--prune-lookahead and --prune-layers shape --prune-attention: give it too");
+    const pruning: PruneSettings | undefined = o.pruneAttention === undefined ? undefined : { mass: o.pruneAttention, lookahead: o.pruneLookahead ?? DEFAULT_PRUNE_LOOKAHEAD };
+    if (pruning) checkPruning(config, pruning);
+    const session = await openSession(o, Math.max(config.maxWidth, 1), pruning && ((model) => ({
+      pruneLookahead: pruning.lookahead,
+      attentionLayers: o.pruneLayers ?? Array.from({ length: model.info.nLayer }, (_, l) => l),
+    })));
     const promptTokens = session.model.promptTokens(o.prompt);
     const signal = cancelSignal();
     const colour = !o.json && process.stdout.isTTY && !process.env.NO_COLOR;
     const started = performance.now();
     if (!o.json) process.stdout.write(o.prompt);
-    const result = await runGeneration(session, { promptTokens, config, signal }, (e) => {
+    const result = await runGeneration(session, { promptTokens, config, signal, pruning }, (e) => {
       if (!o.json) process.stdout.write(renderStep(e, colour));
     });
     const seconds = (performance.now() - started) / 1000;
     if (o.json) {
-      process.stdout.write(JSON.stringify(generationJson(session, config, result)) + "\n");
+      process.stdout.write(JSON.stringify(generationJson(session, config, result, pruning)) + "\n");
     } else {
       const tokens = result.steps.reduce((a, s) => a + s.candidates.length, 0);
       process.stdout.write("\n");
+      if (pruning) process.stderr.write(`${pruningSummary(result)}\n`);
       process.stderr.write(`[${result.stopReason}] ${result.steps.length} steps, ${tokens} tokens in sets, ${(result.steps.length / seconds).toFixed(1)} steps/s on ${session.model.runtime.backend}\n`);
     }
     if (wasCancelled()) process.exitCode = EXIT.cancelled;
@@ -177,12 +209,6 @@ engineOptions(program.command("selfcheck")
     }
     process.exitCode = SELFCHECK_EXIT[verdict];
   });
-
-const parseLayers = (value: string): number[] => {
-  const layers = value.split(",").map((v) => Number(v.trim()));
-  if (layers.some((l) => !Number.isInteger(l) || l < 0)) throw new InvalidArgumentError(`layers must be comma-separated integers, got "${value}"`);
-  return layers;
-};
 
 /** Prompts file: one prompt per line, or JSONL lines {"prompt": "..."}; blank lines ignored. */
 function readPrompts(file: string): string[] {

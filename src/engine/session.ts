@@ -143,6 +143,8 @@ export class TempoSession {
   readonly decodeOnWorker: boolean;
   /** Attention of the most recent set, when this session captures attention. */
   lastSetAttention: SetAttention | undefined;
+  /** Layers whose attention this session captures (SessionOptions.attentionLayers), ascending. */
+  readonly attentionLayers: readonly number[] | undefined;
   /** Sets after each isolated set during which its members can be pruned (SessionOptions.pruneLookahead). */
   readonly pruneLookahead: number | undefined;
 
@@ -170,6 +172,7 @@ export class TempoSession {
       const bad = options.attentionLayers.filter((l) => !Number.isInteger(l) || l < 0 || l >= model.info.nLayer);
       if (bad.length || options.attentionLayers.length === 0) throw new TempoInputError(`attention layers must be integers in [0, ${model.info.nLayer}), got ${options.attentionLayers.join(",")}`);
       this.tap = new AttentionTap(api, new Set(options.attentionLayers));
+      this.attentionLayers = [...new Set(options.attentionLayers)].sort((x, y) => x - y);
     }
     // llama.cpp will decode at most min(n_ctx, n_batch) tokens at once and reserves one output
     // per sequence in that: more sequences than that is a GGML_ASSERT inside context creation.
@@ -236,7 +239,6 @@ export class TempoSession {
   }
 
   get indexTable(): readonly TokenRecord[] { return this.table; }
-  get capturesAttention(): boolean { return this.tap !== undefined; }
   get cellsUsed(): number { return this.nextCell; }
   get cellsFree(): number { return this.contextSize - this.nextCell; }
   get decodeCount(): number { return this.decodeCalls; }

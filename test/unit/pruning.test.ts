@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
 import { ReferenceLlama, ReferenceRow } from "../fixtures/reference-llama.js";
 import { TempoModel, TempoInputError } from "../../src/engine/model.js";
@@ -143,5 +144,28 @@ describe("retroactive pruning", function () {
     await assert.rejects(attempt({ ...sessionOptions, pruneLookahead: 2 }), (e: Error) => e instanceof TempoInputError && /capture attention/.test(e.message));
     await assert.rejects(attempt({ ...sessionOptions, attentionLayers: LAYERS, pruneLookahead: 1 }, "isolated", 2), (e: Error) => e instanceof TempoInputError && /pruneLookahead >= 2/.test(e.message));
     assert.throws(() => new TempoSession(model, { ...sessionOptions, lanes: 64, pruneLookahead: 4 }), (e: Error) => e instanceof TempoInputError && /256/.test(e.message));
+  });
+
+  it("tempo generate --prune-attention records settings and decisions in --json, and refuses bad input in one line", () => {
+    const tempo = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "generate", "--model", seededModelPath(TINY_SHAPE), "--threads", "1", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    const r = tempo("--prompt", "the value of function", "--threshold", "0.05", "--max-width", "4", "--max-steps", "10", "--prune-attention", "0.03", "--prune-layers", "1", "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { config: { pruning: unknown }; steps: { index: number; pruning?: { step: number; pruned: boolean[] }; candidates: { pruned?: boolean }[] }[] };
+    assert.deepEqual(out.config.pruning, { mass: 0.03, lookahead: LOOKAHEAD, layers: [1] });
+    const decided = out.steps.filter((s) => s.pruning);
+    assert.ok(decided.length > 0);
+    for (const s of decided) assert.deepEqual(out.steps[s.pruning!.step].candidates.map((c) => c.pruned), s.pruning!.pruned);
+    for (const [args, message] of [
+      [["--prune-attention", "0"], /pruning mass must be in \(0, 1\]/],
+      [["--prune-attention", "0.1", "--mode", "visible"], /isolated mode/],
+      [["--prune-lookahead", "3"], /give it too/],
+      [["--prune-attention", "0.1", "--prune-layers", "9"], /attention layers must be integers in \[0, 2\)/],
+    ] as const) {
+      const bad = tempo("--prompt", "x", "--max-steps", "2", ...args);
+      assert.equal(bad.status, 2, `${args.join(" ")}: ${bad.stderr}`);
+      assert.match(bad.stderr, message);
+      assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+      assert.equal(bad.stdout, "", "nothing printed before the refusal");
+    }
   });
 });

@@ -12,7 +12,7 @@ import { DistributionRows, entropy, nextDistribution } from "./distribution.js";
 import { ranksOf, SelectedMember, selectSet } from "./selection.js";
 import { thresholdAt } from "./schedule.js";
 import { topTokens } from "../math/top-k.js";
-import { AttentionPruner, markPruned, PruneSettings } from "./pruning.js";
+import { AttentionPruner, checkPruning, markPruned, PruneSettings } from "./pruning.js";
 
 export const TOP_ENTRIES = 10;
 
@@ -185,15 +185,11 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
 }
 
 function pruningFor(session: TempoSession, config: GenerationConfig, settings: PruneSettings): AttentionPruner {
-  if (config.mode !== "isolated") throw new TempoInputError(`pruning needs isolated mode (members told apart by their lanes), got ${config.mode}`);
-  if (!session.capturesAttention) throw new TempoInputError("pruning scores members by attention: the session must capture attention (attentionLayers)");
+  checkPruning(config, settings);
+  if (!session.attentionLayers) throw new TempoInputError("pruning scores members by attention: the session must capture attention (attentionLayers)");
   const lookahead = session.pruneLookahead;
   if (lookahead === undefined || lookahead < settings.lookahead) throw new TempoInputError(`pruning ${settings.lookahead} steps back needs a session made with pruneLookahead >= ${settings.lookahead}`);
-  try {
-    return new AttentionPruner(settings);
-  } catch (e) {
-    throw new TempoInputError((e as Error).message);
-  }
+  return new AttentionPruner(settings);
 }
 
 /** Given tokens as members, with their probabilities and ranks in `probs`. */

@@ -4,10 +4,15 @@
  */
 import type { TempoSession } from "../session.js";
 import type { GenerationConfig, GenerationResult } from "../types.js";
+import type { PruneSettings } from "./pruning.js";
 
-export function generationJson(session: TempoSession, config: GenerationConfig, result: GenerationResult) {
+/** `pruning`: the run's retroactive pruning, recorded with the layers that scored it. */
+export function generationJson(session: TempoSession, config: GenerationConfig, result: GenerationResult, pruning?: PruneSettings) {
   return {
-    config: { ...config, model: session.model.info.path, contextSize: session.contextSize, lanes: session.lanes, backend: session.model.runtime.backend, flashAttention: session.flashAttention },
+    config: {
+      ...config, model: session.model.info.path, contextSize: session.contextSize, lanes: session.lanes, backend: session.model.runtime.backend, flashAttention: session.flashAttention,
+      ...(pruning ? { pruning: { ...pruning, layers: session.attentionLayers } } : {}),
+    },
     promptTokens: result.promptTokens,
     steps: result.steps.map((s) => ({ ...s })),
     stopReason: result.stopReason,

@@ -6,7 +6,8 @@
  * member (candidates[0], whose token is the text) is never pruned.
  */
 import { SetAttention } from "../session.js";
-import { Candidate, PruneDecision } from "../types.js";
+import { TempoInputError } from "../model.js";
+import { Candidate, GenerationConfig, PruneDecision } from "../types.js";
 
 export interface PruneSettings {
   /** Prune members whose score (mean attention a later query row pays them) is below this; in (0, 1]. */
@@ -23,9 +24,11 @@ export function markPruned(candidates: Candidate[], decision: PruneDecision): vo
   candidates.forEach((c, j) => { c.pruneScore = decision.scores[j]; c.pruned = decision.pruned[j]; });
 }
 
-export function validatePruneSettings(s: PruneSettings): void {
-  if (!(s.mass > 0 && s.mass <= 1)) throw new RangeError(`the pruning mass must be in (0, 1], got ${s.mass}`);
-  if (!Number.isInteger(s.lookahead) || s.lookahead < 1) throw new RangeError(`the pruning lookahead must be an integer >= 1, got ${s.lookahead}`);
+/** What pruning needs of a run's settings, as one-line input errors. */
+export function checkPruning(config: Pick<GenerationConfig, "mode">, s: PruneSettings): void {
+  if (config.mode !== "isolated") throw new TempoInputError(`pruning needs isolated mode (members told apart by their lanes), got ${config.mode}`);
+  if (!(s.mass > 0 && s.mass <= 1)) throw new TempoInputError(`the pruning mass must be in (0, 1], got ${s.mass}`);
+  if (!Number.isInteger(s.lookahead) || s.lookahead < 1) throw new TempoInputError(`the pruning lookahead must be an integer >= 1, got ${s.lookahead}`);
 }
 
 interface PendingSet { step: number; cells: readonly number[]; sums: Float64Array; rows: number; stepsSeen: number }
@@ -34,7 +37,7 @@ interface PendingSet { step: number; cells: readonly number[]; sums: Float64Arra
 export class AttentionPruner {
   private readonly pending: PendingSet[] = [];
 
-  constructor(readonly settings: PruneSettings) { validatePruneSettings(settings); }
+  constructor(readonly settings: PruneSettings) {}
 
   /**
    * The attention of the set just decoded: it scores every pending set, then the set itself
