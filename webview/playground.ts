@@ -18,7 +18,7 @@ import "@vscode-elements/elements/dist/vscode-tree-item/index.js";
 import { PLAYGROUND_VIEWS, parseExtensionMessage, type GenerationSettings, type PromptFormat, type StepEventMessage, type WebviewMessage } from "./protocol.js";
 import { MEMBER_SEPARATOR, type DisplayToken } from "../src/protocol/token-display.js";
 import { MOVING_SCHEDULES, schedulePreviewText } from "../src/engine/tempo/schedule.js";
-import type { ThresholdSchedule } from "../src/engine/types.js";
+import { DEFAULT_CONFIG, NEXT_STEP_POLICIES, oneOf, TEMPO_MODES, THRESHOLD_SCHEDULES } from "../src/protocol/generation.js";
 import { MAX_HISTORY_RUNS, collapseContinuation, historyLabel, readState, runKey, stateToStore, type PlaygroundState, type RunRecord } from "./playground-state.js";
 import { probabilityBin, visibleText, visibleToken, formatProb } from "./render.js";
 import { appendToTree, type TreeNode } from "./token-tree.js";
@@ -90,8 +90,12 @@ function setStatus(text: string, state: string): void {
 // ------------------------------------------------------------------ settings <-> controls
 /** Reads the controls; an empty number field means "the default". Throws on a non-number. */
 function readSettings(): GenerationSettings {
-  const s: GenerationSettings = {};
-  for (const k of SELECT_FIELDS) if (fields[k].value) s[k] = fields[k].value;
+  // The selects offer only the lists' values; anything else (none chosen) means the default.
+  const s: GenerationSettings = {
+    mode: oneOf(TEMPO_MODES, fields.mode.value),
+    policy: oneOf(NEXT_STEP_POLICIES, fields.policy.value),
+    schedule: oneOf(THRESHOLD_SCHEDULES, fields.schedule.value),
+  };
   for (const k of NUMBER_FIELDS) {
     if (k === "thresholdEnd" && !scheduleMoves()) continue;
     const raw = fields[k].value.trim();
@@ -118,10 +122,11 @@ const scheduleMoves = () => (MOVING_SCHEDULES as readonly string[]).includes(fie
 function syncScheduleField(): void {
   fields.thresholdEnd.disabled = !scheduleMoves();
   const value = (field: ValueElement, fallback: number) => (field.value.trim() === "" || !Number.isFinite(Number(field.value)) ? fallback : Number(field.value));
-  const threshold = value(fields.threshold, 0.1);
+  const threshold = value(fields.threshold, DEFAULT_CONFIG.threshold);
   schedulePreviewLine.hidden = !scheduleMoves();
   schedulePreviewLine.textContent = `threshold per step: ${schedulePreviewText({
-    schedule: fields.schedule.value as ThresholdSchedule, threshold, thresholdEnd: value(fields.thresholdEnd, threshold), maxSteps: Math.max(1, Math.round(value(fields.maxSteps, 64))),
+    schedule: oneOf(THRESHOLD_SCHEDULES, fields.schedule.value) ?? DEFAULT_CONFIG.schedule, threshold, thresholdEnd: value(fields.thresholdEnd, threshold),
+    maxSteps: Math.max(1, Math.round(value(fields.maxSteps, DEFAULT_CONFIG.maxSteps))),
   })}`;
 }
 

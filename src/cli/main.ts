@@ -10,10 +10,10 @@ import { checkPruning, DEFAULT_PRUNE_LOOKAHEAD, type PruneSettings } from "../en
 import { resolveConfig } from "../engine/tempo/config.js";
 import { runGeneration } from "../engine/tempo/generate.js";
 import { overallVerdict, runSelfCheck } from "../engine/tempo/selfcheck.js";
-import { GenerationConfig, GenerationResult, NEXT_STEP_POLICIES, NextStepPolicy, StepEvent, TEMPO_MODES, TempoMode, THRESHOLD_SCHEDULES, ThresholdSchedule } from "../engine/types.js";
+import type { GenerationConfig, GenerationResult, StepEvent } from "../engine/types.js";
+import { DEFAULT_CONFIG, MAX_LANES, NEXT_STEP_POLICIES, NUMBER_RANGES, rangeText, TEMPO_MODES, THRESHOLD_SCHEDULES, type NumberSetting, type TempoMode } from "../protocol/generation.js";
 import { defaultModelPath } from "../engine/default-model.js";
 import { GpuChoice } from "../engine/llama/runtime.js";
-import { MAX_LANES } from "../engine/tempo/lanes.js";
 import { schedulePreviewText } from "../engine/tempo/schedule.js";
 import { SET_CLOSE, SET_OPEN, SET_SEPARATOR, visibleToken } from "../protocol/token-display.js";
 import { checkOutDir, parseArms, runEvalCommand } from "../engine/eval/cli.js";
@@ -98,27 +98,29 @@ const program = new Command("tempo")
   .showHelpAfterError(false)
   .allowExcessArguments(false);
 
+/** A setting's help: what it does, its range and its default (src/protocol/generation.ts). */
+const settingHelp = (key: NumberSetting, what: string): string => `${what}, in ${rangeText(NUMBER_RANGES[key])} (default: ${DEFAULT_CONFIG[key]})`;
+
 /** The generation settings every run-producing command takes. */
-function generationOptions(cmd: Command, defaultMode: string): Command {
+function generationOptions(cmd: Command, defaultMode: TempoMode): Command {
   return cmd
     .addOption(new Option("--mode <mode>", "how set members see each other").choices(TEMPO_MODES).default(defaultMode))
-    .addOption(new Option("--policy <policy>", "next-step distribution after a set").choices(NEXT_STEP_POLICIES).default("mixture"))
-    .option("--threshold <t>", "keep tokens with p >= t, t in (0, 1]", number("threshold"))
-    .option("--alpha <a>", "relative rule: cutoff = max(t, a * p_max)", number("alpha"))
-    .addOption(new Option("--schedule <schedule>", "threshold schedule over steps").choices(THRESHOLD_SCHEDULES).default("constant"))
-    .option("--threshold-end <t>", "threshold at the last step (linear and cosine schedules)", number("threshold end"))
-    .option("--max-width <n>", `largest set (lane limit ${MAX_LANES})`, number("max width"))
-    .option("--max-steps <n>", "steps to generate", number("max steps"))
-    .option("--min-steps <n>", "end-of-generation tokens cannot end the run before this step (default 0)", number("min steps"))
-    .option("--temperature <t>", "softmax temperature", number("temperature"))
+    .addOption(new Option("--policy <policy>", "next-step distribution after a set").choices(NEXT_STEP_POLICIES).default(DEFAULT_CONFIG.policy))
+    .option("--threshold <t>", settingHelp("threshold", "keep tokens with p >= t"), number("threshold"))
+    .option("--alpha <a>", settingHelp("relativeAlpha", "relative rule: cutoff = max(t, a * p_max)"), number("alpha"))
+    .addOption(new Option("--schedule <schedule>", "threshold schedule over steps").choices(THRESHOLD_SCHEDULES).default(DEFAULT_CONFIG.schedule))
+    .option("--threshold-end <t>", `threshold at the last step (linear and cosine schedules), in ${rangeText(NUMBER_RANGES.thresholdEnd)} (default: the threshold)`, number("threshold end"))
+    .option("--max-width <n>", settingHelp("maxWidth", "largest set (at most the lane limit)"), number("max width"))
+    .option("--max-steps <n>", settingHelp("maxSteps", "steps to generate"), number("max steps"))
+    .option("--min-steps <n>", settingHelp("minSteps", "end-of-generation tokens cannot end the run before this step"), number("min steps"))
+    .option("--temperature <t>", settingHelp("temperature", "softmax temperature"), number("temperature"))
     .option("--stop <text>", "stop string (repeatable)", collect, []);
 }
 
 function configFrom(o: Record<string, unknown>): GenerationConfig {
   return resolveConfig({
-    mode: o.mode as TempoMode, policy: o.policy as NextStepPolicy, threshold: o.threshold as number, relativeAlpha: o.alpha as number,
-    schedule: o.schedule as ThresholdSchedule, thresholdEnd: o.thresholdEnd as number, maxWidth: o.maxWidth as number,
-    maxSteps: o.maxSteps as number, minSteps: o.minSteps as number, temperature: o.temperature as number, stopStrings: o.stop as string[],
+    mode: o.mode, policy: o.policy, threshold: o.threshold, relativeAlpha: o.alpha, schedule: o.schedule, thresholdEnd: o.thresholdEnd,
+    maxWidth: o.maxWidth, maxSteps: o.maxSteps, minSteps: o.minSteps, temperature: o.temperature, stopStrings: o.stop,
   });
 }
 
@@ -325,7 +327,7 @@ engineOptions(program.command("eval").description("code-completion experiment: r
   .option("--tasks <jsonl>", "HumanEval-style task file (default: the built-in suite)")
   .option("--arms <list>", "comma-separated modes", DEFAULT_EVAL_SETTINGS.arms.join(","))
   .option("--limit <n>", "first n tasks only", number("limit"))
-  .option("--threshold <t>", "TEMPO threshold, t in (0, 1]", number("threshold"), DEFAULT_EVAL_SETTINGS.threshold)
+  .option("--threshold <t>", `TEMPO threshold, in ${rangeText(NUMBER_RANGES.threshold)}`, number("threshold"), DEFAULT_EVAL_SETTINGS.threshold)
   .option("--max-width <n>", "largest set", number("max width"), DEFAULT_EVAL_SETTINGS.maxWidth)
   .option("--max-steps <n>", "steps per completion", number("max steps"), DEFAULT_EVAL_SETTINGS.maxSteps)
   .option("--path-cap <n>", "most paths per TEMPO run used as pass@k samples", number("path cap"), DEFAULT_EVAL_SETTINGS.pathCap)

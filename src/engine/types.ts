@@ -3,36 +3,13 @@
  * the capture files, the analysis and the UI all read these.
  */
 
-/** How members of one parallel set see each other. `standard` is width-1 greedy decoding. */
-export type TempoMode = "isolated" | "visible" | "causal" | "standard";
-export const TEMPO_MODES: readonly TempoMode[] = ["isolated", "visible", "causal", "standard"];
-
-/** Which next-token distribution the step after a set is selected from. */
-export type NextStepPolicy = "mixture" | "top" | "last";
-export const NEXT_STEP_POLICIES: readonly NextStepPolicy[] = ["mixture", "top", "last"];
-
-/** How the threshold evolves over steps. */
-export type ThresholdSchedule = "constant" | "linear" | "cosine";
-export const THRESHOLD_SCHEDULES: readonly ThresholdSchedule[] = ["constant", "linear", "cosine"];
-
-export interface GenerationConfig {
-  mode: TempoMode;
-  policy: NextStepPolicy;
-  /** Keep tokens with p >= threshold (absolute rule). In (0, 1]. */
-  threshold: number;
-  /** Relative rule: the cutoff is max(threshold, alpha * p_max). 0 disables it. */
-  relativeAlpha: number;
-  schedule: ThresholdSchedule;
-  /** For `linear` and `cosine`: the threshold at the last step (src/engine/tempo/schedule.ts). */
-  thresholdEnd: number;
-  /** Cap on set size; at most the session's lane count. */
-  maxWidth: number;
-  maxSteps: number;
-  /** End-of-generation tokens cannot end the run (nor join a set) before this step. 0: no delay. */
-  minSteps: number;
-  temperature: number;
-  stopStrings: string[];
-}
+// The settings' names, choices and ranges are declared once, in the protocol module that the
+// extension and the page share; the engine takes its types from there.
+export {
+  TEMPO_MODES, NEXT_STEP_POLICIES, THRESHOLD_SCHEDULES, STOP_REASONS,
+  type TempoMode, type NextStepPolicy, type ThresholdSchedule, type StopReason, type GenerationConfig,
+} from "../protocol/generation.js";
+import type { GenerationConfig, NextStepPolicy, StopReason, TempoMode } from "../protocol/generation.js";
 
 export interface Candidate {
   token: number;
@@ -53,8 +30,6 @@ export interface Candidate {
 }
 
 export interface TopEntry { token: number; text: string; special?: string; prob: number }
-
-export type StopReason = "eog" | "max-steps" | "stop-string" | "context-full" | "aborted";
 
 export interface StepEvent {
   index: number;

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import * as vscode from "vscode";
 import type { EngineOptions, GenerationSettings } from "../protocol/engine.js";
+import { DEFAULT_CONFIG, oneOf, NEXT_STEP_POLICIES, TEMPO_MODES, THRESHOLD_SCHEDULES } from "../protocol/generation.js";
 
 export const DEMO_MODEL_FILE = "tempo-demo-code.gguf";
 
@@ -37,19 +38,25 @@ export function engineOptions(extensionUri: vscode.Uri): EngineOptions {
   };
 }
 
-/** The playground's starting values for every control (`tempo.generation.*`). */
+/**
+ * The playground's starting values for every control (`tempo.generation.*`); a setting left
+ * unset gets the engine's default. A choice that is not one of the list (a hand-edited
+ * settings.json) is left out, so the run gets the default rather than a value the protocol refuses.
+ */
 export function generationDefaults(): GenerationSettings {
   const g = vscode.workspace.getConfiguration("tempo.generation");
+  const d = DEFAULT_CONFIG;
+  const pick = <T extends string>(key: string, list: readonly T[], fallback: T): T | undefined => oneOf(list, g.get<unknown>(key, fallback));
   return {
-    mode: g.get<string>("mode", "isolated"),
-    policy: g.get<string>("policy", "mixture"),
-    threshold: g.get<number>("threshold", 0.1),
-    schedule: g.get<string>("schedule", "constant"),
-    thresholdEnd: g.get<number>("thresholdEnd", 0.1),
-    maxWidth: g.get<number>("maxWidth", 8),
-    maxSteps: g.get<number>("maxSteps", 64),
-    minSteps: g.get<number>("minSteps", 0),
-    temperature: g.get<number>("temperature", 1),
-    stopStrings: g.get<string[]>("stopStrings", []),
+    mode: pick("mode", TEMPO_MODES, d.mode),
+    policy: pick("policy", NEXT_STEP_POLICIES, d.policy),
+    threshold: g.get<number>("threshold", d.threshold),
+    schedule: pick("schedule", THRESHOLD_SCHEDULES, d.schedule),
+    thresholdEnd: g.get<number>("thresholdEnd", d.thresholdEnd),
+    maxWidth: g.get<number>("maxWidth", d.maxWidth),
+    maxSteps: g.get<number>("maxSteps", d.maxSteps),
+    minSteps: g.get<number>("minSteps", d.minSteps),
+    temperature: g.get<number>("temperature", d.temperature),
+    stopStrings: g.get<string[]>("stopStrings", d.stopStrings),
   };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { THRESHOLD_SCHEDULES } from "../engine/types.js";
+import { NEXT_STEP_POLICIES, NUMBER_RANGES, TEMPO_MODES, THRESHOLD_SCHEDULES, type NumberRange } from "../protocol/generation.js";
 
 /** A fresh CSP nonce for each page load (128 random bits). */
 export function makeNonce(): string {
@@ -56,8 +56,15 @@ const select = (id: string, label: string, options: readonly string[]): string =
   `<div class="field"><vscode-label for="${id}">${label}</vscode-label><vscode-single-select id="${id}">${options
     .map((o) => `<vscode-option value="${o}">${o}</vscode-option>`)
     .join("")}</vscode-single-select></div>`;
-const numberField = (id: string, label: string, attrs: string): string =>
-  `<div class="field"><vscode-label for="${id}">${label}</vscode-label><vscode-textfield id="${id}" type="number" ${attrs}></vscode-textfield></div>`;
+/**
+ * A number control bounded like its setting. HTML's `min` is inclusive, so an exclusive minimum
+ * (threshold, temperature: 0 is refused) becomes the first step above it.
+ */
+const numberField = (id: keyof typeof NUMBER_RANGES, label: string): string => {
+  const r: NumberRange = NUMBER_RANGES[id];
+  const max = r.max === undefined ? "" : ` max="${r.max}"`;
+  return `<div class="field"><vscode-label for="${id}">${label}</vscode-label><vscode-textfield id="${id}" type="number" min="${r.exclusiveMin ? r.min + r.step : r.min}"${max} step="${r.step}"></vscode-textfield></div>`;
+};
 
 export function playgroundHtml(r: PageResources): string {
   return pageHtml(
@@ -78,16 +85,16 @@ export function playgroundHtml(r: PageResources): string {
   <vscode-textarea id="prompt" rows="6" resize="vertical" placeholder="Write a prompt..."></vscode-textarea>
   <p id="format-hint" class="muted" hidden></p>
   <section id="controls" aria-label="Generation settings">
-    ${select("mode", "Mode", ["isolated", "visible", "causal", "standard"])}
-    ${select("policy", "Policy", ["mixture", "top", "last"])}
-    ${numberField("threshold", "Threshold", 'min="0" max="1" step="0.01"')}
-    ${select("schedule", "Schedule", [...THRESHOLD_SCHEDULES])}
-    ${numberField("thresholdEnd", "End threshold", 'min="0" max="1" step="0.01"')}
-    ${numberField("maxWidth", "Max width", 'min="1" step="1"')}
-    ${numberField("maxSteps", "Max steps", 'min="1" step="1"')}
-    ${numberField("minSteps", "Min steps", 'min="0" step="1"')}
+    ${select("mode", "Mode", TEMPO_MODES)}
+    ${select("policy", "Policy", NEXT_STEP_POLICIES)}
+    ${numberField("threshold", "Threshold")}
+    ${select("schedule", "Schedule", THRESHOLD_SCHEDULES)}
+    ${numberField("thresholdEnd", "End threshold")}
+    ${numberField("maxWidth", "Max width")}
+    ${numberField("maxSteps", "Max steps")}
+    ${numberField("minSteps", "Min steps")}
     <p id="schedule-preview" class="muted field wide" hidden></p>
-    ${numberField("temperature", "Temperature", 'min="0" step="0.1"')}
+    ${numberField("temperature", "Temperature")}
     <div class="field wide"><vscode-label for="stops">Stop strings (one per line, \\n for a newline)</vscode-label><vscode-textarea id="stops" rows="2" resize="vertical"></vscode-textarea></div>
   </section>
   <div class="actions">

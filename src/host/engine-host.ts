@@ -121,7 +121,7 @@ async function promptFor(model: TempoModel, req: Extract<HostRequest, { type: "g
 }
 
 async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, signal: AbortSignal): Promise<void> {
-  const settings = resolveConfig(req.settings as Partial<GenerationConfig>);
+  const settings = resolveConfig(req.settings);
   const loaded = await loadModel(req.id, req.engine);
   const session = sessionFor(loaded, req.engine, settings.maxWidth);
   send({ type: "modelLoaded", id: req.id, model: summary(loaded, session) });
@@ -183,7 +183,7 @@ async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, sign
 
 async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal: AbortSignal): Promise<void> {
   // "Compare Isolated vs Visible": P is always isolated and Q visible, whatever the playground's mode.
-  const config = resolveConfig({ ...(req.settings as Partial<GenerationConfig>), mode: "isolated" });
+  const config = resolveConfig({ ...req.settings, mode: "isolated" });
   const loaded = await loadModel(req.id, req.engine);
   send({ type: "modelLoaded", id: req.id, model: summary(loaded, loaded.session) });
   const result = await compareModes(loaded.model, {
@@ -218,7 +218,7 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
 }
 
 async function runComplete(req: Extract<HostRequest, { type: "complete" }>, signal: AbortSignal): Promise<void> {
-  const config = resolveConfig(req.settings as Partial<GenerationConfig>);
+  const config = resolveConfig(req.settings);
   const loaded = await loadModel(req.id, req.engine);
   const session = sessionFor(loaded, req.engine, config.maxWidth);
   send({ type: "modelLoaded", id: req.id, model: summary(loaded, session) });

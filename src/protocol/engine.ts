@@ -3,6 +3,7 @@
 // half-dead after a native abort, and a malformed message must fail loudly, not render garbage.
 import { z } from "zod";
 import { experimentProgressSchema, experimentSpecSchema, experimentViewSchema } from "./experiment.js";
+import { generationSettingsSchema, modeSchema, policySchema, STOP_REASONS } from "./generation.js";
 
 const finite = z.number().refine(Number.isFinite, "must be finite");
 /** Probabilities are finite in [0, 1]; log-probabilities may be -Infinity (p = 0). */
@@ -21,20 +22,7 @@ export const engineOptionsSchema = z.object({
 }).strict();
 export type EngineOptions = z.infer<typeof engineOptionsSchema>;
 
-/** Generation settings as the user typed them; resolveConfig in the child validates them. */
-export const generationSettingsSchema = z.object({
-  mode: z.string(),
-  policy: z.string(),
-  threshold: z.number(),
-  schedule: z.string(),
-  thresholdEnd: z.number().optional(),
-  maxWidth: z.number(),
-  maxSteps: z.number(),
-  minSteps: z.number(),
-  temperature: z.number(),
-  stopStrings: z.array(z.string()),
-}).partial().strict();
-export type GenerationSettings = z.infer<typeof generationSettingsSchema>;
+export { generationSettingsSchema, type GenerationSettings } from "./generation.js";
 
 const requestId = z.number().int().nonnegative();
 
@@ -134,8 +122,8 @@ export const topEntrySchema = z.object({ token: z.number().int(), text: z.string
 export const stepEventSchema = z.object({
   index: z.number().int().nonnegative(),
   position: z.number().int(),
-  mode: z.enum(["isolated", "visible", "causal", "standard"]),
-  policy: z.enum(["mixture", "top", "last"]),
+  mode: modeSchema,
+  policy: policySchema,
   threshold: finite,
   candidates: z.array(candidateSchema).min(1),
   top: z.array(topEntrySchema),
@@ -160,7 +148,7 @@ export const modelSummarySchema = z.object({
 export type ModelSummary = z.infer<typeof modelSummarySchema>;
 
 export const runSummarySchema = z.object({
-  stopReason: z.enum(["eog", "max-steps", "stop-string", "context-full", "aborted"]),
+  stopReason: z.enum(STOP_REASONS),
   text: z.string(),
   steps: z.number().int(),
   promptTokens: z.number().int(),
@@ -196,7 +184,8 @@ export const completionResultSchema = z.object({
   steps: z.number().int().nonnegative(),
   forwardPasses: z.number().int().nonnegative(),
   generateMs: finite,
-  stopReason: z.enum(["eog", "max-steps", "stop-string", "context-full", "aborted", "function-end"]),
+  /** A run's reasons, or "function-end": the primary path closed the block. */
+  stopReason: z.enum([...STOP_REASONS, "function-end"]),
   /** The config after resolveConfig (defaults filled in). */
   config: z.record(z.string(), z.unknown()),
   modelSha256: z.string().regex(/^[0-9a-f]{64}$/),

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { TempoSession } from "../engine/session.js";
 import { TempoInputError } from "../engine/model.js";
 import { resolveConfig } from "../engine/tempo/config.js";
+import { generationConfigSchema } from "../protocol/generation.js";
 import { runGeneration } from "../engine/tempo/generate.js";
 import { generationJson } from "../engine/tempo/generation-json.js";
 import type { GenerationConfig, GenerationResult } from "../engine/types.js";
@@ -23,7 +24,7 @@ export const completionRequestSchema = z.object({
   max_tokens: z.number().int().min(1).max(MAX_API_TOKENS).default(16),
   /** Up to 5 alternatives per token, as OpenAI's completions API allows. */
   logprobs: z.number().int().min(0).max(5).nullable().optional(),
-  temperature: z.number().gt(0).max(100).optional(),
+  temperature: generationConfigSchema.shape.temperature.optional(),
   stop,
   n: z.literal(1, "only n = 1 is supported").optional(),
   stream: z.literal(false, "streaming is not supported").optional(),
