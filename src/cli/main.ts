@@ -16,11 +16,12 @@ import { defaultModelPath } from "../engine/default-model.js";
 import { GpuChoice } from "../engine/llama/runtime.js";
 import { schedulePreviewText } from "../engine/tempo/schedule.js";
 import { SET_CLOSE, SET_OPEN, SET_SEPARATOR, visibleToken } from "../protocol/token-display.js";
-import { checkOutDir, parseArms, runEvalCommand } from "../engine/eval/cli.js";
+import { EVAL_OUT_RULE, parseArms, runEvalCommand } from "../engine/eval/cli.js";
+import { checkOutDir } from "../engine/capture/out-dir.js";
 import { selectTasks } from "../engine/eval/tasks.js";
 import { armConfig, DEFAULT_EVAL_SETTINGS, resolveEvalSettings } from "../engine/eval/runner.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compareModes, RecordedRun } from "../engine/analysis/compare-run.js";
 import { assertSameModel, readCapture } from "../engine/capture/reader.js";
@@ -243,7 +244,7 @@ generationOptions(engineOptions(program.command("compare").description("isolated
   .action(async (o) => {
     if ([o.prompt, o.prompts, o.from].filter(Boolean).length !== 1) throw new TempoInputError("give exactly one of --prompt, --prompts or --from");
     if (o.f16 && !o.fullLogits) throw new TempoInputError("--f16 stores the --full-logits rows: give --full-logits too");
-    if (existsSync(o.out)) throw new TempoInputError(`${o.out} already exists; captures are never overwritten`);
+    checkOutDir(o.out, { allowEmpty: false });
     const model = await TempoModel.open(o.model ?? defaultModelPath(), { gpu: o.gpu });
     let config = configFrom(o);
     let recorded: RecordedRun | undefined;
@@ -336,7 +337,7 @@ engineOptions(program.command("eval").description("code-completion experiment: r
   .option("--python <interpreter>", "interpreter for Python tasks", DEFAULT_PYTHON)
   .option("--no-python", "skip Python tasks (recorded as skipped, not as failures)")
   .action(async (o) => {
-    checkOutDir(o.out);
+    checkOutDir(o.out, EVAL_OUT_RULE);
     const arms = parseArms(o.arms);
     const { tasks, source } = selectTasks(o.tasks, o.limit);
     const settings = resolveEvalSettings({ arms, threshold: o.threshold, maxWidth: o.maxWidth, maxSteps: o.maxSteps, pathCap: o.pathCap, exec: { timeoutMs: o.timeout, memoryMb: o.memory, python: o.python === false ? null : o.python } });

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
+import { PARTIAL_RESULTS } from "../../src/engine/capture/out-dir.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -61,5 +64,60 @@ describe("tempo eval", function () {
       assert.match(r.stderr, pattern);
     }
     assert.equal(readFileSync(join(full, "keep.txt"), "utf8"), "mine");
+  });
+
+  it("--out that cannot be written is refused before the run, for eval and compare alike", () => {
+    const file = join(dir, "a-file");
+    writeFileSync(file, "not a folder");
+    for (const out of ["/proc/tempo-out", join(file, "out")]) {
+      for (const args of [["eval", "--limit", "1"], ["compare", "--prompt", "x", "--max-steps", "2"]]) {
+        const started = Date.now();
+        const r = tempo(...args, "--model", seededModelPath(TINY_SHAPE), "--threads", "1", "--out", out);
+        assert.equal(r.code, 2, `${args[0]} --out ${out}: ${r.stderr}`);
+        assert.match(r.stderr, /^tempo: --out .*: cannot write there/);
+        assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+        assert.ok(Date.now() - started < 60_000, "refused at once, not after a run");
+      }
+    }
+  });
+
+  /** Starts an eval of every built-in task on the tiny model; resolves once `n` results are on disk. */
+  async function evalUntil(out: string, n: number) {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "eval", "--model", seededModelPath(TINY_SHAPE), "--threads", "1", "--arms", "standard", "--max-steps", "24", "--out", out], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => { stderr += d; });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+    const partial = join(out, PARTIAL_RESULTS);
+    for (let waited = 0; ; waited += 20) {
+      if (existsSync(partial) && readFileSync(partial, "utf8").split("\n").filter(Boolean).length >= n) break;
+      if (child.exitCode !== null || waited > 240_000) throw new Error(`no ${n} results before the end: ${stderr}`);
+      await sleep(20);
+    }
+    return { child, exited, stderr: () => stderr };
+  }
+
+  it("a killed eval keeps what finished in a visibly partial folder, which a rerun will not mix into", async () => {
+    const out = join(dir, "killed");
+    const run = await evalUntil(out, 2);
+    run.child.kill("SIGKILL");
+    await run.exited;
+    const lines = readFileSync(join(out, PARTIAL_RESULTS), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { taskId: string; arm: string });
+    assert.ok(lines.length >= 2 && lines.every((l) => l.arm === "standard" && l.taskId), "finished units are on disk, one JSON line each");
+    assert.ok(!existsSync(join(out, "summary.json")), "no summary: the folder is not complete");
+    const again = tempo("eval", "--model", seededModelPath(TINY_SHAPE), "--out", out);
+    assert.equal(again.code, 2, again.stderr);
+    assert.match(again.stderr, /holds a partial run/);
+  });
+
+  it("SIGTERM, like Ctrl-C, ends the run with its finished units written and marked aborted (exit 130)", async () => {
+    const out = join(dir, "terminated");
+    const run = await evalUntil(out, 1);
+    run.child.kill("SIGTERM");
+    const { code } = await run.exited;
+    assert.equal(code, 130, run.stderr());
+    assert.deepEqual(readdirSync(out).sort(), ["report.html", "report.md", "results.jsonl", "summary.json"], "the partial-results file gives way to the full set");
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as { summary: { aborted: boolean } };
+    assert.equal(summary.summary.aborted, true);
+    assert.ok(readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").length >= 1);
   });
 });

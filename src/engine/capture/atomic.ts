@@ -19,9 +19,14 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | readon
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, "wx", 0o644);
-    for (const c of chunks) {
-      if (typeof c === "string") fs.writeSync(fd, c, null, "utf8");
-      else for (let off = 0; off < c.byteLength;) off += fs.writeSync(fd, c, off, c.byteLength - off);
+    for (const chunk of chunks) {
+      const c = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+      for (let off = 0; off < c.byteLength;) {
+        const n = fs.writeSync(fd, c, off, c.byteLength - off);
+        // A pseudo file system (/proc) may accept nothing: retrying would spin for ever.
+        if (n === 0) throw Object.assign(new Error(`writing ${file}: the file system took 0 bytes`), { code: "EIO" });
+        off += n;
+      }
     }
     fs.fsyncSync(fd);
     fs.closeSync(fd);

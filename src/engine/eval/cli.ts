@@ -2,7 +2,8 @@
  * `tempo eval`: the steps around runEval that belong to a terminal (output folder checks,
  * a progress bar with ETA on stderr, the closing summary lines).
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
 import { TempoInputError } from "../model.js";
 import type { TempoSession } from "../session.js";
@@ -12,19 +13,16 @@ import { evalMeta, skippedPhrase, writeEvalOutput } from "./report.js";
 import { runEval, type EvalSettings } from "./runner.js";
 import { summarizeEval } from "./summary.js";
 import type { EvalTask } from "./tasks.js";
+import { checkOutDir, PARTIAL_RESULTS } from "../capture/out-dir.js";
+
+/** An experiment's folder must not exist or be empty: it never overwrites another. */
+export const EVAL_OUT_RULE = { allowEmpty: true } as const;
 
 export function parseArms(text: string): TempoMode[] {
   const arms = text.split(",").map((s) => s.trim()).filter(Boolean);
   const bad = arms.filter((a) => !(TEMPO_MODES as readonly string[]).includes(a));
   if (bad.length || arms.length === 0) throw new TempoInputError(`arms must be a comma-separated list of ${TEMPO_MODES.join(", ")}; got "${text}"`);
   return arms as TempoMode[];
-}
-
-/** The output folder must not exist or be empty: an experiment never overwrites another. */
-export function checkOutDir(out: string): void {
-  if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new TempoInputError(`--out ${out} exists and is not a folder`);
-  if (readdirSync(out).length > 0) throw new TempoInputError(`--out ${out} is not empty; choose a new folder`);
 }
 
 export interface EvalCommandInput {
@@ -48,17 +46,25 @@ export async function runEvalCommand(input: EvalCommandInput): Promise<{ aborted
     etaBuffer: 12,
     hideCursor: true,
   }, Presets.shades_classic);
+  checkOutDir(out, EVAL_OUT_RULE); // again: the model load took a while
+  mkdirSync(out, { recursive: true });
+  // Each finished unit is appended at once, so a killed run (SIGKILL, power) keeps it; the
+  // file goes when the full results are written.
+  const partial = join(out, PARTIAL_RESULTS);
   bar.start(tasks.length * (input.settings.arms?.length ?? 1), 0, { last: "" });
   let run;
   try {
-    run = await runEval({ session, tasks, settings: input.settings, signal: input.signal, onProgress: (p) => bar.update(p.done, { last: `${p.taskId} ${p.arm}` }) });
+    run = await runEval({
+      session, tasks, settings: input.settings, signal: input.signal,
+      onProgress: (p) => bar.update(p.done, { last: `${p.taskId} ${p.arm}` }),
+      onItem: (item) => appendFileSync(partial, JSON.stringify(item) + "\n"),
+    });
   } finally {
     bar.stop();
   }
   const summary = summarizeEval(run);
-  mkdirSync(out, { recursive: true });
-  checkOutDir(out); // again: something may have written there during the run
   const files = writeEvalOutput(out, run, summary, meta);
+  rmSync(partial, { force: true });
   for (const a of summary.arms) {
     process.stderr.write(`${a.arm.padEnd(9)} pass@1 ${a.pass1.count}/${a.pass1.n}  best-of-set ${a.bestOfSet.count}/${a.bestOfSet.n}  exact ${a.exact.count}  edit-sim ${fmt(a.editSimilarity.mean)}  passes/task ${fmt(a.cost.forwardPassesPerTask)}  samples/task ${fmt(a.cost.samplesPerTask)}\n`);
   }

@@ -132,13 +132,16 @@ export function renderEvalHtml(run: EvalRun, summary: EvalSummary, meta: EvalMet
 </head><body>${body.join("\n")}</body></html>\n`;
 }
 
-/** Writes the four files into `dir` (each created exclusively: never overwrites). */
+/**
+ * Writes the four files into `dir` (each created exclusively: never overwrites), summary.json
+ * last: a folder without it is a partial run.
+ */
 export function writeEvalOutput(dir: string, run: EvalRun, summary: EvalSummary, meta: EvalMeta): Record<keyof typeof EVAL_FILES, string> {
   const files = Object.fromEntries(Object.entries(EVAL_FILES).map(([k, f]) => [k, path.join(dir, f)])) as Record<keyof typeof EVAL_FILES, string>;
   const md = renderEvalMarkdown(run, summary, meta), html = renderEvalHtml(run, summary, meta);
   writeFileAtomic(files.results, run.items.map((i) => JSON.stringify(i)).join("\n") + (run.items.length ? "\n" : ""), { exclusive: true });
-  writeFileAtomic(files.summary, JSON.stringify({ meta, settings: run.settings, configs: run.configs, sandbox: run.sandbox, summary }, null, 2) + "\n", { exclusive: true });
   writeFileAtomic(files.md, md, { exclusive: true });
   writeFileAtomic(files.html, html, { exclusive: true });
+  writeFileAtomic(files.summary, JSON.stringify({ meta, settings: run.settings, configs: run.configs, sandbox: run.sandbox, summary }, null, 2) + "\n", { exclusive: true });
   return files;
 }

@@ -114,6 +114,8 @@ export interface EvalRequest {
   settings?: Partial<EvalSettings>;
   signal?: AbortSignal;
   onProgress?: (p: EvalProgress) => void;
+  /** Each task × arm result as it finishes (completion order, not task order). */
+  onItem?: (item: ItemResult) => void;
 }
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -154,7 +156,7 @@ class Limiter {
 }
 
 export async function runEval(request: EvalRequest): Promise<EvalRun> {
-  const { session, tasks, signal, onProgress } = request;
+  const { session, tasks, signal, onProgress, onItem } = request;
   const settings = resolveEvalSettings(request.settings);
   const configs = Object.fromEntries(settings.arms.map((arm) => [arm, armConfig(settings, arm)]));
   const widest = Math.max(...Object.values(configs).map((c) => c.maxWidth));
@@ -166,6 +168,11 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
   const pending: Promise<void>[] = [];
   let done = 0;
   let aborted = false;
+  const finished = (item: ItemResult) => {
+    items.push(item);
+    onItem?.(item);
+    onProgress?.({ done: ++done, total, taskId: item.taskId, arm: item.arm });
+  };
   const noPython = tasks.some((t) => t.language === "python") ? pythonMissing(settings.exec) : null;
 
   outer: for (const task of tasks) {
@@ -183,8 +190,7 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
       if (signal?.aborted) { aborted = true; break outer; }
       if (task.language === "python" && noPython) {
         // Not generated at all: it could not be scored, and it is no failure of the model.
-        items.push(unrunnable(task, arm, noPython));
-        onProgress?.({ done: ++done, total, taskId: task.taskId, arm });
+        finished(unrunnable(task, arm, noPython));
         continue;
       }
       let generated;
@@ -192,15 +198,11 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
         generated = await generateCompletionPaths(session, task, configs[arm], settings.pathCap, signal);
       } catch (e) {
         if (!(e instanceof TempoInputError)) throw e;
-        items.push(unrunnable(task, arm, e.message));
-        onProgress?.({ done: ++done, total, taskId: task.taskId, arm });
+        finished(unrunnable(task, arm, e.message));
         continue;
       }
       if (generated === null) { aborted = true; break outer; }
-      pending.push(scoreArm(task, arm, generated, settings.ks, execute).then((item) => {
-        items.push(item);
-        onProgress?.({ done: ++done, total, taskId: task.taskId, arm });
-      }, (e: unknown) => {
+      pending.push(scoreArm(task, arm, generated, settings.ks, execute).then(finished, (e: unknown) => {
         // An abort kills the programs still running: that unit is left out, unfinished.
         if (!signal?.aborted) throw e;
         aborted = true;
