@@ -71,12 +71,11 @@ export async function downloadModel(context: vscode.ExtensionContext, engine: En
       { location: vscode.ProgressLocation.Notification, title: `TEMPO: downloading ${parsed.uri}`, cancellable: true },
       async (progress, token) => {
         let reported = 0;
-        const handle = engine.download({ uri: parsed.uri, dirPath: dir.fsPath, huggingFaceEndpoint: endpoint }, {
-          onProgress: (_phase, message, fraction) => {
-            const pct = (fraction ?? 0) * 100;
-            progress.report({ message, increment: Math.max(0, pct - reported) });
-            reported = Math.max(reported, pct);
-          },
+        // A download streams nothing but progress.
+        const handle = engine.download({ uri: parsed.uri, dirPath: dir.fsPath, huggingFaceEndpoint: endpoint }, ({ message, fraction }) => {
+          const pct = (fraction ?? 0) * 100;
+          progress.report({ message, increment: Math.max(0, pct - reported) });
+          reported = Math.max(reported, pct);
         });
         const sub = token.onCancellationRequested(() => handle.cancel());
         try {

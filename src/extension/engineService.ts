@@ -3,11 +3,15 @@
 // actions, and keeps the status bar (model, backend, last speed) current.
 import { basename } from "node:path";
 import * as vscode from "vscode";
-import { EngineClient, EngineCrashedError, EngineRequestError, type CompareOutcome, type Handle, type RequestHandlers, type RunHandle } from "../host/client.js";
-import type { EngineOptions, GenerationSettings, ModelSummary, PromptOptions, RunSummary } from "../protocol/engine.js";
+import { EngineClient, EngineCrashedError, EngineRequestError, mapHandle, type Handle } from "../host/client.js";
+import type {
+  CompletionRequest, CompletionResult, DownloadRequest, EngineOptions, FinalEvent, GenerationSettings, ModelSummary, PromptOptions, RunSummary, StreamedEvent,
+} from "../protocol/engine.js";
 import type { ExperimentSpec, ExperimentView } from "../protocol/experiment.js";
 import { engineOptions } from "./config.js";
-import type { CompletionRequest, CompletionResult, DownloadRequest } from "../protocol/engine.js";
+
+/** A finished compare: its capture, report and divergences. */
+export type CompareOutcome = FinalEvent<"compare">;
 
 export class EngineService implements vscode.Disposable {
   private client: EngineClient | undefined;
@@ -67,7 +71,7 @@ export class EngineService implements vscode.Disposable {
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `TEMPO: loading ${basename(engine.modelPath)}` },
       async () => {
-        const model = await this.engine().loadModel(engine);
+        const { model } = await this.engine().request("loadModel", { engine }).result;
         this.setModel(model);
         return model;
       },
@@ -83,10 +87,10 @@ export class EngineService implements vscode.Disposable {
   }
 
   /**
-   * Starts a generation. Model loading shows progress in the status bar; steps go to
-   * `handlers.onSteps` as the engine batches them.
+   * Starts a generation. Model loading shows progress in the status bar; the steps, the rendered
+   * prompt and progress go to `onEvent` as the engine sends them.
    */
-  generate(prompt: string, settings: GenerationSettings, handlers: RequestHandlers, captureRoot?: string, promptOptions: PromptOptions = {}): RunHandle {
+  generate(prompt: string, settings: GenerationSettings, onEvent?: (event: StreamedEvent<"generate">) => void, captureRoot?: string, promptOptions: PromptOptions = {}): Handle<RunSummary> {
     const engine = this.options();
     let loaded!: () => void;
     const loading = new Promise<void>((r) => (loaded = r));
@@ -95,23 +99,15 @@ export class EngineService implements vscode.Disposable {
     } else {
       loaded();
     }
-    const handle = this.engine().generate(
-      engine,
-      prompt,
-      settings,
-      {
-        ...handlers,
-        onModel: (m) => {
-          loaded();
-          this.setModel(m);
-          handlers.onModel?.(m);
-        },
-      },
-      captureRoot,
-      promptOptions,
-    );
+    const handle = this.engine().request("generate", { engine, prompt, settings, ...promptOptions, ...(captureRoot ? { captureRoot } : {}) }, (e) => {
+      if (e.type === "modelLoaded") {
+        loaded();
+        this.setModel(e.model);
+      }
+      onEvent?.(e);
+    });
     const result = handle.result.then(
-      (run: RunSummary) => {
+      ({ run }) => {
         loaded();
         this.lastSpeed = run.stepsPerSecond;
         this.updateStatus();
@@ -125,34 +121,32 @@ export class EngineService implements vscode.Disposable {
     return { id: handle.id, result, cancel: handle.cancel };
   }
 
-  /** Isolated vs visible through the engine's compareModes (capture + report under `captureRoot`). */
-  compare(prompt: string, settings: GenerationSettings, captureRoot: string, handlers: RequestHandlers): Handle<CompareOutcome> {
-    return this.engine().compare(this.options(), prompt, settings, captureRoot, this.trackingModel(handlers));
+  /** Isolated vs visible through the engine's compareModes (capture + report under `captureRoot`); the isolated run's steps stream first. */
+  compare(prompt: string, settings: GenerationSettings, captureRoot: string, onEvent: (event: StreamedEvent<"compare">) => void): Handle<CompareOutcome> {
+    return this.engine().request("compare", { engine: this.options(), prompt, settings, captureRoot }, this.trackingModel(onEvent));
   }
 
-  /** The completion experiment with the configured model; files staged under `outRoot`. */
-  experiment(spec: ExperimentSpec, outRoot: string, handlers: RequestHandlers): Handle<ExperimentView> {
-    return this.engine().experiment(this.options(), spec, outRoot, this.trackingModel(handlers));
+  /** The completion experiment with the configured model; files staged under `outRoot`. Cancelled, it resolves with the partial results. */
+  experiment(spec: ExperimentSpec, outRoot: string, onEvent: (event: StreamedEvent<"experiment">) => void): Handle<ExperimentView> {
+    return mapHandle(this.engine().request("experiment", { engine: this.options(), spec, outRoot }, this.trackingModel(onEvent)), (e) => e.view);
   }
 
-  /** `handlers` plus keeping the status bar's model current. */
-  private trackingModel(handlers: RequestHandlers): RequestHandlers {
-    return {
-      ...handlers,
-      onModel: (m) => {
-        this.setModel(m);
-        handlers.onModel?.(m);
-      },
+  /** `onEvent`, after keeping the status bar's model current. */
+  private trackingModel<E extends StreamedEvent<"compare" | "experiment" | "complete">>(onEvent?: (event: E) => void): (event: E) => void {
+    return (e) => {
+      if (e.type === "modelLoaded") this.setModel(e.model);
+      onEvent?.(e);
     };
   }
 
-  /** Inline completions: no progress UI, they must never get in the way of typing. */
+  /** Inline completions: no progress UI, they must never get in the way of typing. Null when cancelled. */
   complete(request: CompletionRequest): Handle<CompletionResult | null> {
-    return this.engine().complete(this.options(), request, { onModel: (m) => this.setModel(m) });
+    return mapHandle(this.engine().request("complete", { engine: this.options(), ...request }, this.trackingModel()), (e) => e.result);
   }
 
-  download(request: DownloadRequest, handlers: RequestHandlers): Handle<string> {
-    return this.engine().download(request, handlers);
+  /** Downloads a model into `request.dirPath`; resolves with the downloaded file's path. */
+  download(request: DownloadRequest, onEvent: (event: StreamedEvent<"download">) => void): Handle<string> {
+    return mapHandle(this.engine().request("download", request, onEvent), (e) => e.path);
   }
 
   /** A notification for a failed request: input errors as they are, with the fitting actions. */

@@ -149,12 +149,12 @@ export class ExperimentController implements vscode.Disposable {
           progress.report({ message: "loading the model and tasks" });
           const started = performance.now();
           let reported = 0;
-          const handle = this.engine.experiment(spec, this.stagingRoot, {
-            onExperimentProgress: (p) => {
-              const fraction = p.total > 0 ? (100 * p.done) / p.total : 0;
-              progress.report({ message: `${progressText(p, performance.now() - started)} (last: ${p.taskId} ${p.arm})`, increment: Math.max(0, fraction - reported) });
-              reported = Math.max(reported, fraction);
-            },
+          const handle = this.engine.experiment(spec, this.stagingRoot, (e) => {
+            if (e.type !== "experimentProgress") return;
+            const p = e.progress;
+            const fraction = p.total > 0 ? (100 * p.done) / p.total : 0;
+            progress.report({ message: `${progressText(p, performance.now() - started)} (last: ${p.taskId} ${p.arm})`, increment: Math.max(0, fraction - reported) });
+            reported = Math.max(reported, fraction);
           });
           this.running = handle;
           const sub = token.onCancellationRequested(() => handle.cancel());

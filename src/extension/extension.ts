@@ -121,9 +121,9 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
           progress.report({ message, increment: Math.max(0, total - reported) });
           reported = Math.max(reported, total);
         };
-        const compared = engine.compare(prompt, { ...base, mode: "isolated" }, captureRoot, {
-          onProgress: (phase, message, f) => report(((phase === "replay" ? 1 : 0) + (f ?? 0)) / 4, message),
-          onSteps: (steps) => out.runs.isolated.push(...steps),
+        const compared = engine.compare(prompt, { ...base, mode: "isolated" }, captureRoot, (e) => {
+          if (e.type === "progress") report(((e.phase === "replay" ? 1 : 0) + (e.fraction ?? 0)) / 4, e.message);
+          else if (e.type === "steps") out.runs.isolated.push(...e.steps);
         });
         let sub = token.onCancellationRequested(() => compared.cancel());
         const outcome = await compared.result.finally(() => sub.dispose());
@@ -132,7 +132,9 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
         for (const [k, mode] of (["visible", "standard"] as const).entries()) {
           if (token.isCancellationRequested) return undefined;
           report((2 + k) / 4, `${mode} run`);
-          const handle = engine.generate(prompt, { ...base, mode }, { onSteps: (steps) => out.runs[mode].push(...steps) });
+          const handle = engine.generate(prompt, { ...base, mode }, (e) => {
+            if (e.type === "steps") out.runs[mode].push(...e.steps);
+          });
           sub = token.onCancellationRequested(() => handle.cancel());
           await handle.result.finally(() => sub.dispose());
         }

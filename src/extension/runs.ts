@@ -2,7 +2,7 @@
 // extension side), so a re-created webview or a crashed engine loses nothing already shown.
 import { join } from "node:path";
 import * as vscode from "vscode";
-import type { RunHandle } from "../host/client.js";
+import type { Handle } from "../host/client.js";
 import type { GenerationSettings, PromptFormat, PromptOptions, RenderedPrompt, RunSummary, StepEventMessage } from "../protocol/engine.js";
 import type { ExtensionMessage } from "../../webview/protocol.js";
 import type { EngineService } from "./engineService.js";
@@ -28,7 +28,7 @@ export interface RunState {
 
 export class RunController implements vscode.Disposable {
   current: RunState | undefined;
-  private handle: RunHandle | undefined;
+  private handle: Handle<RunSummary> | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -51,16 +51,21 @@ export class RunController implements vscode.Disposable {
     const handle = this.engine.generate(
       prompt,
       settings,
-      {
-        onProgress: (_phase, message) => this.post({ type: "progress", runId: handle.id, message }),
-        onSteps: (steps) => {
-          if (this.current?.runId === handle.id) this.current.steps.push(...steps);
-          this.post({ type: "steps", runId: handle.id, steps });
-        },
-        onPrompt: (rendered) => {
-          if (this.current?.runId === handle.id) this.current.rendered = rendered;
-          this.post({ type: "promptRendered", runId: handle.id, prompt: rendered });
-        },
+      (e) => {
+        const mine = this.current?.runId === handle.id ? this.current : undefined;
+        switch (e.type) {
+          case "progress":
+            this.post({ type: "progress", runId: handle.id, message: e.message });
+            break;
+          case "steps":
+            mine?.steps.push(...e.steps);
+            this.post({ type: "steps", runId: handle.id, steps: e.steps });
+            break;
+          case "promptRendered":
+            if (mine) mine.rendered = e.prompt;
+            this.post({ type: "promptRendered", runId: handle.id, prompt: e.prompt });
+            break;
+        }
       },
       this.stagingRoot,
       options,

@@ -1,23 +1,17 @@
 // The extension's side of the engine host: forks dist/engine-host.js on first use, matches
-// events to requests, and turns a dead child into a rejected request instead of a hang. Plain
+// events to requests by the protocol's REQUEST_EVENTS, and turns a dead child into a rejected request instead of a hang. Plain
 // Node (no vscode import) so it is testable outside VS Code.
 import { fork, type ChildProcess } from "node:child_process";
 import {
   parseHostEvent,
-  type CompletionRequest,
-  type CompletionResult,
-  type DownloadRequest,
-  type EngineOptions,
-  type GenerationSettings,
+  REQUEST_EVENTS,
+  type FinalEvent,
   type HostEvent,
   type HostRequest,
-  type ModelSummary,
-  type PromptOptions,
-  type RenderedPrompt,
-  type RunSummary,
-  type StepEventMessage,
+  type RequestBody,
+  type RequestType,
+  type StreamedEvent,
 } from "../protocol/engine.js";
-import type { ExperimentProgress, ExperimentSpec, ExperimentView } from "../protocol/experiment.js";
 
 /** The child died while requests were in flight (native abort, OOM kill, ...). */
 export class EngineCrashedError extends Error {
@@ -33,18 +27,9 @@ export class EngineRequestError extends Error {
   }
 }
 
-export interface RequestHandlers {
-  onProgress?(phase: string, message: string, fraction?: number): void;
-  onModel?(model: ModelSummary): void;
-  onSteps?(steps: StepEventMessage[]): void;
-  /** A generate's prompt as the engine fed it (before its first step). */
-  onPrompt?(prompt: RenderedPrompt): void;
-  /** An experiment finished one more task × arm unit. */
-  onExperimentProgress?(progress: ExperimentProgress): void;
-}
-
-interface Pending extends RequestHandlers {
-  resolve(event: HostEvent): void;
+/** A request in flight: `settle` takes each of its events until the final one (or an error). */
+interface Pending {
+  settle(event: HostEvent): void;
   reject(error: Error): void;
 }
 
@@ -59,8 +44,11 @@ export interface Handle<T> {
   readonly result: Promise<T>;
   cancel(): void;
 }
-export type RunHandle = Handle<RunSummary>;
-export type CompareOutcome = Omit<Extract<HostEvent, { type: "compared" }>, "type" | "id">;
+
+/** The same request, its result mapped (an event to the part of it callers want). */
+export function mapHandle<T, U>(handle: Handle<T>, f: (value: T) => U): Handle<U> {
+  return { id: handle.id, result: handle.result.then(f), cancel: handle.cancel };
+}
 
 export class EngineClient {
   private child: ChildProcess | undefined;
@@ -134,100 +122,45 @@ export class EngineClient {
     }
     const p = this.pending.get(event.id);
     if (!p) return; // a late event for a request that already ended
-    switch (event.type) {
-      case "progress":
-        p.onProgress?.(event.phase, event.message, event.fraction);
-        return;
-      case "modelLoaded":
-        p.onModel?.(event.model);
-        // Settles a loadModel request; a generate goes on (its settle waits for "done").
-        p.resolve(event);
-        return;
-      case "steps":
-        p.onSteps?.(event.steps);
-        return;
-      case "experimentProgress":
-        p.onExperimentProgress?.(event.progress);
-        return;
-      case "promptRendered":
-        p.onPrompt?.(event.prompt);
-        return;
-      case "error":
-        this.pending.delete(event.id);
-        if (event.detail) this.log.error(event.detail);
-        p.reject(new EngineRequestError(event.message, event.kind, event.detail));
-        return;
-      default:
-        this.pending.delete(event.id);
-        p.resolve(event);
+    if (event.type === "error") {
+      this.pending.delete(event.id);
+      if (event.detail) this.log.error(event.detail);
+      p.reject(new EngineRequestError(event.message, event.kind, event.detail));
+      return;
     }
+    p.settle(event);
   }
 
-  private send(request: HostRequest, handlers: RequestHandlers, settle: (event: HostEvent) => boolean): Promise<HostEvent> {
+  /**
+   * Sends a request; its result is the event that ends it (REQUEST_EVENTS), and `onEvent` gets the
+   * events it streams before that. An "error" event rejects it (EngineRequestError), and so does
+   * the child's death (EngineCrashedError); an event the map does not allow is logged and dropped.
+   */
+  request<T extends Exclude<RequestType, "cancel">>(type: T, body: RequestBody<T>, onEvent?: (event: StreamedEvent<T>) => void): Handle<FinalEvent<T>> {
     const child = this.ensureChild();
-    return new Promise<HostEvent>((resolve, reject) => {
-      this.pending.set(request.id, {
-        ...handlers,
-        resolve: (event) => {
-          if (!settle(event)) return;
-          this.pending.delete(request.id);
-          resolve(event);
+    const id = this.nextId++;
+    const answers = REQUEST_EVENTS[type];
+    const isFinal = (e: HostEvent): e is FinalEvent<T> => e.type === answers.final;
+    const isStreamed = (e: HostEvent): e is StreamedEvent<T> => (answers.streamed as readonly string[]).includes(e.type);
+    const result = new Promise<FinalEvent<T>>((resolve, reject) => {
+      this.pending.set(id, {
+        settle: (event) => {
+          if (isFinal(event)) {
+            this.pending.delete(id);
+            resolve(event);
+          } else if (isStreamed(event)) {
+            onEvent?.(event);
+          } else {
+            this.log.warn(`engine host sent "${event.type}" for a ${type} request (id ${id}); dropped`);
+          }
         },
         reject,
       });
-      child.send(request, (err) => {
-        if (err && this.pending.delete(request.id)) reject(new EngineCrashedError(`could not send a request: ${err.message}`));
+      // A T request's body with its type and id: that request (RequestBody<T>).
+      child.send({ ...body, type, id }, (err) => {
+        if (err && this.pending.delete(id)) reject(new EngineCrashedError(`could not send a request: ${err.message}`));
       });
     });
-  }
-
-  loadModel(engine: EngineOptions, handlers: RequestHandlers = {}): Promise<ModelSummary> {
-    const id = this.nextId++;
-    return this.send({ type: "loadModel", id, engine }, handlers, (e) => e.type === "modelLoaded").then((e) => (e as Extract<HostEvent, { type: "modelLoaded" }>).model);
-  }
-
-  generate(engine: EngineOptions, prompt: string, settings: GenerationSettings, handlers: RequestHandlers = {}, captureRoot?: string, promptOptions: PromptOptions = {}): RunHandle {
-    const id = this.nextId++;
-    const result = this.send({ type: "generate", id, engine, prompt, settings, ...promptOptions, ...(captureRoot ? { captureRoot } : {}) }, handlers, (e) => e.type === "done").then(
-      (e) => (e as Extract<HostEvent, { type: "done" }>).run,
-    );
-    return { id, result, cancel: () => this.cancel(id) };
-  }
-
-  /** Isolated vs visible with the null baseline (the engine's compareModes); steps of the isolated run stream first. */
-  compare(engine: EngineOptions, prompt: string, settings: GenerationSettings, captureRoot: string, handlers: RequestHandlers = {}): Handle<CompareOutcome> {
-    const id = this.nextId++;
-    const result = this.send({ type: "compare", id, engine, prompt, settings, captureRoot }, handlers, (e) => e.type === "compared").then((e) => {
-      const c = e as Extract<HostEvent, { type: "compared" }>;
-      return { captureDir: c.captureDir, reportHtml: c.reportHtml, js: c.js, meanJs: c.meanJs, nullMeanJs: c.nullMeanJs };
-    });
-    return { id, result, cancel: () => this.cancel(id) };
-  }
-
-  /** The completion experiment; its files go into a new folder under `outRoot`. Cancelled, it resolves with the partial results. */
-  experiment(engine: EngineOptions, spec: ExperimentSpec, outRoot: string, handlers: RequestHandlers = {}): Handle<ExperimentView> {
-    const id = this.nextId++;
-    const result = this.send({ type: "experiment", id, engine, spec, outRoot }, handlers, (e) => e.type === "experimentDone").then(
-      (e) => (e as Extract<HostEvent, { type: "experimentDone" }>).view,
-    );
-    return { id, result, cancel: () => this.cancel(id) };
-  }
-
-  /** A TEMPO run turned into its distinct completions (inline completions); null when cancelled. */
-  complete(engine: EngineOptions, request: CompletionRequest, handlers: RequestHandlers = {}): Handle<CompletionResult | null> {
-    const id = this.nextId++;
-    const result = this.send({ type: "complete", id, engine, ...request }, handlers, (e) => e.type === "completed").then(
-      (e) => (e as Extract<HostEvent, { type: "completed" }>).result,
-    );
-    return { id, result, cancel: () => this.cancel(id) };
-  }
-
-  /** Downloads a model into `request.dirPath`; resolves with the downloaded file's path. */
-  download(request: DownloadRequest, handlers: RequestHandlers = {}): Handle<string> {
-    const id = this.nextId++;
-    const result = this.send({ type: "download", id, ...request }, handlers, (e) => e.type === "downloaded").then(
-      (e) => (e as Extract<HostEvent, { type: "downloaded" }>).path,
-    );
     return { id, result, cancel: () => this.cancel(id) };
   }
 

@@ -108,9 +108,9 @@ export const hostRequestSchema = z.discriminatedUnion("type", [
 ]);
 export type HostRequest = z.infer<typeof hostRequestSchema>;
 /** What a "complete" request asks for, besides the engine options. */
-export type CompletionRequest = Omit<Extract<HostRequest, { type: "complete" }>, "type" | "id" | "engine">;
+export type CompletionRequest = Omit<RequestBody<"complete">, "engine">;
 /** What a "download" request asks for. */
-export type DownloadRequest = Omit<Extract<HostRequest, { type: "download" }>, "type" | "id">;
+export type DownloadRequest = RequestBody<"download">;
 /** A generate request's prompt options (raw when absent); also the tempo.generate command's third argument. */
 export const promptOptionsSchema = z.object({ promptFormat: promptFormatSchema, responsePrefix: z.string() }).partial().strict();
 export type PromptOptions = z.infer<typeof promptOptionsSchema>;
@@ -232,6 +232,27 @@ export const hostEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("log"), level: z.enum(["info", "warn", "error"]), message: z.string() }).strict(),
 ]);
 export type HostEvent = z.infer<typeof hostEventSchema>;
+
+/**
+ * How the engine host answers each request: the event that ends it (or an "error", which ends
+ * any request) and the events it may stream before that. The client settles a request on its
+ * final event and hands the streamed ones to the request's caller, typed by this map.
+ */
+export const REQUEST_EVENTS = {
+  loadModel: { final: "modelLoaded", streamed: ["progress"] },
+  generate: { final: "done", streamed: ["progress", "modelLoaded", "promptRendered", "steps"] },
+  compare: { final: "compared", streamed: ["progress", "modelLoaded", "steps"] },
+  complete: { final: "completed", streamed: ["progress", "modelLoaded"] },
+  experiment: { final: "experimentDone", streamed: ["progress", "modelLoaded", "experimentProgress"] },
+  download: { final: "downloaded", streamed: ["progress"] },
+  /** The acknowledgement; the cancelled request still ends with its own final event. */
+  cancel: { final: "cancelled", streamed: [] },
+} as const satisfies { readonly [T in HostRequest["type"]]: { readonly final: HostEvent["type"]; readonly streamed: readonly HostEvent["type"][] } };
+export type RequestType = HostRequest["type"];
+/** A request of type T as its sender writes it: everything but the type and the id. */
+export type RequestBody<T extends RequestType> = Omit<Extract<HostRequest, { type: T }>, "type" | "id">;
+export type FinalEvent<T extends RequestType> = Extract<HostEvent, { type: (typeof REQUEST_EVENTS)[T]["final"] }>;
+export type StreamedEvent<T extends RequestType> = Extract<HostEvent, { type: (typeof REQUEST_EVENTS)[T]["streamed"][number] }>;
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
