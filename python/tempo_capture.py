@@ -12,6 +12,11 @@ attention.safetensors (safetensors: 8-byte little-endian header length, JSON hea
 little-endian raw data). The same .safetensors files also load with the `safetensors`
 package: safetensors.numpy.load_file(path).
 
+In attention.safetensors, "records" is int32 [n, 3] = (step, layer, heads) of attn.<i>.*; a
+capture of several decodes of each set (tempo compare: its P and Q replays and the null
+baseline) adds "record_streams", int32 [n], an index into the JSON list in the metadata's
+"streams" ({name, mode, records} each; -1: no stream). Older captures have neither.
+
 Run as a script to print a summary:  python3 tempo_capture.py <capture-dir>
 """
 

@@ -152,7 +152,7 @@ describe("capture folder", () => {
     assert.throws(() => assertSameModel(m, { fileName: "synthetic.gguf", sha256: "f".repeat(64) }), (e: unknown) => e instanceof ModelMismatchError && /capture was made with synthetic.gguf \(SHA-256 0+1\)/.test((e as Error).message));
   });
 
-  it("adapts the engine's set attention ([member][head][cell]) through the index table", () => {
+  it("adapts the engine's set attention ([head][batch row][cell]) through the index table", () => {
     // Prompt BOS(cell 0) + 1 token (cell 1), an earlier set (cell 2), this set (cells 3, 4), cell 5 unused.
     const table = [
       { token: 1, step: -1, position: 0, cell: 0 }, { token: 9, step: -1, position: 1, cell: 1 },
@@ -161,7 +161,8 @@ describe("capture folder", () => {
     const nKv = 6, nHead = 2;
     // member i, head h: weights over cells 0..5
     const rows = [[0.1, 0.2, 0.3, 0.4, 0, 0], [0.25, 0.25, 0, 0.5, 0, 0], [0.1, 0.1, 0.1, 0.2, 0.4, 0.1], [0, 0, 0, 0.5, 0.5, 0]];
-    const probs = Float32Array.from(rows.flat());
+    // ggml's layout: head-major, then batch row.
+    const probs = Float32Array.from([rows[0], rows[2], rows[1], rows[3]].flat());
     const [rec] = attentionRecordsFromSet({ step: 1, memberCells: [3, 4], layers: [{ layer: 4, nKv, nTokens: 2, nHead, probs }] }, table);
     assert.deepEqual(Array.from(rec.keySteps), [-1, -1, 0, 1, 1, -1000]);
     const b = attentionBreakdown(rec, 1);
@@ -172,6 +173,46 @@ describe("capture folder", () => {
     assert.deepEqual(at(1, 0), [0.5, 0, 0.25, 0, 0.25, 0]); // member 0, head 1 = rows[1]
     assert.deepEqual(at(0, 1), [0.4, 0.2, 0.1, 0.1, 0.1, 0.1]); // member 1 (cell 4), head 0 = rows[2]
     assert.deepEqual(at(1, 1), [0.5, 0.5, 0, 0, 0, 0]);
+  });
+
+  it("labels attention records with their stream and mode; captures without streams read as before", () => {
+    const rnd = lcg(5);
+    const rec = new CaptureRecorder(syntheticInfo());
+    rec.addStep(syntheticStep(0, rnd));
+    const labelled = [["replay-isolated", "isolated"], ["replay-visible", "visible"], ["null-isolated", "isolated"], ["replay-visible", "visible"]];
+    for (const [stream, mode] of labelled) rec.addAttention({ ...syntheticAttention(0, 1, 2, 2, 5, rnd, mode === "isolated"), stream, mode });
+    rec.addAttention(syntheticAttention(0, 2, 2, 2, 5, rnd, true)); // one without a stream
+    const dir = path.join(root, "streams");
+    const m = rec.write(dir);
+    assert.deepEqual(m.files.attention?.streams, [{ name: "replay-isolated", mode: "isolated", records: 1 }, { name: "replay-visible", mode: "visible", records: 2 }, { name: "null-isolated", mode: "isolated", records: 1 }]);
+    const c = readCapture(dir);
+    assert.deepEqual(c.attention.map((a) => a.stream), ["replay-isolated", "replay-visible", "null-isolated", "replay-visible", undefined]);
+    assert.deepEqual(c.attention.map((a) => a.mode), ["isolated", "visible", "isolated", "visible", undefined]);
+    // The older layout (no record_streams, as record() writes): no stream on any record.
+    const old = path.join(root, "old");
+    record({}).rec.write(old);
+    assert.ok(readCapture(old).attention.every((a) => a.stream === undefined && a.mode === undefined));
+    // One stream name cannot hold two modes.
+    const bad = new CaptureRecorder(syntheticInfo());
+    bad.addStep(syntheticStep(0, rnd));
+    bad.addAttention({ ...syntheticAttention(0, 1, 2, 2, 5, rnd, true), stream: "s", mode: "isolated" });
+    bad.addAttention({ ...syntheticAttention(0, 1, 2, 2, 5, rnd, false), stream: "s", mode: "visible" });
+    assert.throws(() => bad.write(path.join(root, "bad")), /stream s holds records of modes isolated and visible/);
+  });
+
+  it("keeps only the members' rows when the batch holds a scratch row (null-baseline layout)", () => {
+    // BOS (cell 0), the set (cells 1, 2, batch rows 0 and 1), a scratch row (cell 3, batch row 2).
+    const table = [
+      { token: 1, step: -1, position: 0, cell: 0, batchRow: 0 }, { token: 5, step: 0, position: 1, cell: 1, batchRow: 0 },
+      { token: 6, step: 0, position: 1, cell: 2, batchRow: 1 }, { token: 5, step: -2, position: 0, cell: 3, batchRow: 2 },
+    ];
+    const nKv = 4, nHead = 1;
+    // head 0: rows 0, 1 (members), 2 (scratch: sees only itself)
+    const probs = Float32Array.from([0.5, 0.5, 0, 0, 0.25, 0.25, 0.5, 0, 0, 0, 0, 1]);
+    const [rec] = attentionRecordsFromSet({ step: 0, memberCells: [1, 2], layers: [{ layer: 0, nKv, nTokens: 3, nHead, probs }] }, table, { stream: "null-visible", mode: "visible" });
+    assert.deepEqual(Array.from(rec.weights), [0.5, 0.5, 0, 0, 0.25, 0.25, 0.5, 0]);
+    assert.equal(rec.stream, "null-visible");
+    assert.throws(() => attentionRecordsFromSet({ step: 0, memberCells: [1, 2], layers: [{ layer: 0, nKv, nTokens: 3, nHead, probs }] }, table.map((t) => ({ token: t.token, step: t.step, position: t.position, cell: t.cell }))), /member cell 1 has no batch row/);
   });
 
   it("hashes a file with SHA-256", async () => {

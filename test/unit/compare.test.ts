@@ -12,7 +12,9 @@ import { readCapture } from "../../src/engine/capture/reader.js";
 import { teacherForcedPerplexity } from "../../src/engine/tempo/perplexity.js";
 import { softmax } from "../../src/engine/tempo/distribution.js";
 import { runGeneration } from "../../src/engine/tempo/generate.js";
-import { maxAbsDiff } from "../../src/engine/tempo/selfcheck.js";
+import { EFFECT_FACTOR, EQUALITY_FACTOR, FLOAT32_EPSILON, maxAbsDiff } from "../../src/engine/tempo/selfcheck.js";
+import { ATTENTION_TARGETS, attentionBreakdown, UNKNOWN_KEY_STEP } from "../../src/engine/capture/attention.js";
+import { spawnSync } from "node:child_process";
 
 describe("compare: isolated vs visible by teacher-forced replay", () => {
   let model: TempoModel;
@@ -47,23 +49,102 @@ describe("compare: isolated vs visible by teacher-forced replay", () => {
     assert.deepEqual([...capture.logits.keys()].sort(), ["after-isolated", "after-visible", "members-isolated", "members-visible", "null-isolated"]);
     const members = capture.logits.get("members-visible")!;
     assert.equal(members.steps.length, generation.steps.reduce((a, s) => a + s.candidates.length, 0), "one row per member");
-    assert.ok(capture.attention.length > 0, "attention of layer 1 for each set");
+    // Attention of layer 1 for every step, in each of the three replays, labelled with its stream and mode.
     assert.ok(capture.attention.every((a) => a.layer === 1));
+    const streams = new Map<string, string>();
+    for (const a of capture.attention) streams.set(a.stream!, a.mode!);
+    assert.deepEqual([...streams].sort(), [["null-isolated", "isolated"], ["replay-isolated", "isolated"], ["replay-visible", "visible"]]);
+    for (const name of streams.keys()) {
+      assert.deepEqual(capture.attention.filter((a) => a.stream === name).map((a) => a.step), generation.steps.map((_, i) => i), name);
+    }
+    assert.deepEqual(capture.manifest.files.attention?.streams?.map((s) => s.records), [generation.steps.length, generation.steps.length, generation.steps.length]);
     const json = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
     assert.equal(json.steps[firstSet].js, report.steps[firstSet].js);
     assert.ok(json.nullBaseline);
     assert.ok(existsSync(join(dir, "report.html")) && existsSync(join(dir, "report.md")));
-    // The report carries attention of the sets (isolated generation: siblings exactly 0).
+    // The report carries each set's attention under P and Q: isolated siblings exactly 0,
+    // visible siblings above 0 for every member and head.
     assert.ok(report.attention && report.attention.length > 0);
     for (const a of report.attention) {
       assert.equal(a.layer, 1);
       assert.ok(a.members.length > 1);
-      assert.ok(a.mass[a.targets.indexOf("siblings")].flat().every((v) => v === 0));
-      assert.ok(a.mass[a.targets.indexOf("self")].flat().every((v) => v > 0));
+      const sib = a.targets.indexOf("siblings"), self = a.targets.indexOf("self");
+      assert.ok(a.p[sib].flat().every((v) => v === 0), `step ${a.step}: isolated sibling mass must be exactly 0`);
+      assert.ok(a.q[sib].flat().every((v) => v > 0), `step ${a.step}: every visible member attends to its siblings`);
+      assert.ok(a.nullBaseline[sib].flat().every((v) => v === 0), "the null baseline is isolated too");
+      assert.ok(a.p[self].flat().every((v) => v > 0) && a.q[self].flat().every((v) => v > 0));
     }
     const html = readFileSync(join(dir, "report.html"), "utf8");
     assert.match(html, /Attention between parallel tokens/);
     assert.equal((html.match(/<details>/g) ?? []).length, new Set(report.attention.map((a) => a.step)).size);
+  });
+
+  it("attention of P and of the null baseline (same mode, other layout) agree to float noise; Q differs far above it", async () => {
+    const config = resolveConfig({ threshold: 0.05, maxWidth: 4, maxSteps: 8 });
+    const { generation, recorder } = await compareModes(model, {
+      prompt: "the value of", config, attentionLayers: [0, 1], threads: 1, analysisWorkers: 0, logits: { kind: "full" },
+    });
+    const dir = join(mkdtempSync(join(tmpdir(), "tempo-cmp-")), "capture");
+    recorder.write(dir);
+    const capture = readCapture(dir);
+    // The layout noise of this backend, measured: the largest |Δ log-prob| between the P replay
+    // and the null replay's next-token distributions (full rows, same steps).
+    const [pRows, nullRows] = ["after-isolated", "null-isolated"].map((n) => capture.logits.get(n)!);
+    let floor = 0;
+    for (let i = 0; i < pRows.logprobs.length; i++) floor = Math.max(floor, Math.abs(pRows.logprobs[i] - nullRows.logprobs[i]));
+    const byKey = (stream: string) => new Map(capture.attention.filter((a) => a.stream === stream).map((a) => [`${a.step}:${a.layer}`, a]));
+    const [P, Q, N] = ["replay-isolated", "replay-visible", "null-isolated"].map(byKey);
+    const T = ATTENTION_TARGETS.length;
+    let worstNull = 0, sets = 0;
+    for (const [key, p] of P) {
+      const q = Q.get(key)!, n = N.get(key)!;
+      // Derived bound (docs/tolerances.md): each mass is a sum over the keys the query can see
+      // of float32 softmax weights, each within about an ulp of its layout's exact value, so
+      // within keys x 2^-23; a score moved by d moves the weights by at most 2d in L1, and d is
+      // taken as the layout noise measured above; two computations, each that far: x2.
+      const keys = Math.max(...[p, n].map((r) => r.keySteps.filter((s) => s !== UNKNOWN_KEY_STEP).length));
+      const bound = EQUALITY_FACTOR * Math.max(keys * FLOAT32_EPSILON, 2 * floor);
+      const [bp, bq, bn] = [p, q, n].map((r) => attentionBreakdown(r, model.info.bos));
+      for (let i = 0; i < bp.length; i++) {
+        const d = Math.abs(bp[i] - bn[i]);
+        worstNull = Math.max(worstNull, d);
+        assert.ok(d <= bound, `${key} target ${ATTENTION_TARGETS[i % T]}: |P - null| ${d} > derived bound ${bound}`);
+      }
+      if (p.queryCells.length < 2) continue;
+      sets++;
+      // Visible siblings: the set's mean sibling mass (what the report's Q − P shows) an order
+      // of magnitude beyond that bound (EFFECT_FACTOR); single heads of this random model can
+      // look almost nowhere but at BOS, so each is only required to be above 0.
+      const sib = ATTENTION_TARGETS.indexOf("siblings");
+      let mean = 0;
+      for (let i = sib; i < bq.length; i += T) {
+        assert.equal(bp[i], 0);
+        assert.ok(bq[i] > 0);
+        mean += bq[i] / (bq.length / T);
+      }
+      assert.ok(mean > EFFECT_FACTOR * bound, `${key}: visible mean sibling mass ${mean} within ${EFFECT_FACTOR} x the noise bound ${bound}`);
+    }
+    assert.ok(sets > 0 && generation.steps.length === P.size / 2, `sets ${sets}, worst |P - null| ${worstNull}`);
+  });
+
+  it("compare --from <capture> --attention-layers 0,1 captures attention in both modes (and the null baseline)", () => {
+    const root = mkdtempSync(join(tmpdir(), "tempo-cmp-from-"));
+    const tempo = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    const common = ["--model", seededModelPath(TINY_SHAPE), "--threads", "1", "--analysis-workers", "0"];
+    const first = tempo("compare", ...common, "--prompt", "the value of", "--threshold", "0.05", "--max-width", "4", "--max-steps", "6", "--out", join(root, "run"));
+    assert.equal(first.status, 0, first.stderr);
+    const out = join(root, "again");
+    const r = tempo("compare", ...common, "--from", join(root, "run"), "--attention-layers", "0,1", "--out", out);
+    assert.equal(r.status, 0, r.stderr);
+    const capture = readCapture(out);
+    const steps = capture.steps.length;
+    for (const [stream, mode] of [["replay-isolated", "isolated"], ["replay-visible", "visible"], ["null-isolated", "isolated"]]) {
+      const recs = capture.attention.filter((a) => a.stream === stream);
+      assert.equal(recs.length, 2 * steps, `${stream}: one record per step and layer`);
+      assert.ok(recs.every((a) => a.mode === mode && (a.layer === 0 || a.layer === 1)));
+    }
+    const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+    assert.ok(report.attention.length > 0 && report.attention.every((a: { p: unknown; q: unknown; nullBaseline: unknown }) => a.p && a.q && a.nullBaseline));
   });
 
   it("compares a run that stopped because the context was full (the null layout gets its scratch cells)", async () => {

@@ -61,7 +61,7 @@ describe("model families × quantisations: attention, compare, perplexity, chat"
           assert.ok(sets.length > 0, "at least one parallel set");
           assert.ok(report.attention && report.attention.length === sets.length * spec.hp.nLayer, "one summary per set and layer");
           const siblings = report.attention[0].targets.indexOf("siblings");
-          for (const a of report.attention) for (const m of a.mass[siblings]) for (const h of m) assert.equal(h, 0);
+          for (const a of report.attention) for (const m of a.p[siblings]) for (const h of m) assert.equal(h, 0);
           for (const s of [...report.steps, ...report.nullBaseline.steps]) assert.ok(Number.isFinite(s.js) && s.js >= 0);
         });
 

@@ -88,6 +88,33 @@ describe("divergence report", () => {
     assert.ok(html.includes("null: isolated, two layouts"));
   });
 
+  it("attention: P vs Q per set, layer and target with |P − null| beside; exact zeros drawn unlike small values", async () => {
+    const targets = ["self", "siblings", "prompt", "earlierSets", "bos", "other"];
+    // Two members, two heads: [target][member][head]. P isolated (siblings exactly 0), Q with
+    // siblings, the null baseline P with float noise (and one tiny sibling value: not a zero).
+    const p = [[[0.5, 0.4], [0.6, 0.3]], [[0, 0], [0, 0]], [[0.3, 0.4], [0.2, 0.5]], [[0.1, 0.1], [0.1, 0.1]], [[0.1, 0.1], [0.1, 0.1]], [[0, 0], [0, 0]]];
+    const q = p.map((rows, t) => rows.map((hs) => hs.map((v) => (t === 1 ? 0.2 : t === 0 ? v - 0.2 : v))));
+    const nul = p.map((rows) => rows.map((hs) => hs.map((v) => v + 1e-7)));
+    const withAttention = { ...report, attention: [{ step: 4, layer: 1, members: [EVIL, "b"], heads: 2, targets, p, q, nullBaseline: nul }] };
+    const html = await renderReportHtml(withAttention);
+    assert.ok(!/<script/i.test(html), "still no scripts");
+    const section = html.slice(html.indexOf("Attention between parallel tokens"));
+    const row = (target: string) => section.split("<tr>").find((r) => r.includes(`<td class="l">${target}</td>`))!;
+    // siblings: P exactly 0 (hatched cell), Q 0.2, Q − P 0.2, |P − null| 1e-7 (small, NOT drawn as a zero).
+    assert.match(row("siblings"), /<td class="zero">0<\/td><td class="">0\.2<\/td><td class="">0\.2<\/td><td class="">0\.2<\/td><td class="null">1\.00e-7<\/td>/);
+    assert.match(row("self"), /<td class="">0\.45<\/td><td class="">0\.25<\/td><td class="">-0\.2<\/td>/);
+    // The heatmap: 3 streams x 6 targets x 4 cells; P's siblings and other, Q's other, and the
+    // Q − P cells of "other" and of the unchanged targets are exact zeros: hatched cells with "0".
+    const svg = section.slice(section.indexOf("<svg"), section.indexOf("</svg>"));
+    const zeros = (svg.match(/fill="url\(#zero-hatch-0\)"/g) ?? []).length;
+    assert.equal(zeros, 4 * (2 + 1 + 4) + 1, "exact zeros (plus the legend's swatch)");
+    assert.ok(svg.includes("exactly 0 (not a small value)"));
+    assert.ok(html.includes("&lt;script&gt;") && !section.includes("<script>"));
+    const md = renderReportMarkdown(withAttention);
+    const mdRow = md.split("\n").find((l) => l.startsWith("| 4 | 1 |") && l.includes("| siblings |"))!;
+    assert.ok(mdRow.includes("| 0 (exact) | 0.2 | 0.2 | 0.2 | 1.00e-7 |"), mdRow);
+  });
+
   it("writes the three files atomically and never overwrites them", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "report-"));
     try {

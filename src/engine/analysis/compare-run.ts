@@ -9,7 +9,7 @@ import { GenerationConfig, GenerationResult, TempoMode } from "../types.js";
 import { runGeneration } from "../tempo/generate.js";
 import { replay, ReplayStep, setsOf } from "../tempo/replay.js";
 import { CaptureRecorder, LogitsCaptureOptions } from "../capture/recorder.js";
-import { ATTENTION_TARGETS, attentionBreakdown, attentionRecordsFromSet } from "../capture/attention.js";
+import { ATTENTION_TARGETS, attentionBreakdown, attentionRecordsFromSet, type AttentionRecord } from "../capture/attention.js";
 import { captureInfoFor } from "../capture/run-info.js";
 import { DivergenceCollector } from "./collector.js";
 import { StepAnalysisPool } from "./step-analysis-pool.js";
@@ -38,7 +38,10 @@ export interface CompareRequest {
   contextSize?: number;
   /** CPU threads per context (default: the runtime's). */
   threads?: number;
-  /** Layers whose attention is captured during the generation. */
+  /**
+   * Layers whose attention is captured, in the P and Q replays and the null-baseline replay
+   * (not the generation: every stream is a replay, so a recorded run captures it too).
+   */
   attentionLayers?: number[];
   logits?: LogitsCaptureOptions;
   signal?: AbortSignal;
@@ -56,11 +59,16 @@ export interface CompareResult {
 
 export const NULL_LAYOUTS: [string, string] = ["set alone in its batch", "set + one unrelated row in a scratch sequence"];
 
-function summariseAttention(rec: ReturnType<typeof attentionRecordsFromSet>[number], members: string[], bos: number | undefined): SetAttentionSummary {
+/** Per target, member and head ([target][member][head]) of one record: the report's layout. */
+function massOf(rec: AttentionRecord, bos: number | undefined): number[][][] {
   const b = attentionBreakdown(rec, bos);
   const q = rec.queryCells.length, T = ATTENTION_TARGETS.length;
-  const mass = ATTENTION_TARGETS.map((_, t) => members.map((__, m) => Array.from({ length: rec.heads }, (___, h) => b[(h * q + m) * T + t])));
-  return { step: rec.step, layer: rec.layer, members, heads: rec.heads, targets: [...ATTENTION_TARGETS], mass };
+  return ATTENTION_TARGETS.map((_, t) => Array.from({ length: q }, (__, m) => Array.from({ length: rec.heads }, (___, h) => b[(h * q + m) * T + t])));
+}
+
+/** The three replays whose attention a compare captures, in stream order. */
+export function attentionStreams(pMode: TempoMode, qMode: TempoMode): { name: string; mode: TempoMode }[] {
+  return [{ name: `replay-${pMode}`, mode: pMode }, { name: `replay-${qMode}`, mode: qMode }, { name: `null-${pMode}`, mode: pMode }];
 }
 
 export async function compareModes(model: TempoModel, r: CompareRequest): Promise<CompareResult> {
@@ -72,25 +80,17 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
   const lanes = r.config.maxWidth;
   // Every session: flash attention off, same context, so only the mode differs.
   const options = { contextSize: r.contextSize, lanes, flashAttention: "off" as const, threads: r.threads };
-  const sessions: TempoSession[] = [new TempoSession(model, { ...options, attentionLayers: r.attentionLayers })];
+  // The generation captures nothing (with a tap its decodes could not leave the main thread).
+  const sessions: TempoSession[] = [new TempoSession(model, options)];
   try {
     const [main] = sessions;
     const promptTokens = r.recorded?.promptTokens ?? model.promptTokens(r.prompt);
     const recorder = new CaptureRecorder(await captureInfoFor(main, r.config, { text: r.prompt, tokens: promptTokens }, {
-      comparison: { p: pMode, q: qMode, nullBaseline: { mode: pMode, layouts: NULL_LAYOUTS } },
+      comparison: { p: pMode, q: qMode, nullBaseline: { mode: pMode, layouts: NULL_LAYOUTS }, ...(r.attentionLayers ? { attention: { layers: r.attentionLayers, streams: attentionStreams(pMode, qMode) } } : {}) },
     }), { logits: r.logits });
     const t0 = performance.now();
-    const attention: SetAttentionSummary[] = [];
     const onStep = (step: GenerationResult["steps"][number]) => {
       recorder.addStep(step);
-      if (main.lastSetAttention && r.attentionLayers) {
-        const records = attentionRecordsFromSet(main.lastSetAttention, main.indexTable);
-        for (const rec of records) recorder.addAttention(rec);
-        const sets = new Set(attention.map((a) => a.step));
-        if (step.candidates.length > 1 && (sets.has(step.index) || sets.size < REPORT_ATTENTION_SETS)) {
-          for (const rec of records) attention.push(summariseAttention(rec, step.candidates.map((c) => c.text), model.info.addsBos ? model.info.bos : undefined));
-        }
-      }
       r.onProgress?.("generate", step.index + 1, r.config.maxSteps);
     };
     const generation: GenerationResult = r.recorded
@@ -104,12 +104,13 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
     // The same cells and decode chunks as the run (llama.cpp caps n_batch by the context asked
     // for, so pass the run's); the null layout adds one scratch cell per step.
     const same = { ...options, contextSize: main.contextSize, batchSize: main.batchSize };
-    const qSession = new TempoSession(model, same);
+    const tapped = { ...same, attentionLayers: r.attentionLayers };
+    const qSession = new TempoSession(model, tapped);
     sessions.push(qSession);
-    // Replaying P on the capturing session would capture every set's attention a second time.
-    const pSession = r.attentionLayers ? new TempoSession(model, same) : main;
+    // Without attention, P replays on the generating session (its cache is reset by replay).
+    const pSession = r.attentionLayers ? new TempoSession(model, tapped) : main;
     if (pSession !== main) sessions.push(pSession);
-    const nullSession = new TempoSession(model, { ...same, scratchCells: sets.length });
+    const nullSession = new TempoSession(model, { ...tapped, scratchCells: sets.length });
     sessions.push(nullSession);
     const common = { promptTokens, sets, policy: r.config.policy, temperature: r.config.temperature, signal: r.signal };
     const streams = [
@@ -132,6 +133,26 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
         a.rows!.forEach((row, k) => recorder.addRow(a.index, row, rowStreams[k]));
       },
     });
+    // Every record goes into the capture; the report summarises the first sets of more than one member.
+    const attention: SetAttentionSummary[] = [];
+    const bos = model.info.addsBos ? model.info.bos : undefined;
+    const labels = attentionStreams(pMode, qMode);
+    const collectAttention = (i: number, tappedSessions: TempoSession[]) => {
+      const records = tappedSessions.map((s, k) => {
+        const a = s.lastSetAttention;
+        if (!a || a.step !== i) throw new Error(`attention of step ${i} was not captured in the ${labels[k].name} replay`);
+        const recs = attentionRecordsFromSet(a, s.indexTable, { stream: labels[k].name, mode: labels[k].mode });
+        for (const rec of recs) recorder.addAttention(rec);
+        return recs;
+      });
+      const step = generation.steps[i];
+      if (step.candidates.length < 2 || new Set(attention.map((a) => a.step)).size >= REPORT_ATTENTION_SETS) return;
+      const members = step.candidates.map((c) => c.text);
+      records[0].forEach((p, l) => {
+        const [q, nul] = [records[1][l], records[2][l]];
+        attention.push({ step: i, layer: p.layer, members, heads: p.heads, targets: [...ATTENTION_TARGETS], p: massOf(p, bos), q: massOf(q, bos), nullBaseline: massOf(nul, bos) });
+      });
+    };
     const t1 = performance.now();
     try {
       for (let i = 0; i < sets.length; i++) {
@@ -142,6 +163,7 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
         for (const [k, mode] of [[0, pMode], [1, qMode]] as const) {
           for (const logits of replayed[k].memberLogits) recorder.addLogits(i, logits, { stream: `members-${mode}`, temperature: r.config.temperature });
         }
+        if (r.attentionLayers) collectAttention(i, [pSession, qSession, nullSession]);
         // The replays hand over probabilities (already a softmax): one log per token, no second softmax.
         const [p, q, nullAlt] = replayed.map((s) => s.next);
         await analysis.submit({ step: { index: i, text: visibleSet(generation.steps[i].candidates), setTokens: sets[i + 1] }, input: "probs", p, q, nullAlt });

@@ -3,7 +3,8 @@
  * no network: data is inlined and the headless renderer is used).
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { DivergenceReport, SetAttentionSummary } from "./report-model.js";
+import type { DivergenceReport } from "./report-model.js";
+import { attentionFigureSvg } from "./attention-svg.js";
 
 /** Divergences are shown on a log axis; exact zeros (identical distributions) sit at this floor. */
 export const LOG_FLOOR = 1e-12;
@@ -93,29 +94,9 @@ export function entropySpec(r: DivergenceReport): TopLevelSpec {
   };
 }
 
-/** One set in one layer: a heatmap per target, members (rows) by heads (columns). */
-export function attentionSpec(a: SetAttentionSummary): TopLevelSpec {
-  const rows = a.targets.flatMap((target, t) => a.members.flatMap((_, m) =>
-    a.mass[t][m].map((mass, head) => ({ target, member: `${m}: ${JSON.stringify(a.members[m])}`, head, mass }))));
-  return {
-    title: `step ${a.step}, layer ${a.layer}: attention mass of each member, per head`,
-    data: { values: rows },
-    facet: { column: { field: "target", type: "nominal", title: null, sort: a.targets } },
-    spec: {
-      width: Math.max(60, 14 * a.heads), height: 16 * a.members.length,
-      mark: "rect",
-      encoding: {
-        x: { field: "head", type: "ordinal", title: "head" },
-        y: { field: "member", type: "nominal", title: null, sort: null },
-        color: { field: "mass", type: "quantitative", scale: { domain: [0, 1], scheme: "blues" }, title: "mass" },
-      },
-    },
-  } as TopLevelSpec;
-}
-
-/** SVG heatmaps of the report's attention summaries, in report order. */
-export function renderAttentionCharts(r: DivergenceReport): Promise<string[]> {
-  return Promise.all((r.attention ?? []).map((a) => toSvg(attentionSpec(a))));
+/** SVG heatmaps of the report's attention summaries, in report order (attention-svg.ts). */
+export function renderAttentionCharts(r: DivergenceReport): string[] {
+  return (r.attention ?? []).map((a, i) => attentionFigureSvg(a, { p: r.p.label, q: r.q.label }, String(i)));
 }
 
 export async function renderCharts(r: DivergenceReport): Promise<ReportCharts> {

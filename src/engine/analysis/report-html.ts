@@ -2,14 +2,17 @@
  * report.html: one self-contained page (inline CSS, charts inline as SVG, no scripts, no
  * external resources). Every piece of model or user text goes through escapeHtml.
  */
-import type { DivergenceReport } from "./report-model.js";
+import { attentionContrast, CONTRAST_TARGETS, type DivergenceReport } from "./report-model.js";
 import { renderAttentionCharts, renderCharts, type ReportCharts } from "./report-charts.js";
 import { escapeHtml as esc, fmt, fmtInterval, fmtMeanSe, summaryRows } from "./report-format.js";
 
 const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222}
 table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
 th{background:#f3f3f3}td.l,th.l{text-align:left}.null{background:#f7f7f7;color:#555}
-figure{margin:12px 0}code{background:#f3f3f3;padding:0 3px}.tok{font-family:monospace;white-space:pre}`;
+figure{margin:12px 0}code{background:#f3f3f3;padding:0 3px}.tok{font-family:monospace;white-space:pre}
+td.zero{background:repeating-linear-gradient(45deg,#fff 0 3px,#e2e2e2 3px 5px);font-weight:bold}
+span.zero{display:inline-block;padding:0 4px;border:1px solid #bbb;background:repeating-linear-gradient(45deg,#fff 0 3px,#e2e2e2 3px 5px)}
+details{margin:6px 0}summary{cursor:pointer}`;
 
 export async function renderReportHtml(r: DivergenceReport, charts?: ReportCharts): Promise<string> {
   const c = charts ?? (await renderCharts(r));
@@ -43,20 +46,37 @@ export async function renderReportHtml(r: DivergenceReport, charts?: ReportChart
     h.push(`<tr><td>${s.index}</td><td class="l tok">${esc(s.text ?? "")}</td>${nums.map((x) => `<td>${esc(x)}</td>`).join("")}</tr>`);
   }
   h.push("</tbody></table>");
-  if (r.attention?.length) {
-    const heatmaps = await renderAttentionCharts(r);
-    h.push("<h2>Attention between parallel tokens</h2>", `<p>Captured in the forward pass that holds each set (flash attention off), in the generation (${esc(r.p.label)} mode). Open a set to see each layer: for every target, members by heads; colour = attention mass.</p>`);
-    const steps = [...new Set(r.attention.map((a) => a.step))];
-    for (const step of steps) {
-      const items = r.attention.map((a, i) => ({ a, svg: heatmaps[i] })).filter((x) => x.a.step === step);
-      const sib = Math.max(...items.flatMap((x) => x.a.mass[x.a.targets.indexOf("siblings")].flat()));
-      h.push(`<details><summary>step ${step}: <span class="tok">${esc(items[0].a.members.map((m) => JSON.stringify(m)).join(" | "))}</span> (max sibling attention ${esc(fmt(sib))})</summary>`);
-      for (const x of items) h.push(`<figure>${x.svg}</figure>`);
-      h.push("</details>");
-    }
-  }
+  if (r.attention?.length) h.push(...attentionSection(r));
   h.push("<h2>Method</h2><ul>", ...r.method.map((m) => `<li>${esc(m)}</li>`), "</ul>");
   if (r.notes.length) h.push("<h2>Notes</h2><ul>", ...r.notes.map((n) => `<li>${esc(n)}</li>`), "</ul>");
   h.push(`<p><small>Generated ${esc(r.createdAt)}; report.json holds every number.</small></p></body></html>`, "");
   return h.join("\n");
+}
+
+/**
+ * Per set: P vs Q per layer and target, the difference beside its null baseline (|P − null|,
+ * the same mode in another batch layout: what the difference would be from rounding alone),
+ * then the heatmaps. Exact zeros are hatched cells reading "0".
+ */
+function attentionSection(r: DivergenceReport): string[] {
+  const a = r.attention!;
+  const heatmaps = renderAttentionCharts(r);
+  const h: string[] = ["<h2>Attention between parallel tokens</h2>"];
+  h.push(`<p>Captured in the forward pass that holds each set (flash attention off), in three replays of the same sets: P (${esc(r.p.label)}), Q (${esc(r.q.label)}) and the null baseline (${esc(r.nullBaseline.mode)}, the other batch layout). Per layer and target: the mean attention mass of the set's members over members and heads under P and Q, Q − P, and beside it max |P − Q| and max |P − null| over members and heads. A difference means something only where |P − Q| stands far above |P − null|. <span class="zero">0</span> is an exact zero (nothing there at all), not a small value.</p>`);
+  for (const step of [...new Set(a.map((x) => x.step))]) {
+    const items = a.map((x, i) => ({ x, svg: heatmaps[i] })).filter((it) => it.x.step === step);
+    const sib = (side: "p" | "q") => Math.max(...items.flatMap((it) => it.x[side][it.x.targets.indexOf("siblings")].flat()));
+    h.push(`<details><summary>step ${step}: <span class="tok">${esc(items[0].x.members.map((m) => JSON.stringify(m)).join(" | "))}</span> (max sibling attention: P ${esc(fmt(sib("p")))}, Q ${esc(fmt(sib("q")))})</summary>`);
+    h.push(`<table><thead><tr><th>Layer</th><th class="l">Target</th><th>P: ${esc(r.p.label)}</th><th>Q: ${esc(r.q.label)}</th><th>Q − P</th><th>max |P − Q|</th><th class="null">max |P − null|</th></tr></thead><tbody>`);
+    for (const { x } of items) {
+      for (const c of attentionContrast(x).filter((c) => CONTRAST_TARGETS.includes(c.target))) {
+        const td = (v: number, cls = "") => `<td class="${[v === 0 ? "zero" : "", cls].filter(Boolean).join(" ")}">${esc(fmt(v))}</td>`;
+        h.push(`<tr><td>${x.layer}</td><td class="l">${esc(c.target)}</td>${td(c.p)}${td(c.q)}${td(c.diff)}${td(c.maxAbsPQ)}${td(c.maxAbsPNull, "null")}</tr>`);
+      }
+    }
+    h.push("</tbody></table>");
+    for (const it of items) h.push(`<figure>${it.svg}</figure>`);
+    h.push("</details>");
+  }
+  return h;
 }

@@ -1,5 +1,5 @@
 /** report.md: summary table with the null baseline beside each metric, then the method. */
-import type { DivergenceReport } from "./report-model.js";
+import { attentionContrast, CONTRAST_TARGETS, type DivergenceReport } from "./report-model.js";
 import { escapeMarkdownCell as cell, fmt, fmtInterval, fmtMeanSe, summaryRows } from "./report-format.js";
 
 export function renderReportMarkdown(r: DivergenceReport): string {
@@ -25,11 +25,14 @@ export function renderReportMarkdown(r: DivergenceReport): string {
     out.push(`| ${s.index} | ${s.text === undefined ? "" : cell(s.text)} | ${fmt(s.js)} | ${fmt(nullJs.get(s.index))} | ${fmt(s.klPQ)} | ${fmt(s.tv)} | ${s.top1Agree ? "same" : "differs"} | ${fmt(s.entropyP)} | ${fmt(s.entropyQ)} |`);
   }
   if (r.attention?.length) {
-    out.push("", "## Attention between parallel tokens", "", "Mean over members and heads of the attention mass on each target, per set and layer (report.html has the heatmaps).", "");
-    out.push(`| Step | Layer | Members | ${r.attention[0].targets.join(" | ")} |`, `|---|---|---|${r.attention[0].targets.map(() => "---").join("|")}|`);
+    out.push("", "## Attention between parallel tokens", "");
+    out.push(`Captured in the forward pass that holds each set, in three replays of the same sets: P (${cell(r.p.label)}), Q (${cell(r.q.label)}) and the null baseline (${cell(r.nullBaseline.mode)}, the other batch layout). Mean over members and heads of the mass on each target, Q − P, and the largest |P − Q| and |P − null| over members and heads (a difference is real only far above |P − null|). "0 (exact)": exactly zero. report.html has the heatmaps.`, "");
+    out.push(`| Step | Layer | Members | Target | P: ${cell(r.p.label)} | Q: ${cell(r.q.label)} | Q − P | max \\|P − Q\\| | max \\|P − null\\| |`, "|---|---|---|---|---|---|---|---|---|");
+    const z = (v: number) => (v === 0 ? "0 (exact)" : fmt(v));
     for (const a of r.attention) {
-      const means = a.mass.map((rows) => { const v = rows.flat(); return v.reduce((x, y) => x + y, 0) / v.length; });
-      out.push(`| ${a.step} | ${a.layer} | ${cell(a.members.join(" · "))} | ${means.map(fmt).join(" | ")} |`);
+      for (const c of attentionContrast(a).filter((c) => CONTRAST_TARGETS.includes(c.target))) {
+        out.push(`| ${a.step} | ${a.layer} | ${cell(a.members.join(" · "))} | ${c.target} | ${z(c.p)} | ${z(c.q)} | ${z(c.diff)} | ${z(c.maxAbsPQ)} | ${z(c.maxAbsPNull)} |`);
+      }
     }
   }
   out.push("", "## Method", "", ...r.method.map((m) => `- ${m}`));

@@ -7,7 +7,8 @@ import type { TempoMode } from "../types.js";
 import type { DivergenceMetrics } from "./divergence.js";
 import { bootstrapMean, summarize, wilcoxonSignedRank, type BootstrapOptions, type Interval, type Summary, type TestResult } from "./stats.js";
 
-export const REPORT_SCHEMA_VERSION = 1;
+/** 2: attention summaries hold P, Q and the null baseline (p / q / nullBaseline, was mass). */
+export const REPORT_SCHEMA_VERSION = 2;
 
 /** One step's metrics. `js` is the Jensen–Shannon divergence in nats between P and Q. */
 export type StepMetrics = DivergenceMetrics & {
@@ -60,8 +61,9 @@ export interface NullBaseline {
 }
 
 /**
- * Where one set's members looked, in one layer: captured in the forward pass that holds the
- * set. mass[t][m][h] = attention of member m, head h, on target t (self, siblings, prompt,
+ * Where one set's members looked, in one layer, under P, under Q and in the null baseline (P's
+ * mode in the other batch layout): each captured in the replay's forward pass that holds the
+ * set. p[t][m][h] = attention of member m, head h, on target t (self, siblings, prompt,
  * earlier sets, BOS, other). In isolated mode the siblings row is exactly zero.
  */
 export interface SetAttentionSummary {
@@ -71,7 +73,39 @@ export interface SetAttentionSummary {
   members: string[];
   heads: number;
   targets: string[];
-  mass: number[][][];
+  p: number[][][];
+  q: number[][][];
+  nullBaseline: number[][][];
+}
+
+/** The targets the reports' comparison tables show ("other" is a consistency check, kept in report.json). */
+export const CONTRAST_TARGETS: readonly string[] = ["siblings", "self", "prompt", "earlierSets", "bos"];
+
+/** One target of a SetAttentionSummary, over its members and heads. */
+export interface AttentionContrast {
+  target: string;
+  /** Mean mass under P and under Q, and Q − P of those means. */
+  p: number;
+  q: number;
+  diff: number;
+  /** Largest |P − Q| and |P − null| over members and heads: the effect beside its noise. */
+  maxAbsPQ: number;
+  maxAbsPNull: number;
+  /** Whether every member and head puts exactly 0 there (an exact zero, not a small value). */
+  pZero: boolean;
+  qZero: boolean;
+}
+
+export function attentionContrast(a: SetAttentionSummary): AttentionContrast[] {
+  return a.targets.map((target, t) => {
+    const p = a.p[t].flat(), q = a.q[t].flat(), n = a.nullBaseline[t].flat();
+    const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
+    const maxAbs = (x: number[], y: number[]) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+    return {
+      target, p: mean(p), q: mean(q), diff: mean(q) - mean(p), maxAbsPQ: maxAbs(p, q), maxAbsPNull: maxAbs(p, n),
+      pZero: p.every((v) => v === 0), qZero: q.every((v) => v === 0),
+    };
+  });
 }
 
 export interface DivergenceReport {
@@ -98,7 +132,7 @@ export interface DivergenceReport {
   /** Lines describing the method (metric definitions, settings). */
   method: string[];
   notes: string[];
-  /** Attention between parallel tokens for some sets of the generation, when captured. */
+  /** Attention between parallel tokens for some sets, under P, Q and the null baseline, when captured. */
   attention?: SetAttentionSummary[];
 }
 

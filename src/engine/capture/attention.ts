@@ -23,6 +23,14 @@ export interface AttentionRecord {
   keySteps: Int32Array;
   /** RoPE position of each key (BOS is the prompt token at position 0). */
   keyPositions: Int32Array;
+  /**
+   * Which decode of the set this is, when a capture holds several (tempo compare: the P and
+   * Q replays and the null-baseline replay), e.g. "replay-isolated"; absent in captures of
+   * one stream and in files written before streams existed.
+   */
+  stream?: string;
+  /** The mode that stream decoded the set in (isolated, visible, causal). */
+  mode?: string;
 }
 
 /** Columns of attentionBreakdown, in order. "other": cells the index table does not map to a
@@ -74,25 +82,40 @@ export function attentionBreakdown(r: AttentionRecord, bosToken?: number): Float
 export const UNKNOWN_KEY_STEP = -1000;
 
 /**
- * Adapter from the engine's capture (src/engine/session.ts SetAttention: per layer, probs
- * [member][head][cell]) and the session's index table to one AttentionRecord per layer
- * ([head][member][cell]); every cell is a key, mapped to its token through the table.
+ * Adapter from the engine's capture (src/engine/session.ts SetAttention: per layer, probs in
+ * ggml's own layout [head][batch row][cell]) and the session's index table to one
+ * AttentionRecord per layer ([head][member][cell]); every cell is a key, mapped to its token
+ * through the table. The batch may hold rows that are not members (null-baseline scratch
+ * rows): the members' rows are found through the table's `batchRow`, and only they are kept.
  */
 export function attentionRecordsFromSet(
   capture: { step: number; memberCells: readonly number[]; layers: readonly { layer: number; nKv: number; nTokens: number; nHead: number; probs: Float32Array }[] },
-  table: readonly { token: number; step: number; position: number; cell: number }[],
+  table: readonly { token: number; step: number; position: number; cell: number; batchRow?: number }[],
+  label: { stream?: string; mode?: string } = {},
 ): AttentionRecord[] {
-  const byCell = new Map<number, { token: number; step: number; position: number }>();
+  const byCell = new Map<number, { token: number; step: number; position: number; batchRow?: number }>();
   for (const t of table) byCell.set(t.cell, t);
+  const q = capture.memberCells.length;
   return capture.layers.map((l) => {
-    const q = capture.memberCells.length;
-    if (l.nTokens !== q) throw new RangeError(`layer ${l.layer}: ${l.nTokens} captured rows for a set of ${q}`);
-    if (l.probs.length !== q * l.nHead * l.nKv) throw new RangeError(`layer ${l.layer}: probs has ${l.probs.length} values, expected ${q}*${l.nHead}*${l.nKv}`);
-    const weights = new Float32Array(l.probs.length);
-    for (let i = 0; i < q; i++) for (let h = 0; h < l.nHead; h++) {
-      weights.set(l.probs.subarray((i * l.nHead + h) * l.nKv, (i * l.nHead + h + 1) * l.nKv), (h * q + i) * l.nKv);
+    if (l.probs.length !== l.nTokens * l.nHead * l.nKv) throw new RangeError(`layer ${l.layer}: probs has ${l.probs.length} values, expected ${l.nHead}*${l.nTokens}*${l.nKv}`);
+    // Batch row of each member: the table's, or (a batch of members only) the member's index.
+    const rows = capture.memberCells.map((c, i) => {
+      const row = l.nTokens === q ? i : byCell.get(c)?.batchRow;
+      if (row === undefined || row < 0 || row >= l.nTokens) throw new RangeError(`layer ${l.layer}: ${l.nTokens} captured rows, and member cell ${c} has no batch row among them`);
+      return row;
+    });
+    const keys = l.nKv;
+    let weights: Float32Array;
+    if (rows.every((r, i) => r === i) && q === l.nTokens) {
+      weights = l.probs; // already [head][member][cell]: no copy
+    } else {
+      weights = new Float32Array(l.nHead * q * keys);
+      for (let h = 0; h < l.nHead; h++) for (let i = 0; i < q; i++) {
+        const src = (h * l.nTokens + rows[i]) * keys;
+        weights.set(l.probs.subarray(src, src + keys), (h * q + i) * keys);
+      }
     }
-    const keyCells = Int32Array.from({ length: l.nKv }, (_, c) => c);
+    const keyCells = Int32Array.from({ length: keys }, (_, c) => c);
     const known = (c: number) => byCell.get(c);
     return {
       step: capture.step, layer: l.layer, heads: l.nHead, weights,
@@ -101,6 +124,8 @@ export function attentionRecordsFromSet(
       keyTokens: Int32Array.from(keyCells, (c) => known(c)?.token ?? -1),
       keySteps: Int32Array.from(keyCells, (c) => known(c)?.step ?? UNKNOWN_KEY_STEP),
       keyPositions: Int32Array.from(keyCells, (c) => known(c)?.position ?? -1),
+      ...(label.stream !== undefined ? { stream: label.stream } : {}),
+      ...(label.mode !== undefined ? { mode: label.mode } : {}),
     };
   });
 }

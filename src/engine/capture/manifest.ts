@@ -57,6 +57,11 @@ export interface CaptureManifest extends CaptureInfo {
   files: {
     steps: { path: string; count: number };
     logits?: { path: string; streams: Record<string, LogitsStreamInfo> };
-    attention?: { path: string; records: number };
+    /**
+     * `streams` (when the capture holds attention of several decodes of each set, e.g. tempo
+     * compare's P and Q replays and null baseline): each stream's name, mode and record count;
+     * attention.safetensors says which record belongs to which (record_streams).
+     */
+    attention?: { path: string; records: number; streams?: { name: string; mode?: string; records: number }[] };
   };
 }

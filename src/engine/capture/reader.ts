@@ -131,6 +131,21 @@ export function readCapture(dir: string): Capture {
     const rec = getTensor(f, "records", "I32", file);
     const n = manifest.files.attention.records;
     if (rec.shape[0] !== n || rec.shape[1] !== 3) throw new CaptureError(file, `records has shape ${JSON.stringify(rec.shape)}, expected [${n}, 3]`);
+    // Streams (optional: captures of one stream, and those written before streams, have none).
+    let streamOf: Int32Array | undefined;
+    let streams: { name: string; mode?: string }[] = [];
+    if (f.tensors.has("record_streams")) {
+      const t = getTensor(f, "record_streams", "I32", file);
+      if (t.shape.length !== 1 || t.shape[0] !== n) throw new CaptureError(file, `record_streams has shape ${JSON.stringify(t.shape)}, expected [${n}]`);
+      try {
+        streams = JSON.parse(f.metadata.streams ?? "");
+      } catch {
+        throw new CaptureError(file, "record_streams is present but the metadata's \"streams\" is not a JSON list");
+      }
+      if (!Array.isArray(streams) || !streams.every((s) => typeof s?.name === "string" && (s.mode === undefined || typeof s.mode === "string"))) throw new CaptureError(file, "metadata \"streams\" must be a list of {name, mode}");
+      for (const v of t.data) if (!(v >= -1 && v < streams.length)) throw new CaptureError(file, `record_streams holds ${v}, outside -1..${streams.length - 1}`);
+      streamOf = t.data;
+    }
     for (let i = 0; i < n; i++) {
       const p = `attn.${i}`;
       const weights = getTensor(f, `${p}.weights`, "F32", file);
@@ -143,6 +158,11 @@ export function readCapture(dir: string): Capture {
         keySteps: getTensor(f, `${p}.key_steps`, "I32", file).data,
         keyPositions: getTensor(f, `${p}.key_positions`, "I32", file).data,
       };
+      const s = streamOf ? streams[streamOf[i]] : undefined;
+      if (s) {
+        r.stream = s.name;
+        if (s.mode !== undefined) r.mode = s.mode;
+      }
       const [h, q, k] = weights.shape;
       if (h !== r.heads || q !== r.queryCells.length || k !== r.keyCells.length) throw new CaptureError(file, `${p}.weights has shape ${JSON.stringify(weights.shape)}, expected [${r.heads}, ${r.queryCells.length}, ${r.keyCells.length}]`);
       attention.push(r);

@@ -204,9 +204,21 @@ export class CaptureRecorder {
       const tensors: Record<string, TensorInput> = {};
       const n = this.attention.length;
       const index = new Int32Array(n * 3);
+      // Streams (which decode of a set a record is: tempo compare captures P, Q and the null
+      // baseline) are numbered in order of first appearance; -1: a record without one.
+      const streams: { name: string; mode?: string; records: number }[] = [];
+      const streamOf = new Int32Array(n);
       this.attention.forEach((r, i) => {
         const q = r.queryCells.length, k = r.keyCells.length, p = `attn.${i}`;
         index.set([r.step, r.layer, r.heads], i * 3);
+        let s = -1;
+        if (r.stream !== undefined) {
+          s = streams.findIndex((x) => x.name === r.stream);
+          if (s < 0) s = streams.push({ name: r.stream, ...(r.mode !== undefined ? { mode: r.mode } : {}), records: 0 }) - 1;
+          else if (streams[s].mode !== r.mode) throw new RangeError(`capture: attention stream ${r.stream} holds records of modes ${String(streams[s].mode)} and ${String(r.mode)}`);
+          streams[s].records++;
+        }
+        streamOf[i] = s;
         tensors[`${p}.weights`] = { dtype: "F32", shape: [r.heads, q, k], data: r.weights };
         tensors[`${p}.query_cells`] = { dtype: "I32", shape: [q], data: r.queryCells };
         tensors[`${p}.key_cells`] = { dtype: "I32", shape: [k], data: r.keyCells };
@@ -216,8 +228,15 @@ export class CaptureRecorder {
       });
       // records[i] = (step, layer, heads) of attn.<i>.*
       tensors.records = { dtype: "I32", shape: [n, 3], data: index };
-      writeFileAtomic(path.join(dir, CAPTURE_FILES.attention), serializeSafetensors(tensors, { format: "tempo-capture-attention", schema_version: String(CAPTURE_SCHEMA_VERSION) }), { exclusive: true });
-      files.attention = { path: CAPTURE_FILES.attention, records: n };
+      const meta: Record<string, string> = { format: "tempo-capture-attention", schema_version: String(CAPTURE_SCHEMA_VERSION) };
+      if (streams.length) {
+        // An addition readers of the older layout skip: record_streams[i] indexes the
+        // metadata's "streams" list (JSON [{name, mode, records}]), -1 for none.
+        tensors.record_streams = { dtype: "I32", shape: [n], data: streamOf };
+        meta.streams = JSON.stringify(streams);
+      }
+      writeFileAtomic(path.join(dir, CAPTURE_FILES.attention), serializeSafetensors(tensors, meta), { exclusive: true });
+      files.attention = { path: CAPTURE_FILES.attention, records: n, ...(streams.length ? { streams } : {}) };
     }
     const manifest: CaptureManifest = {
       format: "tempo-capture",
