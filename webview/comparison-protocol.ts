@@ -2,8 +2,9 @@
 import { z } from "zod";
 import { parserFor } from "./parse.js";
 import { stepEventSchema } from "../src/protocol/engine.js";
+import type { TempoMode } from "../src/protocol/generation.js";
 
-export const COMPARED_MODES = ["isolated", "visible", "standard"] as const;
+export const COMPARED_MODES = ["isolated", "visible", "standard"] as const satisfies readonly TempoMode[];
 
 export const comparisonDataSchema = z.object({
   prompt: z.string(),

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import * as vscode from "vscode";
 import type { CompletionResult, GenerationSettings } from "../protocol/engine.js";
+import { oneOf } from "../protocol/generation.js";
 import { generationDefaults } from "./config.js";
 import type { EngineService } from "./engineService.js";
 import { EngineCrashedError } from "../host/client.js";
@@ -29,7 +30,7 @@ export interface InlineSettings {
 
 export function inlineSettings(): InlineSettings {
   const c = vscode.workspace.getConfiguration("tempo.inlineCompletions");
-  const arms = [...new Set(c.get<string[]>("arms", []).filter((a): a is InlineArm => (INLINE_ARMS as readonly string[]).includes(a)))];
+  const arms = [...new Set(c.get<string[]>("arms", []).flatMap((a) => oneOf(INLINE_ARMS, a) ?? []))];
   const int = (key: string, fallback: number, min: number): number => Math.max(min, Math.floor(c.get<number>(key, fallback)));
   return {
     enabled: c.get<boolean>("enabled", false),

@@ -5,10 +5,12 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
+import { TEMPO_MODES, type TempoMode } from "../protocol/generation.js";
 
 export const INLINE_LOG_VERSION = 1;
-export const INLINE_ARMS = ["isolated", "visible", "causal", "standard"] as const;
-export type InlineArm = (typeof INLINE_ARMS)[number];
+/** Every mode can be an arm (`standard`: greedy, one alternative). */
+export const INLINE_ARMS = TEMPO_MODES;
+export type InlineArm = TempoMode;
 
 /** What an offer's lines share: which run produced the alternatives, and how. */
 export const offerSchema = z.object({

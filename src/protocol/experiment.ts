@@ -3,8 +3,10 @@
 // validated again by the extension and by the page). Text from the model and from the task
 // file travels as plain strings: the page renders it with textContent only.
 import { z } from "zod";
+import type { TempoMode } from "./generation.js";
 
-export const EXPERIMENT_ARMS = ["standard", "isolated", "visible", "causal"] as const;
+/** The arms are modes, the greedy baseline first. */
+export const EXPERIMENT_ARMS = ["standard", "isolated", "visible", "causal"] as const satisfies readonly TempoMode[];
 export const DEFAULT_EXPERIMENT_ARMS = ["standard", "isolated", "visible"] as const;
 export const experimentArmSchema = z.enum(EXPERIMENT_ARMS);
 export type ExperimentArm = z.infer<typeof experimentArmSchema>;
