@@ -13,7 +13,7 @@ import { overallVerdict, runSelfCheck } from "../engine/tempo/selfcheck.js";
 import type { GenerationConfig, GenerationResult, StepEvent } from "../engine/types.js";
 import { DEFAULT_CONFIG, MAX_LANES, NEXT_STEP_POLICIES, NUMBER_RANGES, rangeText, TEMPO_MODES, THRESHOLD_SCHEDULES, type NumberSetting, type TempoMode } from "../protocol/generation.js";
 import { defaultModelPath } from "../engine/default-model.js";
-import { GpuChoice } from "../engine/llama/runtime.js";
+import { GpuChoice, nodeLlamaCppVersion } from "../engine/llama/runtime.js";
 import { schedulePreviewText } from "../engine/tempo/schedule.js";
 import { SET_CLOSE, SET_OPEN, SET_SEPARATOR, visibleToken } from "../protocol/token-display.js";
 import { EVAL_OUT_RULE, parseArms, runEvalCommand } from "../engine/eval/cli.js";
@@ -22,7 +22,9 @@ import { selectTasks } from "../engine/eval/tasks.js";
 import { armConfig, DEFAULT_EVAL_SETTINGS, resolveEvalSettings } from "../engine/eval/runner.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { packageOf } from "../engine/package-info.js";
 import { compareModes, RecordedRun } from "../engine/analysis/compare-run.js";
 import { assertSameModel, readCapture } from "../engine/capture/reader.js";
 import { writeReport } from "../engine/analysis/report-write.js";
@@ -94,8 +96,16 @@ function pruningSummary(result: GenerationResult): string {
   return `[pruning] ${pruned} of ${decided} non-primary members pruned, in ${sets} of ${decisions.length} decided sets`;
 }
 
+/** tempo's own version and the node-llama-cpp (which bundles llama.cpp) it drives, without loading either. */
+function versionText(): string {
+  // From src/cli/main.ts or the bundled dist/cli.js alike, the nearest package.json up is ours.
+  const own = packageOf(fileURLToPath(import.meta.url));
+  return `${own.name} ${own.version} (node-llama-cpp ${nodeLlamaCppVersion()})`;
+}
+
 const program = new Command("tempo")
   .description("TEMPO: parallel-token generation on llama.cpp models")
+  .version(versionText(), "--version", "print the version of tempo and of the node-llama-cpp it runs on")
   .showHelpAfterError(false)
   .allowExcessArguments(false);
 

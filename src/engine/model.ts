@@ -83,7 +83,7 @@ export class TempoModel {
       const n = api.llama_model_desc(pointer, desc, desc.length) as number;
       const tokenizer = await runtime.llama.loadModel({ modelPath: path, vocabOnly: true });
       const info: ModelInfo = {
-        path, fileName: basename(path), description: desc.toString("utf8", 0, Math.max(0, n)),
+        path, fileName: basename(path), description: describeModel(desc.toString("utf8", 0, Math.max(0, n)), Number(api.llama_model_n_params(pointer))),
         nVocab: api.llama_vocab_n_tokens(vocab) as number,
         nLayer: api.llama_model_n_layer(pointer) as number,
         nHead: api.llama_model_n_head(pointer) as number,
@@ -169,4 +169,21 @@ export class TempoModel {
     this.runtime.api.llama_model_free(this.pointer);
     await this.tokenizer.dispose();
   }
+}
+
+/**
+ * llama.cpp's description is "<arch> <size class> <file type>"; the size class is "?B" for
+ * shapes it does not know (every test model, many fine-tunes) and the file type reads
+ * "(guessed) F16" when the GGUF does not state it. Adds the real parameter count and says
+ * plainly what was guessed: "llama 4.26M parameters F16 (file type guessed from its tensors)".
+ */
+export function describeModel(llamaDescription: string, parameters: number): string {
+  const units: [number, string][] = [[1e9, "B"], [1e6, "M"], [1e3, "K"]];
+  const [scale, unit] = units.find(([u]) => parameters >= u) ?? [1, ""];
+  const count = `${Number((parameters / scale).toPrecision(3))}${unit} parameters`;
+  const [arch, size, ...rest] = llamaDescription.split(" ");
+  const guessed = "(guessed) ";
+  let fileType = rest.join(" ");
+  if (fileType.startsWith(guessed)) fileType = `${fileType.slice(guessed.length)} (file type guessed from its tensors)`;
+  return [arch, size === "?B" ? count : `${size} (${count})`, fileType].filter(Boolean).join(" ");
 }

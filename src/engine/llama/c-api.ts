@@ -140,6 +140,7 @@ export function bindLlamaApi(lib: LibraryHandle, ggmlBase: LibraryHandle) {
     /** enum llama_rope_type: -1 none, 0 norm, 2 NeoX, 8 M-RoPE, 24 vision, 40 interleaved M-RoPE. */
     llama_model_rope_type: f("int32_t llama_model_rope_type(void *model)"),
     llama_model_desc: f("int32_t llama_model_desc(void *model, _Out_ uint8_t *buf, size_t buf_size)"),
+    llama_model_n_params: f("uint64_t llama_model_n_params(void *model)"),
     llama_vocab_n_tokens: f("int32_t llama_vocab_n_tokens(void *vocab)"),
     llama_vocab_is_eog: f("bool llama_vocab_is_eog(void *vocab, int32_t token)"),
     llama_vocab_bos: f("int32_t llama_vocab_bos(void *vocab)"),

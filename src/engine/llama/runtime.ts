@@ -5,8 +5,7 @@
  */
 import koffi from "koffi";
 import { createRequire } from "node:module";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { packageOf } from "../package-info.js";
 import { bindLlamaApi, LlamaApi, verifyLayouts } from "./c-api.js";
 
 type NodeLlamaCpp = typeof import("node-llama-cpp");
@@ -32,12 +31,9 @@ export function loadRuntime(gpu: GpuChoice = "auto"): Promise<LlamaRuntime> {
   return runtimePromise;
 }
 
-function nodeLlamaCppVersion(): string {
-  // Its "exports" hide package.json: find it next to the resolved entry point.
-  const entry = createRequire(import.meta.url).resolve("node-llama-cpp");
-  let dir = dirname(entry);
-  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
-  return (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string }).version;
+export function nodeLlamaCppVersion(): string {
+  // Its "exports" hide package.json: find it above the resolved entry point.
+  return packageOf(createRequire(import.meta.url).resolve("node-llama-cpp")).version;
 }
 
 function loadedLibrary(pattern: RegExp, what: string): string {
