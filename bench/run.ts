@@ -9,6 +9,7 @@ import { seededModelPath, BENCH_SHAPE } from "../test/fixtures/seeded-model.js";
 import { benchEngine, BenchRow } from "./engine.bench.js";
 import { benchAnalysis } from "./analysis.bench.js";
 import { benchEval } from "./eval.bench.js";
+import { benchAttention } from "./attention.bench.js";
 
 const o = new Command("bench")
   .option("--quick", "fewer steps and repeats")
@@ -21,6 +22,8 @@ const modelPath = o.model ?? seededModelPath(BENCH_SHAPE);
 const loadBefore = loadavg().map((l) => l.toFixed(1)).join(" ");
 const rows: BenchRow[] = [
   ...await benchEngine({ modelPath, steps: o.quick ? 16 : 64, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
+  // tempo compare end to end with and without attention of every layer (issue 14: it was 5x).
+  ...await benchAttention({ modelPath, steps: o.quick ? 16 : 30, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
   ...await benchAnalysis(o.quick ? { repeats: 1, captureSteps: 64 } : {}),
   // The completion experiment runs on the demo model (a code model), whatever --model says.
   ...await benchEval({ tasks: o.quick ? 2 : 6 }),
