@@ -6,7 +6,8 @@ import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
 import { TempoModel } from "../../src/engine/model.js";
 import { TempoSession } from "../../src/engine/session.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
-import { compareModes } from "../../src/engine/analysis/compare-run.js";
+import { compareModes, REPORT_TOKEN_SETS } from "../../src/engine/analysis/compare-run.js";
+import { visibleToken } from "../../src/protocol/token-display.js";
 import { writeReport } from "../../src/engine/analysis/report-write.js";
 import { readCapture } from "../../src/engine/capture/reader.js";
 import { teacherForcedPerplexity } from "../../src/engine/tempo/perplexity.js";
@@ -74,7 +75,29 @@ describe("compare: isolated vs visible by teacher-forced replay", () => {
       assert.ok(a.nullBaseline[sib].flat().every((v) => v === 0), "the null baseline is isolated too");
       assert.ok(a.p[self].flat().every((v) => v > 0) && a.q[self].flat().every((v) => v > 0));
     }
+    // Token by token, for the first sets: the set's own keys, in member order and labelled by
+    // the members' text; isolated members put exactly 0 on each other, visible ones more.
+    const withTokens = report.attention.filter((a) => a.tokens);
+    assert.ok(withTokens.length > 0 && withTokens.length <= REPORT_TOKEN_SETS);
+    for (const a of withTokens) {
+      const t = a.tokens!;
+      const own = t.keys.flatMap((k, j) => (k.step === a.step ? [j] : []));
+      const candidates = generation.steps[a.step].candidates;
+      assert.deepEqual(own.map((j) => t.keys[j].text), candidates.map((c) => visibleToken(c)));
+      for (let h = 0; h < a.heads; h++) for (let m = 0; m < own.length; m++) for (let o = 0; o < own.length; o++) {
+        if (o === m) continue;
+        assert.equal(t.p[h][m][own[o]], 0, `step ${a.step} head ${h}: isolated member ${m} on sibling ${o}`);
+        assert.ok(t.q[h][m][own[o]] > 0, `step ${a.step} head ${h}: visible member ${m} on sibling ${o}`);
+      }
+      // Every query row's weights: the shown keys plus the hidden ones hold all of it (float32
+      // softmax: within keys x 2^-23 of 1).
+      for (const w of [t.p, t.q]) for (const row of w.flat()) {
+        const sum = row.reduce((x, y) => x + y, 0);
+        assert.ok(sum <= 1 + (t.keys.length + t.hidden.keys) * FLOAT32_EPSILON && sum >= 1 - t.hidden.maxMass - (t.keys.length + t.hidden.keys) * FLOAT32_EPSILON, `row sum ${sum}`);
+      }
+    }
     const html = readFileSync(join(dir, "report.html"), "utf8");
+    assert.equal((html.match(/<input type="radio"/g) ?? []).length, withTokens.reduce((n, a) => n + a.heads, 0), "one head chip per head of each token view");
     assert.match(html, /Attention between parallel tokens/);
     assert.equal((html.match(/<details>/g) ?? []).length, new Set(report.attention.map((a) => a.step)).size);
   });

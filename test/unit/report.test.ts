@@ -95,7 +95,13 @@ describe("divergence report", () => {
     const p = [[[0.5, 0.4], [0.6, 0.3]], [[0, 0], [0, 0]], [[0.3, 0.4], [0.2, 0.5]], [[0.1, 0.1], [0.1, 0.1]], [[0.1, 0.1], [0.1, 0.1]], [[0, 0], [0, 0]]];
     const q = p.map((rows, t) => rows.map((hs) => hs.map((v) => (t === 1 ? 0.2 : t === 0 ? v - 0.2 : v))));
     const nul = p.map((rows) => rows.map((hs) => hs.map((v) => v + 1e-7)));
-    const withAttention = { ...report, attention: [{ step: 4, layer: 1, members: [EVIL, "b"], heads: 2, targets, p, q, nullBaseline: nul }] };
+    // Token level: keys BOS, a prompt token with markup, the two members; P's members put
+    // exactly 0 on each other, Q's a little (one of them tiny: NOT a zero).
+    const keys = [{ text: "<s> #1", step: -1 }, { text: "<b>", step: -1 }, { text: "a", step: 4 }, { text: "b", step: 4 }];
+    const tp = [[[0.5, 0.2, 0.3, 0], [0.4, 0.3, 0, 0.3]], [[0.5, 0.2, 0.3, 0], [0.4, 0.3, 0, 0.3]]];
+    const tq = [[[0.5, 0.2, 0.2, 0.1], [0.4, 0.3, 1e-9, 0.3]], [[0.5, 0.2, 0.2, 0.1], [0.4, 0.3, 0.1, 0.2]]];
+    const tokens = { keys, hidden: { keys: 3, maxMass: 0.01 }, p: tp, q: tq };
+    const withAttention = { ...report, attention: [{ step: 4, layer: 1, members: [EVIL, "b"], heads: 2, targets, p, q, nullBaseline: nul, tokens }] };
     const html = await renderReportHtml(withAttention);
     assert.ok(!/<script/i.test(html), "still no scripts");
     const section = html.slice(html.indexOf("Attention between parallel tokens"));
@@ -110,6 +116,16 @@ describe("divergence report", () => {
     assert.equal(zeros, 4 * (2 + 1 + 4) + 1, "exact zeros (plus the legend's swatch)");
     assert.ok(svg.includes("exactly 0 (not a small value)"));
     assert.ok(html.includes("&lt;script&gt;") && !section.includes("<script>"));
+    // The head grid: one radio chip per head, toggled by CSS alone; each head's matrix has
+    // the keys as escaped column labels, P's zeros as hatched "0" cells, Q's 1e-9 shaded.
+    assert.equal((section.match(/<input type="radio" name="tv-4-1"/g) ?? []).length, 2);
+    assert.match(html, /\.tv>input:nth-of-type\(2\):checked~div:nth-of-type\(2\)\{display:block\}/);
+    const matrix = section.slice(section.indexOf('<table class="tm">'), section.indexOf("</table>", section.indexOf('<table class="tm">')));
+    assert.ok(matrix.includes("&lt;b&gt;") && !matrix.includes("<b>"));
+    assert.equal((matrix.match(/<th class="k own"/g) ?? []).length, 2, "the set's own keys marked");
+    assert.equal((matrix.match(/<td class="z"[^>]*>0<\/td>/g) ?? []).length, 2, "head 0: P's two sibling weights are exact zeros, nothing else is");
+    assert.match(matrix, /<td class="b1" title="Q visible, member 1 &quot;b&quot; → a: 1\.00e-9">/);
+    assert.ok(section.includes("3 earlier prompt keys not shown"));
     const md = renderReportMarkdown(withAttention);
     const mdRow = md.split("\n").find((l) => l.startsWith("| 4 | 1 |") && l.includes("| siblings |"))!;
     assert.ok(mdRow.includes("| 0 (exact) | 0.2 | 0.2 | 0.2 | 1.00e-7 |"), mdRow);

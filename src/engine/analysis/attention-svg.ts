@@ -56,9 +56,9 @@ function legend(x: number, y: number, hatch: string, maxDiff: number): string {
   const out: string[] = [];
   out.push(`<text x="${x}" y="${y + 10}" font-size="11">mass</text>`);
   ["0.001", "0.05", "0.25", "0.5", "1"].forEach((v, i) => {
-    out.push(`<rect x="${x + 40 + i * 38}" y="${y}" width="${CELL}" height="${CELL}" fill="${massColour(Number(v))}"/><text x="${x + 40 + i * 38 + CELL + 2}" y="${y + 11}" font-size="9">${v}</text>`);
+    out.push(`<rect x="${x + 40 + i * 42}" y="${y}" width="${CELL}" height="${CELL}" fill="${massColour(Number(v))}"/><text x="${x + 40 + i * 42 + CELL + 2}" y="${y + 11}" font-size="9">${v}</text>`);
   });
-  const dx = x + 240;
+  const dx = x + 255;
   out.push(`<text x="${dx}" y="${y + 10}" font-size="11">Q − P</text>`);
   [-maxDiff, -maxDiff / 4, maxDiff / 4, maxDiff].forEach((v, i) => {
     out.push(`<rect x="${dx + 44 + i * 58}" y="${y}" width="${CELL}" height="${CELL}" fill="${diffColour(v, maxDiff)}"/><text x="${dx + 44 + i * 58 + CELL + 2}" y="${y + 11}" font-size="9">${esc(show(v))}</text>`);
@@ -85,7 +85,7 @@ export function attentionFigureSvg(a: SetAttentionSummary, labels: { p: string; 
   const maxDiff = Math.max(1e-12, ...streams[2].values.flat(2).map(Math.abs));
   const top = 22;
   const blockH = HEADER_H + panelH + GAP;
-  const width = Math.max(LABEL_W + a.targets.length * (panelW + GAP), 760); // the legend's width
+  const width = Math.max(LABEL_W + a.targets.length * (panelW + GAP), 780); // the legend's width
   const height = top + streams.length * blockH + 30;
   const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui,sans-serif" role="img">`, hatchDef(hatch)];
   out.push(`<title>${esc(`step ${a.step}, layer ${a.layer}: attention mass per member and head`)}</title>`);

@@ -4,21 +4,24 @@
  * baseline), in lock-step, comparing the next-token distributions step by step.
  */
 import { TempoModel, TempoInputError } from "../model.js";
-import { TempoSession } from "../session.js";
+import { SCRATCH_STEP, TempoSession } from "../session.js";
 import { GenerationConfig, GenerationResult, TempoMode } from "../types.js";
 import { runGeneration } from "../tempo/generate.js";
 import { replay, ReplayStep, setsOf } from "../tempo/replay.js";
 import { CaptureRecorder, LogitsCaptureOptions } from "../capture/recorder.js";
-import { ATTENTION_TARGETS, attentionBreakdown, attentionRecordsFromSet, type AttentionRecord } from "../capture/attention.js";
+import { ATTENTION_TARGETS, attentionBreakdown, attentionRecordsFromSet, UNKNOWN_KEY_STEP, type AttentionRecord } from "../capture/attention.js";
 import { captureInfoFor } from "../capture/run-info.js";
 import { DivergenceCollector } from "./collector.js";
 import { StepAnalysisPool } from "./step-analysis-pool.js";
-import { DivergenceReport, SetAttentionSummary } from "./report-model.js";
-import { visibleSet } from "../../protocol/token-display.js";
+import { DivergenceReport, SetAttentionSummary, SetTokenAttention } from "./report-model.js";
+import { visibleSet, visibleToken } from "../../protocol/token-display.js";
 import { checkRecordedRun } from "./recorded-check.js";
 
 /** The report shows attention for at most this many sets (the capture keeps them all). */
 export const REPORT_ATTENTION_SETS = 12;
+/** ...and token by token for the first this many of those, with at most this many keys (+ BOS). */
+export const REPORT_TOKEN_SETS = 4;
+export const REPORT_TOKEN_KEYS = 40;
 
 /** A run recorded earlier (a capture): compare replays its sets instead of generating. */
 export interface RecordedRun {
@@ -66,6 +69,30 @@ function massOf(rec: AttentionRecord, bos: number | undefined): number[][][] {
   return ATTENTION_TARGETS.map((_, t) => Array.from({ length: q }, (__, m) => Array.from({ length: rec.heads }, (___, h) => b[(h * q + m) * T + t])));
 }
 
+/**
+ * Token-level weights of one set in one layer under P and Q: BOS, then the last
+ * REPORT_TOKEN_KEYS cells the table maps (prompt tail, earlier sets, the set itself), keys
+ * labelled by `text`. Undefined when the two replays' cells do not hold the same tokens.
+ */
+export function tokenAttention(p: AttentionRecord, q: AttentionRecord, text: (token: number) => string, maxKeys = REPORT_TOKEN_KEYS): SetTokenAttention | undefined {
+  if (p.keyCells.length !== q.keyCells.length || p.keyTokens.some((t, j) => t !== q.keyTokens[j])) return undefined;
+  const known = Array.from(p.keyCells.keys()).filter((j) => p.keySteps[j] !== UNKNOWN_KEY_STEP && p.keySteps[j] !== SCRATCH_STEP);
+  const bos = known.filter((j) => p.keyPositions[j] === 0 && p.keySteps[j] === -1).slice(0, 1);
+  const tail = known.filter((j) => j !== bos[0]).slice(-maxKeys);
+  const shown = [...bos, ...tail];
+  const isShown = new Set(shown);
+  const hiddenIdx = known.filter((j) => !isShown.has(j));
+  const qn = p.queryCells.length, k = p.keyCells.length;
+  const pick = (r: AttentionRecord, keys: number[]) => Array.from({ length: r.heads }, (_, h) => Array.from({ length: qn }, (__, m) => keys.map((j) => r.weights[(h * qn + m) * k + j])));
+  const hiddenMass = (r: AttentionRecord) => pick(r, hiddenIdx).flat().reduce((mx, row) => Math.max(mx, row.reduce((a, b) => a + b, 0)), 0);
+  return {
+    keys: shown.map((j) => ({ text: text(p.keyTokens[j]), step: p.keySteps[j] })),
+    hidden: { keys: hiddenIdx.length, maxMass: Math.max(hiddenMass(p), hiddenMass(q)) },
+    p: pick(p, shown),
+    q: pick(q, shown),
+  };
+}
+
 /** The three replays whose attention a compare captures, in stream order. */
 export function attentionStreams(pMode: TempoMode, qMode: TempoMode): { name: string; mode: TempoMode }[] {
   return [{ name: `replay-${pMode}`, mode: pMode }, { name: `replay-${qMode}`, mode: qMode }, { name: `null-${pMode}`, mode: pMode }];
@@ -76,6 +103,8 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
   const qMode = r.qMode ?? "visible";
   if (pMode === "standard" || qMode === "standard") throw new TempoInputError("compare needs two parallel modes (isolated, visible, causal); standard has no sets");
   if (pMode === qMode) throw new TempoInputError(`compare needs two different modes, got ${pMode} twice`);
+  // Its replays decode the run's sets as they were; pruning would change what they see.
+  if (r.config.pruneMass > 0) throw new TempoInputError("compare replays sets without pruning: prune with tempo generate (--prune-attention)");
   if (r.recorded) checkRecordedRun(r.recorded, model.info.nVocab);
   const lanes = r.config.maxWidth;
   // Every session: flash attention off, same context, so only the mode differs.
@@ -148,9 +177,11 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
       const step = generation.steps[i];
       if (step.candidates.length < 2 || new Set(attention.map((a) => a.step)).size >= REPORT_ATTENTION_SETS) return;
       const members = step.candidates.map((c) => c.text);
+      const withTokens = new Set(attention.map((a) => a.step)).size < REPORT_TOKEN_SETS;
       records[0].forEach((p, l) => {
         const [q, nul] = [records[1][l], records[2][l]];
-        attention.push({ step: i, layer: p.layer, members, heads: p.heads, targets: [...ATTENTION_TARGETS], p: massOf(p, bos), q: massOf(q, bos), nullBaseline: massOf(nul, bos) });
+        const tokens = withTokens ? tokenAttention(p, q, (t) => visibleToken({ token: t, ...model.tokenView(t) })) : undefined;
+        attention.push({ step: i, layer: p.layer, members, heads: p.heads, targets: [...ATTENTION_TARGETS], p: massOf(p, bos), q: massOf(q, bos), nullBaseline: massOf(nul, bos), ...(tokens ? { tokens } : {}) });
       });
     };
     const t1 = performance.now();

@@ -3,6 +3,7 @@
  * external resources). Every piece of model or user text goes through escapeHtml.
  */
 import { attentionContrast, CONTRAST_TARGETS, type DivergenceReport } from "./report-model.js";
+import { tokenViewCss, tokenViewHtml } from "./attention-tokens-html.js";
 import { renderAttentionCharts, renderCharts, type ReportCharts } from "./report-charts.js";
 import { escapeHtml as esc, fmt, fmtInterval, fmtMeanSe, summaryRows } from "./report-format.js";
 
@@ -18,7 +19,7 @@ export async function renderReportHtml(r: DivergenceReport, charts?: ReportChart
   const c = charts ?? (await renderCharts(r));
   const h: string[] = [];
   const title = `Divergence report: ${r.p.label} vs ${r.q.label}`;
-  h.push("<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', `<title>${esc(title)}</title>`, `<style>${CSS}</style></head><body>`);
+  h.push("<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', `<title>${esc(title)}</title>`, `<style>${CSS}${tokenCss(r)}</style></head><body>`);
   h.push(`<h1>${esc(title)}</h1>`);
   if (r.model) h.push(`<p>Model: <code>${esc(r.model.fileName)}</code>, SHA-256 <code>${esc(r.model.sha256)}</code></p>`);
   h.push(`<p>${r.steps.length} steps. P = ${esc(r.p.label)}, Q = ${esc(r.q.label)}. Null baseline: ${esc(r.nullBaseline.mode)} in two layouts (${esc(r.nullBaseline.layouts[0])} vs ${esc(r.nullBaseline.layouts[1])}). Primary metric: Jensen–Shannon (nats).</p>`);
@@ -75,8 +76,19 @@ function attentionSection(r: DivergenceReport): string[] {
       }
     }
     h.push("</tbody></table>");
+    const tokenViews = items.filter((it) => it.x.tokens);
+    if (tokenViews.length) {
+      h.push("<p><b>Token by token:</b> click a head (shaded by the most one of its weights moves between P and Q) to see the weight each member (rows, P above Q) puts on each key (columns, labelled by token text; the set's own cells highlighted).</p>");
+      for (const it of tokenViews) h.push(tokenViewHtml(it.x, { p: r.p.label, q: r.q.label }, `${step}-${it.x.layer}`));
+    }
     for (const it of items) h.push(`<figure>${it.svg}</figure>`);
     h.push("</details>");
   }
   return h;
+}
+
+/** The token view's CSS, when the report has token-level attention. */
+function tokenCss(r: DivergenceReport): string {
+  const withTokens = (r.attention ?? []).filter((a) => a.tokens);
+  return withTokens.length ? "\n" + tokenViewCss(Math.max(...withTokens.map((a) => a.heads))) : "";
 }

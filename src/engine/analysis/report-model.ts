@@ -76,6 +76,22 @@ export interface SetAttentionSummary {
   p: number[][][];
   q: number[][][];
   nullBaseline: number[][][];
+  /** Token-level weights for the report's head grid (the first sets only: it is large). */
+  tokens?: SetTokenAttention;
+}
+
+/**
+ * One set in one layer, token by token: the weight each member puts on each key, per head,
+ * under P and under Q (the two replays lay out the same cells, so keys align).
+ */
+export interface SetTokenAttention {
+  /** The keys shown, in cell order: token text (display form), the step that made it (-1: prompt). */
+  keys: { text: string; step: number }[];
+  /** Earlier prompt keys left out (after BOS, before the shown ones) and their total weight, max over members, heads and P/Q. */
+  hidden: { keys: number; maxMass: number };
+  /** p[h][m][k] and q[h][m][k]. */
+  p: number[][][];
+  q: number[][][];
 }
 
 /** The targets the reports' comparison tables show ("other" is a consistency check, kept in report.json). */
