@@ -17,6 +17,7 @@ import "@vscode-elements/elements/dist/vscode-tree/index.js";
 import "@vscode-elements/elements/dist/vscode-tree-item/index.js";
 import { PLAYGROUND_VIEWS, parseExtensionMessage, type GenerationSettings, type PromptFormat, type StepEventMessage, type WebviewMessage } from "./protocol.js";
 import { MEMBER_SEPARATOR, type DisplayToken } from "../src/protocol/token-display.js";
+import { applyArrivedDecisions } from "../src/protocol/pruning.js";
 import { MOVING_SCHEDULES, schedulePreviewText } from "../src/engine/tempo/schedule.js";
 import { DEFAULT_CONFIG, NEXT_STEP_POLICIES, oneOf, TEMPO_MODES, THRESHOLD_SCHEDULES } from "../src/protocol/generation.js";
 import { MAX_HISTORY_RUNS, collapseContinuation, historyLabel, readState, runKey, stateToStore, type PlaygroundState, type RunRecord } from "./playground-state.js";
@@ -66,21 +67,12 @@ const historyList = byId("history");
 const historyCount = byId("history-count");
 const TREE_TAB = PLAYGROUND_VIEWS.indexOf("tree");
 const STEPS_TAB = PLAYGROUND_VIEWS.indexOf("steps");
-const fields = {
-  mode: byId<ValueElement>("mode"),
-  policy: byId<ValueElement>("policy"),
-  threshold: byId<ValueElement>("threshold"),
-  schedule: byId<ValueElement>("schedule"),
-  thresholdEnd: byId<ValueElement>("thresholdEnd"),
-  maxWidth: byId<ValueElement>("maxWidth"),
-  maxSteps: byId<ValueElement>("maxSteps"),
-  minSteps: byId<ValueElement>("minSteps"),
-  temperature: byId<ValueElement>("temperature"),
-  stops: byId<ValueElement>("stops"),
-};
-const NUMBER_FIELDS = ["threshold", "thresholdEnd", "maxWidth", "maxSteps", "minSteps", "temperature"] as const;
-const schedulePreviewLine = byId("schedule-preview");
+const NUMBER_FIELDS = ["threshold", "thresholdEnd", "maxWidth", "maxSteps", "minSteps", "temperature", "pruneMass", "pruneLookahead"] as const;
 const SELECT_FIELDS = ["mode", "policy", "schedule"] as const;
+type FieldKey = (typeof NUMBER_FIELDS)[number] | (typeof SELECT_FIELDS)[number] | "stops";
+/** The settings controls, by the setting each edits (the ids webviewHtml.ts gives them). */
+const fields = Object.fromEntries([...SELECT_FIELDS, ...NUMBER_FIELDS, "stops"].map((k) => [k, byId<ValueElement>(k)])) as Record<FieldKey, ValueElement>;
+const schedulePreviewLine = byId("schedule-preview");
 
 function setStatus(text: string, state: string): void {
   status.textContent = text;
@@ -286,9 +278,27 @@ function renderStep(step: StepEventMessage, into: DocumentFragment): void {
       chip.dataset.member = String(j);
       chip.dataset.pbin = String(probabilityBin(c.prob));
       chip.textContent = visibleToken(c);
+      markChipPruned(chip, c);
       set.append(chip);
     });
     into.append(set);
+  }
+}
+
+/** A member retroactive pruning removed is struck through (docs/pruning.md); its score is in the hover. */
+function markChipPruned(chip: HTMLElement, c: StepEventMessage["candidates"][number]): void {
+  chip.classList.toggle("pruned", c.pruned === true);
+  if (c.pruned) chip.setAttribute("aria-label", `${chip.getAttribute("aria-label")}; pruned: later tokens no longer see it`);
+}
+
+/**
+ * A step's pruning decision concerns an earlier set: its members get their scores (in the
+ * run's stored steps) and, when that set is on screen, the pruned ones are struck through.
+ */
+function applyPruning(run: RunRecord, arrived: readonly StepEventMessage[]): void {
+  for (const step of applyArrivedDecisions(run.steps, arrived)) {
+    if (shown !== run) continue;
+    for (const chip of output.querySelectorAll<HTMLElement>(`.chip[data-step="${step}"]`)) markChipPruned(chip, run.steps[step].candidates[Number(chip.dataset.member)]);
   }
 }
 
@@ -408,8 +418,10 @@ function flushQueued(): void {
   frameScheduled = false;
   if (!live || queued.length === 0) return;
   const from = live.steps.length;
-  live.steps.push(...queued);
+  const arrived = queued;
+  live.steps.push(...arrived);
   queued = [];
+  applyPruning(live, arrived);
   if (shown !== live) return;
   renderNewSteps(from);
   setStatus(`Generating... ${live.steps.length} steps`, "running");
@@ -469,6 +481,7 @@ function showTip(target: EventTarget | null): void {
     row("step", `${step.index} (position ${step.position}, ${step.candidates.length} in set, mass ${step.setMass.toFixed(3)})`),
     row("entropy", `${step.entropy.toFixed(3)} nats`),
     row("threshold", step.threshold.toFixed(3)),
+    ...(c.pruneScore === undefined ? [] : [row(c.pruned ? "pruned" : "kept by pruning", `mean attention from the next steps ${c.pruneScore.toFixed(4)}`)]),
     row("runner-ups", runnersUp.length ? "" : "none"),
     ...(runnersUp.length ? [list] : []),
   );
@@ -663,6 +676,7 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
         type: "rendered",
         requestId: msg.requestId,
         chips: output.querySelectorAll(".chip").length,
+        prunedChips: output.querySelectorAll(".chip.pruned").length,
         text: selectedView.textContent ?? "",
         // Anything but our own spans inside the output means model text became markup.
         hasInjectedElement: output.querySelector(":not(span)") !== null || tree.querySelector(":not(vscode-tree-item, span)") !== null,

@@ -28,6 +28,25 @@ export type PlaygroundView = (typeof PLAYGROUND_VIEWS)[number];
 /** Longest prompt the page may send (the context is far smaller; this only bounds memory). */
 export const MAX_PROMPT_CHARS = 200_000;
 
+/** What the page reports it rendered (test hook: see test/vscode). */
+export const renderedInfoSchema = z.object({
+  chips: z.number().int(),
+  /** Of those, members retroactive pruning struck through. */
+  prunedChips: z.number().int(),
+  /** textContent of the selected view (the text view: prompt and generated text). */
+  text: z.string(),
+  hasInjectedElement: z.boolean(),
+  /** Longest main-thread task the page saw since it loaded (PerformanceObserver "longtask"), ms. */
+  longestTaskMs: z.number(),
+  /** Time spent validating the extension's messages so far, ms. */
+  parseMs: z.number(),
+  /** The run history's entries, newest first, as the list shows them. */
+  history: z.array(z.string()),
+  /** Items in the token tree (built only once its tab was opened). */
+  treeItems: z.number().int(),
+});
+export type RenderedInfo = z.output<typeof renderedInfoSchema>;
+
 const webviewMessageSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("ready"),
@@ -54,22 +73,7 @@ const webviewMessageSchema = z.discriminatedUnion("type", [
   /** Something the page wants in the TEMPO log (e.g. stored state it discarded as invalid). */
   z.object({ type: z.literal("log"), level: z.enum(["info", "warn"]), message: z.string().transform((s) => s.slice(0, 1000)) }),
   /** Test hook answer: what the page rendered (see the in-host tests). */
-  z.object({
-    type: z.literal("rendered"),
-    requestId: z.number().int(),
-    chips: z.number().int(),
-    /** textContent of the selected view (the text view: prompt and generated text). */
-    text: z.string(),
-    hasInjectedElement: z.boolean(),
-    /** Longest main-thread task the page saw since it loaded (PerformanceObserver "longtask"), ms. */
-    longestTaskMs: z.number(),
-    /** Time spent validating the extension's messages so far, ms. */
-    parseMs: z.number(),
-    /** The run history's entries, newest first, as the list shows them. */
-    history: z.array(z.string()),
-    /** Items in the token tree (built only once its tab was opened). */
-    treeItems: z.number().int(),
-  }),
+  renderedInfoSchema.extend({ type: z.literal("rendered"), requestId: z.number().int() }),
 ]);
 export type WebviewMessage = z.input<typeof webviewMessageSchema>;
 export type ParsedWebviewMessage = z.output<typeof webviewMessageSchema>;

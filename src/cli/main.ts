@@ -6,7 +6,7 @@ import { styleText } from "node:util";
 import { performance } from "node:perf_hooks";
 import { TempoInputError, TempoModel } from "../engine/model.js";
 import { TempoSession, FlashAttention, MAX_CONTEXT_SIZE, MAX_THREADS, MIN_CONTEXT_SIZE, type SessionOptions } from "../engine/session.js";
-import { checkPruning, DEFAULT_PRUNE_LOOKAHEAD, type PruneSettings } from "../engine/tempo/pruning.js";
+import { pruningSessionOptions } from "../engine/tempo/pruning.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { runGeneration } from "../engine/tempo/generate.js";
 import { overallVerdict, runSelfCheck } from "../engine/tempo/selfcheck.js";
@@ -132,6 +132,7 @@ function configFrom(o: Record<string, unknown>): GenerationConfig {
   return resolveConfig({
     mode: o.mode, policy: o.policy, threshold: o.threshold, relativeAlpha: o.alpha, schedule: o.schedule, thresholdEnd: o.thresholdEnd,
     maxWidth: o.maxWidth, maxSteps: o.maxSteps, minSteps: o.minSteps, temperature: o.temperature, stopStrings: o.stop,
+    pruneMass: o.pruneAttention, pruneLookahead: o.pruneLookahead, pruneLayers: o.pruneLayers,
   });
 }
 
@@ -146,34 +147,29 @@ generationOptions(engineOptions(program.command("generate").description("generat
   .addHelpText("after", scheduleHelp)
   .option("--prompt <text>", "prompt text")
   .option("--json", "print one JSON object instead of streaming text")
-  .option("--prune-attention <mass>", "retroactive pruning (isolated mode; docs/pruning.md): a member whose mean attention from the next --prune-lookahead steps is below this mass, in (0, 1], leaves the KV cache for every later token", number("prune mass"))
-  .option("--prune-lookahead <k>", `steps after a set whose attention scores it (default: ${DEFAULT_PRUNE_LOOKAHEAD})`, wholeNumber("prune lookahead", 64, 1))
+  .option("--prune-attention <mass>", settingHelp("pruneMass", "retroactive pruning (isolated mode; docs/pruning.md): a member whose mean attention from the next --prune-lookahead steps is below this mass leaves the KV cache for every later token; 0: none"), number("prune mass"))
+  .option("--prune-lookahead <k>", settingHelp("pruneLookahead", "steps after a set whose attention scores it"), number("prune lookahead"))
   .option("--prune-layers <list>", "layers whose attention scores members, comma-separated (default: every layer)", parseLayers)
   .action(async (o) => {
     if (o.prompt === undefined) throw new TempoInputError("give --prompt or --prompt-file");
     const config = configFrom(o);
-    if (o.pruneAttention === undefined && (o.pruneLookahead !== undefined || o.pruneLayers)) throw new TempoInputError("--prune-lookahead and --prune-layers shape --prune-attention: give it too");
-    const pruning: PruneSettings | undefined = o.pruneAttention === undefined ? undefined : { mass: o.pruneAttention, lookahead: o.pruneLookahead ?? DEFAULT_PRUNE_LOOKAHEAD };
-    if (pruning) checkPruning(config, pruning);
-    const session = await openSession(o, Math.max(config.maxWidth, 1), pruning && ((model) => ({
-      pruneLookahead: pruning.lookahead,
-      attentionLayers: o.pruneLayers ?? Array.from({ length: model.info.nLayer }, (_, l) => l),
-    })));
+    if (!(config.pruneMass > 0) && (o.pruneLookahead !== undefined || o.pruneLayers)) throw new TempoInputError("--prune-lookahead and --prune-layers shape --prune-attention: give it too");
+    const session = await openSession(o, Math.max(config.maxWidth, 1), (model) => pruningSessionOptions(config, model.info.nLayer));
     const promptTokens = session.model.promptTokens(o.prompt);
     const signal = cancelSignal();
     const colour = !o.json && process.stdout.isTTY && !process.env.NO_COLOR;
     const started = performance.now();
     if (!o.json) process.stdout.write(o.prompt);
-    const result = await runGeneration(session, { promptTokens, config, signal, pruning }, (e) => {
+    const result = await runGeneration(session, { promptTokens, config, signal }, (e) => {
       if (!o.json) process.stdout.write(renderStep(e, colour));
     });
     const seconds = (performance.now() - started) / 1000;
     if (o.json) {
-      process.stdout.write(JSON.stringify(generationJson(session, config, result, pruning)) + "\n");
+      process.stdout.write(JSON.stringify(generationJson(session, config, result)) + "\n");
     } else {
       const tokens = result.steps.reduce((a, s) => a + s.candidates.length, 0);
       process.stdout.write("\n");
-      if (pruning) process.stderr.write(`${pruningSummary(result)}\n`);
+      if (config.pruneMass > 0) process.stderr.write(`${pruningSummary(result)}\n`);
       process.stderr.write(`[${result.stopReason}] ${result.steps.length} steps, ${tokens} tokens in sets, ${(result.steps.length / seconds).toFixed(1)} steps/s on ${session.model.runtime.backend}\n`);
     }
     if (wasCancelled()) process.exitCode = EXIT.cancelled;

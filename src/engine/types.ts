@@ -10,6 +10,9 @@ export {
   type TempoMode, type NextStepPolicy, type ThresholdSchedule, type StopReason, type GenerationConfig,
 } from "../protocol/generation.js";
 import type { GenerationConfig, NextStepPolicy, StopReason, TempoMode } from "../protocol/generation.js";
+import type { PruneDecision } from "../protocol/pruning.js";
+
+export type { PruneDecision } from "../protocol/pruning.js";
 
 export interface Candidate {
   token: number;
@@ -51,15 +54,6 @@ export interface StepEvent {
   pruning?: PruneDecision;
 }
 
-/** What was decided for one set, carried by the event of the step that decided it. */
-export interface PruneDecision {
-  /** Step of the set decided. */
-  step: number;
-  /** Per member, in member order: the mean attention the lookahead steps' query rows paid to its cell, over the captured layers and their heads. */
-  scores: number[];
-  /** Per member: it left the cache's visible sequences. */
-  pruned: boolean[];
-}
 
 /** One row of the session's index table: where a token lives. */
 export interface TokenRecord {

@@ -58,5 +58,8 @@ export function generationDefaults(): GenerationSettings {
     minSteps: g.get<number>("minSteps", d.minSteps),
     temperature: g.get<number>("temperature", d.temperature),
     stopStrings: g.get<string[]>("stopStrings", d.stopStrings),
+    pruneMass: g.get<number>("pruneMass", d.pruneMass),
+    pruneLookahead: g.get<number>("pruneLookahead", d.pruneLookahead),
+    pruneLayers: g.get<number[]>("pruneLayers", d.pruneLayers),
   };
 }

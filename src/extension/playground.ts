@@ -1,6 +1,6 @@
 import * as vscode from "vscode";
 import type { PromptOptions } from "../protocol/engine.js";
-import { parseWebviewMessage, type ExtensionMessage, type GenerationSettings, type PlaygroundView } from "../../webview/protocol.js";
+import { parseWebviewMessage, renderedInfoSchema, type ExtensionMessage, type GenerationSettings, type PlaygroundView, type RenderedInfo } from "../../webview/protocol.js";
 import { makeNonce, playgroundHtml } from "./webviewHtml.js";
 import { watchPageStart } from "./pageStart.js";
 
@@ -15,18 +15,7 @@ export interface PlaygroundHost {
   restore(): void;
 }
 
-/** What the page reports it rendered (test hook: see test/vscode). */
-export interface RenderedInfo {
-  chips: number;
-  text: string;
-  hasInjectedElement: boolean;
-  longestTaskMs: number;
-  parseMs: number;
-  /** The history list's entries, newest first. */
-  history: string[];
-  /** Items in the token tree (0 until its tab was opened). */
-  treeItems: number;
-}
+export type { RenderedInfo } from "../../webview/protocol.js";
 
 export const PLAYGROUND_VIEW_TYPE = "tempo.playground";
 
@@ -173,8 +162,7 @@ export class PlaygroundPanel implements vscode.Disposable {
       case "rendered": {
         const resolve = this.inspections.get(msg.requestId);
         this.inspections.delete(msg.requestId);
-        const { chips, text, hasInjectedElement, longestTaskMs, parseMs, history, treeItems } = msg;
-        resolve?.({ chips, text, hasInjectedElement, longestTaskMs, parseMs, history, treeItems });
+        resolve?.(renderedInfoSchema.parse(msg)); // the info fields only
         break;
       }
     }

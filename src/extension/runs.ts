@@ -7,6 +7,7 @@ import type { GenerationSettings, PromptFormat, PromptOptions, RenderedPrompt, R
 import type { ExtensionMessage } from "../../webview/protocol.js";
 import type { EngineService } from "./engineService.js";
 import { pruneStaged } from "./staging.js";
+import { applyArrivedDecisions } from "../protocol/pruning.js";
 
 /** Staged capture folders kept in global storage (older ones are removed). */
 const KEPT_STAGED_CAPTURES = 20;
@@ -58,7 +59,11 @@ export class RunController implements vscode.Disposable {
             this.post({ type: "progress", runId: handle.id, message: e.message });
             break;
           case "steps":
-            mine?.steps.push(...e.steps);
+            if (mine) {
+              mine.steps.push(...e.steps);
+              // A pruning decision concerns an earlier set: a re-created page then shows it struck through.
+              applyArrivedDecisions(mine.steps, e.steps);
+            }
             this.post({ type: "steps", runId: handle.id, steps: e.steps });
             break;
           case "promptRendered":

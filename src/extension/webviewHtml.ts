@@ -95,6 +95,8 @@ export function playgroundHtml(r: PageResources): string {
     ${numberField("minSteps", "Min steps")}
     <p id="schedule-preview" class="muted field wide" hidden></p>
     ${numberField("temperature", "Temperature")}
+    ${numberField("pruneMass", "Prune below attention (0: off)")}
+    ${numberField("pruneLookahead", "Prune lookahead")}
     <div class="field wide"><vscode-label for="stops">Stop strings (one per line, \\n for a newline)</vscode-label><vscode-textarea id="stops" rows="2" resize="vertical"></vscode-textarea></div>
   </section>
   <div class="actions">

@@ -7,6 +7,7 @@ import { hasChatTemplate, renderChatPrompt } from "../engine/chat-prompt.js";
 import { DEFAULT_LANES, TempoSession } from "../engine/session.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { generate } from "../engine/tempo/generate.js";
+import { pruningSessionOptions } from "../engine/tempo/pruning.js";
 import { CaptureRecorder } from "../engine/capture/recorder.js";
 import { captureInfoFor } from "../engine/capture/run-info.js";
 import { compareModes } from "../engine/analysis/compare-run.js";
@@ -75,10 +76,12 @@ async function loadModel(id: number, engine: EngineOptions): Promise<LoadedModel
  */
 const threadsOption = (engine: EngineOptions): number | undefined => (engine.threads > 0 ? engine.threads : undefined);
 
-function sessionFor(loaded: LoadedModel, engine: EngineOptions, width: number): TempoSession {
+/** `pruning`: the run's pruning settings, when it prunes (the session then captures the scoring layers' attention). */
+function sessionFor(loaded: LoadedModel, engine: EngineOptions, width: number, pruning?: GenerationConfig): TempoSession {
   const lanes = Math.max(DEFAULT_LANES, width);
   const threads = threadsOption(engine);
-  const key = `${lanes}/${engine.contextSize}/${engine.flashAttention}/${threads ?? "default"}`;
+  const pruningOptions = pruning ? pruningSessionOptions(pruning, loaded.model.info.nLayer) : {};
+  const key = `${lanes}/${engine.contextSize}/${engine.flashAttention}/${threads ?? "default"}/${JSON.stringify(pruningOptions)}`;
   if (!loaded.session || loaded.sessionKey !== key) {
     loaded.session?.dispose();
     loaded.session = undefined;
@@ -87,6 +90,7 @@ function sessionFor(loaded: LoadedModel, engine: EngineOptions, width: number): 
       contextSize: engine.contextSize > 0 ? engine.contextSize : undefined,
       flashAttention: engine.flashAttention,
       threads,
+      ...pruningOptions,
     });
     loaded.sessionKey = key;
   }
@@ -123,7 +127,7 @@ async function promptFor(model: TempoModel, req: Extract<HostRequest, { type: "g
 async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, signal: AbortSignal): Promise<void> {
   const settings = resolveConfig(req.settings);
   const loaded = await loadModel(req.id, req.engine);
-  const session = sessionFor(loaded, req.engine, settings.maxWidth);
+  const session = sessionFor(loaded, req.engine, settings.maxWidth, settings);
   send({ type: "modelLoaded", id: req.id, model: summary(loaded, session) });
   const prompt = await promptFor(loaded.model, req, settings);
   const { config, tokens: promptTokens } = prompt;

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { experimentProgressSchema, experimentSpecSchema, experimentViewSchema } from "./experiment.js";
 import { generationSettingsSchema, modeSchema, policySchema, STOP_REASONS } from "./generation.js";
+import { pruneDecisionSchema } from "./pruning.js";
 
 const finite = z.number().refine(Number.isFinite, "must be finite");
 /** Probabilities are finite in [0, 1]; log-probabilities may be -Infinity (p = 0). */
@@ -117,6 +118,8 @@ export type PromptOptions = z.infer<typeof promptOptionsSchema>;
 
 export const candidateSchema = z.object({
   token: z.number().int(), text: z.string(), special: z.string().optional(), prob: finite, logprob, rank: z.number().int().nonnegative(), cell: z.number().int(),
+  /** Set once retroactive pruning decided the member's set (src/protocol/pruning.ts). */
+  pruneScore: finite.optional(), pruned: z.boolean().optional(),
 }).strict();
 export const topEntrySchema = z.object({ token: z.number().int(), text: z.string(), special: z.string().optional(), prob: finite }).strict();
 export const stepEventSchema = z.object({
@@ -130,6 +133,8 @@ export const stepEventSchema = z.object({
   entropy: finite,
   setMass: finite,
   timings: z.object({ decodeMs: finite, selectMs: finite }).strict(),
+  /** Retroactive pruning decided an earlier set right after this step's decode. */
+  pruning: pruneDecisionSchema.optional(),
 }).strict();
 export type StepEventMessage = z.infer<typeof stepEventSchema>;
 

@@ -59,6 +59,13 @@ export const NUMBER_RANGES = {
   minSteps: { label: "min steps", integer: true, min: 0, step: 1 },
   /** Above 100 every distribution is flat to float precision. */
   temperature: { label: "temperature", integer: false, min: 0, exclusiveMin: true, max: 100, step: 0.1 },
+  /**
+   * Retroactive pruning (docs/pruning.md): members whose mean attention from the next
+   * `pruneLookahead` steps is below this leave the KV cache. 0: no pruning.
+   */
+  pruneMass: { label: "prune mass", integer: false, min: 0, max: 1, interval: true, step: 0.01 },
+  /** More would hold (lookahead + 1) x lanes of llama.cpp's 256 sequences for little gain. */
+  pruneLookahead: { label: "prune lookahead", integer: true, min: 1, max: 64, step: 1 },
 } as const satisfies Record<string, NumberRange>;
 export type NumberSetting = keyof typeof NUMBER_RANGES;
 
@@ -99,6 +106,10 @@ export const generationConfigSchema = z.object({
   minSteps: numberSchema(NUMBER_RANGES.minSteps),
   temperature: numberSchema(NUMBER_RANGES.temperature),
   stopStrings: z.array(z.string().min(1, "stop strings cannot be empty")),
+  pruneMass: numberSchema(NUMBER_RANGES.pruneMass),
+  pruneLookahead: numberSchema(NUMBER_RANGES.pruneLookahead),
+  /** Layers whose attention scores members for pruning; empty: every layer. */
+  pruneLayers: z.array(z.number().int("prune layers must be integers").nonnegative("prune layers must be integers >= 0")),
 }).strict();
 export type GenerationConfig = z.output<typeof generationConfigSchema>;
 
@@ -116,6 +127,10 @@ export const DEFAULT_CONFIG: Readonly<GenerationConfig> = Object.freeze({
   minSteps: 0,
   temperature: 1,
   stopStrings: [] as string[],
+  pruneMass: 0,
+  /** The steps right after a set say most about whether later tokens use a member. */
+  pruneLookahead: 2,
+  pruneLayers: [] as number[],
 });
 
 const c = generationConfigSchema.shape;
@@ -136,6 +151,9 @@ export const generationSettingsSchema = z.object({
   minSteps: z.number(),
   temperature: z.number(),
   stopStrings: z.array(z.string()),
+  pruneMass: z.number(),
+  pruneLookahead: z.number(),
+  pruneLayers: z.array(z.number()),
 }).partial().strict();
 export type GenerationSettings = z.infer<typeof generationSettingsSchema>;
 

@@ -5,7 +5,9 @@
  */
 import { z } from "zod";
 import { randomBytes } from "node:crypto";
-import type { TempoSession } from "../engine/session.js";
+import type { SessionOptions, TempoSession } from "../engine/session.js";
+import type { TempoModel } from "../engine/model.js";
+import { pruningSessionOptions } from "../engine/tempo/pruning.js";
 import { TempoInputError } from "../engine/model.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { generationConfigSchema } from "../protocol/generation.js";
@@ -39,31 +41,37 @@ export const generateRequestSchema = z.object({
 }).strict();
 export type GenerateRequest = z.infer<typeof generateRequestSchema>;
 
-/** A validated request: the lanes its session needs (its widest set) and the work itself. */
+/** What a request's session needs: lanes for its widest set, and what pruning takes (pruningSessionOptions). */
+export type RequestSessionOptions = Pick<SessionOptions, "lanes" | "attentionLayers" | "pruneLookahead">;
+
+/** A validated request: the session it needs on `model` and the work itself. */
 export interface PreparedRequest {
-  lanes: number;
+  session(model: TempoModel): RequestSessionOptions;
   run(session: TempoSession, signal: AbortSignal): Promise<unknown>;
 }
 /** Validates a request body (TempoInputError, so a 400, when it is bad) and prepares it. */
 export type Endpoint = (body: unknown) => PreparedRequest;
 
-function endpoint<R>(schema: z.ZodType<R>, lanes: (r: R) => number, run: (session: TempoSession, r: R, signal: AbortSignal) => Promise<unknown>): Endpoint {
+function endpoint<R>(schema: z.ZodType<R>, options: (r: R, model: TempoModel) => RequestSessionOptions, run: (session: TempoSession, r: R, signal: AbortSignal) => Promise<unknown>): Endpoint {
   return (body) => {
     const parsed = schema.safeParse(body);
     if (!parsed.success) throw new TempoInputError(parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
     const r = parsed.data;
-    return { lanes: lanes(r), run: (session, signal) => run(session, r, signal) };
+    return { session: (model) => options(r, model), run: (session, signal) => run(session, r, signal) };
   };
 }
 
-export const completions = endpoint(completionRequestSchema, () => 1, async (session, r, signal) => {
+export const completions = endpoint(completionRequestSchema, () => ({ lanes: 1 }), async (session, r, signal) => {
   const config = resolveConfig({ mode: "standard", maxSteps: r.max_tokens, temperature: r.temperature, stopStrings: r.stop === undefined ? [] : [r.stop].flat() });
   const promptTokens = session.model.promptTokens(r.prompt);
   const result = await runGeneration(session, { promptTokens, config, signal });
   return completionJson(session, config, r, promptTokens.length, result);
 });
 
-export const generate = endpoint(generateRequestSchema, (r) => Math.max(1, resolveConfig(r.settings).maxWidth), async (session, r, signal) => {
+export const generate = endpoint(generateRequestSchema, (r, model) => {
+  const config = resolveConfig(r.settings);
+  return { lanes: Math.max(1, config.maxWidth), ...pruningSessionOptions(config, model.info.nLayer) };
+}, async (session, r, signal) => {
   const config = resolveConfig(r.settings);
   const result = await runGeneration(session, { promptTokens: session.model.promptTokens(r.prompt), config, signal });
   return generationJson(session, config, result);

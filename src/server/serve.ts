@@ -61,7 +61,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     res.on("close", () => { if (!res.writableEnded) controller.abort(); });
     const job = queue.then(async () => {
       if (controller.signal.aborted) return undefined;
-      const session = new TempoSession(o.model, { ...o.session, lanes: request.lanes });
+      const session = new TempoSession(o.model, { ...o.session, ...request.session(o.model) });
       try { return await request.run(session, controller.signal); } finally { session.dispose(); }
     });
     queue = job.catch(() => undefined);

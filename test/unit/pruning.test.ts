@@ -6,6 +6,7 @@ import { TempoModel, TempoInputError } from "../../src/engine/model.js";
 import { TempoSession } from "../../src/engine/session.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { runGeneration } from "../../src/engine/tempo/generate.js";
+import { pruningSessionOptions } from "../../src/engine/tempo/pruning.js";
 import { replay, setsOf } from "../../src/engine/tempo/replay.js";
 import { EFFECT_FACTOR, EQUALITY_FACTOR } from "../../src/engine/tempo/selfcheck.js";
 import type { GenerationResult } from "../../src/engine/types.js";
@@ -30,12 +31,15 @@ describe("retroactive pruning", function () {
   /** Every member's logits, per step, copied out of the engine's reused rows. */
   type MemberLogits = Float32Array[][];
 
+  const pruningConfig = (pruneMass: number) => resolveConfig({ ...config, pruneMass, pruneLookahead: LOOKAHEAD, pruneLayers: LAYERS });
+
   async function prunedRun(mass: number): Promise<{ run: GenerationResult; logits: MemberLogits; prunedCells: number }> {
-    const session = new TempoSession(model, { ...sessionOptions, attentionLayers: LAYERS, pruneLookahead: LOOKAHEAD });
+    const pruned = pruningConfig(mass);
+    const session = new TempoSession(model, { ...sessionOptions, ...pruningSessionOptions(pruned, model.info.nLayer) });
     try {
       const logits: MemberLogits = [];
       const run = await runGeneration(session, {
-        promptTokens: model.promptTokens("the value of function"), config, pruning: { mass, lookahead: LOOKAHEAD },
+        promptTokens: model.promptTokens("the value of function"), config: pruned,
         onDistributions: (_i, members) => { logits.push(members.map((l) => Float32Array.from(l))); },
       });
       return { run, logits, prunedCells: session.indexTable.filter((r) => r.pruned).length };
@@ -132,17 +136,19 @@ describe("retroactive pruning", function () {
 
   it("refuses what it cannot do, with a message", async () => {
     const prompt = model.promptTokens("the value");
-    const attempt = async (options: ConstructorParameters<typeof TempoSession>[1], mode: "isolated" | "visible" = "isolated", lookahead = LOOKAHEAD) => {
+    const attempt = async (options: ConstructorParameters<typeof TempoSession>[1]) => {
       const session = new TempoSession(model, options);
       try {
-        await runGeneration(session, { promptTokens: prompt, config: resolveConfig({ ...config, mode }), pruning: { mass: 0.1, lookahead } });
+        await runGeneration(session, { promptTokens: prompt, config: pruningConfig(0.1) });
       } finally {
         session.dispose();
       }
     };
-    await assert.rejects(attempt({ ...sessionOptions, attentionLayers: LAYERS, pruneLookahead: 2 }, "visible"), (e: Error) => e instanceof TempoInputError && /isolated mode/.test(e.message));
-    await assert.rejects(attempt({ ...sessionOptions, pruneLookahead: 2 }), (e: Error) => e instanceof TempoInputError && /capture attention/.test(e.message));
-    await assert.rejects(attempt({ ...sessionOptions, attentionLayers: LAYERS, pruneLookahead: 1 }, "isolated", 2), (e: Error) => e instanceof TempoInputError && /pruneLookahead >= 2/.test(e.message));
+    assert.throws(() => resolveConfig({ ...config, mode: "visible", pruneMass: 0.1 }), (e: Error) => e instanceof TempoInputError && /pruning needs isolated mode/.test(e.message));
+    assert.throws(() => resolveConfig({ ...config, pruneMass: 1.5 }), (e: Error) => e instanceof TempoInputError && /prune mass must be in \[0, 1\]/.test(e.message));
+    for (const options of [{ pruneLookahead: 2 }, { attentionLayers: [0], pruneLookahead: 2 }, { attentionLayers: LAYERS, pruneLookahead: 1 }]) {
+      await assert.rejects(attempt({ ...sessionOptions, ...options }), (e: Error) => e instanceof TempoInputError && /make the session with pruningSessionOptions/.test(e.message), JSON.stringify(options));
+    }
     assert.throws(() => new TempoSession(model, { ...sessionOptions, lanes: 64, pruneLookahead: 4 }), (e: Error) => e instanceof TempoInputError && /256/.test(e.message));
   });
 
@@ -150,13 +156,13 @@ describe("retroactive pruning", function () {
     const tempo = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "generate", "--model", seededModelPath(TINY_SHAPE), "--threads", "1", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
     const r = tempo("--prompt", "the value of function", "--threshold", "0.05", "--max-width", "4", "--max-steps", "10", "--prune-attention", "0.03", "--prune-layers", "1", "--json");
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { config: { pruning: unknown }; steps: { index: number; pruning?: { step: number; pruned: boolean[] }; candidates: { pruned?: boolean }[] }[] };
-    assert.deepEqual(out.config.pruning, { mass: 0.03, lookahead: LOOKAHEAD, layers: [1] });
+    const out = JSON.parse(r.stdout) as { config: Record<string, unknown>; steps: { index: number; pruning?: { step: number; pruned: boolean[] }; candidates: { pruned?: boolean }[] }[] };
+    assert.deepEqual([out.config.pruneMass, out.config.pruneLookahead, out.config.pruneLayers], [0.03, LOOKAHEAD, [1]]);
     const decided = out.steps.filter((s) => s.pruning);
     assert.ok(decided.length > 0);
     for (const s of decided) assert.deepEqual(out.steps[s.pruning!.step].candidates.map((c) => c.pruned), s.pruning!.pruned);
     for (const [args, message] of [
-      [["--prune-attention", "0"], /pruning mass must be in \(0, 1\]/],
+      [["--prune-attention", "2"], /prune mass must be in \[0, 1\]/],
       [["--prune-attention", "0.1", "--mode", "visible"], /isolated mode/],
       [["--prune-lookahead", "3"], /give it too/],
       [["--prune-attention", "0.1", "--prune-layers", "9"], /attention layers must be integers in \[0, 2\)/],

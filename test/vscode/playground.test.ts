@@ -67,4 +67,20 @@ describe("TEMPO playground: chat format, history, token tree", function () {
     assert.equal(tree.hasInjectedElement, false);
     await tempo.inspectPlayground("text");
   });
+
+  it("retroactive pruning strikes through the members it removed, with their scores in the run's steps", async () => {
+    const tempo = await api();
+    // A mass far above what later tokens pay most members, so that some are pruned.
+    const run = (await vscode.commands.executeCommand("tempo.generate", "function add(a, b) {", { mode: "isolated", threshold: 0.05, maxSteps: 16, pruneMass: 0.5, pruneLookahead: 1 })) as RunSummary | undefined;
+    assert.ok(run, "the pruned generation failed (see the TEMPO log)");
+    assert.equal(run.config.pruneMass, 0.5);
+    const steps = tempo.currentRun()?.steps ?? [];
+    const decided = steps.filter((s) => s.candidates.length > 1 && s.candidates.every((c) => c.pruneScore !== undefined));
+    assert.ok(decided.length > 0, "sets were decided");
+    const pruned = steps.flatMap((s) => s.candidates).filter((c) => c.pruned).length;
+    assert.ok(pruned > 0, "some members were pruned");
+    assert.ok(steps.every((s) => s.candidates[0].pruned !== true), "the primary member is never pruned");
+    const page = await tempo.inspectPlayground("text");
+    assert.equal(page.prunedChips, pruned, "each pruned member is struck through on the page");
+  });
 });

@@ -13,7 +13,7 @@ export function lcg(seed: number): () => number {
 
 export const SYNTHETIC_CONFIG: GenerationConfig = {
   mode: "isolated", policy: "top", threshold: 0.1, relativeAlpha: 0, schedule: "constant", thresholdEnd: 0.1,
-  maxWidth: 4, maxSteps: 16, minSteps: 0, temperature: 1, stopStrings: [],
+  maxWidth: 4, maxSteps: 16, minSteps: 0, temperature: 1, stopStrings: [], pruneMass: 0, pruneLookahead: 2, pruneLayers: [],
 };
 
 export function syntheticInfo(): CaptureInfo {

@@ -23,6 +23,7 @@ export function resolveConfig(partial: GenerationInput = {}): GenerationConfig {
   }
   const config = parsed.data;
   if (config.minSteps > config.maxSteps) throw new TempoInputError(`min steps (${config.minSteps}) cannot exceed max steps (${config.maxSteps})`);
+  if (config.pruneMass > 0 && config.mode !== "isolated") throw new TempoInputError(`pruning needs isolated mode (members told apart by their lanes), got ${config.mode}`);
   // Standard mode is ordinary greedy decoding: one token per step.
   if (config.mode === "standard") config.maxWidth = 1;
   return config;

@@ -12,7 +12,7 @@ import { DistributionRows, entropy, nextDistribution } from "./distribution.js";
 import { ranksOf, SelectedMember, selectSet } from "./selection.js";
 import { thresholdAt } from "./schedule.js";
 import { topTokens } from "../math/top-k.js";
-import { AttentionPruner, checkPruning, markPruned, PruneSettings } from "./pruning.js";
+import { AttentionPruner, markPruned, pruneLayersOf, prunes } from "./pruning.js";
 
 export const TOP_ENTRIES = 10;
 
@@ -41,17 +41,13 @@ export interface GenerateRequest {
    * sees: the same computation in a different batch layout (the null baseline).
    */
   scratchRow?: boolean;
-  /**
-   * Retroactive pruning of isolated sets (src/engine/tempo/pruning.ts). The session must
-   * capture attention (the layers that score) and be made with a pruneLookahead at least this one.
-   */
-  pruning?: PruneSettings;
 }
 
 export async function* generate(session: TempoSession, request: GenerateRequest): AsyncGenerator<StepEvent, GenerationResult> {
   const { promptTokens, config, signal, forcedSets, teacherTokens, onDistributions, scratchRow } = request;
   const model = session.model;
-  const pruner = request.pruning && pruningFor(session, config, request.pruning);
+  // Retroactive pruning (config.pruneMass > 0) needs a session made with pruningSessionOptions.
+  const pruner = prunes(config) ? pruningFor(session, config) : undefined;
   if (promptTokens.length === 0) throw new TempoInputError("the prompt is empty");
   if (config.maxWidth > session.lanes) throw new TempoInputError(`max width ${config.maxWidth} exceeds the session's ${session.lanes} lanes`);
   if (promptTokens.length >= session.contextSize) {
@@ -184,12 +180,13 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
   return finish("max-steps");
 }
 
-function pruningFor(session: TempoSession, config: GenerationConfig, settings: PruneSettings): AttentionPruner {
-  checkPruning(config, settings);
-  if (!session.attentionLayers) throw new TempoInputError("pruning scores members by attention: the session must capture attention (attentionLayers)");
-  const lookahead = session.pruneLookahead;
-  if (lookahead === undefined || lookahead < settings.lookahead) throw new TempoInputError(`pruning ${settings.lookahead} steps back needs a session made with pruneLookahead >= ${settings.lookahead}`);
-  return new AttentionPruner(settings);
+function pruningFor(session: TempoSession, config: GenerationConfig): AttentionPruner {
+  const layers = pruneLayersOf(config, session.model.info.nLayer);
+  const captured = session.attentionLayers;
+  if (!captured || layers.some((l) => !captured.includes(l)) || (session.pruneLookahead ?? 0) < config.pruneLookahead) {
+    throw new TempoInputError(`pruning scores members by the attention of layers ${layers.join(",")} over ${config.pruneLookahead} steps: make the session with pruningSessionOptions(config)`);
+  }
+  return new AttentionPruner(config);
 }
 
 /** Given tokens as members, with their probabilities and ranks in `probs`. */

@@ -4,15 +4,10 @@
  */
 import type { TempoSession } from "../session.js";
 import type { GenerationConfig, GenerationResult } from "../types.js";
-import type { PruneSettings } from "./pruning.js";
 
-/** `pruning`: the run's retroactive pruning, recorded with the layers that scored it. */
-export function generationJson(session: TempoSession, config: GenerationConfig, result: GenerationResult, pruning?: PruneSettings) {
+export function generationJson(session: TempoSession, config: GenerationConfig, result: GenerationResult) {
   return {
-    config: {
-      ...config, model: session.model.info.path, contextSize: session.contextSize, lanes: session.lanes, backend: session.model.runtime.backend, flashAttention: session.flashAttention,
-      ...(pruning ? { pruning: { ...pruning, layers: session.attentionLayers } } : {}),
-    },
+    config: { ...config, model: session.model.info.path, contextSize: session.contextSize, lanes: session.lanes, backend: session.model.runtime.backend, flashAttention: session.flashAttention },
     promptTokens: result.promptTokens,
     steps: result.steps.map((s) => ({ ...s })),
     stopReason: result.stopReason,

@@ -13,12 +13,13 @@
  * gives each member a sequence of its own by which it can later be removed (docs/pruning.md).
  */
 import { TempoMode } from "../types.js";
+import { MAX_LANES } from "../../protocol/generation.js";
+
+export { MAX_LANES };
 
 export const MAIN_SEQ = 0;
-/** llama.cpp accepts sequence ids < LLAMA_MAX_SEQ. */
-export const LLAMA_MAX_SEQ = 256;
-/** One sequence is main, one the null-baseline scratch. */
-export const MAX_LANES = LLAMA_MAX_SEQ - 2;
+/** llama.cpp accepts sequence ids < LLAMA_MAX_SEQ; MAX_LANES leaves two of them, main and scratch. */
+export const LLAMA_MAX_SEQ = MAX_LANES + 2;
 
 /** The sequences after the lanes (see the top of this file). */
 export function extraSeqIds(lanes: number): { scratch: number; pruned: number; firstTag: number } {

@@ -1,34 +1,27 @@
 /**
  * Retroactive pruning (docs/pruning.md): each member of an isolated set is scored by the
- * attention the next `lookahead` steps pay to its KV cell, and members scoring below `mass`
- * leave the KV cache's visible sequences, so that every token decoded after the decision no
- * longer sees them. Tokens decoded before the decision keep what they saw. The primary
- * member (candidates[0], whose token is the text) is never pruned.
+ * attention the next `pruneLookahead` steps pay to its KV cell, and members scoring below
+ * `pruneMass` leave the KV cache's visible sequences, so that every token decoded after the
+ * decision no longer sees them. Tokens decoded before the decision keep what they saw. The
+ * primary member (candidates[0], whose token is the text) is never pruned.
  */
-import { SetAttention } from "../session.js";
-import { TempoInputError } from "../model.js";
-import { Candidate, GenerationConfig, PruneDecision } from "../types.js";
+import type { SessionOptions, SetAttention } from "../session.js";
+import type { GenerationConfig, PruneDecision } from "../types.js";
 
-export interface PruneSettings {
-  /** Prune members whose score (mean attention a later query row pays them) is below this; in (0, 1]. */
-  mass: number;
-  /** Steps after a set whose attention scores it; an integer >= 1. */
-  lookahead: number;
+export { markPruned } from "../../protocol/pruning.js";
+
+type PruningSettings = Pick<GenerationConfig, "pruneMass" | "pruneLookahead" | "pruneLayers">;
+
+export const prunes = (config: Pick<GenerationConfig, "pruneMass">): boolean => config.pruneMass > 0;
+
+/** The layers that score members: the configured ones, or every layer. */
+export function pruneLayersOf(config: Pick<GenerationConfig, "pruneLayers">, nLayer: number): number[] {
+  return config.pruneLayers.length ? [...config.pruneLayers] : Array.from({ length: nLayer }, (_, l) => l);
 }
 
-/** A small lookahead: the steps right after a set say most about whether it is used. */
-export const DEFAULT_PRUNE_LOOKAHEAD = 2;
-
-/** The candidate view of a decision: each member of the decided set gets its score and whether it was pruned. */
-export function markPruned(candidates: Candidate[], decision: PruneDecision): void {
-  candidates.forEach((c, j) => { c.pruneScore = decision.scores[j]; c.pruned = decision.pruned[j]; });
-}
-
-/** What pruning needs of a run's settings, as one-line input errors. */
-export function checkPruning(config: Pick<GenerationConfig, "mode">, s: PruneSettings): void {
-  if (config.mode !== "isolated") throw new TempoInputError(`pruning needs isolated mode (members told apart by their lanes), got ${config.mode}`);
-  if (!(s.mass > 0 && s.mass <= 1)) throw new TempoInputError(`the pruning mass must be in (0, 1], got ${s.mass}`);
-  if (!Number.isInteger(s.lookahead) || s.lookahead < 1) throw new TempoInputError(`the pruning lookahead must be an integer >= 1, got ${s.lookahead}`);
+/** What a session needs to run `config`: attention capture on the scoring layers and tag sequences; nothing when it does not prune. */
+export function pruningSessionOptions(config: PruningSettings, nLayer: number): Pick<SessionOptions, "attentionLayers" | "pruneLookahead"> {
+  return prunes(config) ? { attentionLayers: pruneLayersOf(config, nLayer), pruneLookahead: config.pruneLookahead } : {};
 }
 
 interface PendingSet { step: number; cells: readonly number[]; sums: Float64Array; rows: number; stepsSeen: number }
@@ -37,7 +30,7 @@ interface PendingSet { step: number; cells: readonly number[]; sums: Float64Arra
 export class AttentionPruner {
   private readonly pending: PendingSet[] = [];
 
-  constructor(readonly settings: PruneSettings) {}
+  constructor(readonly settings: Pick<GenerationConfig, "pruneMass" | "pruneLookahead">) {}
 
   /**
    * The attention of the set just decoded: it scores every pending set, then the set itself
@@ -57,9 +50,9 @@ export class AttentionPruner {
     }
     if (prunable) this.pending.push({ step: attention.step, cells: attention.memberCells, sums: new Float64Array(attention.memberCells.length), rows: 0, stepsSeen: 0 });
     const due = this.pending[0];
-    if (!due || due.stepsSeen < this.settings.lookahead) return undefined;
+    if (!due || due.stepsSeen < this.settings.pruneLookahead) return undefined;
     this.pending.shift();
     const scores = Array.from(due.sums, (sum) => sum / due.rows);
-    return { step: due.step, scores, pruned: scores.map((score, j) => j > 0 && score < this.settings.mass) };
+    return { step: due.step, scores, pruned: scores.map((score, j) => j > 0 && score < this.settings.pruneMass) };
   }
 }
