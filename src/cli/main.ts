@@ -16,30 +16,24 @@ import { defaultModelPath } from "../engine/default-model.js";
 import { GpuChoice, nodeLlamaCppVersion } from "../engine/llama/runtime.js";
 import { schedulePreviewText } from "../engine/tempo/schedule.js";
 import { SET_CLOSE, SET_OPEN, SET_SEPARATOR, visibleToken } from "../protocol/token-display.js";
-import { EVAL_OUT_RULE, parseArms, runEvalCommand } from "../engine/eval/cli.js";
-import { checkOutDir } from "../engine/capture/out-dir.js";
-import { selectTasks } from "../engine/eval/tasks.js";
-import { armConfig, DEFAULT_EVAL_SETTINGS, resolveEvalSettings } from "../engine/eval/runner.js";
+import { parseArms } from "../engine/eval/cli.js";
+import { DEFAULT_EVAL_SETTINGS } from "../engine/eval/runner.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { packageOf } from "../engine/package-info.js";
-import { compareModes, RecordedRun } from "../engine/analysis/compare-run.js";
-import { assertSameModel, readCapture } from "../engine/capture/reader.js";
-import { writeReport } from "../engine/analysis/report-write.js";
-import { metricDefs } from "../engine/analysis/report-model.js";
-import { pairedPromptStats } from "../engine/analysis/paired.js";
-import { writeFileAtomic } from "../engine/capture/atomic.js";
 import { teacherForcedPerplexity } from "../engine/tempo/perplexity.js";
 import { generationJson } from "../engine/tempo/generation-json.js";
 import { startServer } from "../server/serve.js";
 import { homedir } from "node:os";
 
-import { checkRecordedRun } from "../engine/analysis/recorded-check.js";
 import { number, wholeNumber } from "./options.js";
 import { cancelSignal, EXIT, installSignalHandlers, reportError, wasCancelled } from "./exit.js";
 import { addPromptFileOption } from "./prompt-file.js";
+import { executeExperiment, experimentBaseDir, readExperimentFile } from "./experiment.js";
+import { ModelMismatchError } from "../engine/capture/reader.js";
+import { EXPERIMENT_FILE_VERSION, type ExperimentFile } from "../protocol/experiment-file.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -219,17 +213,24 @@ engineOptions(program.command("selfcheck")
     process.exitCode = SELFCHECK_EXIT[verdict];
   });
 
-/** Prompts file: one prompt per line, or JSONL lines {"prompt": "..."}; blank lines ignored. */
-function readPrompts(file: string): string[] {
-  let text: string;
-  try { text = readFileSync(file, "utf8"); } catch { throw new TempoInputError(`cannot read prompts file ${file}`); }
-  const prompts = text.split("\n").map((line, i) => {
-    const t = line.trim();
-    if (!t.startsWith("{")) return t;
-    try { return String((JSON.parse(t) as { prompt: unknown }).prompt ?? ""); } catch { throw new TempoInputError(`${file}:${i + 1}: invalid JSON`); }
-  }).filter((p) => p.length > 0);
-  if (prompts.length < 2) throw new TempoInputError(`${file}: paired statistics need at least 2 prompts, found ${prompts.length}`);
-  return prompts;
+const DUMP_FLAG = "--dump-experiment <file>";
+const DUMP_HELP = "write the resolved experiment (every default filled in, the model's SHA-256; docs/experiments.md) to this file, - for stdout; without --out, nothing runs";
+
+/** The model and session flags as an experiment file's model and engine blocks. */
+function engineExperiment(o: EngineFlags): Pick<ExperimentFile, "model" | "engine"> {
+  return {
+    model: o.model !== undefined ? { path: o.model } : {},
+    engine: { gpu: o.gpu, flashAttention: o.flashAttention, ...(o.contextSize !== undefined ? { contextSize: o.contextSize } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}) },
+  };
+}
+
+/** compare, eval and run: one path from an experiment to its folder (src/cli/experiment.ts). */
+async function runExperiment(experiment: ExperimentFile, baseDir: string, out: string | undefined, dump: string | undefined): Promise<void> {
+  const { aborted } = await executeExperiment(experiment, {
+    baseDir, out, dump,
+    hooks: { signal: cancelSignal(), onProgress: progressLine(), say: (t) => process.stdout.write(t), note: (t) => process.stderr.write(t) },
+  });
+  process.exitCode = aborted ? EXIT.cancelled : EXIT.ok;
 }
 
 function progressLine(): (phase: string, done: number, total: number) => void {
@@ -246,56 +247,23 @@ generationOptions(engineOptions(program.command("compare").description("isolated
   .option("--full-logits", "store full-vocabulary distributions (default: top-50)")
   .option("--f16", "store the --full-logits rows as float16")
   .option("--analysis-workers <n>", "worker threads for the per-step divergence work; 0 keeps it on the main thread (default: one per core the decode threads leave free, up to 4; none for a short comparison)", wholeNumber("analysis workers", 64))
-  .requiredOption("--out <dir>", "capture folder to create (must not exist)")
+  .option("--out <dir>", "capture folder to create (must not exist)")
+  .option(DUMP_FLAG, DUMP_HELP)
   .action(async (o) => {
     if ([o.prompt, o.prompts, o.from].filter(Boolean).length !== 1) throw new TempoInputError("give exactly one of --prompt, --prompts or --from");
     if (o.f16 && !o.fullLogits) throw new TempoInputError("--f16 stores the --full-logits rows: give --full-logits too");
-    checkOutDir(o.out, { allowEmpty: false });
-    const model = await TempoModel.open(o.model ?? defaultModelPath(), { gpu: o.gpu });
-    let config = configFrom(o);
-    let recorded: RecordedRun | undefined;
-    if (o.from) {
-      const capture = readCapture(o.from);
-      assertSameModel(capture.manifest, { fileName: model.info.fileName, sha256: await model.sha256() });
-      if (!capture.manifest.prompt?.tokens) throw new TempoInputError(`${o.from}: the manifest has no prompt tokens to replay from`);
-      // Both files may have been edited: settings and token ids are checked like typed input.
-      config = resolveConfig(capture.manifest.config);
-      recorded = { promptTokens: capture.manifest.prompt.tokens, steps: capture.steps, stopReason: capture.manifest.stopReason ?? "max-steps" };
-      checkRecordedRun(recorded, model.info.nVocab, o.from);
-      o.prompt = capture.manifest.prompt.text ?? "";
-    }
-    const logits = o.fullLogits ? { kind: "full" as const, dtype: o.f16 ? "F16" as const : "F32" as const } : undefined;
-    const signal = cancelSignal();
-    const runOne = async (prompt: string, dir: string) => {
-      const result = await compareModes(model, {
-        prompt, recorded, config, qMode: o.qMode, contextSize: o.contextSize, threads: o.threads, attentionLayers: o.attentionLayers, logits, analysisWorkers: o.analysisWorkers, signal, onProgress: progressLine(),
-      });
-      result.recorder.write(dir);
-      await writeReport(dir, result.report);
-      return result;
+    const experiment: ExperimentFile = {
+      version: EXPERIMENT_FILE_VERSION, command: "compare", ...engineExperiment(o),
+      ...(o.from ? { from: o.from } : o.prompts ? { promptsFile: o.prompts } : { prompt: o.prompt }),
+      // A replay's settings are the capture's.
+      ...(o.from ? {} : { generation: configFrom(o) }),
+      compare: {
+        qMode: o.qMode, attentionLayers: o.attentionLayers ?? null,
+        logits: o.fullLogits ? { kind: "full", dtype: o.f16 ? "F16" : "F32" } : { kind: "topk" },
+        ...(o.analysisWorkers !== undefined ? { analysisWorkers: o.analysisWorkers } : {}),
+      },
     };
-    if (!o.prompts) {
-      const { report } = await runOne(o.prompt, o.out);
-      const js = report.summary.js, nullJs = report.nullBaseline.summary.js;
-      process.stdout.write(`\n${report.steps.length} steps: JS(${report.p.mode} || ${report.q.mode}) mean ${js?.mean.toExponential(3)} nats; ` +
-        `null baseline mean ${nullJs?.mean.toExponential(3)}\nwrote ${o.out}/report.html\n`);
-      return;
-    }
-    const prompts = readPrompts(o.prompts);
-    const defs = metricDefs([1, 5, 10, 20, 50]);
-    const items = [];
-    for (const [i, prompt] of prompts.entries()) {
-      const dir = join(o.out, String(i + 1).padStart(3, "0"));
-      const { report } = await runOne(prompt, dir);
-      const pick = (s: Record<string, { mean: number }>) => Object.fromEntries(defs.filter((d) => s[d.key]).map((d) => [d.key, s[d.key].mean]));
-      items.push({ id: String(i + 1), comparison: pick(report.summary), nullBaseline: pick(report.nullBaseline.summary) });
-      process.stderr.write(`\nprompt ${i + 1}/${prompts.length} done\n`);
-    }
-    const stats = pairedPromptStats(items, defs.map((d) => d.key), { primaryMetric: "js" });
-    writeFileAtomic(join(o.out, "paired.json"), JSON.stringify({ prompts, items, stats }, null, 2) + "\n", { exclusive: true });
-    const primary = stats.metrics.find((m) => m.metric === "js");
-    process.stdout.write(`${prompts.length} prompts; primary metric js: mean(comparison - null) ${primary?.meanDiff.toExponential(3)} ` +
-      `[${primary?.tInterval.lo.toExponential(3)}, ${primary?.tInterval.hi.toExponential(3)}], Wilcoxon p ${primary?.wilcoxonPValue.toPrecision(3)} (Holm ${primary?.holm.toPrecision(3)})\nwrote ${o.out}/paired.json\n`);
+    await runExperiment(experiment, process.cwd(), o.out, o.dumpExperiment);
   });
 
 generationOptions(engineOptions(program.command("perplexity").description("teacher-forced perplexity of a reference text").allowExcessArguments(false)), "standard")
@@ -330,7 +298,7 @@ engineOptions(program.command("serve").description("the engine over HTTP on 127.
   });
 
 engineOptions(program.command("eval").description("code-completion experiment: run tasks under each arm, execute the tests, write results and a report").allowExcessArguments(false))
-  .requiredOption("--out <dir>", "new or empty folder for results.jsonl, summary.json, report.md, report.html")
+  .option("--out <dir>", "new or empty folder for results.jsonl, summary.json, report.md, report.html")
   .option("--tasks <jsonl>", "HumanEval-style task file (default: the built-in suite)")
   .option("--arms <list>", "comma-separated modes", DEFAULT_EVAL_SETTINGS.arms.join(","))
   .option("--limit <n>", "first n tasks only", number("limit"))
@@ -342,14 +310,33 @@ engineOptions(program.command("eval").description("code-completion experiment: r
   .option("--memory <mb>", "heap limit per program (MiB)", number("memory"), DEFAULT_EVAL_SETTINGS.exec.memoryMb)
   .option("--python <interpreter>", "interpreter for Python tasks", DEFAULT_PYTHON)
   .option("--no-python", "skip Python tasks (recorded as skipped, not as failures)")
+  .option(DUMP_FLAG, DUMP_HELP)
   .action(async (o) => {
-    checkOutDir(o.out, EVAL_OUT_RULE);
-    const arms = parseArms(o.arms);
-    const { tasks, source } = selectTasks(o.tasks, o.limit);
-    const settings = resolveEvalSettings({ arms, threshold: o.threshold, maxWidth: o.maxWidth, maxSteps: o.maxSteps, pathCap: o.pathCap, exec: { timeoutMs: o.timeout, memoryMb: o.memory, python: o.python === false ? null : o.python } });
-    const session = await openSession(o, Math.max(...arms.map((arm) => armConfig(settings, arm).maxWidth))); // validates every arm's settings first
-    const { aborted } = await runEvalCommand({ session, tasks, source, limit: o.limit, settings, out: o.out, signal: cancelSignal() });
-    process.exitCode = aborted ? EXIT.cancelled : EXIT.ok;
+    const experiment: ExperimentFile = {
+      version: EXPERIMENT_FILE_VERSION, command: "eval", ...engineExperiment(o),
+      eval: {
+        tasks: o.tasks ?? null, limit: o.limit ?? null, arms: parseArms(o.arms), threshold: o.threshold, maxWidth: o.maxWidth, maxSteps: o.maxSteps, pathCap: o.pathCap,
+        exec: { timeoutMs: o.timeout, memoryMb: o.memory, python: o.python === false ? null : o.python },
+      },
+    };
+    await runExperiment(experiment, process.cwd(), o.out, o.dumpExperiment);
+  });
+
+program.command("run")
+  .description("run an experiment file (docs/experiments.md): a compare or eval experiment, as the stored experiment.json of every capture and eval folder")
+  .argument("<experiment>", "experiment file (JSON)")
+  .option("--out <dir>", "folder to create, as the experiment's command takes it (compare: must not exist; eval: new or empty)")
+  .option(DUMP_FLAG, DUMP_HELP)
+  .allowExcessArguments(false)
+  .action(async (file: string, o) => {
+    const experiment = readExperimentFile(file);
+    try {
+      await runExperiment(experiment, experimentBaseDir(file), o.out, o.dumpExperiment);
+    } catch (e) {
+      // A setting checked past the schema (a range that depends on the model, a file it names) still names the file.
+      if ((e instanceof TempoInputError || e instanceof ModelMismatchError) && !e.message.startsWith(file)) e.message = `${file}: ${e.message}`;
+      throw e;
+    }
   });
 
 addPromptFileOption(program);

@@ -70,6 +70,11 @@ export const MAX_CONTEXT_SIZE = 2 ** 24;
  */
 export const CONTEXT_PER_TRAINED_POSITION = 16;
 
+/** The context a session gets when none is asked for: 4096 cells, or the training context if shorter. */
+export function defaultContextSize(nCtxTrain: number): number {
+  return Math.min(DEFAULT_CONTEXT_SIZE, nCtxTrain);
+}
+
 /** The largest context accepted for a model (a multiple of 256, as llama.cpp rounds n_ctx up to one). */
 export function maxContextSize(nCtxTrain: number): number {
   return Math.min(MAX_CONTEXT_SIZE, Math.ceil((Math.max(1, nCtxTrain) * CONTEXT_PER_TRAINED_POSITION) / 256) * 256);
@@ -154,7 +159,7 @@ export class TempoSession {
     if (!Number.isInteger(this.lanes) || this.lanes < 1 || this.lanes > MAX_LANES) {
       throw new TempoInputError(`lanes must be an integer in [1, ${MAX_LANES}] (llama.cpp allows 256 sequences; main and scratch take two), got ${this.lanes}`);
     }
-    const requested = options.contextSize ?? Math.min(DEFAULT_CONTEXT_SIZE, model.info.nCtxTrain);
+    const requested = options.contextSize ?? defaultContextSize(model.info.nCtxTrain);
     const limit = maxContextSize(model.info.nCtxTrain);
     if (!Number.isInteger(requested) || requested < MIN_CONTEXT_SIZE || requested > limit) {
       throw new TempoInputError(`context size must be an integer in [${MIN_CONTEXT_SIZE}, ${limit}] (${CONTEXT_PER_TRAINED_POSITION} x the model's training context ${model.info.nCtxTrain}, at most 2^24), got ${requested}`);

@@ -115,7 +115,7 @@ describe("tempo eval", function () {
     run.child.kill("SIGTERM");
     const { code } = await run.exited;
     assert.equal(code, 130, run.stderr());
-    assert.deepEqual(readdirSync(out).sort(), ["report.html", "report.md", "results.jsonl", "summary.json"], "the partial-results file gives way to the full set");
+    assert.deepEqual(readdirSync(out).sort(), ["experiment.json", "report.html", "report.md", "results.jsonl", "summary.json"], "the partial-results file gives way to the full set, and the experiment is stored");
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as { summary: { aborted: boolean } };
     assert.equal(summary.summary.aborted, true);
     assert.ok(readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").length >= 1);

@@ -22,6 +22,7 @@ export async function renderReportHtml(r: DivergenceReport, charts?: ReportChart
   h.push("<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', `<title>${esc(title)}</title>`, `<style>${CSS}${tokenCss(r)}</style></head><body>`);
   h.push(`<h1>${esc(title)}</h1>`);
   if (r.model) h.push(`<p>Model: <code>${esc(r.model.fileName)}</code>, SHA-256 <code>${esc(r.model.sha256)}</code></p>`);
+  if (r.settings) h.push(`<p>Settings: ${esc(r.settings)}</p>`);
   h.push(`<p>${r.steps.length} steps. P = ${esc(r.p.label)}, Q = ${esc(r.q.label)}. Null baseline: ${esc(r.nullBaseline.mode)} in two layouts (${esc(r.nullBaseline.layouts[0])} vs ${esc(r.nullBaseline.layouts[1])}). Primary metric: Jensen–Shannon (nats).</p>`);
   if (r.versusNull) {
     const v = r.versusNull;

@@ -6,6 +6,7 @@ export function renderReportMarkdown(r: DivergenceReport): string {
   const out: string[] = [];
   out.push(`# Divergence report: ${cell(r.p.label)} vs ${cell(r.q.label)}`, "");
   if (r.model) out.push(`Model: ${cell(r.model.fileName)} (SHA-256 \`${r.model.sha256}\`)  `);
+  if (r.settings) out.push(`Settings: ${cell(r.settings)}  `);
   out.push(`Steps: ${r.steps.length}; null baseline: ${cell(r.nullBaseline.mode)} in two layouts (${cell(r.nullBaseline.layouts[0])} vs ${cell(r.nullBaseline.layouts[1])}), ${r.nullBaseline.steps.length} steps.  `);
   out.push(`P = ${cell(r.p.label)}, Q = ${cell(r.q.label)}. Primary metric: Jensen–Shannon (nats).`, "");
   if (r.versusNull) {

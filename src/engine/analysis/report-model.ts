@@ -131,6 +131,8 @@ export interface DivergenceReport {
   p: { mode: TempoMode; label: string };
   q: { mode: TempoMode; label: string };
   model?: { fileName: string; sha256: string };
+  /** Every setting of the run as one line (tempo compare fills it from its experiment.json), shown at the top. */
+  settings?: string;
   /** Primary metric's name (corrections for many metrics name one primary). */
   primaryMetric: "js";
   ks: number[];

@@ -1,0 +1,294 @@
+/**
+ * Experiments as files (docs/experiments.md). `tempo compare`, `tempo eval` and `tempo run`
+ * all go through here: flags or a file become an ExperimentFile, `prepareExperiment` resolves
+ * it (every default filled in, files read, the model opened and its SHA-256 recorded), and one
+ * runner per command does the work and stores the resolved experiment in the folder it wrote.
+ * So a run from flags and a run from its stored experiment.json are the same code path.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { TempoInputError, TempoModel } from "../engine/model.js";
+import { TempoSession, defaultContextSize, type FlashAttention } from "../engine/session.js";
+import type { GpuChoice } from "../engine/llama/runtime.js";
+import { defaultModelPath } from "../engine/default-model.js";
+import { resolveConfig } from "../engine/tempo/config.js";
+import type { GenerationConfig } from "../engine/types.js";
+import { assertSameModel, ModelMismatchError, readCapture } from "../engine/capture/reader.js";
+import { DEFAULT_LOGITS_CAPTURE, rowTopK } from "../engine/capture/recorder.js";
+import { checkOutDir } from "../engine/capture/out-dir.js";
+import { checkRecordedRun } from "../engine/analysis/recorded-check.js";
+import { compareModes, type RecordedRun } from "../engine/analysis/compare-run.js";
+import { writeReport } from "../engine/analysis/report-write.js";
+import { metricDefs } from "../engine/analysis/report-model.js";
+import { pairedPromptStats } from "../engine/analysis/paired.js";
+import { writeFileAtomic } from "../engine/capture/atomic.js";
+import { selectTasks, type EvalTask } from "../engine/eval/tasks.js";
+import { armConfig, DEFAULT_EVAL_SETTINGS, resolveEvalSettings, type EvalSettings } from "../engine/eval/runner.js";
+import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
+import { EVAL_OUT_RULE, runEvalCommand } from "../engine/eval/cli.js";
+import { EXPERIMENT_FILE_NAME, EXPERIMENT_FILE_VERSION, parseExperiment, type CompareExperiment, type EvalExperiment, type ExperimentFile } from "../protocol/experiment-file.js";
+import type { TempoMode } from "../protocol/generation.js";
+import { readPromptFile } from "./prompt-file.js";
+
+export interface ResolvedEngine { gpu: GpuChoice; contextSize: number; threads: number; flashAttention: FlashAttention }
+interface ResolvedBase {
+  version: typeof EXPERIMENT_FILE_VERSION;
+  description?: string;
+  model: { path: string; sha256: string };
+  engine: ResolvedEngine;
+}
+export interface ResolvedCompareSettings {
+  qMode: Exclude<TempoMode, "standard">;
+  attentionLayers: number[] | null;
+  logits: { kind: "topk"; k: number } | { kind: "full"; dtype: "F32" | "F16" };
+  analysisWorkers?: number;
+}
+/** One of prompt, prompts, from: prompt files are read and their text stored inline. */
+export type ResolvedCompare = ResolvedBase & { command: "compare"; prompt?: string; prompts?: string[]; from?: string; generation: GenerationConfig; compare: ResolvedCompareSettings };
+export type ResolvedEvalSettings = Omit<EvalSettings, "exec"> & { tasks: string | null; limit: number | null; exec: { timeoutMs: number; memoryMb: number; python: string | null } };
+export type ResolvedEval = ResolvedBase & { command: "eval"; eval: ResolvedEvalSettings };
+export type ResolvedExperiment = ResolvedCompare | ResolvedEval;
+
+/** A resolved experiment with what its run needs: the open model (the caller disposes it), tasks, a recorded run. */
+export type Prepared =
+  | { resolved: ResolvedCompare; model: TempoModel; recorded?: RecordedRun & { promptText: string } }
+  | { resolved: ResolvedEval; model: TempoModel; tasks: EvalTask[]; source: string };
+
+/** The experiment file's text, as written into every folder and by --dump-experiment. */
+export function experimentJson(x: ResolvedExperiment): string {
+  // One key order however the object was built, so a rerun's file is the same bytes.
+  const order = ["version", "command", "description", "model", "engine", "prompt", "prompts", "from", "generation", "compare", "eval"];
+  const record = x as unknown as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((k) => !order.includes(k));
+  if (unknown.length) throw new Error(`experimentJson: no place for ${unknown.join(", ")}`);
+  return JSON.stringify(Object.fromEntries(order.filter((k) => record[k] !== undefined).map((k) => [k, record[k]])), null, 2) + "\n";
+}
+
+/** Reads and checks an experiment file; every problem is one `<file>: …` line. */
+export function readExperimentFile(file: string): ExperimentFile {
+  let text: string;
+  try { text = readFileSync(file, "utf8"); } catch (e) { throw new TempoInputError(`cannot read experiment file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  let value: unknown;
+  try { value = JSON.parse(text); } catch (e) { throw new TempoInputError(`${file}: not valid JSON (${(e as Error).message})`); }
+  const parsed = parseExperiment(value);
+  if (!parsed.ok) throw new TempoInputError(`${file}: ${parsed.message}`);
+  return parsed.experiment;
+}
+
+/** Prompts file: one prompt per line, or JSONL lines {"prompt": "..."}; blank lines ignored. */
+export function readPrompts(file: string): string[] {
+  let text: string;
+  try { text = readFileSync(file, "utf8"); } catch { throw new TempoInputError(`cannot read prompts file ${file}`); }
+  const prompts = text.split("\n").map((line, i) => {
+    const t = line.trim();
+    if (!t.startsWith("{")) return t;
+    try { return String((JSON.parse(t) as { prompt: unknown }).prompt ?? ""); } catch { throw new TempoInputError(`${file}:${i + 1}: invalid JSON`); }
+  }).filter((p) => p.length > 0);
+  return checkPaired(prompts, file);
+}
+
+function checkPaired(prompts: string[], where: string): string[] {
+  if (prompts.length < 2) throw new TempoInputError(`${where}: paired statistics need at least 2 prompts, found ${prompts.length}`);
+  return prompts;
+}
+
+const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/**
+ * Resolves `x` (relative paths against `baseDir`: the experiment file's folder, or the working
+ * folder for flags) and opens its model. Settings are checked before the model loads, so a bad
+ * value costs no load; the model's SHA-256 is checked against the file's when it names one.
+ */
+export async function prepareExperiment(x: ExperimentFile, baseDir: string): Promise<Prepared> {
+  if (x.command === "generate") throw new TempoInputError("tempo run does not take generate experiments yet; use tempo generate");
+  const abs = (p: string) => resolve(baseDir, p);
+  const modelPath = x.model?.path !== undefined ? abs(x.model.path) : defaultModelPath();
+  const gpu = x.engine?.gpu ?? "auto";
+  const flashAttention = x.engine?.flashAttention ?? "off";
+  const early = x.command === "compare" ? compareBeforeModel(x, abs, flashAttention) : evalBeforeModel(x, abs);
+  const model = await TempoModel.open(modelPath, { gpu });
+  try {
+    const sha256 = await model.sha256();
+    if (x.model?.sha256 !== undefined && x.model.sha256 !== sha256) {
+      throw new ModelMismatchError(`model ${modelPath} has SHA-256 ${sha256}; the experiment names ${x.model.sha256}`);
+    }
+    const base: ResolvedBase & { command: typeof x.command } = {
+      version: EXPERIMENT_FILE_VERSION,
+      command: x.command,
+      ...(x.description !== undefined ? { description: x.description } : {}),
+      model: { path: modelPath, sha256 },
+      engine: { gpu, contextSize: x.engine?.contextSize ?? defaultContextSize(model.info.nCtxTrain), threads: x.engine?.threads ?? model.runtime.threads, flashAttention },
+    };
+    if ("tasks" in early) return { resolved: { ...base, command: "eval", eval: early.settings }, model, tasks: early.tasks, source: early.source };
+    let { generation, prompt } = early;
+    let recorded: (RecordedRun & { promptText: string }) | undefined;
+    if (early.from) {
+      const capture = readCapture(early.from);
+      assertSameModel(capture.manifest, { fileName: model.info.fileName, sha256 });
+      if (!capture.manifest.prompt?.tokens) throw new TempoInputError(`${early.from}: the manifest has no prompt tokens to replay from`);
+      // Both files may have been edited: settings and token ids are checked like typed input.
+      generation = resolveConfig(capture.manifest.config);
+      recorded = { promptTokens: capture.manifest.prompt.tokens, steps: capture.steps, stopReason: capture.manifest.stopReason ?? "max-steps", promptText: capture.manifest.prompt.text ?? "" };
+      checkRecordedRun(recorded, model.info.nVocab, early.from);
+      prompt = undefined;
+    }
+    const { compare } = early;
+    if (compare.logits.kind === "topk" && compare.logits.k > model.info.nVocab) throw new TempoInputError(`logits k ${compare.logits.k} exceeds the vocabulary (${model.info.nVocab})`);
+    const resolved: ResolvedCompare = {
+      ...base, command: "compare",
+      ...(prompt !== undefined ? { prompt } : {}), ...(early.prompts ? { prompts: early.prompts } : {}), ...(early.from ? { from: early.from } : {}),
+      generation, compare,
+    };
+    return { resolved, model, recorded };
+  } catch (e) {
+    await model.dispose();
+    throw e;
+  }
+}
+
+function compareBeforeModel(x: CompareExperiment, abs: (p: string) => string, flashAttention: FlashAttention) {
+  // compareModes runs every session with flash attention off (attention capture needs it).
+  if (flashAttention !== "off") throw new TempoInputError("compare runs with flash attention off (attention capture needs it); leave engine.flashAttention out or off");
+  if (x.from !== undefined && x.generation !== undefined) throw new TempoInputError("a replay (from) uses the capture's generation settings: leave generation out");
+  const generation = resolveConfig(x.generation ?? {});
+  const prompt = x.prompt ?? (x.promptFile !== undefined ? readPromptFile(abs(x.promptFile)) : undefined);
+  const prompts = x.prompts ? checkPaired(x.prompts, "prompts") : x.promptsFile !== undefined ? readPrompts(abs(x.promptsFile)) : undefined;
+  const c = x.compare ?? {};
+  const logits: ResolvedCompareSettings["logits"] = c.logits?.kind === "full"
+    ? { kind: "full", dtype: c.logits.dtype ?? "F32" }
+    : { kind: "topk", k: c.logits?.k ?? rowTopK(DEFAULT_LOGITS_CAPTURE) };
+  const compare: ResolvedCompareSettings = {
+    qMode: c.qMode ?? "visible",
+    attentionLayers: c.attentionLayers ?? null,
+    logits,
+    ...(c.analysisWorkers !== undefined ? { analysisWorkers: c.analysisWorkers } : {}),
+  };
+  return { generation, prompt, prompts, from: x.from !== undefined ? abs(x.from) : undefined, compare };
+}
+
+function evalBeforeModel(x: EvalExperiment, abs: (p: string) => string) {
+  const e = x.eval ?? {};
+  const tasksPath = e.tasks != null ? abs(e.tasks) : null;
+  const { tasks, source } = selectTasks(tasksPath ?? undefined, e.limit ?? undefined);
+  const full = resolveEvalSettings(defined({
+    arms: e.arms, threshold: e.threshold, maxWidth: e.maxWidth, maxSteps: e.maxSteps, policy: e.policy, pathCap: e.pathCap, ks: e.ks, concurrency: e.concurrency,
+    exec: { ...DEFAULT_EVAL_SETTINGS.exec, ...defined({ timeoutMs: e.exec?.timeoutMs, memoryMb: e.exec?.memoryMb }) },
+  }));
+  for (const arm of full.arms) armConfig(full, arm); // each arm's generation settings, checked before the model loads
+  const python = e.exec?.python === undefined ? DEFAULT_PYTHON : e.exec.python;
+  const settings: ResolvedEvalSettings = {
+    tasks: tasksPath, limit: e.limit ?? null,
+    arms: full.arms, threshold: full.threshold, maxWidth: full.maxWidth, maxSteps: full.maxSteps, policy: full.policy, pathCap: full.pathCap, ks: full.ks,
+    exec: { timeoutMs: full.exec.timeoutMs, memoryMb: full.exec.memoryMb, python },
+    concurrency: full.concurrency,
+  };
+  return { settings, tasks, source };
+}
+
+/** `key value` pairs of a settings block, in its order (so a setting added to the schema shows up by itself). */
+const pairs = (o: object): string => Object.entries(o).map(([k, v]) => `${k} ${Array.isArray(v) ? (v.length ? JSON.stringify(v) : "none") : v !== null && typeof v === "object" ? `{${pairs(v)}}` : String(v)}`).join(", ");
+
+/** Every setting a compare ran with, as the report's Settings line; experiment.json beside it holds the same. */
+export function settingsLine(x: ResolvedCompare): string {
+  return `generation: ${pairs(x.generation)}; compare: ${pairs(x.compare)}; engine: ${pairs(x.engine)} (experiment.json reruns it)`;
+}
+
+/** Writes experiment.json into a finished folder (exclusively: folders are never overwritten). */
+function storeExperiment(dir: string, x: ResolvedExperiment): void {
+  writeFileAtomic(join(dir, EXPERIMENT_FILE_NAME), experimentJson(x), { exclusive: true });
+}
+
+export interface RunHooks {
+  signal?: AbortSignal;
+  onProgress?: (phase: string, done: number, total: number) => void;
+  /** One line for the user (stdout). */
+  say: (text: string) => void;
+  /** Progress notes (stderr). */
+  note: (text: string) => void;
+}
+
+/** `tempo compare`: a capture folder (or one per prompt and paired.json), each with its experiment.json. */
+export async function runCompareExperiment(p: Extract<Prepared, { resolved: ResolvedCompare }>, out: string, hooks: RunHooks): Promise<void> {
+  const x = p.resolved;
+  const c = x.compare;
+  const runOne = async (prompt: string, dir: string, stored: ResolvedCompare) => {
+    const result = await compareModes(p.model, {
+      prompt, recorded: p.recorded, config: x.generation, qMode: c.qMode, contextSize: x.engine.contextSize, threads: x.engine.threads,
+      attentionLayers: c.attentionLayers ?? undefined, logits: c.logits, analysisWorkers: c.analysisWorkers, signal: hooks.signal, onProgress: hooks.onProgress,
+    });
+    result.recorder.write(dir);
+    await writeReport(dir, { ...result.report, settings: settingsLine(stored) });
+    storeExperiment(dir, stored);
+    return result;
+  };
+  if (!x.prompts) {
+    const prompt = x.prompt ?? p.recorded?.promptText ?? "";
+    const { report } = await runOne(prompt, out, x);
+    const js = report.summary.js, nullJs = report.nullBaseline.summary.js;
+    hooks.say(`\n${report.steps.length} steps: JS(${report.p.mode} || ${report.q.mode}) mean ${js?.mean.toExponential(3)} nats; ` +
+      `null baseline mean ${nullJs?.mean.toExponential(3)}\nwrote ${out}/report.html\n`);
+    return;
+  }
+  const { prompts } = x;
+  const defs = metricDefs([1, 5, 10, 20, 50]);
+  const items = [];
+  for (const [i, prompt] of prompts.entries()) {
+    const dir = join(out, String(i + 1).padStart(3, "0"));
+    // Each prompt's folder reruns on its own: the same experiment with that one prompt.
+    const { report } = await runOne(prompt, dir, { ...x, prompts: undefined, prompt });
+    const pick = (s: Record<string, { mean: number }>) => Object.fromEntries(defs.filter((d) => s[d.key]).map((d) => [d.key, s[d.key].mean]));
+    items.push({ id: String(i + 1), comparison: pick(report.summary), nullBaseline: pick(report.nullBaseline.summary) });
+    hooks.note(`\nprompt ${i + 1}/${prompts.length} done\n`);
+  }
+  const stats = pairedPromptStats(items, defs.map((d) => d.key), { primaryMetric: "js" });
+  writeFileAtomic(join(out, "paired.json"), JSON.stringify({ prompts, items, stats }, null, 2) + "\n", { exclusive: true });
+  storeExperiment(out, x);
+  const primary = stats.metrics.find((m) => m.metric === "js");
+  hooks.say(`${prompts.length} prompts; primary metric js: mean(comparison - null) ${primary?.meanDiff.toExponential(3)} ` +
+    `[${primary?.tInterval.lo.toExponential(3)}, ${primary?.tInterval.hi.toExponential(3)}], Wilcoxon p ${primary?.wilcoxonPValue.toPrecision(3)} (Holm ${primary?.holm.toPrecision(3)})\nwrote ${out}/paired.json\n`);
+}
+
+/** `tempo eval`: results, summary and reports, then experiment.json (also after a cancel: it says what ran). */
+export async function runEvalExperiment(p: Extract<Prepared, { resolved: ResolvedEval }>, out: string, signal?: AbortSignal): Promise<{ aborted: boolean }> {
+  const x = p.resolved, e = x.eval;
+  const settings: EvalSettings = { ...e, exec: { timeoutMs: e.exec.timeoutMs, memoryMb: e.exec.memoryMb, python: e.exec.python } };
+  const lanes = Math.max(...e.arms.map((arm) => armConfig(settings, arm).maxWidth));
+  const session = new TempoSession(p.model, { contextSize: x.engine.contextSize, lanes, flashAttention: x.engine.flashAttention, threads: x.engine.threads });
+  try {
+    const r = await runEvalCommand({ session, tasks: p.tasks, source: p.source, limit: e.limit ?? undefined, settings, out, signal });
+    storeExperiment(out, x);
+    return r;
+  } finally {
+    session.dispose();
+  }
+}
+
+/** The folder the experiment file is in: where its relative paths start. */
+export const experimentBaseDir = (file: string): string => dirname(resolve(file));
+
+export interface ExecuteOptions {
+  /** Where relative paths in the experiment start. */
+  baseDir: string;
+  out?: string;
+  /** Write the resolved experiment here ("-": stdout) before running (or instead of it, without `out`). */
+  dump?: string;
+  /** How the user named --out in messages ("--out"). */
+  hooks: RunHooks;
+}
+
+/** What the three entry points share: check --out, resolve, dump and/or run, free the model. Returns true when cancelled. */
+export async function executeExperiment(x: ExperimentFile, o: ExecuteOptions): Promise<{ aborted: boolean }> {
+  if (o.out === undefined && o.dump === undefined) throw new TempoInputError("give --out <dir> (or --dump-experiment <file> to write the resolved experiment only)");
+  if (o.out !== undefined) checkOutDir(o.out, x.command === "eval" ? EVAL_OUT_RULE : { allowEmpty: false });
+  const p = await prepareExperiment(x, o.baseDir);
+  try {
+    if (o.dump === "-") process.stdout.write(experimentJson(p.resolved));
+    else if (o.dump !== undefined) writeFileAtomic(o.dump, experimentJson(p.resolved));
+    if (o.out === undefined) return { aborted: false };
+    if (p.resolved.command === "eval") return await runEvalExperiment(p as Extract<Prepared, { resolved: ResolvedEval }>, o.out, o.hooks.signal);
+    await runCompareExperiment(p as Extract<Prepared, { resolved: ResolvedCompare }>, o.out, o.hooks);
+    return { aborted: false };
+  } finally {
+    await p.model.dispose();
+  }
+}

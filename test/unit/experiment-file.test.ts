@@ -1,0 +1,221 @@
+/**
+ * Experiment files (docs/experiments.md): the schema's refusals, the resolved experiment stored
+ * in every folder, --dump-experiment, and the promise that `tempo run <folder>/experiment.json`
+ * reproduces the folder byte for byte but for the timing and date fields listed in TIMING below.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
+import { EXPERIMENT_FILE_NAME, parseExperiment } from "../../src/protocol/experiment-file.js";
+import { DEFAULT_CONFIG } from "../../src/protocol/generation.js";
+
+function tempo(...args: string[]) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The fields that may differ between a run and its rerun, as docs/experiments.md lists them:
+ * dates (createdAt, startedAt) and measured durations. Everything else must match byte for byte.
+ */
+const TIMING_KEYS = ["createdAt", "startedAt", "generateMs", "replayMs", "executeMs", "durationMs", "wallMs", "generateMsPerTask", "executeMsPerTask", "samplesPerSecond"];
+const ISO_DATE = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z/g;
+
+/** Masks the timing fields of one file's text (JSON and JSONL by key, reports by their timing lines and cells). */
+function mask(name: string, text: string): string {
+  let t = text
+    .replace(new RegExp(`"(${TIMING_KEYS.join("|")})":\\s*("[^"]*"|[-+0-9.eE]+|null)`, "g"), `"$1": "<timing>"`)
+    // steps.jsonl's per-step { decodeMs, selectMs } and the manifest's { generateMs, replayMs }
+    .replace(/"timings":\s*\{[^}]*\}/g, `"timings": "<timing>"`)
+    .replace(ISO_DATE, "<date>")
+    .replace(/wall time [^ ]+ s\./g, "wall time <timing> s.");
+  // The eval report's cost table: generation ms, execution ms and samples/s (columns 4, 5 and 9).
+  const costCells = (cells: string[]) => cells.map((c, i) => ([3, 4, 8].includes(i) ? "<timing>" : c));
+  if (name.endsWith(".md") && t.includes("## Cost per task")) {
+    const [head, rest] = t.split("## Cost per task");
+    const [table, ...after] = rest.split("\n## ");
+    t = head + "## Cost per task" + table.split("\n").map((l) => (l.startsWith("| ") && !l.startsWith("| arm") ? costCells(l.split(" | ")).join(" | ") : l)).join("\n") + (after.length ? "\n## " + after.join("\n## ") : "");
+  }
+  if (name.endsWith(".html") && t.includes("<h2>Cost per task</h2>")) {
+    const [head, rest] = t.split("<h2>Cost per task</h2>");
+    const end = rest.indexOf("</table>");
+    const table = rest.slice(0, end).replace(/<tr><td>(.*?)<\/td><\/tr>/g, (_m, row: string) => `<tr><td>${costCells(row.split("</td><td>")).join("</td><td>")}</td></tr>`);
+    t = head + "<h2>Cost per task</h2>" + table + rest.slice(end);
+  }
+  return t;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => statSync(join(dir, f)).isFile()).sort();
+}
+
+/** Every file of `a` is in `b` and equal: binary files byte for byte, text files once their timing fields are masked. */
+function assertSameFolder(a: string, b: string): void {
+  const files = filesUnder(a);
+  assert.deepEqual(filesUnder(b), files, "the same files");
+  for (const f of files) {
+    const [x, y] = [readFileSync(join(a, f)), readFileSync(join(b, f))];
+    if (f.endsWith(".safetensors")) { assert.ok(x.equals(y), `${f} differs`); continue; }
+    if (f.endsWith(EXPERIMENT_FILE_NAME)) { assert.equal(y.toString(), x.toString(), `${f} differs`); continue; }
+    assert.equal(mask(f, y.toString()), mask(f, x.toString()), `${f} differs beyond its timing fields`);
+  }
+}
+
+describe("experiment files: schema", () => {
+  const minimal = { version: 1, command: "compare", prompt: "x" };
+  const refused = (value: unknown) => {
+    const r = parseExperiment(value);
+    assert.equal(r.ok, false, JSON.stringify(value));
+    return (r as { message: string }).message;
+  };
+
+  it("accepts a minimal file and one with every block", () => {
+    assert.ok(parseExperiment(minimal).ok);
+    assert.ok(parseExperiment({
+      ...minimal, description: "d", model: { path: "m.gguf", sha256: "0".repeat(64) }, engine: { gpu: "cpu", contextSize: 512, threads: 1, flashAttention: "off" },
+      generation: { ...DEFAULT_CONFIG }, compare: { qMode: "causal", attentionLayers: [0], logits: { kind: "full", dtype: "F16" }, analysisWorkers: 0 },
+    }).ok);
+    assert.ok(parseExperiment({ version: 1, command: "eval", eval: { arms: ["standard"], limit: 2, tasks: null, exec: { python: null } } }).ok);
+  });
+
+  it("refuses an unknown key anywhere with its path", () => {
+    assert.equal(refused({ ...minimal, treshold: 0.1 }), "unknown key treshold");
+    assert.equal(refused({ ...minimal, generation: { treshold: 0.1 } }), "unknown key generation.treshold");
+    assert.equal(refused({ ...minimal, compare: { logits: { kind: "topk", dtype: "F16" } } }), "unknown key compare.logits.dtype");
+    assert.equal(refused({ version: 1, command: "eval", eval: { exec: { timeout: 5 } } }), "unknown key eval.exec.timeout");
+  });
+
+  it("refuses a value out of its declared range, a bad version, command or prompt source, in one line", () => {
+    assert.equal(refused({ ...minimal, generation: { threshold: 2 } }), "generation.threshold: threshold must be in (0, 1]");
+    assert.match(refused({ ...minimal, generation: { maxWidth: 999 } }), /^generation\.maxWidth: max width must be at most 254/);
+    assert.equal(refused({ version: 1, command: "eval", eval: { threshold: 0 } }), "eval.threshold: threshold must be in (0, 1]");
+    assert.match(refused({ ...minimal, version: 2 }), /^version: version must be 1/);
+    assert.match(refused({ version: 1, prompt: "x" }), /command must be one of generate, compare, eval/);
+    assert.match(refused({ version: 1, command: "compare", prompt: "x", prompts: ["a", "b"] }), /give exactly one of prompt, promptFile, prompts, promptsFile, from \(got prompt, prompts\)/);
+    assert.match(refused({ ...minimal, model: { sha256: "ABC" } }), /^model\.sha256: model sha256 must be 64 lower-case hex digits/);
+    for (const bad of [{ ...minimal, generation: { threshold: 2, maxWidth: 0 } }, { ...minimal, x: 1, y: 2 }]) assert.ok(!refused(bad).includes("\n"));
+  });
+});
+
+describe("experiment files: tempo run", function () {
+  this.timeout(600_000);
+  let dir: string;
+  const model = seededModelPath(TINY_SHAPE);
+  before(() => { dir = mkdtempSync(join(tmpdir(), "tempo-experiment-")); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const write = (name: string, value: unknown) => {
+    const file = join(dir, name);
+    writeFileSync(file, typeof value === "string" ? value : JSON.stringify(value));
+    return file;
+  };
+
+  it("refuses a bad file with one `tempo: <file>: …` line and exit 2, before any run", () => {
+    const base = { version: 1, command: "compare", prompt: "the value", model: { path: model }, engine: { threads: 1 } };
+    for (const [value, pattern] of [
+      [{ ...base, generation: { treshold: 0.1 } }, /: unknown key generation\.treshold$/],
+      [{ ...base, generation: { threshold: 1.5 } }, /: generation\.threshold: threshold must be in \(0, 1\]$/],
+      [{ ...base, generation: { minSteps: 9, maxSteps: 4 } }, /: min steps \(9\) cannot exceed max steps \(4\)$/],
+      [{ ...base, model: { path: model, sha256: "0".repeat(64) } }, /: model .* has SHA-256 [0-9a-f]{64}; the experiment names 0{64}$/],
+      [{ ...base, engine: { threads: 1, contextSize: 3 } }, /: context size must be an integer in \[16, /],
+      ["{ not json", /: not valid JSON/],
+    ] as const) {
+      const file = write("bad.json", value);
+      const out = join(dir, "never");
+      const r = tempo("run", file, "--out", out);
+      assert.equal(r.code, 2, `${JSON.stringify(value)}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.ok(r.stderr.startsWith(`tempo: ${file}: `), r.stderr);
+      assert.match(r.stderr.trim(), pattern);
+      assert.throws(() => statSync(out), "nothing written");
+    }
+  });
+
+  it("compare: the folder stores the resolved experiment, and rerunning it reproduces every file", () => {
+    const first = join(dir, "cmp");
+    const flags = ["--model", model, "--threads", "1", "--analysis-workers", "0", "--prompt", "the value of", "--threshold", "0.05", "--max-width", "4", "--max-steps", "6", "--attention-layers", "0,1"];
+    const r = tempo("compare", ...flags, "--out", first);
+    assert.equal(r.code, 0, r.stderr);
+    const stored = JSON.parse(readFileSync(join(first, EXPERIMENT_FILE_NAME), "utf8"));
+    assert.ok(parseExperiment(stored).ok, "the stored experiment is a valid experiment file");
+    assert.deepEqual(stored.model, { path: model, sha256: stored.model.sha256 });
+    assert.match(stored.model.sha256, /^[0-9a-f]{64}$/);
+    assert.deepEqual(stored.engine, { gpu: "auto", contextSize: 4096, threads: 1, flashAttention: "off" });
+    assert.equal(stored.prompt, "the value of");
+    // Every generation setting is filled in, the given ones and the defaults.
+    assert.deepEqual(stored.generation, { ...DEFAULT_CONFIG, threshold: 0.05, thresholdEnd: 0.05, maxWidth: 4, maxSteps: 6 });
+    assert.deepEqual(stored.compare, { qMode: "visible", attentionLayers: [0, 1], logits: { kind: "topk", k: 50 }, analysisWorkers: 0 });
+    for (const f of ["manifest.json", "steps.jsonl", "logits.safetensors", "attention.safetensors", "report.json", "report.md", "report.html"]) assert.ok(filesUnder(first).includes(f), f);
+
+    const again = join(dir, "cmp-again");
+    const rerun = tempo("run", join(first, EXPERIMENT_FILE_NAME), "--out", again);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assertSameFolder(first, again);
+  });
+
+  it("compare --dump-experiment writes the same resolved experiment a run stores, without running", () => {
+    const dump = join(dir, "dumped.json");
+    const flags = ["--model", model, "--threads", "1", "--prompt", "x", "--max-steps", "3", "--mode", "causal", "--q-mode", "isolated", "--full-logits", "--f16"];
+    const r = tempo("compare", ...flags, "--dump-experiment", dump);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "");
+    const out = join(dir, "dump-run");
+    assert.equal(tempo("compare", ...flags, "--out", out).code, 0);
+    assert.equal(readFileSync(dump, "utf8"), readFileSync(join(out, EXPERIMENT_FILE_NAME), "utf8"));
+    const x = JSON.parse(readFileSync(dump, "utf8"));
+    assert.equal(x.generation.mode, "causal");
+    assert.deepEqual(x.compare.logits, { kind: "full", dtype: "F16" });
+    const none = tempo("compare", ...flags);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^tempo: give --out <dir> \(or --dump-experiment <file>/);
+  });
+
+  it("compare over a prompts file: each prompt's folder and the whole run rerun from their experiment.json", () => {
+    const prompts = write("prompts.txt", "the value of\nfunction return\n");
+    // Relative paths in an experiment file are relative to the file.
+    const file = write("many.json", { version: 1, command: "compare", promptsFile: "prompts.txt", model: { path: model }, engine: { threads: 1 }, generation: { threshold: 0.05, maxWidth: 3, maxSteps: 4 } });
+    const out = join(dir, "many");
+    const r = tempo("run", file, "--out", out);
+    assert.equal(r.code, 0, r.stderr);
+    const top = JSON.parse(readFileSync(join(out, EXPERIMENT_FILE_NAME), "utf8"));
+    assert.deepEqual(top.prompts, ["the value of", "function return"], "the prompts file's prompts are stored inline");
+    assert.equal(top.promptsFile, undefined);
+    const second = JSON.parse(readFileSync(join(out, "002", EXPERIMENT_FILE_NAME), "utf8"));
+    assert.equal(second.prompt, "function return");
+    assert.equal(second.prompts, undefined);
+    rmSync(prompts); // the stored experiment needs the file no more
+    const one = join(dir, "many-002");
+    assert.equal(tempo("run", join(out, "002", EXPERIMENT_FILE_NAME), "--out", one).code, 0);
+    assertSameFolder(join(out, "002"), one);
+    const all = join(dir, "many-again");
+    assert.equal(tempo("run", join(out, EXPERIMENT_FILE_NAME), "--out", all).code, 0);
+    assertSameFolder(out, all);
+  });
+
+  it("eval: the folder stores the resolved experiment, and rerunning it reproduces every file but its timings", () => {
+    const out = join(dir, "eval");
+    const r = tempo("eval", "--model", model, "--threads", "1", "--limit", "2", "--arms", "standard,isolated", "--max-steps", "16", "--path-cap", "4", "--out", out);
+    assert.equal(r.code, 0, r.stderr);
+    const stored = JSON.parse(readFileSync(join(out, EXPERIMENT_FILE_NAME), "utf8"));
+    assert.ok(parseExperiment(stored).ok);
+    assert.equal(stored.command, "eval");
+    assert.equal(stored.eval.tasks, null, "the built-in suite");
+    assert.equal(stored.eval.limit, 2);
+    assert.deepEqual(stored.eval.arms, ["standard", "isolated"]);
+    for (const k of ["threshold", "maxWidth", "policy", "ks", "concurrency"]) assert.ok(stored.eval[k] !== undefined, k);
+    assert.equal(typeof stored.eval.exec.python, "string");
+    const md = readFileSync(join(out, "report.md"), "utf8");
+    assert.ok(md.indexOf(stored.model.sha256) < md.indexOf("## "), "the report states the model's SHA-256 at the top");
+    // A copy elsewhere reruns the same: the experiment holds no path relative to its folder.
+    const moved = join(dir, "moved.json");
+    copyFileSync(join(out, EXPERIMENT_FILE_NAME), moved);
+    const again = join(dir, "eval-again");
+    const rerun = tempo("run", moved, "--out", again);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assertSameFolder(out, again);
+    assert.ok(relative(out, again));
+  });
+});
