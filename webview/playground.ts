@@ -15,6 +15,7 @@ import "@vscode-elements/elements/dist/vscode-tab-header/index.js";
 import "@vscode-elements/elements/dist/vscode-tab-panel/index.js";
 import "@vscode-elements/elements/dist/vscode-tree/index.js";
 import "@vscode-elements/elements/dist/vscode-tree-item/index.js";
+import "@vscode-elements/elements/dist/vscode-checkbox/index.js";
 import { PLAYGROUND_VIEWS, parseExtensionMessage, type GenerationSettings, type PromptFormat, type StepEventMessage, type WebviewMessage } from "./protocol.js";
 import { MEMBER_SEPARATOR, type DisplayToken } from "../src/protocol/token-display.js";
 import { applyArrivedDecisions } from "../src/protocol/pruning.js";
@@ -34,6 +35,7 @@ declare function acquireVsCodeApi(): VsCodeApi;
 const USED_ELEMENTS = [
   "vscode-textarea", "vscode-label", "vscode-button", "vscode-textfield", "vscode-single-select", "vscode-option",
   "vscode-radio-group", "vscode-radio", "vscode-tabs", "vscode-tab-header", "vscode-tab-panel", "vscode-tree", "vscode-tree-item",
+  "vscode-checkbox",
 ];
 
 // acquireVsCodeApi may be called once per page.
@@ -59,6 +61,7 @@ const tableBody = byId<HTMLTableElement>("steps").tBodies[0];
 const runButton = byId<ValueElement>("run");
 const stopButton = byId<ValueElement>("stop");
 const exportButton = byId<ValueElement>("export");
+const attentionBox = byId<HTMLElement & { checked: boolean }>("attention");
 const formatHint = byId("format-hint");
 const formatRadios = [...document.querySelectorAll<HTMLElement & { checked: boolean; value: string }>("#format vscode-radio")];
 const views = byId<HTMLElement & { selectedIndex: number }>("views");
@@ -484,7 +487,9 @@ function showTip(target: EventTarget | null): void {
     ...(c.pruneScore === undefined ? [] : [row(c.pruned ? "pruned" : "kept by pruning", `mean attention from the next steps ${c.pruneScore.toFixed(4)}`)]),
     row("runner-ups", runnersUp.length ? "" : "none"),
     ...(runnersUp.length ? [list] : []),
+    ...attentionRows(step, member),
   );
+  showAttention(step, member);
   tip.hidden = false;
   el.setAttribute("aria-describedby", "tip");
   // Positioned through the CSSOM (allowed by the CSP; inline style attributes are not).
@@ -495,6 +500,53 @@ function showTip(target: EventTarget | null): void {
 
 function hideTip(): void {
   tip.hidden = true;
+  clearAttention();
+}
+
+// ------------------------------------------------------------------ attention overlay
+/** Weight buckets for shading the tokens a member attended to (CSS .attn-key[data-attn]). */
+const ATTENTION_BUCKETS = [0.02, 0.05, 0.15, 0.4];
+/** An exact 0 (isolated siblings) is said as such, never as a small number. */
+const massText = (x: number) => (x === 0 ? "0 (exact)" : x.toFixed(4));
+
+/** The hovered member's attention in the tooltip: masses by target, then its heaviest keys. */
+function attentionRows(step: StepEventMessage, member: number): HTMLElement[] {
+  const a = step.attention?.members[member];
+  if (!a || !step.attention) return [];
+  const t = a.targets;
+  const keys = document.createElement("ol");
+  keys.className = "attention-keys";
+  for (const k of a.top) {
+    const li = document.createElement("li");
+    li.textContent = `${visibleToken(k)}  ${k.weight.toFixed(3)}  ${k.step < 0 ? "prompt" : `step ${k.step}`}`;
+    keys.append(li);
+  }
+  return [
+    row(`attention (mean of layers ${step.attention.layers.join(",")} and their heads)`, ""),
+    row("self / siblings", `${massText(t.self)} / ${massText(t.siblings)}`),
+    row("prompt / BOS / earlier sets", `${massText(t.prompt)} / ${massText(t.bos)} / ${massText(t.earlierSets)}`),
+    keys,
+  ];
+}
+
+/** Shades the generated tokens the hovered member attended to most (prompt keys are in the tooltip). */
+function showAttention(step: StepEventMessage, member: number): void {
+  clearAttention();
+  for (const k of step.attention?.members[member]?.top ?? []) {
+    if (k.step < 0) continue;
+    const bucket = ATTENTION_BUCKETS.filter((b) => k.weight >= b).length;
+    for (const el of output.querySelectorAll<HTMLElement>(`[data-step="${k.step}"][data-member="${k.member}"]`)) {
+      el.classList.add("attn-key");
+      el.dataset.attn = String(bucket);
+    }
+  }
+}
+
+function clearAttention(): void {
+  for (const el of output.querySelectorAll<HTMLElement>(".attn-key")) {
+    el.classList.remove("attn-key");
+    delete el.dataset.attn;
+  }
 }
 
 for (const view of [output, tree]) {
@@ -556,7 +608,7 @@ function requestRun(continuation?: { prompt: string; responsePrefix: string }): 
     return;
   }
   const format = continuation ? "chat" : readFormat();
-  vscode.postMessage({ type: "run", prompt: continuation?.prompt ?? prompt.value, settings, format, ...(continuation ? { responsePrefix: continuation.responsePrefix } : {}) });
+  vscode.postMessage({ type: "run", prompt: continuation?.prompt ?? prompt.value, settings, format, attention: attentionBox.checked, ...(continuation ? { responsePrefix: continuation.responsePrefix } : {}) });
 }
 runButton.addEventListener("click", () => requestRun());
 stopButton.addEventListener("click", () => vscode.postMessage({ type: "stop" }));

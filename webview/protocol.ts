@@ -67,6 +67,8 @@ const webviewMessageSchema = z.discriminatedUnion("type", [
     format: promptFormatSchema.default("raw"),
     /** Chat only: the reply so far ("collapse and continue" inside a chat reply). */
     responsePrefix: z.string().max(MAX_PROMPT_CHARS).optional(),
+    /** Capture attention for the overlay. */
+    attention: z.boolean().default(false),
   }),
   z.object({ type: z.literal("stop") }),
   z.object({ type: z.literal("exportCapture") }),

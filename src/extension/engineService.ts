@@ -5,7 +5,7 @@ import { basename } from "node:path";
 import * as vscode from "vscode";
 import { EngineClient, EngineCrashedError, EngineRequestError, mapHandle, type Handle } from "../host/client.js";
 import type {
-  CompletionRequest, CompletionResult, DownloadRequest, EngineOptions, FinalEvent, GenerationSettings, ModelSummary, PromptOptions, RunSummary, StreamedEvent,
+  CompletionRequest, CompletionResult, DownloadRequest, EngineOptions, FinalEvent, GenerationSettings, ModelSummary, RunOptions, RunSummary, StreamedEvent,
 } from "../protocol/engine.js";
 import type { ExperimentSpec, ExperimentView } from "../protocol/experiment.js";
 import { engineOptions } from "./config.js";
@@ -90,7 +90,7 @@ export class EngineService implements vscode.Disposable {
    * Starts a generation. Model loading shows progress in the status bar; the steps, the rendered
    * prompt and progress go to `onEvent` as the engine sends them.
    */
-  generate(prompt: string, settings: GenerationSettings, onEvent?: (event: StreamedEvent<"generate">) => void, captureRoot?: string, promptOptions: PromptOptions = {}): Handle<RunSummary> {
+  generate(prompt: string, settings: GenerationSettings, onEvent?: (event: StreamedEvent<"generate">) => void, captureRoot?: string, runOptions: RunOptions = {}): Handle<RunSummary> {
     const engine = this.options();
     let loaded!: () => void;
     const loading = new Promise<void>((r) => (loaded = r));
@@ -99,7 +99,7 @@ export class EngineService implements vscode.Disposable {
     } else {
       loaded();
     }
-    const handle = this.engine().request("generate", { engine, prompt, settings, ...promptOptions, ...(captureRoot ? { captureRoot } : {}) }, (e) => {
+    const handle = this.engine().request("generate", { engine, prompt, settings, ...runOptions, ...(captureRoot ? { captureRoot } : {}) }, (e) => {
       if (e.type === "modelLoaded") {
         loaded();
         this.setModel(e.model);

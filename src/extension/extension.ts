@@ -3,7 +3,7 @@
 // on the first request.
 import { join } from "node:path";
 import * as vscode from "vscode";
-import { generationSettingsSchema, promptOptionsSchema, type GenerationSettings, type PromptOptions, type RunSummary } from "../protocol/engine.js";
+import { generationSettingsSchema, runOptionsSchema, type GenerationSettings, type RunOptions, type RunSummary } from "../protocol/engine.js";
 import type { ExtensionMessage, PlaygroundView } from "../../webview/protocol.js";
 import type { ComparisonData } from "../../webview/comparison-protocol.js";
 import { ComparisonViewProvider, COMPARISON_VIEW_ID } from "./comparisonView.js";
@@ -61,7 +61,7 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
   const experiments = new ExperimentController(context, engine, log);
   let lastSettings: GenerationSettings | undefined;
 
-  const runInPlayground = async (prompt: string, settings: GenerationSettings, options: PromptOptions = {}): Promise<RunSummary | undefined> => {
+  const runInPlayground = async (prompt: string, settings: GenerationSettings, options: RunOptions = {}): Promise<RunSummary | undefined> => {
     lastSettings = settings;
     try {
       return await runs.run(prompt, settings, options);
@@ -90,7 +90,7 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
    * Opens the playground and streams a run of `prompt` with the settings of the playground's
    * last run (or the configured defaults), with `overrides` on top.
    */
-  const generate = async (prompt: string, overrides: GenerationSettings = {}, options: PromptOptions = {}): Promise<RunSummary | undefined> => {
+  const generate = async (prompt: string, overrides: GenerationSettings = {}, options: RunOptions = {}): Promise<RunSummary | undefined> => {
     await openPlayground();
     return runInPlayground(prompt, { ...(lastSettings ?? generationDefaults()), ...overrides }, options);
   };
@@ -162,7 +162,7 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
     // prompt options ({ promptFormat: "chat" }).
     vscode.commands.registerCommand("tempo.generate", async (promptArg?: unknown, settingsArg?: unknown, optionsArg?: unknown) => {
       const parsed = generationSettingsSchema.safeParse(settingsArg ?? {});
-      const options = promptOptionsSchema.safeParse(optionsArg ?? {});
+      const options = runOptionsSchema.safeParse(optionsArg ?? {});
       if (!parsed.success || !options.success) {
         const issue = (parsed.error ?? options.error)?.issues[0]?.message ?? "unknown";
         void vscode.window.showErrorMessage(`TEMPO: invalid ${parsed.success ? "prompt options" : "generation settings"}: ${issue}`);

@@ -1,12 +1,12 @@
 import * as vscode from "vscode";
-import type { PromptOptions } from "../protocol/engine.js";
+import type { RunOptions } from "../protocol/engine.js";
 import { parseWebviewMessage, renderedInfoSchema, type ExtensionMessage, type GenerationSettings, type PlaygroundView, type RenderedInfo } from "../../webview/protocol.js";
 import { makeNonce, playgroundHtml } from "./webviewHtml.js";
 import { watchPageStart } from "./pageStart.js";
 
 /** What the page asks the extension to do (wired in extension.ts). */
 export interface PlaygroundHost {
-  run(prompt: string, settings: GenerationSettings, options: PromptOptions): void;
+  run(prompt: string, settings: GenerationSettings, options: RunOptions): void;
   stop(): void;
   exportCapture(): void;
   /** The first message after "ready": versions, control defaults, model line. */
@@ -148,7 +148,7 @@ export class PlaygroundPanel implements vscode.Disposable {
         this.log.error(`playground: CSP blocked ${msg.blockedUri} (${msg.directive})`);
         break;
       case "run":
-        this.host.run(msg.prompt, msg.settings, { promptFormat: msg.format, ...(msg.responsePrefix !== undefined ? { responsePrefix: msg.responsePrefix } : {}) });
+        this.host.run(msg.prompt, msg.settings, { promptFormat: msg.format, attention: msg.attention, ...(msg.responsePrefix !== undefined ? { responsePrefix: msg.responsePrefix } : {}) });
         break;
       case "log":
         this.log[msg.level](msg.message);

@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import * as vscode from "vscode";
 import type { Handle } from "../host/client.js";
-import type { GenerationSettings, PromptFormat, PromptOptions, RenderedPrompt, RunSummary, StepEventMessage } from "../protocol/engine.js";
+import type { GenerationSettings, PromptFormat, RunOptions, RenderedPrompt, RunSummary, StepEventMessage } from "../protocol/engine.js";
 import type { ExtensionMessage } from "../../webview/protocol.js";
 import type { EngineService } from "./engineService.js";
 import { pruneStaged } from "./staging.js";
@@ -47,7 +47,7 @@ export class RunController implements vscode.Disposable {
   }
 
   /** Runs a generation into the playground; resolves with its summary (also when stopped). */
-  async run(prompt: string, settings: GenerationSettings, options: PromptOptions = {}): Promise<RunSummary> {
+  async run(prompt: string, settings: GenerationSettings, options: RunOptions = {}): Promise<RunSummary> {
     this.handle?.cancel();
     const handle = this.engine.generate(
       prompt,

@@ -103,6 +103,7 @@ export function playgroundHtml(r: PageResources): string {
     <vscode-button id="run">Run</vscode-button>
     <vscode-button id="stop" secondary disabled>Stop</vscode-button>
     <vscode-button id="export" secondary disabled>Export Capture</vscode-button>
+    <vscode-checkbox id="attention" title="Capture each set's attention (every layer) in its own forward pass; hover a token to see what it attended to. Slower.">Attention overlay</vscode-checkbox>
   </div>
   <p id="status" role="status" aria-live="polite" data-state="loading">Loading...</p>
   <details id="history-details">

@@ -22,8 +22,9 @@ import { armConfig, resolveEvalSettings, runEval } from "../engine/eval/runner.j
 import { summarizeEval } from "../engine/eval/summary.js";
 import { selectTasks } from "../engine/eval/tasks.js";
 import { experimentView } from "../engine/eval/view.js";
-import type { GenerationConfig, GenerationResult, StepEvent } from "../engine/types.js";
-import { parseHostRequest, type EngineOptions, type HostEvent, type HostRequest, type RenderedPrompt } from "../protocol/engine.js";
+import type { GenerationConfig, GenerationResult } from "../engine/types.js";
+import { parseHostRequest, type EngineOptions, type HostEvent, type HostRequest, type RenderedPrompt, type StepEventMessage } from "../protocol/engine.js";
+import { stepAttention } from "../engine/analysis/token-attention.js";
 
 /** Step events are sent in batches at most this often (the UI redraws per batch). */
 const STEP_BATCH_MS = 25;
@@ -76,12 +77,18 @@ async function loadModel(id: number, engine: EngineOptions): Promise<LoadedModel
  */
 const threadsOption = (engine: EngineOptions): number | undefined => (engine.threads > 0 ? engine.threads : undefined);
 
-/** `pruning`: the run's pruning settings, when it prunes (the session then captures the scoring layers' attention). */
-function sessionFor(loaded: LoadedModel, engine: EngineOptions, width: number, pruning?: GenerationConfig): TempoSession {
+/**
+ * `config`: the run's settings, when it may prune (the session then captures the scoring layers'
+ * attention); `attention`: capture every layer's (the playground's overlay).
+ */
+function sessionFor(loaded: LoadedModel, engine: EngineOptions, width: number, config?: GenerationConfig, attention = false): TempoSession {
   const lanes = Math.max(DEFAULT_LANES, width);
   const threads = threadsOption(engine);
-  const pruningOptions = pruning ? pruningSessionOptions(pruning, loaded.model.info.nLayer) : {};
-  const key = `${lanes}/${engine.contextSize}/${engine.flashAttention}/${threads ?? "default"}/${JSON.stringify(pruningOptions)}`;
+  const nLayer = loaded.model.info.nLayer;
+  const pruningOptions = config ? pruningSessionOptions(config, nLayer) : {};
+  const attentionLayers = attention ? Array.from({ length: nLayer }, (_, l) => l) : pruningOptions.attentionLayers;
+  const extra = { ...pruningOptions, ...(attentionLayers ? { attentionLayers } : {}) };
+  const key = `${lanes}/${engine.contextSize}/${engine.flashAttention}/${threads ?? "default"}/${JSON.stringify(extra)}`;
   if (!loaded.session || loaded.sessionKey !== key) {
     loaded.session?.dispose();
     loaded.session = undefined;
@@ -90,7 +97,7 @@ function sessionFor(loaded: LoadedModel, engine: EngineOptions, width: number, p
       contextSize: engine.contextSize > 0 ? engine.contextSize : undefined,
       flashAttention: engine.flashAttention,
       threads,
-      ...pruningOptions,
+      ...extra,
     });
     loaded.sessionKey = key;
   }
@@ -127,7 +134,7 @@ async function promptFor(model: TempoModel, req: Extract<HostRequest, { type: "g
 async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, signal: AbortSignal): Promise<void> {
   const settings = resolveConfig(req.settings);
   const loaded = await loadModel(req.id, req.engine);
-  const session = sessionFor(loaded, req.engine, settings.maxWidth, settings);
+  const session = sessionFor(loaded, req.engine, settings.maxWidth, settings, req.attention);
   send({ type: "modelLoaded", id: req.id, model: summary(loaded, session) });
   const prompt = await promptFor(loaded.model, req, settings);
   const { config, tokens: promptTokens } = prompt;
@@ -135,7 +142,7 @@ async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, sign
   const recorder = req.captureRoot ? new CaptureRecorder(await captureInfoFor(session, config, { text: prompt.rendered.text, tokens: promptTokens })) : undefined;
   let logp: Float64Array | undefined;
 
-  let pending: StepEvent[] = [];
+  let pending: StepEventMessage[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
     if (timer) clearTimeout(timer);
@@ -164,7 +171,8 @@ async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, sign
       break;
     }
     recorder?.addStep(r.value);
-    pending.push(r.value);
+    // The set just decoded is the session's last: its attention, for the overlay.
+    pending.push(req.attention && session.lastSetAttention ? { ...r.value, attention: stepAttention(session.lastSetAttention, session.indexTable, loaded.model) } : r.value);
     timer ??= setTimeout(flush, STEP_BATCH_MS);
   }
   flush();

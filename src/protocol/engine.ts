@@ -5,6 +5,7 @@ import { z } from "zod";
 import { experimentProgressSchema, experimentSpecSchema, experimentViewSchema } from "./experiment.js";
 import { generationSettingsSchema, modeSchema, policySchema, STOP_REASONS } from "./generation.js";
 import { pruneDecisionSchema } from "./pruning.js";
+import { stepAttentionSchema } from "./attention.js";
 
 const finite = z.number().refine(Number.isFinite, "must be finite");
 /** Probabilities are finite in [0, 1]; log-probabilities may be -Infinity (p = 0). */
@@ -55,6 +56,8 @@ export const hostRequestSchema = z.discriminatedUnion("type", [
     settings: generationSettingsSchema,
     /** "raw" when absent. */
     promptFormat: promptFormatSchema.optional(),
+    /** Capture every layer's attention in each set's pass and send it with the steps (the playground's overlay; slower). */
+    attention: z.boolean().optional(),
     /** Chat only: text the model's reply already starts with (collapse and continue in a reply). */
     responsePrefix: z.string().optional(),
     /**
@@ -112,9 +115,9 @@ export type HostRequest = z.infer<typeof hostRequestSchema>;
 export type CompletionRequest = Omit<RequestBody<"complete">, "engine">;
 /** What a "download" request asks for. */
 export type DownloadRequest = RequestBody<"download">;
-/** A generate request's prompt options (raw when absent); also the tempo.generate command's third argument. */
-export const promptOptionsSchema = z.object({ promptFormat: promptFormatSchema, responsePrefix: z.string() }).partial().strict();
-export type PromptOptions = z.infer<typeof promptOptionsSchema>;
+/** A generate request's options besides the settings: the prompt format (raw when absent), a chat reply to continue, the attention overlay; also the tempo.generate command's third argument. */
+export const runOptionsSchema = z.object({ promptFormat: promptFormatSchema, responsePrefix: z.string(), attention: z.boolean() }).partial().strict();
+export type RunOptions = z.infer<typeof runOptionsSchema>;
 
 export const candidateSchema = z.object({
   token: z.number().int(), text: z.string(), special: z.string().optional(), prob: finite, logprob, rank: z.number().int().nonnegative(), cell: z.number().int(),
@@ -135,6 +138,8 @@ export const stepEventSchema = z.object({
   timings: z.object({ decodeMs: finite, selectMs: finite }).strict(),
   /** Retroactive pruning decided an earlier set right after this step's decode. */
   pruning: pruneDecisionSchema.optional(),
+  /** What each member attended to, when the run captures attention for the overlay. */
+  attention: stepAttentionSchema.optional(),
 }).strict();
 export type StepEventMessage = z.infer<typeof stepEventSchema>;
 

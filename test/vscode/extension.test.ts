@@ -72,6 +72,7 @@ describe("TEMPO extension in VS Code", () => {
     const ready = await api.openPlayground();
     assert.deepEqual([...ready.elements].sort(), [
       "vscode-button",
+      "vscode-checkbox",
       "vscode-label",
       "vscode-option",
       "vscode-radio",

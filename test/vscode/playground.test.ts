@@ -83,4 +83,23 @@ describe("TEMPO playground: chat format, history, token tree", function () {
     const page = await tempo.inspectPlayground("text");
     assert.equal(page.prunedChips, pruned, "each pruned member is struck through on the page");
   });
+
+  it("the attention overlay sends what each member attended to, in the set's own pass: isolated siblings exactly 0", async () => {
+    const tempo = await api();
+    const run = (await vscode.commands.executeCommand("tempo.generate", "function add(a, b) {", { mode: "isolated", threshold: 0.05, maxSteps: 12 }, { attention: true })) as RunSummary | undefined;
+    assert.ok(run, "the generation with the overlay failed (see the TEMPO log)");
+    const steps = tempo.currentRun()?.steps ?? [];
+    assert.ok(steps.length > 0 && steps.every((s) => s.attention?.members.length === s.candidates.length), "every step carries one entry per member");
+    const sets = steps.filter((s) => s.candidates.length > 1);
+    assert.ok(sets.length > 0, "the run has sets");
+    for (const s of sets) {
+      for (const m of s.attention!.members) {
+        assert.equal(m.targets.siblings, 0, `step ${s.index}: isolated members see no sibling`);
+        const total = Object.values(m.targets).reduce((a, b) => a + b, 0);
+        // A float32 softmax row over at most 4096 cells sums to 1 within 4096 x 2^-24 = 2.4e-4.
+        assert.ok(Math.abs(total - 1) < 1e-3, `step ${s.index}: the masses are a softmax's (${total})`);
+        assert.ok(m.top.length > 0 && m.top.every((k) => k.step <= s.index), "keys are earlier tokens or the member itself");
+      }
+    }
+  });
 });
