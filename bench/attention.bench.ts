@@ -37,7 +37,9 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<BenchRow
     const t2 = performance.now();
     await writeReport(dir, report);
     const t3 = performance.now();
-    return { total: t3 - t0, generate: timings.generateMs, replay: timings.replayMs, write: t2 - t1, report: t3 - t2 };
+    const phases = { total: t3 - t0, generate: timings.generateMs, replay: timings.replayMs, write: t2 - t1, report: t3 - t2 };
+    if (process.env.TEMPO_BENCH_VERBOSE) console.error(attentionLayers ? "attention" : "plain", JSON.stringify(phases, (_, v) => (typeof v === "number" ? Math.round(v) : v)));
+    return phases;
   };
   try {
     await once(undefined); await once(all); // warm-up: vega's first import, page cache

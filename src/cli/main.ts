@@ -243,7 +243,7 @@ generationOptions(engineOptions(program.command("compare").description("isolated
   .option("--from <capture>", "replay the sets of an earlier capture (made with the same model file) instead of generating")
   .option("--prompts <file>", "many prompts (one per line, or JSONL {\"prompt\"}): per-prompt captures + paired statistics")
   .addOption(new Option("--q-mode <mode>", "the mode the same sets are replayed under").choices(["visible", "causal", "isolated"]).default("visible"))
-  .option("--attention-layers <list>", "capture attention of these layers (comma-separated)", parseLayers)
+  .option("--attention-layers <list>", "capture attention of these layers (comma-separated) in the P and Q replays and the null baseline (with --from too)", parseLayers)
   .option("--full-logits", "store full-vocabulary distributions (default: top-50)")
   .option("--f16", "store the --full-logits rows as float16")
   .option("--analysis-workers <n>", "worker threads for the per-step divergence work; 0 keeps it on the main thread (default: one per core the decode threads leave free, up to 4; none for a short comparison)", wholeNumber("analysis workers", 64))
