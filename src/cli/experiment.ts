@@ -5,14 +5,18 @@
  * runner per command does the work and stores the resolved experiment in the folder it wrote.
  * So a run from flags and a run from its stored experiment.json are the same code path.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
 import { dirname, join, resolve } from "node:path";
 import { TempoInputError, TempoModel } from "../engine/model.js";
 import { TempoSession, defaultContextSize, type FlashAttention } from "../engine/session.js";
 import type { GpuChoice } from "../engine/llama/runtime.js";
 import { defaultModelPath } from "../engine/default-model.js";
 import { resolveConfig } from "../engine/tempo/config.js";
-import type { GenerationConfig } from "../engine/types.js";
+import type { GenerationConfig, GenerationResult, StepEvent } from "../engine/types.js";
+import { runGeneration } from "../engine/tempo/generate.js";
+import { generationJson } from "../engine/tempo/generation-json.js";
+import { pruningSessionOptions } from "../engine/tempo/pruning.js";
 import { assertSameModel, ModelMismatchError, readCapture } from "../engine/capture/reader.js";
 import { DEFAULT_LOGITS_CAPTURE, rowTopK } from "../engine/capture/recorder.js";
 import { checkOutDir } from "../engine/capture/out-dir.js";
@@ -26,7 +30,7 @@ import { selectTasks, type EvalTask } from "../engine/eval/tasks.js";
 import { armConfig, DEFAULT_EVAL_SETTINGS, resolveEvalSettings, type EvalSettings } from "../engine/eval/runner.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { EVAL_OUT_RULE, runEvalCommand } from "../engine/eval/cli.js";
-import { EXPERIMENT_FILE_NAME, EXPERIMENT_FILE_VERSION, parseExperiment, type CompareExperiment, type EvalExperiment, type ExperimentFile } from "../protocol/experiment-file.js";
+import { EXPERIMENT_FILE_NAME, EXPERIMENT_FILE_VERSION, parseExperiment, type CompareExperiment, type EvalExperiment, type ExperimentFile, type GenerateExperiment } from "../protocol/experiment-file.js";
 import type { TempoMode } from "../protocol/generation.js";
 import { readPromptFile } from "./prompt-file.js";
 
@@ -47,12 +51,14 @@ export interface ResolvedCompareSettings {
 export type ResolvedCompare = ResolvedBase & { command: "compare"; prompt?: string; prompts?: string[]; from?: string; generation: GenerationConfig; compare: ResolvedCompareSettings };
 export type ResolvedEvalSettings = Omit<EvalSettings, "exec"> & { tasks: string | null; limit: number | null; exec: { timeoutMs: number; memoryMb: number; python: string | null } };
 export type ResolvedEval = ResolvedBase & { command: "eval"; eval: ResolvedEvalSettings };
-export type ResolvedExperiment = ResolvedCompare | ResolvedEval;
+export type ResolvedGenerate = ResolvedBase & { command: "generate"; prompt: string; generation: GenerationConfig };
+export type ResolvedExperiment = ResolvedCompare | ResolvedEval | ResolvedGenerate;
 
 /** A resolved experiment with what its run needs: the open model (the caller disposes it), tasks, a recorded run. */
 export type Prepared =
   | { resolved: ResolvedCompare; model: TempoModel; recorded?: RecordedRun & { promptText: string } }
-  | { resolved: ResolvedEval; model: TempoModel; tasks: EvalTask[]; source: string };
+  | { resolved: ResolvedEval; model: TempoModel; tasks: EvalTask[]; source: string }
+  | { resolved: ResolvedGenerate; model: TempoModel };
 
 /** The experiment file's text, as written into every folder and by --dump-experiment. */
 export function experimentJson(x: ResolvedExperiment): string {
@@ -100,12 +106,11 @@ const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Objec
  * value costs no load; the model's SHA-256 is checked against the file's when it names one.
  */
 export async function prepareExperiment(x: ExperimentFile, baseDir: string): Promise<Prepared> {
-  if (x.command === "generate") throw new TempoInputError("tempo run does not take generate experiments yet; use tempo generate");
   const abs = (p: string) => resolve(baseDir, p);
   const modelPath = x.model?.path !== undefined ? abs(x.model.path) : defaultModelPath();
   const gpu = x.engine?.gpu ?? "auto";
   const flashAttention = x.engine?.flashAttention ?? "off";
-  const early = x.command === "compare" ? compareBeforeModel(x, abs, flashAttention) : evalBeforeModel(x, abs);
+  const early = x.command === "compare" ? compareBeforeModel(x, abs, flashAttention) : x.command === "eval" ? evalBeforeModel(x, abs) : generateBeforeModel(x, abs);
   const model = await TempoModel.open(modelPath, { gpu });
   try {
     const sha256 = await model.sha256();
@@ -120,6 +125,7 @@ export async function prepareExperiment(x: ExperimentFile, baseDir: string): Pro
       engine: { gpu, contextSize: x.engine?.contextSize ?? defaultContextSize(model.info.nCtxTrain), threads: x.engine?.threads ?? model.runtime.threads, flashAttention },
     };
     if ("tasks" in early) return { resolved: { ...base, command: "eval", eval: early.settings }, model, tasks: early.tasks, source: early.source };
+    if (!("compare" in early)) return { resolved: { ...base, command: "generate", prompt: early.prompt, generation: early.generation }, model };
     let { generation, prompt } = early;
     let recorded: (RecordedRun & { promptText: string }) | undefined;
     if (early.from) {
@@ -166,6 +172,13 @@ function compareBeforeModel(x: CompareExperiment, abs: (p: string) => string, fl
   return { generation, prompt, prompts, from: x.from !== undefined ? abs(x.from) : undefined, compare };
 }
 
+function generateBeforeModel(x: GenerateExperiment, abs: (p: string) => string) {
+  const generation = resolveConfig(x.generation ?? {});
+  const prompt = x.prompt ?? (x.promptFile !== undefined ? readPromptFile(abs(x.promptFile)) : undefined);
+  if (prompt === undefined) throw new TempoInputError("give --prompt or --prompt-file");
+  return { generation, prompt };
+}
+
 function evalBeforeModel(x: EvalExperiment, abs: (p: string) => string) {
   const e = x.eval ?? {};
   const tasksPath = e.tasks != null ? abs(e.tasks) : null;
@@ -198,7 +211,15 @@ function storeExperiment(dir: string, x: ResolvedExperiment): void {
   writeFileAtomic(join(dir, EXPERIMENT_FILE_NAME), experimentJson(x), { exclusive: true });
 }
 
+/** How `tempo generate` shows a run (main.ts renders the sets). */
+export interface GenerateHooks {
+  onStart?(prompt: string): void;
+  onStep?(e: StepEvent): void;
+  onDone?(session: TempoSession, result: GenerationResult, seconds: number): void;
+}
+
 export interface RunHooks {
+  generate?: GenerateHooks;
   signal?: AbortSignal;
   onProgress?: (phase: string, done: number, total: number) => void;
   /** One line for the user (stdout). */
@@ -248,6 +269,35 @@ export async function runCompareExperiment(p: Extract<Prepared, { resolved: Reso
     `[${primary?.tInterval.lo.toExponential(3)}, ${primary?.tInterval.hi.toExponential(3)}], Wilcoxon p ${primary?.wilcoxonPValue.toPrecision(3)} (Holm ${primary?.holm.toPrecision(3)})\nwrote ${out}/paired.json\n`);
 }
 
+/** The file `tempo generate --out` and `tempo run` of a generate experiment write: what --json prints. */
+export const GENERATION_FILE = "generation.json";
+
+/** `tempo generate`: streams the run through `hooks.generate`; with `out`, a new folder with generation.json and experiment.json. */
+export async function runGenerateExperiment(p: Extract<Prepared, { resolved: ResolvedGenerate }>, out: string | undefined, hooks: RunHooks): Promise<{ aborted: boolean }> {
+  const x = p.resolved, config = x.generation;
+  const session = new TempoSession(p.model, {
+    contextSize: x.engine.contextSize, lanes: Math.max(config.maxWidth, 1), flashAttention: x.engine.flashAttention, threads: x.engine.threads,
+    ...pruningSessionOptions(config, p.model.info.nLayer),
+  });
+  try {
+    const promptTokens = p.model.promptTokens(x.prompt);
+    hooks.generate?.onStart?.(x.prompt);
+    const started = performance.now();
+    const result = await runGeneration(session, { promptTokens, config, signal: hooks.signal }, (e) => hooks.generate?.onStep?.(e));
+    const seconds = (performance.now() - started) / 1000;
+    if (out !== undefined) {
+      mkdirSync(dirname(resolve(out)), { recursive: true });
+      mkdirSync(out); // exclusive, like a capture folder
+      writeFileAtomic(join(out, GENERATION_FILE), JSON.stringify(generationJson(session, config, result), null, 2) + "\n", { exclusive: true });
+      storeExperiment(out, x);
+    }
+    hooks.generate?.onDone?.(session, result, seconds);
+    return { aborted: result.stopReason === "aborted" };
+  } finally {
+    session.dispose();
+  }
+}
+
 /** `tempo eval`: results, summary and reports, then experiment.json (also after a cancel: it says what ran). */
 export async function runEvalExperiment(p: Extract<Prepared, { resolved: ResolvedEval }>, out: string, signal?: AbortSignal): Promise<{ aborted: boolean }> {
   const x = p.resolved, e = x.eval;
@@ -278,12 +328,13 @@ export interface ExecuteOptions {
 
 /** What the three entry points share: check --out, resolve, dump and/or run, free the model. Returns true when cancelled. */
 export async function executeExperiment(x: ExperimentFile, o: ExecuteOptions): Promise<{ aborted: boolean }> {
-  if (o.out === undefined && o.dump === undefined) throw new TempoInputError("give --out <dir> (or --dump-experiment <file> to write the resolved experiment only)");
+  if (o.out === undefined && o.dump === undefined && x.command !== "generate") throw new TempoInputError("give --out <dir> (or --dump-experiment <file> to write the resolved experiment only)");
   if (o.out !== undefined) checkOutDir(o.out, x.command === "eval" ? EVAL_OUT_RULE : { allowEmpty: false });
   const p = await prepareExperiment(x, o.baseDir);
   try {
     if (o.dump === "-") process.stdout.write(experimentJson(p.resolved));
     else if (o.dump !== undefined) writeFileAtomic(o.dump, experimentJson(p.resolved));
+    if (p.resolved.command === "generate") return o.dump !== undefined && o.out === undefined ? { aborted: false } : await runGenerateExperiment(p as Extract<Prepared, { resolved: ResolvedGenerate }>, o.out, o.hooks);
     if (o.out === undefined) return { aborted: false };
     if (p.resolved.command === "eval") return await runEvalExperiment(p as Extract<Prepared, { resolved: ResolvedEval }>, o.out, o.hooks.signal);
     await runCompareExperiment(p as Extract<Prepared, { resolved: ResolvedCompare }>, o.out, o.hooks);

@@ -3,12 +3,9 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { styleText } from "node:util";
-import { performance } from "node:perf_hooks";
 import { TempoInputError, TempoModel } from "../engine/model.js";
 import { TempoSession, FlashAttention, MAX_CONTEXT_SIZE, MAX_THREADS, MIN_CONTEXT_SIZE, type SessionOptions } from "../engine/session.js";
-import { pruningSessionOptions } from "../engine/tempo/pruning.js";
 import { resolveConfig } from "../engine/tempo/config.js";
-import { runGeneration } from "../engine/tempo/generate.js";
 import { overallVerdict, runSelfCheck } from "../engine/tempo/selfcheck.js";
 import type { GenerationConfig, GenerationResult, StepEvent } from "../engine/types.js";
 import { DEFAULT_CONFIG, MAX_LANES, NEXT_STEP_POLICIES, NUMBER_RANGES, rangeText, TEMPO_MODES, THRESHOLD_SCHEDULES, type NumberSetting, type TempoMode } from "../protocol/generation.js";
@@ -31,11 +28,14 @@ import { homedir } from "node:os";
 import { number, wholeNumber } from "./options.js";
 import { cancelSignal, EXIT, installSignalHandlers, reportError, wasCancelled } from "./exit.js";
 import { addPromptFileOption } from "./prompt-file.js";
-import { executeExperiment, experimentBaseDir, readExperimentFile } from "./experiment.js";
+import { executeExperiment, experimentBaseDir, readExperimentFile, type GenerateHooks } from "./experiment.js";
 import { ModelMismatchError } from "../engine/capture/reader.js";
 import { EXPERIMENT_FILE_VERSION, type ExperimentFile } from "../protocol/experiment-file.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+const DUMP_FLAG = "--dump-experiment <file>";
+const DUMP_HELP = "write the resolved experiment (every default filled in, the model's SHA-256; docs/experiments.md) to this file, - for stdout; without --out, nothing runs";
 
 const parseLayers = (value: string): number[] => {
   const layers = value.split(",").map((v) => Number(v.trim()));
@@ -144,30 +144,35 @@ generationOptions(engineOptions(program.command("generate").description("generat
   .option("--prune-attention <mass>", settingHelp("pruneMass", "retroactive pruning (isolated mode; docs/pruning.md): a member whose mean attention from the next --prune-lookahead steps is below this mass leaves the KV cache for every later token; 0: none"), number("prune mass"))
   .option("--prune-lookahead <k>", settingHelp("pruneLookahead", "steps after a set whose attention scores it"), number("prune lookahead"))
   .option("--prune-layers <list>", "layers whose attention scores members, comma-separated (default: every layer)", parseLayers)
+  .option("--out <dir>", "also write generation.json (what --json prints) and experiment.json into this new folder")
+  .option(DUMP_FLAG, DUMP_HELP)
   .action(async (o) => {
     if (o.prompt === undefined) throw new TempoInputError("give --prompt or --prompt-file");
     const config = configFrom(o);
     if (!(config.pruneMass > 0) && (o.pruneLookahead !== undefined || o.pruneLayers)) throw new TempoInputError("--prune-lookahead and --prune-layers shape --prune-attention: give it too");
-    const session = await openSession(o, Math.max(config.maxWidth, 1), (model) => pruningSessionOptions(config, model.info.nLayer));
-    const promptTokens = session.model.promptTokens(o.prompt);
-    const signal = cancelSignal();
-    const colour = !o.json && process.stdout.isTTY && !process.env.NO_COLOR;
-    const started = performance.now();
-    if (!o.json) process.stdout.write(o.prompt);
-    const result = await runGeneration(session, { promptTokens, config, signal }, (e) => {
-      if (!o.json) process.stdout.write(renderStep(e, colour));
-    });
-    const seconds = (performance.now() - started) / 1000;
-    if (o.json) {
-      process.stdout.write(JSON.stringify(generationJson(session, config, result)) + "\n");
-    } else {
+    const experiment: ExperimentFile = { version: EXPERIMENT_FILE_VERSION, command: "generate", ...engineExperiment(o), prompt: o.prompt, generation: config };
+    await runExperiment(experiment, process.cwd(), o.out, o.dumpExperiment, Boolean(o.json));
+  });
+
+/** How tempo generate (and tempo run of a generate experiment) shows its run: streamed text, or one JSON object. */
+function generationPrinter(json: boolean): GenerateHooks {
+  const colour = !json && process.stdout.isTTY && !process.env.NO_COLOR;
+  return {
+    onStart: (prompt) => { if (!json) process.stdout.write(prompt); },
+    onStep: (e) => { if (!json) process.stdout.write(renderStep(e, colour)); },
+    onDone: (session, result, seconds) => {
+      const { config } = result;
+      if (json) {
+        process.stdout.write(JSON.stringify(generationJson(session, config, result)) + "\n");
+        return;
+      }
       const tokens = result.steps.reduce((a, s) => a + s.candidates.length, 0);
       process.stdout.write("\n");
       if (config.pruneMass > 0) process.stderr.write(`${pruningSummary(result)}\n`);
       process.stderr.write(`[${result.stopReason}] ${result.steps.length} steps, ${tokens} tokens in sets, ${(result.steps.length / seconds).toFixed(1)} steps/s on ${session.model.runtime.backend}\n`);
-    }
-    if (wasCancelled()) process.exitCode = EXIT.cancelled;
-  });
+    },
+  };
+}
 
 const SELFCHECK_EXIT = { pass: 0, FAIL: 1, inconclusive: 3 } as const;
 
@@ -213,9 +218,6 @@ engineOptions(program.command("selfcheck")
     process.exitCode = SELFCHECK_EXIT[verdict];
   });
 
-const DUMP_FLAG = "--dump-experiment <file>";
-const DUMP_HELP = "write the resolved experiment (every default filled in, the model's SHA-256; docs/experiments.md) to this file, - for stdout; without --out, nothing runs";
-
 /** The model and session flags as an experiment file's model and engine blocks. */
 function engineExperiment(o: EngineFlags): Pick<ExperimentFile, "model" | "engine"> {
   return {
@@ -225,12 +227,12 @@ function engineExperiment(o: EngineFlags): Pick<ExperimentFile, "model" | "engin
 }
 
 /** compare, eval and run: one path from an experiment to its folder (src/cli/experiment.ts). */
-async function runExperiment(experiment: ExperimentFile, baseDir: string, out: string | undefined, dump: string | undefined): Promise<void> {
+async function runExperiment(experiment: ExperimentFile, baseDir: string, out: string | undefined, dump: string | undefined, json = false): Promise<void> {
   const { aborted } = await executeExperiment(experiment, {
     baseDir, out, dump,
-    hooks: { signal: cancelSignal(), onProgress: progressLine(), say: (t) => process.stdout.write(t), note: (t) => process.stderr.write(t) },
+    hooks: { signal: cancelSignal(), onProgress: progressLine(), say: (t) => process.stdout.write(t), note: (t) => process.stderr.write(t), generate: generationPrinter(json) },
   });
-  process.exitCode = aborted ? EXIT.cancelled : EXIT.ok;
+  process.exitCode = aborted || wasCancelled() ? EXIT.cancelled : EXIT.ok;
 }
 
 function progressLine(): (phase: string, done: number, total: number) => void {
@@ -323,7 +325,7 @@ engineOptions(program.command("eval").description("code-completion experiment: r
   });
 
 program.command("run")
-  .description("run an experiment file (docs/experiments.md): a compare or eval experiment, as the stored experiment.json of every capture and eval folder")
+  .description("run an experiment file (docs/experiments.md), such as the experiment.json every compare, eval and generate --out folder stores")
   .argument("<experiment>", "experiment file (JSON)")
   .option("--out <dir>", "folder to create, as the experiment's command takes it (compare: must not exist; eval: new or empty)")
   .option(DUMP_FLAG, DUMP_HELP)

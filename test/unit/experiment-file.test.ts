@@ -195,6 +195,21 @@ describe("experiment files: tempo run", function () {
     assertSameFolder(out, all);
   });
 
+  it("generate --out: generation.json and experiment.json, and tempo run of it gives the same generation", () => {
+    const out = join(dir, "gen");
+    const r = tempo("generate", "--model", model, "--threads", "1", "--prompt", "the value", "--threshold", "0.05", "--max-steps", "8", "--out", out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.startsWith("the value"), "the run is shown as tempo generate shows it");
+    const stored = JSON.parse(readFileSync(join(out, EXPERIMENT_FILE_NAME), "utf8"));
+    assert.equal(stored.command, "generate");
+    assert.equal(stored.generation.threshold, 0.05);
+    const again = join(dir, "gen-again");
+    const rerun = tempo("run", join(out, EXPERIMENT_FILE_NAME), "--out", again);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.equal(rerun.stdout, r.stdout);
+    assertSameFolder(out, again);
+  });
+
   it("eval: the folder stores the resolved experiment, and rerunning it reproduces every file but its timings", () => {
     const out = join(dir, "eval");
     const r = tempo("eval", "--model", model, "--threads", "1", "--limit", "2", "--arms", "standard,isolated", "--max-steps", "16", "--path-cap", "4", "--out", out);
