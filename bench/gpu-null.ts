@@ -10,7 +10,7 @@ import { TempoModel } from "../src/engine/model.js";
 import { TempoSession, FlashAttention } from "../src/engine/session.js";
 import { maxAbsDiff } from "../src/engine/tempo/selfcheck.js";
 import { softmax } from "../src/engine/tempo/distribution.js";
-import { topIndices } from "../src/engine/analysis/divergence.js";
+import { topIndices } from "../src/engine/math/distribution.js";
 
 console.log("| model | flash attention | repeat (same batch) | siblings permuted, member row kept | isolated vs visible |\n| --- | --- | ---: | ---: | ---: |");
 for (const [name, shape] of [["tiny MHA f32", TINY_SHAPE], ["tiny GQA 8:2 f32", TINY_GQA_SHAPE], ["bench 32k f16", BENCH_SHAPE]] as const) {

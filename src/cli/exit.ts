@@ -6,8 +6,8 @@
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TempoInputError } from "../engine/model.js";
-import { ContextFullError } from "../engine/session.js";
+import { TempoInputError } from "../engine/errors.js";
+import { ContextFullError } from "../engine/errors.js";
 import { LibraryMismatchError } from "../engine/llama/c-api.js";
 import { CaptureError, ModelMismatchError } from "../engine/capture/reader.js";
 import { SafetensorsError } from "../engine/capture/safetensors.js";

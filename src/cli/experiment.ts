@@ -8,7 +8,8 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { dirname, join, resolve } from "node:path";
-import { TempoInputError, TempoModel } from "../engine/model.js";
+import { TempoModel } from "../engine/model.js";
+import { TempoInputError } from "../engine/errors.js";
 import { TempoSession, defaultContextSize, type FlashAttention } from "../engine/session.js";
 import type { GpuChoice } from "../engine/llama/runtime.js";
 import { defaultModelPath } from "../engine/default-model.js";

@@ -3,7 +3,8 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { styleText } from "node:util";
-import { TempoInputError, TempoModel } from "../engine/model.js";
+import { TempoModel } from "../engine/model.js";
+import { TempoInputError } from "../engine/errors.js";
 import { TempoSession, FlashAttention, MAX_CONTEXT_SIZE, MAX_THREADS, MIN_CONTEXT_SIZE, type SessionOptions } from "../engine/session.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { overallVerdict, runSelfCheck } from "../engine/tempo/selfcheck.js";
@@ -19,7 +20,7 @@ import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { packageOf } from "../engine/package-info.js";
+import { packageOf } from "../engine/llama/package-info.js";
 import { teacherForcedPerplexity } from "../engine/tempo/perplexity.js";
 import { generationJson } from "../engine/tempo/generation-json.js";
 import { startServer } from "../server/serve.js";

@@ -4,7 +4,7 @@
  */
 import { Command, Option } from "commander";
 import { readFileSync, statSync } from "node:fs";
-import { TempoInputError } from "../engine/model.js";
+import { TempoInputError } from "../engine/errors.js";
 
 /** Far above any context; refuses a wrong path to a huge file before reading it. */
 export const MAX_PROMPT_FILE_BYTES = 64 * 1024 * 1024;

@@ -8,7 +8,7 @@
  */
 import type { LlamaText } from "node-llama-cpp";
 import type { TempoModel } from "./model.js";
-import { TempoInputError } from "./model.js";
+import { TempoInputError } from "./errors.js";
 
 export interface ChatPrompt {
   /** Tokens fed before step 0 (the wrapper places BOS itself where the format has one). */

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TempoInputError } from "./model.js";
+import { TempoInputError } from "./errors.js";
 
 export const DEMO_MODEL_FILE = "tempo-demo-code.gguf";
 

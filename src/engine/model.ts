@@ -6,15 +6,13 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { loadRuntime, GpuChoice, LlamaRuntime } from "./llama/runtime.js";
 import { ModelParamsValue, Pointer } from "./llama/c-api.js";
-import { renderTokenBytes } from "./tempo/token-text.js";
-import { sha256File } from "./capture/hash.js";
+import { renderTokenBytes } from "./token-text.js";
+import { sha256File } from "./hash.js";
+import { TempoInputError } from "./errors.js";
 import { ggufFileVerdict } from "./llama/gguf-check.js";
 import { loadedModelProblem } from "./llama/model-support.js";
 
 type LlamaModel = Awaited<ReturnType<LlamaRuntime["llama"]["loadModel"]>>;
-
-/** A user-facing error: bad input, not a bug. Its message is shown as is. */
-export class TempoInputError extends Error {}
 
 export interface ModelInfo {
   path: string;

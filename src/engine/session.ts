@@ -8,8 +8,9 @@ import { availableParallelism } from "node:os";
 import { ContextParamsValue, Pointer } from "./llama/c-api.js";
 import { NativeBatch, BatchRow } from "./llama/batch.js";
 import { AttentionTap, LayerAttention } from "./llama/attention-tap.js";
-import { TempoModel, TempoInputError } from "./model.js";
-import { allSeqIds, extraSeqIds, LLAMA_MAX_SEQ, MAIN_SEQ, MAX_LANES, memberSeqIds, needsLaneSync } from "./tempo/lanes.js";
+import { TempoModel } from "./model.js";
+import { ContextFullError, TempoInputError } from "./errors.js";
+import { allSeqIds, extraSeqIds, LLAMA_MAX_SEQ, MAIN_SEQ, MAX_LANES, memberSeqIds, needsLaneSync } from "./lanes.js";
 import { TempoMode, TokenRecord } from "./types.js";
 
 /**
@@ -105,9 +106,6 @@ interface PlannedSet { rows: BatchRow[]; before: number; position: number; membe
 
 /** `step` of null-baseline scratch rows in the index table. */
 export const SCRATCH_STEP = -2;
-
-/** Thrown when the KV cache has no room for the next tokens. */
-export class ContextFullError extends Error {}
 
 export class TempoSession {
   readonly contextSize: number;

@@ -2,7 +2,8 @@
 // models, sessions and captures, so a native abort in llama.cpp kills this process only, never
 // VS Code's extension host. Requests arrive over the IPC channel and are validated first.
 import { performance } from "node:perf_hooks";
-import { TempoInputError, TempoModel } from "../engine/model.js";
+import { TempoModel } from "../engine/model.js";
+import { TempoInputError } from "../engine/errors.js";
 import { hasChatTemplate, renderChatPrompt } from "../engine/chat-prompt.js";
 import { DEFAULT_LANES, TempoSession } from "../engine/session.js";
 import { resolveConfig } from "../engine/tempo/config.js";

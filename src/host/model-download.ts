@@ -3,7 +3,7 @@
 // check that what arrived is a GGUF file. Plain Node (no vscode, no IPC): the engine host runs
 // it, tests run it against a local server.
 import { closeSync, existsSync, openSync, readSync, rmSync } from "node:fs";
-import { TempoInputError } from "../engine/model.js";
+import { TempoInputError } from "../engine/errors.js";
 
 export interface DownloadOptions {
   signal?: AbortSignal;

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { SessionOptions, TempoSession } from "../engine/session.js";
 import type { TempoModel } from "../engine/model.js";
 import { pruningSessionOptions } from "../engine/tempo/pruning.js";
-import { TempoInputError } from "../engine/model.js";
+import { TempoInputError } from "../engine/errors.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { generationConfigSchema } from "../protocol/generation.js";
 import { runGeneration } from "../engine/tempo/generate.js";

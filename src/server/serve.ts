@@ -9,7 +9,8 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { AddressInfo } from "node:net";
-import { TempoInputError, type TempoModel } from "../engine/model.js";
+import { type TempoModel } from "../engine/model.js";
+import { TempoInputError } from "../engine/errors.js";
 import { TempoSession, type SessionOptions } from "../engine/session.js";
 import { completions, generate, type Endpoint } from "./api.js";
 

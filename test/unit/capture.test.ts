@@ -5,9 +5,9 @@ import * as path from "node:path";
 import { CaptureExistsError, CaptureRecorder } from "../../src/engine/capture/recorder.js";
 import { assertSameModel, CaptureError, ModelMismatchError, readCapture, streamRow } from "../../src/engine/capture/reader.js";
 import { attentionBreakdown, attentionRecordsFromSet, ATTENTION_TARGETS } from "../../src/engine/capture/attention.js";
-import { sha256File } from "../../src/engine/capture/hash.js";
+import { sha256File } from "../../src/engine/hash.js";
 import { fromFloat16Bits, SafetensorsError, toFloat16Bits } from "../../src/engine/capture/safetensors.js";
-import { fromLogits } from "../../src/engine/analysis/divergence.js";
+import { fromLogits } from "../../src/engine/math/distribution.js";
 import { lcg, syntheticAttention, syntheticInfo, syntheticLogits, syntheticStep } from "../../src/engine/capture/synthetic.js";
 import { logProbs } from "../support/distributions.js";
 

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasChatTemplate, renderChatPrompt } from "../../src/engine/chat-prompt.js";
 import { defaultModelPath } from "../../src/engine/default-model.js";
-import { TempoModel, TempoInputError } from "../../src/engine/model.js";
+import { TempoModel } from "../../src/engine/model.js";
+import { TempoInputError } from "../../src/engine/errors.js";
 import { GgufValueType } from "../../src/gguf/writer.js";
 import { TINY_SHAPE, writeSeededModel } from "../fixtures/seeded-model.js";
 

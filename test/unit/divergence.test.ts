@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { compare, compareLogits, fromLogits, fromLogProbs, fromProbs, massOf, mixture, topIndices, TOP_KS, type DivergenceMetrics } from "../../src/engine/analysis/divergence.js";
+import { compare, compareLogits, TOP_KS, type DivergenceMetrics } from "../../src/engine/analysis/divergence.js";
+import { fromLogits, fromLogProbs, fromProbs, massOf, mixture, topIndices } from "../../src/engine/math/distribution.js";
 import { fastExp } from "../../src/engine/math/fast-exp.js";
 import { log1pTable } from "../../src/engine/math/log1p-table.js";
 import { logProbs, probs } from "../support/distributions.js";

@@ -3,7 +3,8 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
-import { TempoInputError, TempoModel } from "../../src/engine/model.js";
+import { TempoModel } from "../../src/engine/model.js";
+import { TempoInputError } from "../../src/engine/errors.js";
 import { TempoSession } from "../../src/engine/session.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { runGeneration } from "../../src/engine/tempo/generate.js";

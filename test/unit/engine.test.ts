@@ -8,7 +8,7 @@ import { runGeneration } from "../../src/engine/tempo/generate.js";
 import { GenerationResult } from "../../src/engine/types.js";
 import { EFFECT_FACTOR, EQUALITY_FACTOR, maxAbsDiff, runSelfCheck, SelfCheckResult } from "../../src/engine/tempo/selfcheck.js";
 import { softmax } from "../../src/engine/tempo/distribution.js";
-import { topIndices } from "../../src/engine/analysis/divergence.js";
+import { topIndices } from "../../src/engine/math/distribution.js";
 
 
 for (const [name, shape] of [["MHA", TINY_SHAPE], ["GQA 8:2", TINY_GQA_SHAPE]] as const) {

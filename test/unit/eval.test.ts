@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { TempoInputError, TempoModel } from "../../src/engine/model.js";
+import { TempoModel } from "../../src/engine/model.js";
+import { TempoInputError } from "../../src/engine/errors.js";
 import { TempoSession } from "../../src/engine/session.js";
 import type { StepEvent, TempoMode } from "../../src/engine/types.js";
 import { editSimilarity, exactMatch, programSource, truncateCompletion } from "../../src/engine/eval/completion.js";

@@ -3,10 +3,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
-  DEFAULT_CONFIG, generationConfigSchema, generationSettingsSchema, MAX_LANES, NUMBER_RANGES, TEMPO_MODES, type NumberRange,
+  DEFAULT_CONFIG, generationConfigSchema, generationSettingsSchema, NUMBER_RANGES, TEMPO_MODES, type NumberRange,
 } from "../../src/protocol/generation.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
-import { MAX_LANES as ENGINE_MAX_LANES } from "../../src/engine/tempo/lanes.js";
 import { completionRequestSchema } from "../../src/server/api.js";
 import { playgroundHtml } from "../../src/extension/webviewHtml.js";
 
@@ -40,10 +39,6 @@ describe("generation settings: one declaration", () => {
   }
   it("tempo.inlineCompletions.arms offers the modes", () => {
     assert.deepEqual(properties["tempo.inlineCompletions.arms"].items?.enum, [...TEMPO_MODES]);
-  });
-  it("the engine's lane limit is the settings' lane limit", () => {
-    // Until src/engine/tempo/lanes.ts takes MAX_LANES from src/protocol/generation.ts.
-    assert.equal(ENGINE_MAX_LANES, MAX_LANES);
   });
 
   it("the playground's controls are bounded and offer choices as declared; none accepts a refused 0", () => {

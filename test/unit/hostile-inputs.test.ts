@@ -11,9 +11,10 @@ import { join } from "node:path";
 import { seededModelPath, TINY_SHAPE, writeSeededModel } from "../fixtures/seeded-model.js";
 import { SpmVocabulary, TOKEN_TYPE, writeLlamaGguf } from "../../src/gguf/llama-model.js";
 import { GgufValue, GgufValueType } from "../../src/gguf/writer.js";
-import { TempoInputError, TempoModel } from "../../src/engine/model.js";
+import { TempoModel } from "../../src/engine/model.js";
+import { TempoInputError } from "../../src/engine/errors.js";
 import { CaptureError, readCapture } from "../../src/engine/capture/reader.js";
-import { sha256File } from "../../src/engine/capture/hash.js";
+import { sha256File } from "../../src/engine/hash.js";
 import { DEFAULT_CONFIG } from "../../src/engine/tempo/config.js";
 import { reportError } from "../../src/cli/exit.js";
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { downloadModelFile } from "../../src/host/model-download.js";
-import { TempoInputError } from "../../src/engine/model.js";
+import { TempoInputError } from "../../src/engine/errors.js";
 import { FAKE_HF_REPO, startFakeHuggingFace, type FakeHuggingFace } from "../fixtures/fake-hugging-face.js";
 import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
 

@@ -4,7 +4,7 @@ import { schedulePreview, thresholdAt } from "../../src/engine/tempo/schedule.js
 import { topTokens } from "../../src/engine/math/top-k.js";
 import { DistributionRows, entropy, nextDistribution, softmax } from "../../src/engine/tempo/distribution.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
-import { topIndices } from "../../src/engine/analysis/divergence.js";
+import { topIndices } from "../../src/engine/math/distribution.js";
 import { rng } from "../fixtures/seeded-model.js";
 
 const probs = (...p: number[]) => Float64Array.from(p);

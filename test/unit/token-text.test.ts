@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { renderTokenBytes } from "../../src/engine/tempo/token-text.js";
+import { renderTokenBytes } from "../../src/engine/token-text.js";
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "utf8"));
 

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { ModelParamsValue, Pointer } from "../../src/engine/llama/c-api.js";
 import { embeddingOnlyProblem, loadedModelProblem, LoadedModelQueries } from "../../src/engine/llama/model-support.js";
 import { loadRuntime } from "../../src/engine/llama/runtime.js";
-import { TempoInputError, TempoModel } from "../../src/engine/model.js";
+import { TempoModel } from "../../src/engine/model.js";
+import { TempoInputError } from "../../src/engine/errors.js";
 import { familyModelPath } from "../fixtures/family-models.js";
 import { UnsupportedKind, writeUnsupportedModel } from "../fixtures/unsupported-models.js";
 

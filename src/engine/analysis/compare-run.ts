@@ -3,7 +3,8 @@
  * modes (teacher forcing) and under the same mode in another batch layout (the null
  * baseline), in lock-step, comparing the next-token distributions step by step.
  */
-import { TempoModel, TempoInputError } from "../model.js";
+import { TempoModel } from "../model.js";
+import { TempoInputError } from "../errors.js";
 import { SCRATCH_STEP, TempoSession } from "../session.js";
 import { GenerationConfig, GenerationResult, TempoMode } from "../types.js";
 import { runGeneration } from "../tempo/generate.js";

@@ -3,7 +3,7 @@
  * the loaded model before any of it reaches llama.cpp (token_to_piece on an id outside the
  * vocabulary throws through the C API and aborts the process).
  */
-import { TempoInputError } from "../model.js";
+import { TempoInputError } from "../errors.js";
 import type { RecordedRun } from "./compare-run.js";
 
 const isToken = (t: unknown, nVocab: number): boolean => Number.isInteger(t) && (t as number) >= 0 && (t as number) < nVocab;

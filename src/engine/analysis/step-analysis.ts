@@ -6,7 +6,8 @@
  */
 import type { LogitsCaptureOptions } from "../capture/recorder.js";
 import { captureRow, rowTopK, type CapturedRow } from "../capture/recorder.js";
-import { compare, fromLogits, fromProbs, TOP_KS, type Distribution } from "./divergence.js";
+import { compare, TOP_KS } from "./divergence.js";
+import { fromLogits, fromProbs, type Distribution } from "../math/distribution.js";
 import type { StepMetrics } from "./report-model.js";
 
 export interface StepInfo { index: number; text?: string; setTokens?: readonly number[]; referenceToken?: number }

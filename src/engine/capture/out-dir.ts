@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { TempoInputError } from "../model.js";
+import { TempoInputError } from "../errors.js";
 
 /** Written beside finished results while an eval runs; its presence marks a partial folder. */
 export const PARTIAL_RESULTS = "results.partial.jsonl";

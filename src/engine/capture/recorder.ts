@@ -13,7 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { StepEvent, StopReason } from "../types.js";
-import { fromLogits, fromLogProbs, type Distribution } from "../analysis/divergence.js";
+import { fromLogits, fromLogProbs, type Distribution } from "../math/distribution.js";
 import { writeFileAtomic } from "./atomic.js";
 import { serializeSafetensors, toFloat16Bits, type TensorInput } from "./safetensors.js";
 import { validateAttentionRecord, type AttentionRecord } from "./attention.js";

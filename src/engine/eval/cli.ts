@@ -5,7 +5,7 @@
 import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { SingleBar, Presets } from "cli-progress";
-import { TempoInputError } from "../model.js";
+import { TempoInputError } from "../errors.js";
 import type { TempoSession } from "../session.js";
 import { TEMPO_MODES, type TempoMode } from "../types.js";
 import { fmt } from "../analysis/report-format.js";

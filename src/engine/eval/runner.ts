@@ -7,7 +7,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { TempoSession } from "../session.js";
-import { TempoInputError } from "../model.js";
+import { TempoInputError } from "../errors.js";
 import { resolveConfig } from "../tempo/config.js";
 import type { GenerationConfig, NextStepPolicy, StopReason, TempoMode } from "../types.js";
 import { passAtK } from "../analysis/stats.js";

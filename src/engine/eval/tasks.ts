@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { TempoInputError } from "../model.js";
+import { TempoInputError } from "../errors.js";
 
 export type TaskLanguage = "javascript" | "python";
 

@@ -5,7 +5,7 @@
  */
 import koffi from "koffi";
 import { createRequire } from "node:module";
-import { packageOf } from "../package-info.js";
+import { packageOf } from "./package-info.js";
 import { bindLlamaApi, LlamaApi, verifyLayouts } from "./c-api.js";
 
 type NodeLlamaCpp = typeof import("node-llama-cpp");

@@ -3,7 +3,7 @@
  * API, captures read back, tests) goes through `resolveConfig`, so a bad value is one clear
  * message everywhere. Names, ranges, defaults and messages: src/protocol/generation.ts.
  */
-import { TempoInputError } from "../model.js";
+import { TempoInputError } from "../errors.js";
 import { DEFAULT_CONFIG, generationConfigSchema, type GenerationConfig } from "../../protocol/generation.js";
 
 export { DEFAULT_CONFIG };

@@ -5,8 +5,9 @@
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { performance } from "node:perf_hooks";
-import { ContextFullError, TempoSession } from "../session.js";
-import { TempoInputError } from "../model.js";
+import { TempoSession } from "../session.js";
+import { ContextFullError } from "../errors.js";
+import { TempoInputError } from "../errors.js";
 import { Candidate, GenerationConfig, GenerationResult, StepEvent, StopReason } from "../types.js";
 import { DistributionRows, entropy, nextDistribution } from "./distribution.js";
 import { ranksOf, SelectedMember, selectSet } from "./selection.js";

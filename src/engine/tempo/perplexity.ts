@@ -10,7 +10,7 @@
  * only its `stride` new tokens, so every token is scored once with at least that much context.
  */
 import { TempoSession } from "../session.js";
-import { TempoInputError } from "../model.js";
+import { TempoInputError } from "../errors.js";
 import { GenerationConfig } from "../types.js";
 import { runGeneration } from "./generate.js";
 

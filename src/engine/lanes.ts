@@ -12,8 +12,8 @@
  * isolated set, lane_i holds member i alone at the set's position, so `seq_cp(lane_i -> tag)`
  * gives each member a sequence of its own by which it can later be removed (docs/pruning.md).
  */
-import { TempoMode } from "../types.js";
-import { MAX_LANES } from "../../protocol/generation.js";
+import { TempoMode } from "./types.js";
+import { MAX_LANES } from "../protocol/generation.js";
 
 export { MAX_LANES };
 
