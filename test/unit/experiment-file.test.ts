@@ -81,6 +81,16 @@ describe("experiment files: schema", () => {
     assert.ok(parseExperiment({ version: 1, command: "eval", eval: { arms: ["standard"], limit: 2, tasks: null, exec: { python: null } } }).ok);
   });
 
+  it("accepts the examples of docs/experiments.md", () => {
+    const doc = readFileSync(new URL("../../docs/experiments.md", import.meta.url), "utf8");
+    const examples = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]));
+    assert.ok(examples.length >= 2);
+    for (const x of examples) {
+      const r = parseExperiment(x);
+      assert.ok(r.ok, JSON.stringify(r));
+    }
+  });
+
   it("refuses an unknown key anywhere with its path", () => {
     assert.equal(refused({ ...minimal, treshold: 0.1 }), "unknown key treshold");
     assert.equal(refused({ ...minimal, generation: { treshold: 0.1 } }), "unknown key generation.treshold");
