@@ -141,7 +141,6 @@ async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, sign
   const { config, tokens: promptTokens } = prompt;
   send({ type: "promptRendered", id: req.id, prompt: prompt.rendered });
   const recorder = req.captureRoot ? new CaptureRecorder(await captureInfoFor(session, config, { text: prompt.rendered.text, tokens: promptTokens })) : undefined;
-  let logp: Float64Array | undefined;
 
   let pending: StepEventMessage[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -156,12 +155,8 @@ async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, sign
   const it = generate(session, {
     promptTokens, config, signal,
     onDistributions: recorder
-      ? (index, _logits, next) => {
-          // The recorder stores log-probabilities of the distribution after each set.
-          if (!logp || logp.length !== next.length) logp = new Float64Array(next.length);
-          for (let i = 0; i < next.length; i++) logp[i] = Math.log(next[i] > 0 ? next[i] : Number.MIN_VALUE);
-          recorder.addLogits(index, logp, { isLogProbs: true });
-        }
+      // The distribution after each set, as the policy formed it: probabilities already.
+      ? (index, _logits, next) => recorder.addLogits(index, next, { input: "probs" })
       : undefined,
   });
   let result: GenerationResult;

@@ -35,6 +35,29 @@ describe("capture folder", () => {
   beforeEach(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), "cap-")); });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
+  it("a distribution recorded as logits, log-probabilities or probabilities makes the same row", () => {
+    const rnd = lcg(7);
+    const z = syntheticLogits(300, rnd);
+    const max = Math.max(...z);
+    const total = z.reduce((a, v) => a + Math.exp(v - max), 0);
+    const probs = Float64Array.from(z, (v) => Math.exp(v - max) / total);
+    const rec = new CaptureRecorder(syntheticInfo(), { logits: { kind: "topk", k: 20 } });
+    rec.addLogits(0, z, { stream: "logits" });
+    rec.addLogits(0, Float64Array.from(probs, Math.log), { stream: "logprobs", input: "logprobs" });
+    rec.addLogits(0, probs, { stream: "probs", input: "probs" });
+    rec.addStep(syntheticStep(0, rnd));
+    const dir = path.join(root, "inputs");
+    rec.write(dir);
+    const rows = ["logits", "logprobs", "probs"].map((name) => streamRow(readCapture(dir).logits.get(name)!, 0));
+    for (const r of rows.slice(1)) {
+      assert.deepEqual(r.tokenIds, rows[0].tokenIds);
+      // The same float64 log-probability stored as float32 each time: two roundings, each at most
+      // half an ulp (2^-24 relative) of the largest |logp|; the float64 paths differ far below that.
+      const bound = 2 ** -23 * Math.max(...Array.from(rows[0].logprobs, Math.abs));
+      r.logprobs.forEach((v, i) => assert.ok(Math.abs(v - rows[0].logprobs[i]) <= bound, `${v} vs ${rows[0].logprobs[i]} (bound ${bound})`));
+    }
+  });
+
   it("round-trips manifest, steps, top-k logits and attention", () => {
     const { rec, logits, events } = record({ logits: { kind: "topk", k: 20 } });
     const dir = path.join(root, "run");

@@ -13,7 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { StepEvent, StopReason } from "../types.js";
-import { fromLogits, fromLogProbs, type Distribution } from "../math/distribution.js";
+import { fromLogits, fromLogProbs, fromProbs, type Distribution } from "../math/distribution.js";
 import { writeFileAtomic } from "./atomic.js";
 import { serializeSafetensors, toFloat16Bits, type TensorInput } from "./safetensors.js";
 import { validateAttentionRecord, type AttentionRecord } from "./attention.js";
@@ -74,8 +74,8 @@ export interface AddLogitsOptions {
   stream?: string;
   /** Divide raw logits by this before the softmax (the policy's temperature). Default 1. */
   temperature?: number;
-  /** The vector is already normalised log-probabilities, not raw logits. */
-  isLogProbs?: boolean;
+  /** What the vector holds: raw logits (default), normalised log-probabilities, or probabilities. */
+  input?: "logits" | "logprobs" | "probs";
 }
 
 export class CaptureRecorder {
@@ -102,7 +102,10 @@ export class CaptureRecorder {
     const opts = this.logitsOptions;
     const topK = rowTopK(opts);
     if (values.length < topK) throw new RangeError(`capture: top-${topK} asked for a vocabulary of ${values.length}`);
-    const d = o.isLogProbs ? fromLogProbs(values, { topK, reuse: this.scratch }) : fromLogits(values, { temperature: o.temperature, topK, reuse: this.scratch });
+    const reuse = this.scratch;
+    const d = o.input === "probs" ? fromProbs(values, { topK, reuse })
+      : o.input === "logprobs" ? fromLogProbs(values, { topK, reuse })
+      : fromLogits(values, { temperature: o.temperature, topK, reuse });
     this.scratch = d;
     this.addRow(step, captureRow(d, opts), o.stream);
   }
