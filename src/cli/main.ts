@@ -14,7 +14,7 @@ import { defaultModelPath } from "../engine/default-model.js";
 import { GpuChoice, nodeLlamaCppVersion } from "../engine/llama/runtime.js";
 import { schedulePreviewText } from "../engine/tempo/schedule.js";
 import { SET_CLOSE, SET_OPEN, SET_SEPARATOR, visibleToken } from "../protocol/token-display.js";
-import { parseArms } from "../engine/eval/cli.js";
+import { parseArms } from "./eval.js";
 import { DEFAULT_EVAL_SETTINGS } from "../engine/eval/runner.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { readFileSync } from "node:fs";
@@ -28,6 +28,7 @@ import { homedir } from "node:os";
 
 import { number, wholeNumber } from "./options.js";
 import { cancelSignal, EXIT, installSignalHandlers, reportError, wasCancelled } from "./exit.js";
+import { phaseProgress } from "./progress.js";
 import { addPromptFileOption } from "./prompt-file.js";
 import { executeExperiment, experimentBaseDir, readExperimentFile, type GenerateHooks } from "./experiment.js";
 import { ModelMismatchError } from "../engine/capture/reader.js";
@@ -229,16 +230,17 @@ function engineExperiment(o: EngineFlags): Pick<ExperimentFile, "model" | "engin
 
 /** compare, eval and run: one path from an experiment to its folder (src/cli/experiment.ts). */
 async function runExperiment(experiment: ExperimentFile, baseDir: string, out: string | undefined, dump: string | undefined, json = false): Promise<void> {
-  const { aborted } = await executeExperiment(experiment, {
-    baseDir, out, dump,
-    hooks: { signal: cancelSignal(), onProgress: progressLine(), say: (t) => process.stdout.write(t), note: (t) => process.stderr.write(t), generate: generationPrinter(json) },
-  });
+  const progress = phaseProgress("steps");
+  let aborted: boolean;
+  try {
+    ({ aborted } = await executeExperiment(experiment, {
+      baseDir, out, dump,
+      hooks: { signal: cancelSignal(), onProgress: (phase, done, total) => progress.update(phase, done, total), say: (t) => process.stdout.write(t), note: (t) => process.stderr.write(t), generate: generationPrinter(json) },
+    }));
+  } finally {
+    progress.stop();
+  }
   process.exitCode = aborted || wasCancelled() ? EXIT.cancelled : EXIT.ok;
-}
-
-function progressLine(): (phase: string, done: number, total: number) => void {
-  if (!process.stderr.isTTY) return () => {};
-  return (phase, done, total) => process.stderr.write(`\r${phase} ${done}/${total}   `);
 }
 
 generationOptions(engineOptions(program.command("compare").description("isolated vs visible by teacher-forced replay, with a null baseline; writes a capture folder with report.json/md/html").allowExcessArguments(false)), "isolated")

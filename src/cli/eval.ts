@@ -4,16 +4,16 @@
  */
 import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { SingleBar, Presets } from "cli-progress";
-import { TempoInputError } from "../errors.js";
-import type { TempoSession } from "../session.js";
-import { TEMPO_MODES, type TempoMode } from "../types.js";
-import { fmt } from "../analysis/report-format.js";
-import { evalMeta, skippedPhrase, writeEvalOutput } from "./report.js";
-import { runEval, type EvalSettings } from "./runner.js";
-import { summarizeEval } from "./summary.js";
-import type { EvalTask } from "./tasks.js";
-import { checkOutDir, PARTIAL_RESULTS } from "../capture/out-dir.js";
+import { phaseProgress } from "./progress.js";
+import { TempoInputError } from "../engine/errors.js";
+import type { TempoSession } from "../engine/session.js";
+import { TEMPO_MODES, type TempoMode } from "../engine/types.js";
+import { fmt } from "../engine/analysis/report-format.js";
+import { evalMeta, skippedPhrase, writeEvalOutput } from "../engine/eval/report.js";
+import { runEval, type EvalSettings } from "../engine/eval/runner.js";
+import { summarizeEval } from "../engine/eval/summary.js";
+import type { EvalTask } from "../engine/eval/tasks.js";
+import { checkOutDir, PARTIAL_RESULTS } from "../engine/capture/out-dir.js";
 
 /** An experiment's folder must not exist or be empty: it never overwrites another. */
 export const EVAL_OUT_RULE = { allowEmpty: true } as const;
@@ -38,29 +38,23 @@ export interface EvalCommandInput {
 export async function runEvalCommand(input: EvalCommandInput): Promise<{ aborted: boolean }> {
   const { session, tasks, out } = input;
   const meta = await evalMeta(session, input.source, tasks.length, input.limit ?? null);
-  const bar = new SingleBar({
-    stream: process.stderr,
-    format: "eval [{bar}] {value}/{total} task×arm | {percentage}% | ETA {eta_formatted} | {last}",
-    noTTYOutput: true, // a line now and then when stderr is a log, not a redrawn bar
-    notTTYSchedule: 10_000,
-    etaBuffer: 12,
-    hideCursor: true,
-  }, Presets.shades_classic);
+  const progress = phaseProgress("task×arm");
   checkOutDir(out, EVAL_OUT_RULE); // again: the model load took a while
   mkdirSync(out, { recursive: true });
   // Each finished unit is appended at once, so a killed run (SIGKILL, power) keeps it; the
   // file goes when the full results are written.
   const partial = join(out, PARTIAL_RESULTS);
-  bar.start(tasks.length * (input.settings.arms?.length ?? 1), 0, { last: "" });
+  const total = tasks.length * (input.settings.arms?.length ?? 1);
+  progress.update("eval", 0, total);
   let run;
   try {
     run = await runEval({
       session, tasks, settings: input.settings, signal: input.signal,
-      onProgress: (p) => bar.update(p.done, { last: `${p.taskId} ${p.arm}` }),
+      onProgress: (p) => progress.update("eval", p.done, total, `${p.taskId} ${p.arm}`),
       onItem: (item) => appendFileSync(partial, JSON.stringify(item) + "\n"),
     });
   } finally {
-    bar.stop();
+    progress.stop();
   }
   const summary = summarizeEval(run);
   const files = writeEvalOutput(out, run, summary, meta);
