@@ -30,7 +30,7 @@ import { writeFileAtomic } from "../engine/capture/atomic.js";
 import { selectTasks, type EvalTask } from "../engine/eval/tasks.js";
 import { armConfig, DEFAULT_EVAL_SETTINGS, resolveEvalSettings, type EvalSettings } from "../engine/eval/runner.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
-import { EVAL_OUT_RULE, runEvalCommand } from "./eval.js";
+import { EVAL_OUT_RULE, runEvalCommand } from "../engine/eval/cli.js";
 import { EXPERIMENT_FILE_NAME, EXPERIMENT_FILE_VERSION, parseExperiment, type CompareExperiment, type EvalExperiment, type ExperimentFile, type GenerateExperiment } from "../protocol/experiment-file.js";
 import type { TempoMode } from "../protocol/generation.js";
 import { readPromptFile } from "./prompt-file.js";
@@ -134,7 +134,11 @@ export async function prepareExperiment(x: ExperimentFile, baseDir: string): Pro
       assertSameModel(capture.manifest, { fileName: model.info.fileName, sha256 });
       if (!capture.manifest.prompt?.tokens) throw new TempoInputError(`${early.from}: the manifest has no prompt tokens to replay from`);
       // Both files may have been edited: settings and token ids are checked like typed input.
-      generation = resolveConfig(capture.manifest.config);
+      const recordedConfig = resolveConfig(capture.manifest.config);
+      // A stored experiment of a replay names the capture's settings; other settings could not apply to its sets.
+      const differs = early.generationGiven ? (Object.keys(recordedConfig) as (keyof GenerationConfig)[]).find((k) => JSON.stringify(recordedConfig[k]) !== JSON.stringify(generation[k])) : undefined;
+      if (differs) throw new TempoInputError(`a replay (from) runs with the capture's generation settings, and ${differs} differs from them (${JSON.stringify(recordedConfig[differs])}): leave generation out`);
+      generation = recordedConfig;
       recorded = { promptTokens: capture.manifest.prompt.tokens, steps: capture.steps, stopReason: capture.manifest.stopReason ?? "max-steps", promptText: capture.manifest.prompt.text ?? "" };
       checkRecordedRun(recorded, model.info.nVocab, early.from);
       prompt = undefined;
@@ -156,7 +160,6 @@ export async function prepareExperiment(x: ExperimentFile, baseDir: string): Pro
 function compareBeforeModel(x: CompareExperiment, abs: (p: string) => string, flashAttention: FlashAttention) {
   // compareModes runs every session with flash attention off (attention capture needs it).
   if (flashAttention !== "off") throw new TempoInputError("compare runs with flash attention off (attention capture needs it); leave engine.flashAttention out or off");
-  if (x.from !== undefined && x.generation !== undefined) throw new TempoInputError("a replay (from) uses the capture's generation settings: leave generation out");
   const generation = resolveConfig(x.generation ?? {});
   const prompt = x.prompt ?? (x.promptFile !== undefined ? readPromptFile(abs(x.promptFile)) : undefined);
   const prompts = x.prompts ? checkPaired(x.prompts, "prompts") : x.promptsFile !== undefined ? readPrompts(abs(x.promptsFile)) : undefined;
@@ -170,7 +173,7 @@ function compareBeforeModel(x: CompareExperiment, abs: (p: string) => string, fl
     logits,
     ...(c.analysisWorkers !== undefined ? { analysisWorkers: c.analysisWorkers } : {}),
   };
-  return { generation, prompt, prompts, from: x.from !== undefined ? abs(x.from) : undefined, compare };
+  return { generation, generationGiven: x.generation !== undefined, prompt, prompts, from: x.from !== undefined ? abs(x.from) : undefined, compare };
 }
 
 function generateBeforeModel(x: GenerateExperiment, abs: (p: string) => string) {

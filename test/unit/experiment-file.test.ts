@@ -164,6 +164,17 @@ describe("experiment files: tempo run", function () {
     const rerun = tempo("run", join(first, EXPERIMENT_FILE_NAME), "--out", again);
     assert.equal(rerun.code, 0, rerun.stderr);
     assertSameFolder(first, again);
+
+    // A replay of that capture stores `from` (absolute) and the capture's settings, and reruns the same.
+    const replayed = join(dir, "cmp-from");
+    assert.equal(tempo("compare", "--model", model, "--threads", "1", "--from", first, "--q-mode", "causal", "--out", replayed).code, 0);
+    const fromX = JSON.parse(readFileSync(join(replayed, EXPERIMENT_FILE_NAME), "utf8"));
+    assert.equal(fromX.from, first);
+    assert.equal(fromX.prompt, undefined);
+    assert.deepEqual(fromX.generation, stored.generation);
+    const replayedAgain = join(dir, "cmp-from-again");
+    assert.equal(tempo("run", join(replayed, EXPERIMENT_FILE_NAME), "--out", replayedAgain).code, 0);
+    assertSameFolder(replayed, replayedAgain);
   });
 
   it("compare --dump-experiment writes the same resolved experiment a run stores, without running", () => {
@@ -222,8 +233,12 @@ describe("experiment files: tempo run", function () {
 
   it("eval: the folder stores the resolved experiment, and rerunning it reproduces every file but its timings", () => {
     const out = join(dir, "eval");
-    const r = tempo("eval", "--model", model, "--threads", "1", "--limit", "2", "--arms", "standard,isolated", "--max-steps", "16", "--path-cap", "4", "--out", out);
+    const flags = ["--model", model, "--threads", "1", "--limit", "2", "--arms", "standard,isolated", "--max-steps", "16", "--path-cap", "4"];
+    const r = tempo("eval", ...flags, "--out", out);
     assert.equal(r.code, 0, r.stderr);
+    const dumped = tempo("eval", ...flags, "--dump-experiment", "-");
+    assert.equal(dumped.code, 0, dumped.stderr);
+    assert.equal(dumped.stdout, readFileSync(join(out, EXPERIMENT_FILE_NAME), "utf8"), "--dump-experiment - prints what the run stored");
     const stored = JSON.parse(readFileSync(join(out, EXPERIMENT_FILE_NAME), "utf8"));
     assert.ok(parseExperiment(stored).ok);
     assert.equal(stored.command, "eval");
