@@ -4,7 +4,7 @@
  * the same comparison without, as a ratio (goal <= 1.5x on CPU), with the phases that make it
  * up. The per-step decode cost of capture alone is engine.bench.ts's "attention capture" rows.
  *
- * Part of `npm run bench`; alone: `npx tsx bench/attention.bench.ts [--model <gguf>] [--steps 30] [--repeats 3]`.
+ * Part of `npm run bench`; alone: `npx tsx bench/attention.bench.ts [--model <gguf>] [--steps 30] [--repeats 3] [--threads 1]`.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
@@ -17,7 +17,9 @@ import { compareModes } from "../src/engine/analysis/compare-run.js";
 import { writeReport } from "../src/engine/analysis/report-write.js";
 import type { BenchRow } from "./engine.bench.js";
 
-export interface AttentionBenchOptions { modelPath: string; steps: number; repeats: number; gpu?: "auto" | "cpu" }
+/** `threads`: decode threads per context (default: the runtime's). One thread keeps the ratio
+ * meaningful on a loaded machine, where llama.cpp's threads wait for each other at every op. */
+export interface AttentionBenchOptions { modelPath: string; steps: number; repeats: number; gpu?: "auto" | "cpu"; threads?: number }
 
 interface Phases { total: number; generate: number; replay: number; write: number; report: number }
 
@@ -30,7 +32,7 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<BenchRow
   let n = 0;
   const once = async (attentionLayers: number[] | undefined): Promise<Phases> => {
     const t0 = performance.now();
-    const { report, recorder } = await compareModes(model, { prompt: "function add(a, b) { return a + b; } // the value of", config, attentionLayers });
+    const { report, recorder } = await compareModes(model, { prompt: "function add(a, b) { return a + b; } // the value of", config, attentionLayers, threads: o.threads });
     const t1 = performance.now();
     const dir = join(root, String(n++));
     const { timings } = recorder.write(dir);
@@ -48,7 +50,7 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<BenchRow
     // Best of the repeats: the least disturbed by other load on the machine.
     const best = (xs: Phases[]) => xs.reduce((a, b) => (b.total < a.total ? b : a));
     const [p, t] = [best(plain), best(tapped)];
-    const what = `${o.steps}-step compare, ${model.info.nLayer} layers`;
+    const what = `${o.steps}-step compare, ${model.info.nLayer} layers${o.threads ? `, ${o.threads} thread(s)` : ""}`;
     const rows: BenchRow[] = [
       { name: `compare without attention: total (${what})`, value: p.total, unit: "ms", note: `generate ${p.generate.toFixed(0)}, replays ${p.replay.toFixed(0)}, capture ${p.write.toFixed(0)}, report ${p.report.toFixed(0)}` },
       { name: "compare with attention of every layer: total", value: t.total, unit: "ms", note: `generate ${t.generate.toFixed(0)}, replays ${t.replay.toFixed(0)}, capture ${t.write.toFixed(0)}, report ${t.report.toFixed(0)}` },
@@ -65,10 +67,10 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<BenchRow
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const { Command } = await import("commander");
   const { seededModelPath, BENCH_SHAPE } = await import("../test/fixtures/seeded-model.js");
-  const o = new Command("attention.bench").option("--model <gguf>").option("--steps <n>", "", "30").option("--repeats <n>", "", "3").option("--gpu <choice>", "", "auto").parse().opts();
+  const o = new Command("attention.bench").option("--model <gguf>").option("--steps <n>", "", "30").option("--repeats <n>", "", "3").option("--gpu <choice>", "", "auto").option("--threads <n>").parse().opts();
   const modelPath = o.model ?? seededModelPath(BENCH_SHAPE);
   const load = loadavg().map((l) => l.toFixed(1)).join(" ");
-  const rows = await benchAttention({ modelPath, steps: Number(o.steps), repeats: Number(o.repeats), gpu: o.gpu });
+  const rows = await benchAttention({ modelPath, steps: Number(o.steps), repeats: Number(o.repeats), gpu: o.gpu, threads: o.threads ? Number(o.threads) : undefined });
   console.log(`model: ${modelPath.split("/").pop()}, load average before the run ${load}\n\n| measurement | value | unit | note |\n| --- | ---: | --- | --- |`);
   for (const r of rows) console.log(`| ${r.name} | ${r.unit === "x" ? r.value.toFixed(3) : r.value.toFixed(0)} | ${r.unit} | ${r.note ?? ""} |`);
 }

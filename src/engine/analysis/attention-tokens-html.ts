@@ -7,7 +7,7 @@
  */
 import { escapeHtml as esc } from "./report-format.js";
 import type { SetAttentionSummary } from "./report-model.js";
-import { massColour } from "./attention-svg.js";
+import { massColour, showValue as show } from "./attention-svg.js";
 
 /** Shading bins of a weight in (0, 1]: on sqrt(weight), so that small weights still show. */
 const BINS = 9;
@@ -30,7 +30,6 @@ export function tokenViewCss(maxHeads: number): string {
   return rules.join("\n");
 }
 
-const show = (v: number) => (v === 0 ? "0 (exactly)" : Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(3));
 const truncate = (s: string, n: number) => ([...s].length > n ? [...s].slice(0, n - 1).join("") + "…" : s);
 
 /** The head grid and matrices of one set in one layer; `id` is unique in the page. */
@@ -53,10 +52,8 @@ export function tokenViewHtml(a: SetAttentionSummary, labels: { p: string; q: st
     for (const [side, w] of [[`P ${labels.p}`, t.p], [`Q ${labels.q}`, t.q]] as const) {
       if (side.startsWith("Q")) rows.push(`<tr class="sep"><td colspan="${t.keys.length + 1}"></td></tr>`);
       for (let i = 0; i < m; i++) {
-        const cells = w[h][i].map((v, k) => {
-          const tip = esc(`${side}, member ${i} ${JSON.stringify(a.members[i])} → ${t.keys[k].text}: ${show(v)}`);
-          return v === 0 ? `<td class="z" title="${tip}">0</td>` : `<td class="b${binOf(v)}" title="${tip}"></td>`;
-        });
+        // The value alone on hover (row and column say whose): a view of every layer holds tens of thousands of cells.
+        const cells = w[h][i].map((v) => (v === 0 ? '<td class="z" title="0 (exactly)">0</td>' : `<td class="b${binOf(v)}" title="${show(v)}"></td>`));
         rows.push(`<tr><th class="r">${esc(truncate(`${side.split(" ")[0]} ${i}: ${JSON.stringify(a.members[i])}`, 24))}</th>${cells.join("")}</tr>`);
       }
     }
