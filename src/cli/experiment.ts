@@ -30,7 +30,7 @@ import { writeFileAtomic } from "../engine/capture/atomic.js";
 import { selectTasks, type EvalTask } from "../engine/eval/tasks.js";
 import { armConfig, DEFAULT_EVAL_SETTINGS, resolveEvalSettings, type EvalSettings } from "../engine/eval/runner.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
-import { EVAL_OUT_RULE, runEvalCommand } from "../engine/eval/cli.js";
+import { EVAL_OUT_RULE, runEvalCommand } from "./eval.js";
 import { EXPERIMENT_FILE_NAME, EXPERIMENT_FILE_VERSION, parseExperiment, type CompareExperiment, type EvalExperiment, type ExperimentFile, type GenerateExperiment } from "../protocol/experiment-file.js";
 import type { TempoMode } from "../protocol/generation.js";
 import { readPromptFile } from "./prompt-file.js";
