@@ -330,7 +330,7 @@ engineOptions(program.command("eval").description("code-completion experiment: r
 program.command("run")
   .description("run an experiment file (docs/experiments.md), such as the experiment.json every compare, eval and generate --out folder stores")
   .argument("<experiment>", "experiment file (JSON)")
-  .option("--out <dir>", "folder to create, as the experiment's command takes it (compare: must not exist; eval: new or empty)")
+  .option("--out <dir>", "folder to create, as the experiment's command takes it (compare, generate: must not exist; eval: new or empty; generate without it only prints)")
   .option(DUMP_FLAG, DUMP_HELP)
   .allowExcessArguments(false)
   .action(async (file: string, o) => {
