@@ -90,24 +90,7 @@ export async function benchEngine(o: BenchOptions): Promise<BenchRow[]> {
     for (const m of widths) {
       rows.push({ name: `isolated/visible overhead at M=${m}`, value: table.get(`isolated:${m}`)! / table.get(`visible:${m}`)! - 1, unit: "ratio-1", note: "goal <= 0.05" });
     }
-    // --- attention capture (every layer) against the same forced sets without it.
-    const tapped = new TempoSession(model, { contextSize: 2048, lanes: 8, attentionLayers: Array.from({ length: model.info.nLayer }, (_, l) => l) });
-    try {
-      const tappedMs = async () => {
-        const stamps: number[] = [];
-        await runGeneration(tapped, {
-          promptTokens, config: resolveConfig({ mode: "isolated", maxWidth: 8, maxSteps: o.steps, policy: "top" }), forcedSets: setsFor(4),
-        }, () => stamps.push(performance.now()));
-        return median(stamps.slice(1).map((t, i) => t - stamps[i]));
-      };
-      await tappedMs();
-      let best = Infinity, plain = Infinity;
-      for (let r = 0; r < o.repeats; r++) { best = Math.min(best, await tappedMs()); plain = Math.min(plain, await stepMs("isolated", 4)); }
-      rows.push({ name: "attention capture (all layers), isolated M=4: time per step", value: best, unit: "ms" });
-      rows.push({ name: "attention capture overhead vs plain run", value: best / plain, unit: "x", note: "same sets, flash attention off in both; goal <= 1.5" });
-    } finally {
-      tapped.dispose();
-    }
+    // Attention capture's cost (per step and in tempo compare): bench/attention.bench.ts.
     rows.push({ name: "backend", value: 0, unit: model.runtime.backend });
   } finally {
     session.dispose();
