@@ -19,14 +19,15 @@ export type ComparisonData = z.infer<typeof comparisonDataSchema>;
 
 const extensionSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("show"), data: comparisonDataSchema.nullable() }),
-  z.object({ type: z.literal("inspect") }),
+  /** Test hook: the page answers with "rendered" and the same requestId. */
+  z.object({ type: z.literal("inspect"), requestId: z.number().int() }),
 ]);
 export type ComparisonExtensionMessage = z.input<typeof extensionSchema>;
 
 const webviewSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ready") }),
   z.object({ type: z.literal("cspViolation"), directive: z.string().max(200), blockedUri: z.string().max(500) }),
-  z.object({ type: z.literal("rendered"), rows: z.number().int(), divergent: z.number().int() }),
+  z.object({ type: z.literal("rendered"), requestId: z.number().int(), rows: z.number().int(), divergent: z.number().int() }),
   z.object({ type: z.literal("openReport") }),
   z.object({ type: z.literal("runCompare") }),
   /** Something for the TEMPO log (e.g. stored state discarded as invalid). */

@@ -89,7 +89,7 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
   const msg = parseComparisonExtensionMessage(event.data);
   if (!msg) return;
   if (msg.type === "show") render(msg.data);
-  else vscode.postMessage({ type: "rendered", rows: body.rows.length, divergent: body.querySelectorAll("tr.divergent").length });
+  else vscode.postMessage({ type: "rendered", requestId: msg.requestId, rows: body.rows.length, divergent: body.querySelectorAll("tr.divergent").length });
 });
 
 // The last comparison as stored before a reload: shown at once (the extension sends it again on "ready").

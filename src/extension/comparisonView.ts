@@ -3,17 +3,19 @@
 import { existsSync } from "node:fs";
 import * as vscode from "vscode";
 import { parseComparisonWebviewMessage, readComparisonState, type ComparisonData, type ComparisonExtensionMessage } from "../../webview/comparison-protocol.js";
-import { comparisonHtml, makeNonce } from "./webviewHtml.js";
-import { watchPageStart } from "./pageStart.js";
+import { comparisonHtml } from "./webviewHtml.js";
+import { pageOptions, WebviewPage, type CspViolation } from "./webviewPage.js";
 
 export const COMPARISON_VIEW_ID = "tempo.comparison";
 
 export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
-  private ready = false;
-  private readyWaiters: Array<() => void> = [];
+  private page: WebviewPage<ComparisonExtensionMessage> | undefined;
+  /** Waiting for the view to be resolved (VS Code creates its page when it is first shown). */
+  private pageWaiters: Array<(page: WebviewPage<ComparisonExtensionMessage>) => void> = [];
   data: ComparisonData | undefined;
-  readonly cspViolations: string[] = [];
+  /** Every page's CSP violations, across re-creations of the view. */
+  readonly cspViolations: CspViolation[] = [];
   private readonly reportEmitter = new vscode.EventEmitter<string>();
   /** The view's "Open Report" button: fires with the report.html path. */
   readonly onDidRequestReport = this.reportEmitter.event;
@@ -22,32 +24,30 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
 
   resolveWebviewView(view: vscode.WebviewView, context: vscode.WebviewViewResolveContext<unknown>): void {
     this.view = view;
-    this.ready = false;
     // After a window reload: the comparison the page stored (validated; bad state is logged and dropped).
     if (!this.data && context.state !== undefined) {
       const stored = readComparisonState(context.state);
       if (stored.problem) this.log.warn(`comparison view: ${stored.problem}`);
       this.data = stored.data;
     }
-    const webview = view.webview;
-    webview.options = {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, "dist", "webview"), vscode.Uri.joinPath(this.extensionUri, "media")],
-    };
-    this.load(view, 1);
-    webview.onDidReceiveMessage((raw: unknown) => {
+    view.webview.options = pageOptions(this.extensionUri);
+    const page = new WebviewPage<ComparisonExtensionMessage>(view.webview, this.extensionUri, this.log, { name: "comparison view", script: "comparison.js", title: "TEMPO Comparison", html: comparisonHtml }, () => this.view === view && view.visible);
+    this.page = page;
+    page.load();
+    for (const w of this.pageWaiters.splice(0)) w(page);
+    view.webview.onDidReceiveMessage((raw: unknown) => {
       const msg = parseComparisonWebviewMessage(raw);
       if (!msg) {
         this.log.warn("comparison view: dropped an invalid message from the webview");
         return;
       }
       if (msg.type === "ready") {
-        this.ready = true;
-        this.post({ type: "show", data: this.data ?? null });
-        for (const w of this.readyWaiters.splice(0)) w();
+        page.onReady({ elements: [] });
+        page.post({ type: "show", data: this.data ?? null });
       } else if (msg.type === "cspViolation") {
-        this.cspViolations.push(`${msg.directive} ${msg.blockedUri}`);
-        this.log.error(`comparison view: CSP blocked ${msg.blockedUri} (${msg.directive})`);
+        const v = { directive: msg.directive, blockedUri: msg.blockedUri };
+        this.cspViolations.push(v);
+        page.onCspViolation(v);
       } else if (msg.type === "runCompare") {
         void vscode.commands.executeCommand("tempo.compareModes");
       } else if (msg.type === "openReport") {
@@ -58,58 +58,30 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
       } else if (msg.type === "log") {
         this.log.warn(msg.message);
       } else if (msg.type === "rendered") {
-        this.renderedWaiter?.(msg);
-        this.renderedWaiter = undefined;
+        page.answer(msg.requestId, { rows: msg.rows, divergent: msg.divergent });
       }
     });
-    // A hidden view's page is destroyed; it says "ready" again when shown.
     view.onDidChangeVisibility(() => {
-      if (!view.visible) this.ready = false;
+      if (!view.visible) page.onHidden();
     });
     view.onDidDispose(() => {
       this.view = undefined;
-      this.ready = false;
+      this.page = undefined;
     });
-  }
-
-  /** Sets the page (again, when it did not start: see watchPageStart). */
-  private load(view: vscode.WebviewView, attempt: number): void {
-    const webview = view.webview;
-    webview.html = comparisonHtml({
-      cspSource: webview.cspSource,
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "dist", "webview", "comparison.js")).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "media", "playground.css")).toString(),
-      nonce: makeNonce(),
-      title: "TEMPO Comparison",
-    });
-    watchPageStart("comparison view", this.log, attempt, () => this.view === view && view.visible && !this.ready, () => this.load(view, attempt + 1));
-  }
-
-  private renderedWaiter: ((info: { rows: number; divergent: number }) => void) | undefined;
-
-  private post(message: ComparisonExtensionMessage): void {
-    if (this.view && this.ready) void this.view.webview.postMessage(message);
   }
 
   /** Shows (and reveals) new comparison data. */
   async show(data: ComparisonData): Promise<void> {
     this.data = data;
     await vscode.commands.executeCommand(`${COMPARISON_VIEW_ID}.focus`);
-    this.post({ type: "show", data });
+    this.page?.post({ type: "show", data });
   }
 
   /** Test hook: the rows the view rendered and how many are marked divergent. */
   async inspect(): Promise<{ rows: number; divergent: number }> {
     await vscode.commands.executeCommand(`${COMPARISON_VIEW_ID}.focus`);
-    if (!this.ready) await new Promise<void>((r) => this.readyWaiters.push(r));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the comparison view did not answer")), 10_000);
-      this.renderedWaiter = (info) => {
-        clearTimeout(timer);
-        resolve(info);
-      };
-      this.post({ type: "inspect" });
-    });
+    const page = this.page ?? await new Promise<WebviewPage<ComparisonExtensionMessage>>((resolve) => this.pageWaiters.push(resolve));
+    return page.inspect((requestId) => ({ type: "inspect", requestId }));
   }
 
   dispose(): void {

@@ -7,20 +7,15 @@ import {
   type ExperimentRendered,
   type ExperimentView,
 } from "../../webview/experiment-protocol.js";
-import { experimentHtml, makeNonce } from "./webviewHtml.js";
+import { experimentHtml } from "./webviewHtml.js";
+import { pageOptions, WebviewPage } from "./webviewPage.js";
 
 export const EXPERIMENT_VIEW_TYPE = "tempo.experiment";
 
 export class ExperimentPanel implements vscode.Disposable {
   private static current: ExperimentPanel | undefined;
 
-  readonly cspViolations: string[] = [];
-  /** Custom elements the page reported defined in its last "ready". */
-  elements: string[] = [];
-  private ready = false;
-  private readyWaiters: Array<() => void> = [];
-  private inspections = new Map<number, (info: ExperimentRendered) => void>();
-  private nextInspection = 1;
+  private readonly page: WebviewPage<ExperimentExtensionMessage>;
   private readonly disposables: vscode.Disposable[] = [];
 
   static get instance(): ExperimentPanel | undefined {
@@ -33,13 +28,10 @@ export class ExperimentPanel implements vscode.Disposable {
     if (existing) {
       existing.view = view;
       existing.panel.reveal(undefined, true);
-      existing.post({ type: "show", view });
+      existing.page.post({ type: "show", view });
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(EXPERIMENT_VIEW_TYPE, "TEMPO Experiment", vscode.ViewColumn.Active, {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview"), vscode.Uri.joinPath(extensionUri, "media")],
-    });
+    const panel = vscode.window.createWebviewPanel(EXPERIMENT_VIEW_TYPE, "TEMPO Experiment", vscode.ViewColumn.Active, pageOptions(extensionUri));
     return new ExperimentPanel(panel, extensionUri, log, view, onExport);
   }
 
@@ -51,32 +43,20 @@ export class ExperimentPanel implements vscode.Disposable {
     private readonly onExport: (view: ExperimentView) => void,
   ) {
     ExperimentPanel.current = this;
-    const webview = panel.webview;
-    webview.html = experimentHtml({
-      cspSource: webview.cspSource,
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "dist", "webview", "experiment.js")).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "media", "playground.css")).toString(),
-      nonce: makeNonce(),
-      title: "TEMPO Experiment",
-    });
+    this.page = new WebviewPage(panel.webview, extensionUri, log, { name: "experiment page", script: "experiment.js", title: "TEMPO Experiment", html: experimentHtml }, () => ExperimentPanel.current === this && panel.visible);
+    this.page.load();
     this.disposables.push(
-      webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),
-      // A hidden panel's page is destroyed; shown again, it says "ready" again.
+      panel.webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),
       panel.onDidChangeViewState(() => {
-        if (!panel.visible) this.ready = false;
+        if (!panel.visible) this.page.onHidden();
       }),
       panel.onDidDispose(() => this.dispose()),
     );
   }
 
-  private post(message: ExperimentExtensionMessage): void {
-    if (this.ready) void this.panel.webview.postMessage(message);
-  }
-
-  private whenReady(): Promise<void> {
-    if (this.ready) return Promise.resolve();
-    return new Promise((resolve) => this.readyWaiters.push(resolve));
-  }
+  get cspViolations(): readonly string[] { return this.page.cspViolations.map((v) => `${v.directive} ${v.blockedUri}`); }
+  /** Custom elements the page reported defined in its last "ready". */
+  get elements(): readonly string[] { return this.page.ready?.elements ?? []; }
 
   private onMessage(raw: unknown): void {
     const msg = parseExperimentWebviewMessage(raw);
@@ -86,39 +66,26 @@ export class ExperimentPanel implements vscode.Disposable {
     }
     switch (msg.type) {
       case "ready":
-        this.ready = true;
-        this.elements = msg.elements;
-        this.post({ type: "show", view: this.view });
-        for (const w of this.readyWaiters.splice(0)) w();
+        this.page.onReady({ elements: msg.elements });
+        this.page.post({ type: "show", view: this.view });
         break;
       case "cspViolation":
-        this.cspViolations.push(`${msg.directive} ${msg.blockedUri}`);
-        this.log.error(`experiment page: CSP blocked ${msg.blockedUri} (${msg.directive})`);
+        this.page.onCspViolation({ directive: msg.directive, blockedUri: msg.blockedUri });
         break;
       case "export":
         this.onExport(this.view);
         break;
-      case "rendered": {
-        this.inspections.get(msg.requestId)?.({ tableRows: msg.tableRows, taskRows: msg.taskRows, drillDown: msg.drillDown, hasInjectedElement: msg.hasInjectedElement });
-        this.inspections.delete(msg.requestId);
+      case "rendered":
+        this.page.answer(msg.requestId, { tableRows: msg.tableRows, taskRows: msg.taskRows, drillDown: msg.drillDown, hasInjectedElement: msg.hasInjectedElement } satisfies ExperimentRendered);
         break;
-      }
     }
   }
 
   /** Test hook: what the page shows; with `taskId`, after opening that task's drill-down. */
   async inspect(taskId?: string): Promise<ExperimentRendered> {
-    await this.whenReady();
-    if (taskId !== undefined) this.post({ type: "selectTask", taskId });
-    const requestId = this.nextInspection++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the experiment page did not answer (hidden?)")), 10_000);
-      this.inspections.set(requestId, (info) => {
-        clearTimeout(timer);
-        resolve(info);
-      });
-      this.post({ type: "inspect", requestId });
-    });
+    await this.page.whenReady();
+    if (taskId !== undefined) this.page.post({ type: "selectTask", taskId });
+    return this.page.inspect((requestId) => ({ type: "inspect", requestId }));
   }
 
   dispose(): void {

@@ -1,12 +1,11 @@
 // Extension entry (bundled to dist/extension.cjs). Activation must stay cheap: register
 // commands, views and serializers only; the engine host (and node-llama-cpp inside it) starts
 // on the first request.
-import { join } from "node:path";
 import * as vscode from "vscode";
 import { generationSettingsSchema, runOptionsSchema, type GenerationSettings, type RunOptions, type RunSummary } from "../protocol/engine.js";
 import type { ExtensionMessage, PlaygroundView } from "../../webview/protocol.js";
-import type { ComparisonData } from "../../webview/comparison-protocol.js";
 import { ComparisonViewProvider, COMPARISON_VIEW_ID } from "./comparisonView.js";
+import { compareModes, type CompareContext } from "./compare.js";
 import { generationDefaults } from "./config.js";
 import { downloadModel } from "./download.js";
 import { EngineService } from "./engineService.js";
@@ -95,59 +94,10 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
     return runInPlayground(prompt, { ...(lastSettings ?? generationDefaults()), ...overrides }, options);
   };
 
-  const compare = async (promptArg?: unknown, settingsArg?: unknown): Promise<ComparisonData | undefined> => {
-    const overrides = generationSettingsSchema.safeParse(settingsArg ?? {});
-    if (!overrides.success) {
-      void vscode.window.showErrorMessage(`TEMPO: invalid generation settings: ${overrides.error.issues[0]?.message ?? "unknown"}`);
-      return undefined;
-    }
-    const prompt = typeof promptArg === "string" ? promptArg : await vscode.window.showInputBox({
-      title: "TEMPO: Compare Isolated vs Visible",
-      prompt: "Isolated generation, its sets replayed visible (divergence per step, null baseline), and free visible and standard runs side by side",
-      value: runs.current?.prompt ?? "",
-      ignoreFocusOut: true,
-    });
-    if (!prompt) return undefined;
-    const base = { ...(lastSettings ?? generationDefaults()), ...overrides.data };
-    const captureRoot = join(context.globalStorageUri.fsPath, "captures");
-    return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: "TEMPO: isolated vs visible", cancellable: true },
-      async (progress, token) => {
-        const out: ComparisonData = { prompt, runs: { isolated: [], visible: [], standard: [] } };
-        let reported = 0;
-        const report = (fraction: number, message: string): void => {
-          // Four parts: compare (generation + replays), then the free visible and standard runs.
-          const total = Math.min(100, fraction * 100);
-          progress.report({ message, increment: Math.max(0, total - reported) });
-          reported = Math.max(reported, total);
-        };
-        const compared = engine.compare(prompt, { ...base, mode: "isolated" }, captureRoot, (e) => {
-          if (e.type === "progress") report(((e.phase === "replay" ? 1 : 0) + (e.fraction ?? 0)) / 4, e.message);
-          else if (e.type === "steps") out.runs.isolated.push(...e.steps);
-        });
-        let sub = token.onCancellationRequested(() => compared.cancel());
-        const outcome = await compared.result.finally(() => sub.dispose());
-        out.js = outcome.js;
-        out.reportHtml = outcome.reportHtml;
-        for (const [k, mode] of (["visible", "standard"] as const).entries()) {
-          if (token.isCancellationRequested) return undefined;
-          report((2 + k) / 4, `${mode} run`);
-          const handle = engine.generate(prompt, { ...base, mode }, (e) => {
-            if (e.type === "steps") out.runs[mode].push(...e.steps);
-          });
-          sub = token.onCancellationRequested(() => handle.cancel());
-          await handle.result.finally(() => sub.dispose());
-        }
-        if (token.isCancellationRequested) return undefined;
-        await comparison.show(out);
-        log.info(`comparison: mean JS ${outcome.meanJs ?? "n/a"} nats (null baseline ${outcome.nullMeanJs ?? "n/a"}); report ${outcome.reportHtml}`);
-        await showReport(outcome.reportHtml, `TEMPO Report: ${prompt.slice(0, 30)}`);
-        return out;
-      },
-    ).then(undefined, (e: unknown) => {
-      void engine.reportError(e, "comparison");
-      return undefined;
-    });
+  const compareContext: CompareContext = {
+    context, engine, comparison, log,
+    baseSettings: () => lastSettings ?? generationDefaults(),
+    suggestedPrompt: () => runs.current?.prompt ?? "",
   };
 
   context.subscriptions.push(
@@ -202,7 +152,7 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
         return undefined;
       }
     }),
-    vscode.commands.registerCommand("tempo.compareModes", compare),
+    vscode.commands.registerCommand("tempo.compareModes", (promptArg?: unknown, settingsArg?: unknown) => compareModes(compareContext, promptArg, settingsArg)),
     experiments,
     // Arguments skip the pickers: { tasks?: "builtin" | path, arms?: [...], limit?: n }.
     vscode.commands.registerCommand("tempo.runCompletionExperiment", (args?: unknown) => experiments.run(args)),
