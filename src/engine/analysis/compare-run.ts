@@ -156,8 +156,9 @@ export async function compareModes(model: TempoModel, r: CompareRequest): Promis
     const analysis = new StepAnalysisPool({
       ...collector.analysisOptions,
       rows: recorder.logitsOptions,
-      // The three replays decode at once when their decodes leave the main thread.
-      workers: r.analysisWorkers ?? StepAnalysisPool.workersFor(sets.length, model.info.nVocab, main.threads * (main.decodeOnWorker ? streams.length : 1)),
+      // The three replays decode at once when their decodes leave the main thread (not when
+      // they capture attention: a tapped session decodes on this thread, one after another).
+      workers: r.analysisWorkers ?? StepAnalysisPool.workersFor(sets.length, model.info.nVocab, main.threads * (main.decodeOnWorker && !r.attentionLayers ? streams.length : 1)),
       onResult: (a) => {
         collector.add(a);
         a.rows!.forEach((row, k) => recorder.addRow(a.index, row, rowStreams[k]));
