@@ -71,14 +71,6 @@ const compareSchema = z.object({
   analysisWorkers: int("analysis workers").min(0, "analysis workers must be at least 0"),
 }).partial().strict();
 
-const pruningSchema = z.object({
-  /** docs/pruning.md; ranges checked by checkPruning (src/engine/tempo/pruning.ts). */
-  mass: z.number({ error: "pruning mass must be a number" }),
-  lookahead: int("pruning lookahead").optional(),
-  /** Layers whose attention scores members; absent: every layer. */
-  layers: z.array(int("pruning layer")).optional(),
-}).strict();
-
 /** The completion experiment's settings (src/engine/eval/runner.ts EvalSettings; ranges checked by resolveEvalSettings). */
 const evalSchema = z.object({
   /** HumanEval-style .jsonl; null or absent: the built-in suite. */
@@ -115,7 +107,6 @@ const generateExperiment = z.object({
   prompt: promptSources.prompt.optional(),
   promptFile: promptSources.promptFile.optional(),
   generation: generationSchema.optional(),
-  pruning: pruningSchema.optional(),
 }).strict();
 
 const compareExperiment = z.object({
