@@ -60,12 +60,17 @@ export const runKey = (startedAt: number, runId: number): string => `${startedAt
 /** One line per run in the history list: when, how, how far, and the prompt's start. */
 export function historyLabel(run: RunRecord): string {
   const time = new Date(run.startedAt).toLocaleTimeString();
-  const mode = run.summary?.config.mode ?? run.settings.mode ?? "default mode";
+  const config = run.summary?.config;
+  const mode = config?.mode ?? run.settings.mode ?? "default mode";
+  // Two runs of one prompt differ mostly by these: say them (the run's own, once it ended).
+  const threshold = config?.threshold ?? run.settings.threshold;
+  const width = config?.maxWidth ?? run.settings.maxWidth;
+  const knobs = [threshold !== undefined ? `t ${threshold}` : "", width !== undefined ? `w ${width}` : ""].filter(Boolean).join(" ");
   const steps = run.summary?.steps ?? run.steps.length + run.stepsDropped;
   const outcome = run.summary ? run.summary.stopReason : run.error ? "error" : "unfinished";
   const head = run.prompt.replace(/\s+/g, " ").trim();
   const prompt = head.length > 48 ? `${head.slice(0, 47)}…` : head;
-  return `${time} · ${run.format === "chat" ? "chat · " : ""}${String(mode)} · ${steps} steps (${outcome}) · ${prompt}${run.responsePrefix ? " (continued)" : ""}`;
+  return `${time} · ${run.format === "chat" ? "chat · " : ""}${String(mode)}${knobs ? ` ${knobs}` : ""} · ${steps} steps (${outcome}) · ${prompt}${run.responsePrefix ? " (continued)" : ""}`;
 }
 
 /** A copy of `history` fit for storing: the last MAX_HISTORY_RUNS runs, steps within the budgets. */

@@ -464,29 +464,15 @@ function showTip(target: EventTarget | null): void {
   if (!hit) return;
   const { step, member, el } = hit;
   const c = step.candidates[member];
-  const inSet = new Set(step.candidates.map((x) => x.token));
-  const runnersUp = step.top.filter((t) => !inSet.has(t.token)).slice(0, 5);
   const title = document.createElement("div");
   title.className = "tip-title";
   title.textContent = visibleToken(c);
-  const list = document.createElement("ol");
-  list.className = "runners-up";
-  for (const t of runnersUp) {
-    const li = document.createElement("li");
-    li.textContent = `${visibleToken(t)}  ${formatProb(t.prob)}`;
-    list.append(li);
-  }
   tip.replaceChildren(
     title,
-    row("probability", formatProb(c.prob)),
-    row("log-probability", c.logprob.toFixed(3)),
-    row("rank", String(c.rank)),
-    row("step", `${step.index} (position ${step.position}, ${step.candidates.length} in set, mass ${step.setMass.toFixed(3)})`),
-    row("entropy", `${step.entropy.toFixed(3)} nats`),
-    row("threshold", step.threshold.toFixed(3)),
+    row("probability", `${formatProb(c.prob)} (log ${c.logprob.toFixed(3)}), rank ${c.rank + 1}, token id ${c.token}`),
+    row("step", `${step.index} (position ${step.position}, ${step.candidates.length} in set, mass ${step.setMass.toFixed(3)}, entropy ${step.entropy.toFixed(3)} nats)`),
     ...(c.pruneScore === undefined ? [] : [row(c.pruned ? "pruned" : "kept by pruning", `mean attention from the next steps ${c.pruneScore.toFixed(4)}`)]),
-    row("runner-ups", runnersUp.length ? "" : "none"),
-    ...(runnersUp.length ? [list] : []),
+    rankedList(step, c.token),
     ...attentionRows(step, member),
   );
   showAttention(step, member);
@@ -496,6 +482,45 @@ function showTip(target: EventTarget | null): void {
   const r = el.getBoundingClientRect();
   tip.style.left = `${Math.max(4, Math.min(r.left + window.scrollX, window.scrollX + document.documentElement.clientWidth - tip.offsetWidth - 8))}px`;
   tip.style.top = `${r.bottom + window.scrollY + 4}px`;
+}
+
+/**
+ * The step's distribution as one ranked list (ranks from 1, as everywhere on the page): the
+ * set's members, then the runner-ups that missed the threshold, with a bar for each
+ * probability and the threshold as a line between them.
+ */
+function rankedList(step: StepEventMessage, hovered: number): HTMLElement {
+  const list = document.createElement("ol");
+  list.className = "ranked";
+  const members = new Set(step.candidates.map((x) => x.token));
+  // Members first (a member may rank below a runner-up only past the head of `top`).
+  type Entry = DisplayToken & { token: number; prob: number; member: boolean; rank?: number };
+  const entries: Entry[] = [
+    ...step.candidates.map((x): Entry => ({ token: x.token, text: x.text, special: x.special, prob: x.prob, rank: x.rank, member: true })),
+    ...step.top.filter((t) => !members.has(t.token)).slice(0, 5).map((t): Entry => ({ token: t.token, text: t.text, special: t.special, prob: t.prob, member: false })),
+  ];
+  const ranks = new Map(step.top.map((t, i) => [t.token, i + 1]));
+  const top = Math.max(...entries.map((e) => e.prob));
+  let lineDrawn = false;
+  for (const e of entries) {
+    if (!e.member && !lineDrawn) {
+      lineDrawn = true;
+      const line = document.createElement("li");
+      line.className = "threshold-line";
+      line.textContent = `threshold ${step.threshold.toFixed(3)}`;
+      list.append(line);
+    }
+    const li = document.createElement("li");
+    li.className = e.member ? "member" : "runner-up";
+    if (e.token === hovered) li.classList.add("hovered");
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    bar.dataset.width = String(Math.round((10 * e.prob) / top)); // CSS draws 0-10 tenths (no inline styles under the CSP)
+    const rank = e.rank !== undefined ? e.rank + 1 : ranks.get(e.token);
+    li.append(`#${rank ?? "?"} `, bar, ` ${visibleToken(e)} ${formatProb(e.prob)}  id ${e.token}`);
+    list.append(li);
+  }
+  return list;
 }
 
 function hideTip(): void {

@@ -113,6 +113,12 @@ export function playgroundHtml(r: PageResources): string {
   <vscode-tabs id="views" aria-label="Views of the run">
     <vscode-tab-header slot="header">Text</vscode-tab-header>
     <vscode-tab-panel>
+      <p id="legend" class="muted legend" aria-label="What the marks in the text mean">
+        <span class="set" aria-hidden="true"><span class="chip" data-pbin="0">a</span><span class="chip" data-pbin="4">b</span></span> a parallel set (dashed box): its members at one position, the first on the primary path;
+        member probability <span class="chip" data-pbin="0">&lt;0.1</span><span class="chip" data-pbin="1">0.1</span><span class="chip" data-pbin="2">0.2</span><span class="chip" data-pbin="3">0.35</span><span class="chip" data-pbin="4">≥0.6</span>;
+        <code>·</code> a space at a member's edge, <code>↵</code> newline, <code>⇥</code> tab, <code>&lt;s&gt; #1</code> a special token by name and id;
+        <span class="chip pruned">x</span> pruned; hover a token for its ranks and runner-ups (and, with the overlay, what it attended to).
+      </p>
       <div id="output" aria-label="Generated text: parallel sets are buttons; Enter on one collapses the set to it and continues"></div>
     </vscode-tab-panel>
     <vscode-tab-header slot="header">Tree</vscode-tab-header>

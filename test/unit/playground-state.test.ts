@@ -143,11 +143,13 @@ describe("playground state across reloads", () => {
     assert.match(problem ?? "", /kept the last 20/);
   });
 
-  it("labels history entries with mode, steps, outcome and the prompt's start", () => {
+  it("labels history entries with mode, threshold, width, steps, outcome and the prompt's start", () => {
     const r = { ...run(3, 4), prompt: "def fibonacci(n):\n    return some very long body that goes on" };
     const label = historyLabel(r);
     assert.match(label, / · isolated · 4 steps \(unfinished\) · def fibonacci\(n\): return some very long body th…$/);
     assert.match(historyLabel({ ...r, format: "chat", error: "boom" }), /chat · isolated · 4 steps \(error\)/);
+    // Two runs of one prompt that differ by threshold or width no longer look alike.
+    assert.match(historyLabel({ ...r, settings: { mode: "isolated", threshold: 0.05, maxWidth: 4 } }), / · isolated t 0\.05 w 4 · 4 steps/);
   });
 });
 
