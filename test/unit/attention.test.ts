@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { seededModelPath, TINY_GQA_SHAPE } from "../fixtures/seeded-model.js";
 import { TempoModel } from "../../src/engine/model.js";
 import { TempoSession } from "../../src/engine/session.js";
-import { FLOAT32_EPSILON } from "../../src/engine/tempo/selfcheck.js";
+import { EQUALITY_FACTOR, FLOAT32_EPSILON, maxAbsDiff } from "../../src/engine/tempo/selfcheck.js";
 import { ATTENTION_TARGETS, attentionBreakdown, attentionRecordsFromSet } from "../../src/engine/capture/attention.js";
 
 /** One row per (layer, head, member): the mass on each target. */
@@ -71,6 +71,37 @@ describe("attention between parallel tokens, captured in the pass that holds the
       const b = await runGeneration(plain, { promptTokens, config });
       assert.deepEqual(a.steps.map((s) => s.candidates.map((c) => c.prob)), b.steps.map((s) => s.candidates.map((c) => c.prob)));
     } finally { plain.dispose(); }
+  });
+
+  it("a batch with a scratch row (the null-baseline layout) yields the members' rows only, as without it", () => {
+    const scratch = new TempoSession(model, { contextSize: 256, lanes: 8, attentionLayers: [0, 1], scratchCells: 4 });
+    try {
+      const run = (s: TempoSession, withScratch: boolean) => {
+        s.reset();
+        s.decodeSequence(model.promptTokens("the value of function"));
+        s.decodeSet([300, 301], "isolated", 0, withScratch ? { scratch: { after: 1 } } : {});
+        const logits = s.decodeSet([310, 311, 312], "visible", 1, withScratch ? { scratch: { after: 1 } } : {});
+        const cap = s.lastSetAttention!;
+        assert.ok(cap.layers.every((l) => l.nTokens === (withScratch ? 4 : 3)), "the tap sees every batch row");
+        return { logits, masses: attentionRecordsFromSet(cap, s.indexTable).map((r) => attentionBreakdown(r, model.info.bos)) };
+      };
+      const a = run(session, false), b = run(scratch, true);
+      const plain = a.masses, shifted = b.masses;
+      const T = ATTENTION_TARGETS.length;
+      // Same layers, members and heads; by target the masses agree within the bound derived in
+      // docs/tolerances.md (compare.test.ts's P vs null): keys x 2^-23, or twice the layout's
+      // measured logit noise, whichever is larger, for each of two computations. The scratch
+      // row's own weights (all on its own cell, "other") would show as other = 1 if its row
+      // were taken for a member's.
+      const floor = Math.max(...a.logits.map((l, j) => maxAbsDiff(l, b.logits[j])));
+      const bound = EQUALITY_FACTOR * Math.max(scratch.cellsUsed * FLOAT32_EPSILON, 2 * floor);
+      plain.forEach((b, l) => {
+        assert.equal(b.length, shifted[l].length);
+        for (let i = 0; i < b.length; i++) assert.ok(Math.abs(b[i] - shifted[l][i]) <= bound, `layer ${l} ${ATTENTION_TARGETS[i % T]}: ${b[i]} vs ${shifted[l][i]}`);
+        for (let i = ATTENTION_TARGETS.indexOf("other"); i < b.length; i += T) assert.equal(shifted[l][i], 0);
+        for (let i = ATTENTION_TARGETS.indexOf("siblings"); i < b.length; i += T) assert.ok(shifted[l][i] > 0, "visible members see each other");
+      });
+    } finally { scratch.dispose(); }
   });
 
   it("refuses attention capture with flash attention on, and unknown layers", () => {
