@@ -229,12 +229,19 @@ describe("capture folder", () => {
       { token: 1, step: -1, position: 0, cell: 0, batchRow: 0 }, { token: 5, step: 0, position: 1, cell: 1, batchRow: 0 },
       { token: 6, step: 0, position: 1, cell: 2, batchRow: 1 }, { token: 5, step: -2, position: 0, cell: 3, batchRow: 2 },
     ];
-    const nKv = 4, nHead = 1;
-    // head 0: rows 0, 1 (members), 2 (scratch: sees only itself)
-    const probs = Float32Array.from([0.5, 0.5, 0, 0, 0.25, 0.25, 0.5, 0, 0, 0, 0, 1]);
+    const nKv = 6, nHead = 1;
+    // head 0: rows 0, 1 (members), 2 (scratch: sees only itself); cells 4, 5 never used (padding)
+    const probs = Float32Array.from([0.5, 0.5, 0, 0, 0, 0, 0.25, 0.25, 0.5, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
     const [rec] = attentionRecordsFromSet({ step: 0, memberCells: [1, 2], layers: [{ layer: 0, nKv, nTokens: 3, nHead, probs }] }, table, { stream: "null-visible", mode: "visible" });
+    // The members' rows, without the all-zero tail of unused cells.
     assert.deepEqual(Array.from(rec.weights), [0.5, 0.5, 0, 0, 0.25, 0.25, 0.5, 0]);
+    assert.deepEqual(Array.from(rec.keyCells), [0, 1, 2, 3]);
     assert.equal(rec.stream, "null-visible");
+    // Weight on an unused cell (a mask that let it through) keeps every cell, to show as "other".
+    const leaky = probs.slice(); leaky[5] = 0.1;
+    const [kept] = attentionRecordsFromSet({ step: 0, memberCells: [1, 2], layers: [{ layer: 0, nKv, nTokens: 3, nHead, probs: leaky }] }, table);
+    assert.equal(kept.keyCells.length, 6);
+    assert.ok(Math.abs(attentionBreakdown(kept)[ATTENTION_TARGETS.indexOf("other")] - 0.1) < 1e-7);
     assert.throws(() => attentionRecordsFromSet({ step: 0, memberCells: [1, 2], layers: [{ layer: 0, nKv, nTokens: 3, nHead, probs }] }, table.map((t) => ({ token: t.token, step: t.step, position: t.position, cell: t.cell }))), /member cell 1 has no batch row/);
   });
 

@@ -84,9 +84,10 @@ export const UNKNOWN_KEY_STEP = -1000;
 /**
  * Adapter from the engine's capture (src/engine/session.ts SetAttention: per layer, probs in
  * ggml's own layout [head][batch row][cell]) and the session's index table to one
- * AttentionRecord per layer ([head][member][cell]); every cell is a key, mapped to its token
- * through the table. The batch may hold rows that are not members (null-baseline scratch
- * rows): the members' rows are found through the table's `batchRow`, and only they are kept.
+ * AttentionRecord per layer ([head][member][cell]); every cell is a key (but an all-zero tail
+ * of cells the table never used), mapped to its token through the table. The batch may hold
+ * rows that are not members (null-baseline scratch rows): the members' rows are found through
+ * the table's `batchRow`, and only they are kept.
  */
 export function attentionRecordsFromSet(
   capture: { step: number; memberCells: readonly number[]; layers: readonly { layer: number; nKv: number; nTokens: number; nHead: number; probs: Float32Array }[] },
@@ -94,7 +95,8 @@ export function attentionRecordsFromSet(
   label: { stream?: string; mode?: string } = {},
 ): AttentionRecord[] {
   const byCell = new Map<number, { token: number; step: number; position: number; batchRow?: number }>();
-  for (const t of table) byCell.set(t.cell, t);
+  let lastCell = -1;
+  for (const t of table) { byCell.set(t.cell, t); lastCell = Math.max(lastCell, t.cell); }
   const q = capture.memberCells.length;
   return capture.layers.map((l) => {
     if (l.probs.length !== l.nTokens * l.nHead * l.nKv) throw new RangeError(`layer ${l.layer}: probs has ${l.probs.length} values, expected ${l.nHead}*${l.nTokens}*${l.nKv}`);
@@ -104,14 +106,25 @@ export function attentionRecordsFromSet(
       if (row === undefined || row < 0 || row >= l.nTokens) throw new RangeError(`layer ${l.layer}: ${l.nTokens} captured rows, and member cell ${c} has no batch row among them`);
       return row;
     });
-    const keys = l.nKv;
+    // Cells past the last one the table maps hold nothing (cells are handed out in order from
+    // a cleared cache), and the mask gives them exactly 0; n_kv pads to 256, so they are most
+    // of a short run's keys. They are dropped when every member row is exactly 0 there; a mask
+    // that let weight through keeps them all, to show as "other".
+    let keys = l.nKv;
+    const used = Math.min(l.nKv, lastCell + 1);
+    const zeroTail = (h: number, row: number) => {
+      const base = (h * l.nTokens + row) * l.nKv;
+      for (let c = used; c < l.nKv; c++) if (l.probs[base + c] !== 0) return false;
+      return true;
+    };
+    if (used < keys && rows.every((row) => Array.from({ length: l.nHead }, (_, h) => h).every((h) => zeroTail(h, row)))) keys = used;
     let weights: Float32Array;
-    if (rows.every((r, i) => r === i) && q === l.nTokens) {
+    if (keys === l.nKv && rows.every((r, i) => r === i) && q === l.nTokens) {
       weights = l.probs; // already [head][member][cell]: no copy
     } else {
       weights = new Float32Array(l.nHead * q * keys);
       for (let h = 0; h < l.nHead; h++) for (let i = 0; i < q; i++) {
-        const src = (h * l.nTokens + rows[i]) * keys;
+        const src = (h * l.nTokens + rows[i]) * l.nKv;
         weights.set(l.probs.subarray(src, src + keys), (h * q + i) * keys);
       }
     }
