@@ -1,13 +1,16 @@
 // "Compare Isolated vs Visible" (tempo.compareModes): the engine's teacher-forced comparison
 // (isolated generation, its sets replayed visible, the null baseline), then free visible and
 // standard runs of the same prompt, into the comparison view, with the report beside it.
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import * as vscode from "vscode";
-import { generationSettingsSchema, type GenerationSettings } from "../protocol/engine.js";
+import { generationSettingsSchema, type EngineOptions, type GenerationSettings } from "../protocol/engine.js";
 import type { ComparisonData } from "../../webview/comparison-protocol.js";
 import type { ComparisonViewProvider } from "./comparisonView.js";
 import type { EngineService } from "./engineService.js";
 import { showReport } from "./reportPanel.js";
+import { confirmSettings } from "./confirmRun.js";
+import { compareExperimentFile } from "./experiment-files.js";
+import { resolveConfig } from "../engine/tempo/config.js";
 
 export interface CompareContext {
   context: vscode.ExtensionContext;
@@ -34,7 +37,10 @@ export async function compareModes(c: CompareContext, promptArg?: unknown, setti
     ignoreFocusOut: true,
   });
   if (!prompt) return undefined;
-  const base = { ...c.baseSettings(), ...overrides.data };
+  // Pruning is a generation's, not a comparison's: compare replays the sets as decoded.
+  const base = { ...c.baseSettings(), ...overrides.data, pruneMass: 0 };
+  // Asked when a person started it (a command with arguments is a script or a test).
+  if (typeof promptArg !== "string" && !(await confirmCompare(c.engine.options(), prompt, base))) return undefined;
   const captureRoot = join(c.context.globalStorageUri.fsPath, "captures");
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: "TEMPO: isolated vs visible", cancellable: true },
@@ -74,4 +80,23 @@ export async function compareModes(c: CompareContext, promptArg?: unknown, setti
     void c.engine.reportError(e, "comparison");
     return undefined;
   });
+}
+
+/** The settings the comparison will run with (the engine's resolution of them), shown and savable. */
+async function confirmCompare(engine: EngineOptions, prompt: string, settings: GenerationSettings): Promise<boolean> {
+  let config;
+  try {
+    config = resolveConfig({ ...settings, mode: "isolated" });
+  } catch (e) {
+    void vscode.window.showErrorMessage(`TEMPO: ${(e as Error).message}`);
+    return false;
+  }
+  const lines = [
+    `isolated generation, its sets replayed visible, a null baseline; then free visible and standard runs`,
+    `model ${basename(engine.modelPath)}`,
+    `threshold ${config.threshold} (${config.schedule}${config.schedule === "constant" ? "" : ` to ${config.thresholdEnd}`}), max width ${config.maxWidth}, max steps ${config.maxSteps}, min steps ${config.minSteps}`,
+    `policy ${config.policy}, temperature ${config.temperature}, relative alpha ${config.relativeAlpha}${config.stopStrings.length ? `, stop strings ${JSON.stringify(config.stopStrings)}` : ""}`,
+    `prompt ${JSON.stringify(prompt.length > 80 ? `${prompt.slice(0, 79)}…` : prompt)}`,
+  ];
+  return confirmSettings("Compare Isolated vs Visible", lines, compareExperimentFile(engine, prompt, config));
 }

@@ -2,7 +2,7 @@
 // the engine host (never in the extension host) with progress, ETA and cancel, and show the
 // results page. Executing model-generated code needs a trusted workspace and the user's
 // one-time consent, remembered in globalState until revoked.
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import * as vscode from "vscode";
 import { z } from "zod";
@@ -17,6 +17,8 @@ import {
 } from "../protocol/experiment.js";
 import type { EngineService } from "./engineService.js";
 import { ExperimentPanel } from "./experimentPanel.js";
+import { confirmSettings } from "./confirmRun.js";
+import { evalExperimentFile } from "./experiment-files.js";
 import { EXPERIMENT_EXPORT, exportStaged } from "./exportCapture.js";
 import { pruneStaged } from "./staging.js";
 
@@ -121,6 +123,17 @@ export class ExperimentController implements vscode.Disposable {
     return { ...(tasksPath ? { tasksPath } : {}), arms: arms.map((a) => a.label as ExperimentSpec["arms"][number]), ...(limit ? { limit } : {}) };
   }
 
+  /** What will run, shown before it does and savable as an experiment file that `tempo run` reruns. */
+  private confirm(spec: ExperimentSpec): Promise<boolean> {
+    const engine = this.engine.options();
+    return confirmSettings("Completion Experiment", [
+      `model ${basename(engine.modelPath)}`,
+      `arms ${spec.arms.join(", ")}`,
+      `tasks ${spec.tasksPath ?? "the built-in suite"}${spec.limit ? `, the first ${spec.limit}` : ", all"}`,
+      "other settings (threshold, width, steps, path cap, time and memory limits): tempo eval's defaults (docs/eval.md)",
+    ], evalExperimentFile(engine, spec));
+  }
+
   /** The command: resolves with the results shown, or undefined (refused, cancelled before the run, failed). */
   async run(argsRaw?: unknown): Promise<ExperimentView | undefined> {
     if (this.running) {
@@ -141,6 +154,7 @@ export class ExperimentController implements vscode.Disposable {
           ...(args.data.limit ? { limit: args.data.limit } : {}),
         };
     if (!spec) return undefined;
+    if (argsRaw === undefined && !(await this.confirm(spec))) return undefined;
     this.log.info(`experiment: ${JSON.stringify(spec)}`);
     try {
       const view = await vscode.window.withProgress(

@@ -1,0 +1,42 @@
+// The experiment files VS Code's Compare and Run Completion Experiment offer to save are files
+// `tempo run` accepts and resolves to the settings the UI said it would use.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compareExperimentFile, evalExperimentFile } from "../../src/extension/experiment-files.js";
+import { resolveConfig } from "../../src/engine/tempo/config.js";
+import { defaultModelPath } from "../../src/engine/default-model.js";
+import type { EngineOptions } from "../../src/protocol/engine.js";
+
+describe("experiment files from VS Code", function () {
+  this.timeout(300_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), "tempo-ext-exp-")); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const engine: EngineOptions = { modelPath: defaultModelPath(), gpu: "cpu", contextSize: 0, flashAttention: "off", threads: 1 };
+
+  const resolved = (file: object): Record<string, unknown> => {
+    const path = join(dir, `x-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(path, JSON.stringify(file));
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "run", path, "--dump-experiment", "-"], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  };
+
+  it("Compare's file runs the settings the modal showed", () => {
+    const generation = resolveConfig({ mode: "isolated", threshold: 0.05, maxWidth: 4, maxSteps: 12 });
+    const out = resolved(compareExperimentFile(engine, "function add(a, b) {", generation));
+    assert.equal(out.command, "compare");
+    assert.deepEqual(out.generation, generation);
+    assert.deepEqual((out.compare as { qMode: string }).qMode, "visible");
+    assert.equal(out.prompt, "function add(a, b) {");
+  });
+
+  it("Run Completion Experiment's file runs its arms, tasks and limit", () => {
+    const out = resolved(evalExperimentFile(engine, { arms: ["standard", "isolated"], limit: 2 }));
+    const e = out.eval as { arms: string[]; limit: number; tasks: unknown };
+    assert.deepEqual([e.arms, e.limit, e.tasks], [["standard", "isolated"], 2, null]);
+  });
+});
