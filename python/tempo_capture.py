@@ -16,6 +16,7 @@ In attention.safetensors, "records" is int32 [n, 3] = (step, layer, heads) of at
 capture of several decodes of each set (tempo compare: its P and Q replays and the null
 baseline) adds "record_streams", int32 [n], an index into the JSON list in the metadata's
 "streams" ({name, mode, records} each; -1: no stream). Older captures have neither.
+attention_records(cap) returns the records as dicts with their stream and mode.
 
 Run as a script to print a summary:  python3 tempo_capture.py <capture-dir>
 """
@@ -99,6 +100,26 @@ def load_capture(directory):
         out["logits"], out["logits_metadata"] = load_safetensors(os.path.join(directory, files["logits"]["path"]))
     if files.get("attention"):
         out["attention"], out["attention_metadata"] = load_safetensors(os.path.join(directory, files["attention"]["path"]))
+    return out
+
+
+def attention_records(cap):
+    """The attention records of a loaded capture, in file order, as dicts: step, layer, heads,
+    stream and mode (None in captures of one stream), weights [heads, queries, keys],
+    query_cells, key_cells, key_tokens, key_steps, key_positions."""
+    a = cap["attention"]
+    if not a:
+        return []
+    records = a["records"]
+    streams = json.loads(cap["attention_metadata"].get("streams", "[]"))
+    which = a.get("record_streams")
+    out = []
+    for i, (step, layer, heads) in enumerate(records.tolist()):
+        s = streams[which[i]] if which is not None and which[i] >= 0 else {}
+        r = {"step": step, "layer": layer, "heads": heads, "stream": s.get("name"), "mode": s.get("mode")}
+        for k in ("weights", "query_cells", "key_cells", "key_tokens", "key_steps", "key_positions"):
+            r[k] = a[f"attn.{i}.{k}"]
+        out.append(r)
     return out
 
 

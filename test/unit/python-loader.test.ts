@@ -38,6 +38,10 @@ try:
     out["truncated"] = "no error"
 except CaptureFormatError as e:
     out["truncated"] = str(e)
+# Attention records with their streams (a capture with three streams, and one without any).
+from tempo_capture import attention_records
+out["streams"] = [[r["stream"], r["mode"], r["step"], r["layer"], list(r["weights"].shape)] for r in attention_records(load_capture(sys.argv[6]))]
+out["no_streams"] = [[r["stream"], r["mode"]] for r in attention_records(load_capture(sys.argv[2]))]
 print(json.dumps(out))
 `;
 
@@ -75,7 +79,17 @@ describe("python loader (python/tempo_capture.py with numpy)", function () {
     const lf = path.join(dirs.bad, "logits.safetensors");
     fs.writeFileSync(lf, fs.readFileSync(lf).subarray(0, 300));
 
-    const out = JSON.parse(execFileSync(PYTHON, ["-c", DUMP, LOADER_DIR, dirs.topk, dirs.f32, dirs.f16, dirs.bad], { encoding: "utf8", maxBuffer: 1 << 28 }));
+    const streamed = path.join(root, "streams");
+    const rnd = lcg(9);
+    const rec = new CaptureRecorder(syntheticInfo());
+    rec.addStep(syntheticStep(0, rnd));
+    for (const [stream, mode] of [["replay-isolated", "isolated"], ["replay-visible", "visible"], ["null-isolated", "isolated"]]) {
+      rec.addAttention({ ...syntheticAttention(0, 1, 2, 3, 4, rnd, mode === "isolated"), stream, mode });
+    }
+    rec.write(streamed);
+    const out = JSON.parse(execFileSync(PYTHON, ["-c", DUMP, LOADER_DIR, dirs.topk, dirs.f32, dirs.f16, dirs.bad, streamed], { encoding: "utf8", maxBuffer: 1 << 28 }));
+    assert.deepEqual(out.streams, [["replay-isolated", "isolated", 0, 1, [2, 3, 7]], ["replay-visible", "visible", 0, 1, [2, 3, 7]], ["null-isolated", "isolated", 0, 1, [2, 3, 7]]]);
+    assert.deepEqual(out.no_streams, [[null, null]]);
     const npDtype: Record<string, string> = { F32: "float32", F16: "float16", I32: "int32", I64: "int64", U8: "uint8", F64: "float64" };
     for (const key of ["topk", "f32", "f16"] as const) {
       const dir = dirs[key];
