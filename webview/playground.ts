@@ -16,14 +16,14 @@ import "@vscode-elements/elements/dist/vscode-tab-panel/index.js";
 import "@vscode-elements/elements/dist/vscode-tree/index.js";
 import "@vscode-elements/elements/dist/vscode-tree-item/index.js";
 import "@vscode-elements/elements/dist/vscode-checkbox/index.js";
-import { PLAYGROUND_VIEWS, parseExtensionMessage, type GenerationSettings, type PromptFormat, type StepEventMessage, type WebviewMessage } from "./protocol.js";
-import { MEMBER_SEPARATOR, type DisplayToken } from "../src/protocol/token-display.js";
-import { applyArrivedDecisions } from "../src/protocol/pruning.js";
-import { MOVING_SCHEDULES, schedulePreviewText } from "../src/engine/tempo/schedule.js";
-import { DEFAULT_CONFIG, NEXT_STEP_POLICIES, oneOf, TEMPO_MODES, THRESHOLD_SCHEDULES } from "../src/protocol/generation.js";
+import { PLAYGROUND_VIEWS, parseExtensionMessage, type GenerationSettings, type StepEventMessage, type WebviewMessage } from "./protocol.js";
 import { MAX_HISTORY_RUNS, collapseContinuation, historyLabel, readState, runKey, stateToStore, type PlaygroundState, type RunRecord } from "./playground-state.js";
-import { probabilityBin, visibleText, visibleToken, formatProb } from "./render.js";
-import { appendToTree, type TreeNode } from "./token-tree.js";
+import { byId, type ValueElement } from "./playground-dom.js";
+import { SettingsForm } from "./playground-settings.js";
+import { TextView } from "./playground-text.js";
+import { StepsTable } from "./playground-table.js";
+import { TreeView } from "./playground-tree.js";
+import { MemberTip } from "./playground-tip.js";
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -46,113 +46,36 @@ document.addEventListener("securitypolicyviolation", (e) => {
   vscode.postMessage({ type: "cspViolation", directive: e.violatedDirective, blockedUri: e.blockedURI });
 });
 
-type ValueElement = HTMLElement & { value: string; disabled: boolean };
-const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`playground: #${id} is missing`);
-  return el as T;
-};
 const status = byId("status");
 const modelLine = byId("model");
 const prompt = byId<ValueElement>("prompt");
 const output = byId("output");
-const tip = byId("tip");
-const tableBody = byId<HTMLTableElement>("steps").tBodies[0];
 const runButton = byId<ValueElement>("run");
 const stopButton = byId<ValueElement>("stop");
 const exportButton = byId<ValueElement>("export");
 const attentionBox = byId<HTMLElement & { checked: boolean }>("attention");
-const formatHint = byId("format-hint");
-const formatRadios = [...document.querySelectorAll<HTMLElement & { checked: boolean; value: string }>("#format vscode-radio")];
 const views = byId<HTMLElement & { selectedIndex: number }>("views");
 const tree = byId("tree");
 const historyList = byId("history");
 const historyCount = byId("history-count");
 const TREE_TAB = PLAYGROUND_VIEWS.indexOf("tree");
 const STEPS_TAB = PLAYGROUND_VIEWS.indexOf("steps");
-const NUMBER_FIELDS = ["threshold", "thresholdEnd", "maxWidth", "maxSteps", "minSteps", "temperature", "pruneMass", "pruneLookahead"] as const;
-const SELECT_FIELDS = ["mode", "policy", "schedule"] as const;
-type FieldKey = (typeof NUMBER_FIELDS)[number] | (typeof SELECT_FIELDS)[number] | "stops";
-/** The settings controls, by the setting each edits (the ids webviewHtml.ts gives them). */
-const fields = Object.fromEntries([...SELECT_FIELDS, ...NUMBER_FIELDS, "stops"].map((k) => [k, byId<ValueElement>(k)])) as Record<FieldKey, ValueElement>;
-const schedulePreviewLine = byId("schedule-preview");
 
-function setStatus(text: string, state: string): void {
-  status.textContent = text;
+// The page's sections, each owning its state (webview/playground-*.ts).
+const form = new SettingsForm();
+const text = new TextView(output);
+const table = new StepsTable(byId<HTMLTableElement>("steps").tBodies[0], () => views.selectedIndex === STEPS_TAB);
+const treeView = new TreeView(tree, () => views.selectedIndex === TREE_TAB);
+const tip = new MemberTip(byId("tip"), output, memberOf);
+
+function setStatus(message: string, state: string): void {
+  status.textContent = message;
   status.dataset.state = state;
-}
-
-// ------------------------------------------------------------------ settings <-> controls
-/** Reads the controls; an empty number field means "the default". Throws on a non-number. */
-function readSettings(): GenerationSettings {
-  // The selects offer only the lists' values; anything else (none chosen) means the default.
-  const s: GenerationSettings = {
-    mode: oneOf(TEMPO_MODES, fields.mode.value),
-    policy: oneOf(NEXT_STEP_POLICIES, fields.policy.value),
-    schedule: oneOf(THRESHOLD_SCHEDULES, fields.schedule.value),
-  };
-  for (const k of NUMBER_FIELDS) {
-    if (k === "thresholdEnd" && !scheduleMoves()) continue;
-    const raw = fields[k].value.trim();
-    if (raw === "") continue;
-    const n = Number(raw);
-    if (!Number.isFinite(n)) throw new Error(`${k} is not a number: ${raw}`);
-    s[k] = n;
-  }
-  // One stop string per line; "\n" typed as two characters stands for a newline.
-  s.stopStrings = fields.stops.value.split("\n").filter((l) => l.length > 0).map((l) => l.replace(/\\n/g, "\n"));
-  return s;
-}
-
-function writeSettings(s: GenerationSettings): void {
-  for (const k of SELECT_FIELDS) if (s[k] !== undefined) fields[k].value = String(s[k]);
-  for (const k of NUMBER_FIELDS) if (s[k] !== undefined) fields[k].value = String(s[k]);
-  if (s.stopStrings) fields.stops.value = s.stopStrings.map((x) => x.replace(/\n/g, "\\n")).join("\n");
-  syncScheduleField();
-}
-
-const scheduleMoves = () => (MOVING_SCHEDULES as readonly string[]).includes(fields.schedule.value);
-
-/** End threshold only for a moving schedule, and its curve previewed with the engine's function. */
-function syncScheduleField(): void {
-  fields.thresholdEnd.disabled = !scheduleMoves();
-  const value = (field: ValueElement, fallback: number) => (field.value.trim() === "" || !Number.isFinite(Number(field.value)) ? fallback : Number(field.value));
-  const threshold = value(fields.threshold, DEFAULT_CONFIG.threshold);
-  schedulePreviewLine.hidden = !scheduleMoves();
-  schedulePreviewLine.textContent = `threshold per step: ${schedulePreviewText({
-    schedule: oneOf(THRESHOLD_SCHEDULES, fields.schedule.value) ?? DEFAULT_CONFIG.schedule, threshold, thresholdEnd: value(fields.thresholdEnd, threshold),
-    maxSteps: Math.max(1, Math.round(value(fields.maxSteps, DEFAULT_CONFIG.maxSteps))),
-  })}`;
-}
-
-// ------------------------------------------------------------------ prompt format (raw / chat)
-function readFormat(): PromptFormat {
-  return formatRadios.find((r) => r.checked)?.value === "chat" ? "chat" : "raw";
-}
-
-function writeFormat(format: PromptFormat): void {
-  for (const r of formatRadios) r.checked = r.value === format;
-  syncFormatHint();
-}
-
-/** Whether the loaded model's GGUF has a chat template (undefined until a model loaded). */
-let modelChatTemplate: boolean | undefined;
-
-function syncFormatHint(): void {
-  formatHint.hidden = readFormat() !== "chat";
-  const base = "Chat: the prompt becomes one user turn in the model's chat template, and the run generates the reply.";
-  formatHint.textContent =
-    modelChatTemplate === false
-      ? `${base} This model's GGUF has no chat template, so chat uses node-llama-cpp's generic "### Human / ### Assistant" format, which the model was not trained on.`
-      : modelChatTemplate === true
-        ? `${base} This model's GGUF has one.`
-        : `${base} Whether the model has one is known once it has loaded; without one, a generic format is used.`;
 }
 
 function setModelLine(model: { fileName: string; backend?: string; chatTemplate?: boolean }): void {
   modelLine.textContent = `${model.fileName}${model.backend ? ` · ${model.backend}` : ""}`;
-  if (model.chatTemplate !== undefined) modelChatTemplate = model.chatTemplate;
-  syncFormatHint();
+  form.setChatTemplate(model.chatTemplate);
 }
 
 // ------------------------------------------------------------------ stored state (survives reloads)
@@ -169,11 +92,11 @@ function saveState(): void {
     saveTimer = undefined;
     let settings: GenerationSettings | undefined;
     try {
-      settings = readSettings();
+      settings = form.read();
     } catch {
       settings = undefined;
     }
-    const state: PlaygroundState = { prompt: prompt.value, format: readFormat(), history, ...(settings ? { settings } : {}), ...(shown ? { shownKey: shown.key } : {}) };
+    const state: PlaygroundState = { prompt: prompt.value, format: form.readFormat(), history, ...(settings ? { settings } : {}), ...(shown ? { shownKey: shown.key } : {}) };
     vscode.setState(stateToStore(state));
   }, 300);
 }
@@ -233,18 +156,10 @@ function describe(run: RunRecord): string {
 /** Puts `run` on screen: its prompt, every step, and (when open) its tree and table. */
 function show(run: RunRecord): void {
   shown = run;
-  output.replaceChildren();
-  tableBody.replaceChildren();
-  tableRows = 0;
-  tree.replaceChildren();
-  treeNodes = [];
-  treeItems = [];
-  treeSteps = 0;
-  hideTip();
-  const p = document.createElement("span");
-  p.className = "prompt-text";
-  p.textContent = promptText(run);
-  output.append(p);
+  text.reset(promptText(run));
+  table.reset();
+  treeView.reset();
+  tip.hide();
   renderNewSteps(0);
   exportButton.disabled = running || exportableKey !== run.key;
   if (run === live && running) setStatus(`Generating... ${run.steps.length} steps`, "running");
@@ -253,141 +168,12 @@ function show(run: RunRecord): void {
   saveState();
 }
 
-/** A set member's accessible name, as a chip or a tree item: what it is, and that Enter (or a click) collapses to it. */
-function memberLabel(c: DisplayToken & { prob: number; rank: number }, member: number): string {
-  return `${visibleToken(c)}, p ${formatProb(c.prob)}, rank ${c.rank}${member === 0 ? ", primary path" : ""}; Enter or a click collapses the set to this token and continues`;
-}
-
-function renderStep(step: StepEventMessage, into: DocumentFragment): void {
-  if (step.candidates.length === 1) {
-    const tok = document.createElement("span");
-    tok.className = "tok";
-    tok.dataset.step = String(step.index);
-    tok.dataset.member = "0";
-    tok.textContent = step.candidates[0].text;
-    into.append(tok);
-  } else {
-    const set = document.createElement("span");
-    set.className = "set";
-    set.setAttribute("role", "group");
-    set.setAttribute("aria-label", `step ${step.index}: ${step.candidates.length} parallel tokens`);
-    step.candidates.forEach((c, j) => {
-      const chip = document.createElement("span");
-      chip.className = "chip";
-      chip.tabIndex = 0;
-      chip.setAttribute("role", "button");
-      chip.setAttribute("aria-label", memberLabel(c, j));
-      chip.dataset.step = String(step.index);
-      chip.dataset.member = String(j);
-      chip.dataset.pbin = String(probabilityBin(c.prob));
-      chip.textContent = visibleToken(c);
-      markChipPruned(chip, c);
-      set.append(chip);
-    });
-    into.append(set);
-  }
-}
-
-/** A member retroactive pruning removed is struck through (docs/pruning.md); its score is in the hover. */
-function markChipPruned(chip: HTMLElement, c: StepEventMessage["candidates"][number]): void {
-  chip.classList.toggle("pruned", c.pruned === true);
-  if (c.pruned) chip.setAttribute("aria-label", `${chip.getAttribute("aria-label")}; pruned: later tokens no longer see it`);
-}
-
-/**
- * A step's pruning decision concerns an earlier set: its members get their scores (in the
- * run's stored steps) and, when that set is on screen, the pruned ones are struck through.
- */
-function applyPruning(run: RunRecord, arrived: readonly StepEventMessage[]): void {
-  for (const step of applyArrivedDecisions(run.steps, arrived)) {
-    if (shown !== run) continue;
-    for (const chip of output.querySelectorAll<HTMLElement>(`.chip[data-step="${step}"]`)) markChipPruned(chip, run.steps[step].candidates[Number(chip.dataset.member)]);
-  }
-}
-
-function tableRow(step: StepEventMessage): HTMLTableRowElement {
-  const tr = document.createElement("tr");
-  const cells = [
-    String(step.index),
-    String(step.position),
-    step.candidates.map((c) => `${visibleToken(c)} ${formatProb(c.prob)}`).join(MEMBER_SEPARATOR),
-    step.setMass.toFixed(3),
-    step.entropy.toFixed(3),
-    step.threshold.toFixed(3),
-    step.timings.decodeMs.toFixed(1),
-  ];
-  for (const text of cells) {
-    const td = document.createElement("td");
-    td.textContent = text;
-    tr.append(td);
-  }
-  return tr;
-}
-
-// The step table and the tree are built only while their tab is open (each is several times
-// the DOM of the text view).
-let tableRows = 0;
-function syncTable(): void {
-  if (views.selectedIndex !== STEPS_TAB || !shown) return;
-  const rows = document.createDocumentFragment();
-  for (; tableRows < shown.steps.length; tableRows++) rows.append(tableRow(shown.steps[tableRows]));
-  tableBody.append(rows);
-}
-
-// ------------------------------------------------------------------ token tree
-let treeNodes: TreeNode[] = [];
-/** One vscode-tree-item per node of treeNodes. */
-let treeItems: HTMLElement[] = [];
-/** Steps of the shown run already in treeNodes. */
-let treeSteps = 0;
-
-function treeItem(label: string, description: string): HTMLElement {
-  const item = document.createElement("vscode-tree-item");
-  const text = document.createElement("span");
-  text.className = "tree-token";
-  text.textContent = label;
-  const desc = document.createElement("span");
-  desc.slot = "description";
-  desc.textContent = description;
-  item.append(text, desc);
-  return item;
-}
-
-function treeNodeItem(node: TreeNode): HTMLElement {
-  if (node.kind === "text") {
-    return treeItem(visibleText(node.text), node.firstStep === node.lastStep ? `step ${node.firstStep}` : `steps ${node.firstStep}–${node.lastStep}`);
-  }
-  const item = treeItem(visibleToken(node.branches[0]), `step ${node.step} · ${node.branches.length} members · mass ${node.mass.toFixed(3)} · entropy ${node.entropy.toFixed(3)}`);
-  for (const b of node.branches) {
-    const child = treeItem(visibleToken(b), `p ${formatProb(b.prob)} · rank ${b.rank}${b.primary ? " · primary path" : ""}`);
-    child.slot = "children";
-    child.setAttribute("aria-label", memberLabel(b, b.member));
-    // The hover / focus details and collapse-and-continue read these, as for the chips.
-    child.dataset.step = String(node.step);
-    child.dataset.member = String(b.member);
-    item.append(child);
-  }
-  return item;
-}
-
-function syncTree(): void {
-  if (views.selectedIndex !== TREE_TAB || !shown || treeSteps === shown.steps.length) return;
-  const from = appendToTree(treeNodes, shown.steps.slice(treeSteps));
-  treeSteps = shown.steps.length;
-  const added = document.createDocumentFragment();
-  for (let i = from; i < treeNodes.length; i++) {
-    const item = treeNodeItem(treeNodes[i]);
-    if (i < treeItems.length) treeItems[i].replaceWith(item);
-    else added.append(item);
-    treeItems[i] = item;
-  }
-  tree.append(added);
-}
-
+// The tree and the table are built when their tab opens.
 views.addEventListener("vsc-tabs-select", () => {
-  hideTip();
-  syncTree();
-  syncTable();
+  tip.hide();
+  const steps = shown?.steps ?? [];
+  treeView.sync(steps);
+  table.sync(steps);
 });
 
 // ------------------------------------------------------------------ run history
@@ -410,11 +196,9 @@ function renderHistory(): void {
 /** Renders the shown run's steps from `from` on (text always; tree and table when open). */
 function renderNewSteps(from: number): void {
   if (!shown) return;
-  const into = document.createDocumentFragment();
-  for (let i = from; i < shown.steps.length; i++) renderStep(shown.steps[i], into);
-  output.append(into);
-  syncTable();
-  syncTree();
+  text.append(shown.steps.slice(from));
+  table.sync(shown.steps);
+  treeView.sync(shown.steps);
 }
 
 function flushQueued(): void {
@@ -424,7 +208,7 @@ function flushQueued(): void {
   const arrived = queued;
   live.steps.push(...arrived);
   queued = [];
-  applyPruning(live, arrived);
+  text.applyPruning(live, arrived, shown === live);
   if (shown !== live) return;
   renderNewSteps(from);
   setStatus(`Generating... ${live.steps.length} steps`, "running");
@@ -449,136 +233,11 @@ function memberOf(target: EventTarget | null): { step: StepEventMessage; member:
   return { step, member, el };
 }
 
-function row(label: string, value: string): HTMLElement {
-  const div = document.createElement("div");
-  const b = document.createElement("b");
-  b.textContent = `${label} `;
-  const span = document.createElement("span");
-  span.textContent = value;
-  div.append(b, span);
-  return div;
-}
-
-function showTip(target: EventTarget | null): void {
-  const hit = memberOf(target);
-  if (!hit) return;
-  const { step, member, el } = hit;
-  const c = step.candidates[member];
-  const title = document.createElement("div");
-  title.className = "tip-title";
-  title.textContent = visibleToken(c);
-  tip.replaceChildren(
-    title,
-    row("probability", `${formatProb(c.prob)} (log ${c.logprob.toFixed(3)}), rank ${c.rank + 1}, token id ${c.token}`),
-    row("step", `${step.index} (position ${step.position}, ${step.candidates.length} in set, mass ${step.setMass.toFixed(3)}, entropy ${step.entropy.toFixed(3)} nats)`),
-    ...(c.pruneScore === undefined ? [] : [row(c.pruned ? "pruned" : "kept by pruning", `mean attention from the next steps ${c.pruneScore.toFixed(4)}`)]),
-    rankedList(step, c.token),
-    ...attentionRows(step, member),
-  );
-  showAttention(step, member);
-  tip.hidden = false;
-  el.setAttribute("aria-describedby", "tip");
-  // Positioned through the CSSOM (allowed by the CSP; inline style attributes are not).
-  const r = el.getBoundingClientRect();
-  tip.style.left = `${Math.max(4, Math.min(r.left + window.scrollX, window.scrollX + document.documentElement.clientWidth - tip.offsetWidth - 8))}px`;
-  tip.style.top = `${r.bottom + window.scrollY + 4}px`;
-}
-
-/**
- * The step's distribution as one ranked list (ranks from 1, as everywhere on the page): the
- * set's members, then the runner-ups that missed the threshold, with a bar for each
- * probability and the threshold as a line between them.
- */
-function rankedList(step: StepEventMessage, hovered: number): HTMLElement {
-  const list = document.createElement("ol");
-  list.className = "ranked";
-  const members = new Set(step.candidates.map((x) => x.token));
-  // Members first (a member may rank below a runner-up only past the head of `top`).
-  type Entry = DisplayToken & { token: number; prob: number; member: boolean; rank?: number };
-  const entries: Entry[] = [
-    ...step.candidates.map((x): Entry => ({ token: x.token, text: x.text, special: x.special, prob: x.prob, rank: x.rank, member: true })),
-    ...step.top.filter((t) => !members.has(t.token)).slice(0, 5).map((t): Entry => ({ token: t.token, text: t.text, special: t.special, prob: t.prob, member: false })),
-  ];
-  const ranks = new Map(step.top.map((t, i) => [t.token, i + 1]));
-  const top = Math.max(...entries.map((e) => e.prob));
-  let lineDrawn = false;
-  for (const e of entries) {
-    if (!e.member && !lineDrawn) {
-      lineDrawn = true;
-      const line = document.createElement("li");
-      line.className = "threshold-line";
-      line.textContent = `threshold ${step.threshold.toFixed(3)}`;
-      list.append(line);
-    }
-    const li = document.createElement("li");
-    li.className = e.member ? "member" : "runner-up";
-    if (e.token === hovered) li.classList.add("hovered");
-    const bar = document.createElement("span");
-    bar.className = "bar";
-    bar.dataset.width = String(Math.round((10 * e.prob) / top)); // CSS draws 0-10 tenths (no inline styles under the CSP)
-    const rank = e.rank !== undefined ? e.rank + 1 : ranks.get(e.token);
-    li.append(`#${rank ?? "?"} `, bar, ` ${visibleToken(e)} ${formatProb(e.prob)}  id ${e.token}`);
-    list.append(li);
-  }
-  return list;
-}
-
-function hideTip(): void {
-  tip.hidden = true;
-  clearAttention();
-}
-
-// ------------------------------------------------------------------ attention overlay
-/** Weight buckets for shading the tokens a member attended to (CSS .attn-key[data-attn]). */
-const ATTENTION_BUCKETS = [0.02, 0.05, 0.15, 0.4];
-/** An exact 0 (isolated siblings) is said as such, never as a small number. */
-const massText = (x: number) => (x === 0 ? "0 (exact)" : x.toFixed(4));
-
-/** The hovered member's attention in the tooltip: masses by target, then its heaviest keys. */
-function attentionRows(step: StepEventMessage, member: number): HTMLElement[] {
-  const a = step.attention?.members[member];
-  if (!a || !step.attention) return [];
-  const t = a.targets;
-  const keys = document.createElement("ol");
-  keys.className = "attention-keys";
-  for (const k of a.top) {
-    const li = document.createElement("li");
-    li.textContent = `${visibleToken(k)}  ${k.weight.toFixed(3)}  ${k.step < 0 ? "prompt" : `step ${k.step}`}`;
-    keys.append(li);
-  }
-  return [
-    row(`attention (mean of layers ${step.attention.layers.join(",")} and their heads)`, ""),
-    row("self / siblings", `${massText(t.self)} / ${massText(t.siblings)}`),
-    row("prompt / BOS / earlier sets", `${massText(t.prompt)} / ${massText(t.bos)} / ${massText(t.earlierSets)}`),
-    keys,
-  ];
-}
-
-/** Shades the generated tokens the hovered member attended to most (prompt keys are in the tooltip). */
-function showAttention(step: StepEventMessage, member: number): void {
-  clearAttention();
-  for (const k of step.attention?.members[member]?.top ?? []) {
-    if (k.step < 0) continue;
-    const bucket = ATTENTION_BUCKETS.filter((b) => k.weight >= b).length;
-    for (const el of output.querySelectorAll<HTMLElement>(`[data-step="${k.step}"][data-member="${k.member}"]`)) {
-      el.classList.add("attn-key");
-      el.dataset.attn = String(bucket);
-    }
-  }
-}
-
-function clearAttention(): void {
-  for (const el of output.querySelectorAll<HTMLElement>(".attn-key")) {
-    el.classList.remove("attn-key");
-    delete el.dataset.attn;
-  }
-}
-
 for (const view of [output, tree]) {
-  view.addEventListener("mouseover", (e) => showTip(e.target));
-  view.addEventListener("mouseleave", hideTip);
-  view.addEventListener("focusin", (e) => showTip(e.target));
-  view.addEventListener("focusout", hideTip);
+  view.addEventListener("mouseover", (e) => tip.show(e.target));
+  view.addEventListener("mouseleave", () => tip.hide());
+  view.addEventListener("focusin", (e) => tip.show(e.target));
+  view.addEventListener("focusout", () => tip.hide());
 }
 
 // "Collapse and continue" from a chip or a tree member: a new run that commits the primary path
@@ -601,7 +260,7 @@ output.addEventListener("keydown", (e) => {
     e.preventDefault();
     collapseAndContinue(e.target);
   } else if (e.key === "Escape") {
-    hideTip();
+    tip.hide();
   }
 });
 // A tree item stops its click from bubbling, and the tree handles Enter / Space itself; both end
@@ -623,7 +282,7 @@ function selectedTreeItem(detail: unknown): HTMLElement | null {
 function requestRun(continuation?: { prompt: string; responsePrefix: string }): void {
   let settings: GenerationSettings;
   try {
-    settings = readSettings();
+    settings = form.read();
   } catch (e) {
     setStatus((e as Error).message, "error");
     return;
@@ -632,7 +291,7 @@ function requestRun(continuation?: { prompt: string; responsePrefix: string }): 
     setStatus("Write a prompt first.", "error");
     return;
   }
-  const format = continuation ? "chat" : readFormat();
+  const format = continuation ? "chat" : form.readFormat();
   vscode.postMessage({ type: "run", prompt: continuation?.prompt ?? prompt.value, settings, format, attention: attentionBox.checked, ...(continuation ? { responsePrefix: continuation.responsePrefix } : {}) });
 }
 runButton.addEventListener("click", () => requestRun());
@@ -642,13 +301,13 @@ prompt.addEventListener("keydown", (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key === "Enter") requestRun();
 });
 byId("format").addEventListener("change", () => {
-  syncFormatHint();
+  form.syncFormatHint();
   saveState();
 });
-for (const el of [prompt, ...Object.values(fields)]) {
-  el.addEventListener("input", () => { syncScheduleField(); saveState(); });
+for (const el of [prompt, ...Object.values(form.fields)]) {
+  el.addEventListener("input", () => { form.syncSchedule(); saveState(); });
   el.addEventListener("change", () => {
-    syncScheduleField();
+    form.syncSchedule();
     saveState();
   });
 }
@@ -657,8 +316,8 @@ for (const el of [prompt, ...Object.values(fields)]) {
 // through the panel serializer).
 prompt.value = stored.state.prompt;
 const restored = stored.state.settings !== undefined;
-if (stored.state.settings) writeSettings(stored.state.settings);
-writeFormat(stored.state.format);
+if (stored.state.settings) form.write(stored.state.settings);
+form.writeFormat(stored.state.format);
 const restoredRun = history.find((r) => r.key === stored.state.shownKey) ?? history[history.length - 1];
 if (restoredRun) show(restoredRun);
 else renderHistory();
@@ -673,7 +332,7 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
   }
   switch (msg.type) {
     case "init":
-      if (msg.defaults && !restored) writeSettings(msg.defaults);
+      if (msg.defaults && !restored) form.write(msg.defaults);
       if (msg.model) setModelLine(msg.model);
       if (!running && !shown) setStatus(`Connected to TEMPO ${msg.extensionVersion}.`, "connected");
       break;
@@ -700,8 +359,8 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
         history.push(run);
         if (history.length > MAX_HISTORY_RUNS) history.splice(0, history.length - MAX_HISTORY_RUNS);
         prompt.value = msg.prompt;
-        writeSettings(msg.settings);
-        writeFormat(msg.format);
+        form.write(msg.settings);
+        form.writeFormat(msg.format);
       }
       live = run;
       setRunning(true);
@@ -745,10 +404,11 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
       flushQueued();
       if (msg.view) {
         views.selectedIndex = PLAYGROUND_VIEWS.indexOf(msg.view);
-        syncTree();
-        syncTable();
+        const steps = shown?.steps ?? [];
+        treeView.sync(steps);
+        table.sync(steps);
       }
-      const selectedView = [output, tree, tableBody][views.selectedIndex] ?? output;
+      const selectedView = [output, tree, table.body][views.selectedIndex] ?? output;
       vscode.postMessage({
         type: "rendered",
         requestId: msg.requestId,
@@ -770,8 +430,8 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
 // Say "ready" only after the elements are defined, so the extension never posts into a page
 // that cannot render yet.
 void Promise.all(USED_ELEMENTS.map((name) => customElements.whenDefined(name))).then(() => {
-  syncScheduleField();
-  syncFormatHint();
+  form.syncSchedule();
+  form.syncFormatHint();
   const theme = [...document.body.classList].find((c) => c.startsWith("vscode-")) ?? "unknown";
   vscode.postMessage({ type: "ready", elements: USED_ELEMENTS.filter((n) => customElements.get(n)), theme });
 });
