@@ -88,6 +88,16 @@ async function answerInputBox(page: Page, title: string, text: string): Promise<
   await page.locator(".quick-input-widget").waitFor({ state: "hidden", timeout: 15_000 });
 }
 
+/** A modal dialog (a modal showInformationMessage): waits for it, returns its text and clicks `button`. */
+async function answerDialog(page: Page, button: string): Promise<string> {
+  const dialog = page.locator(".monaco-dialog-box");
+  await dialog.waitFor({ state: "visible", timeout: 15_000 });
+  const text = (await dialog.textContent()) ?? "";
+  await dialog.locator(".monaco-button", { hasText: new RegExp(`^${button}$`) }).first().click();
+  await dialog.waitFor({ state: "hidden", timeout: 15_000 });
+  return text;
+}
+
 /**
  * Collapses the first parallel set in the Tree tab of the shown raw run onto its member 1 by
  * `act`, and checks the run that follows: its prompt is the old prompt, the primary path before
@@ -308,11 +318,16 @@ async function main(): Promise<number> {
       },
     },
     {
-      name: 'the palette runs "TEMPO: Compare Isolated vs Visible" and the comparison view fills, aligned by step',
+      name: 'the palette runs "TEMPO: Compare Isolated vs Visible", shows its settings, and the comparison view fills, aligned by step',
       fn: async () => {
         if (!page) throw new Error("no page");
         await runFromPalette(page, "TEMPO: Compare Isolated vs Visible");
         await answerInputBox(page, "TEMPO: Compare Isolated vs Visible", PROMPT);
+        // The settings it will run with come first, savable as an experiment file.
+        const settings = await answerDialog(page, "Run");
+        for (const want of [/threshold [\d.]+/, /max width \d+/, /policy \w+/, /tempo-demo-code\.gguf/, /Save Experiment File/]) {
+          if (!want.test(settings)) throw new Error(`the settings dialog lacks ${want}: ${JSON.stringify(settings)}`);
+        }
         const frame = await webviewFrameWith(page, 'table#compare:not([hidden]) tbody tr', 120_000);
         const rows = await frame.locator("table#compare tbody tr").count();
         if (rows < 2) throw new Error(`the comparison shows ${rows} rows`);
