@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { styleText } from "node:util";
 import { TempoModel } from "../engine/model.js";
 import { TempoInputError } from "../engine/errors.js";
-import { TempoSession, FlashAttention, MAX_CONTEXT_SIZE, MAX_THREADS, MIN_CONTEXT_SIZE, type SessionOptions } from "../engine/session.js";
+import { TempoSession, FlashAttention, MAX_CONTEXT_SIZE, MAX_THREADS, MIN_CONTEXT_SIZE } from "../engine/session.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { overallVerdict, runSelfCheck } from "../engine/tempo/selfcheck.js";
 import type { GenerationConfig, GenerationResult, StepEvent } from "../engine/types.js";
@@ -56,11 +56,10 @@ function engineOptions(cmd: Command): Command {
     .addOption(new Option("--flash-attention <mode>", "flash attention").choices(["on", "off"]).default("off"));
 }
 
-/** `extra`: session options that depend on the model (its layer count). */
-async function openSession(flags: EngineFlags, lanes: number, extra?: (model: TempoModel) => Pick<SessionOptions, "attentionLayers" | "pruneLookahead">): Promise<TempoSession> {
+async function openSession(flags: EngineFlags, lanes: number): Promise<TempoSession> {
   const model = await TempoModel.open(flags.model ?? defaultModelPath(), { gpu: flags.gpu });
   try {
-    return new TempoSession(model, { contextSize: flags.contextSize, lanes, flashAttention: flags.flashAttention, threads: flags.threads, ...extra?.(model) });
+    return new TempoSession(model, { contextSize: flags.contextSize, lanes, flashAttention: flags.flashAttention, threads: flags.threads });
   } catch (e) {
     await model.dispose();
     throw e;
