@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { parserFor } from "./parse.js";
 import { stepEventSchema } from "../src/protocol/engine.js";
+import { setAttentionContrastSchema } from "../src/protocol/attention.js";
 import type { TempoMode } from "../src/protocol/generation.js";
 
 export const COMPARED_MODES = ["isolated", "visible", "standard"] as const satisfies readonly TempoMode[];
@@ -14,6 +15,8 @@ export const comparisonDataSchema = z.object({
   js: z.array(z.number().nullable()).optional(),
   /** The full report (report.html of the comparison's capture folder). */
   reportHtml: z.string().optional(),
+  /** Isolated vs visible attention per set and layer, when the comparison captured attention. */
+  attention: z.array(setAttentionContrastSchema).optional(),
 });
 export type ComparisonData = z.infer<typeof comparisonDataSchema>;
 
@@ -27,7 +30,11 @@ export type ComparisonExtensionMessage = z.input<typeof extensionSchema>;
 const webviewSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ready") }),
   z.object({ type: z.literal("cspViolation"), directive: z.string().max(200), blockedUri: z.string().max(500) }),
-  z.object({ type: z.literal("rendered"), requestId: z.number().int(), rows: z.number().int(), divergent: z.number().int() }),
+  z.object({
+    type: z.literal("rendered"), requestId: z.number().int(), rows: z.number().int(), divergent: z.number().int(),
+    /** The attention section's sets, and its siblings rows whose isolated cell is an exact 0 / whose visible cell is above 0. */
+    attention: z.object({ sets: z.number().int(), isolatedSiblingsZero: z.number().int(), visibleSiblingsPositive: z.number().int() }),
+  }),
   z.object({ type: z.literal("openReport") }),
   z.object({ type: z.literal("runCompare") }),
   /** Something for the TEMPO log (e.g. stored state discarded as invalid). */

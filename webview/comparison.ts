@@ -12,6 +12,7 @@ import {
   type ComparisonWebviewMessage,
 } from "./comparison-protocol.js";
 import { formatProb, visibleToken } from "./render.js";
+import { attentionSection, renderedAttention } from "./comparison-attention.js";
 import type { StepEventMessage } from "./protocol.js";
 
 interface VsCodeApi {
@@ -29,6 +30,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 const status = document.getElementById("status") as HTMLElement;
 const table = document.getElementById("compare") as HTMLTableElement;
 const body = table.tBodies[0];
+const attention = document.getElementById("attention") as HTMLElement;
 const reportButton = document.getElementById("open-report") as HTMLElement;
 document.getElementById("compare-run")?.addEventListener("click", () => vscode.postMessage({ type: "runCompare" }));
 reportButton.addEventListener("click", () => vscode.postMessage({ type: "openReport" }));
@@ -54,6 +56,7 @@ function render(data: ComparisonData | null): void {
   // Stored (bounded) so the last comparison survives a window reload.
   vscode.setState(comparisonState(data));
   body.replaceChildren();
+  attention.replaceChildren(...(data ? attentionSection(data) : []));
   reportButton.hidden = !data?.reportHtml;
   if (!data) {
     table.hidden = true;
@@ -89,7 +92,7 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
   const msg = parseComparisonExtensionMessage(event.data);
   if (!msg) return;
   if (msg.type === "show") render(msg.data);
-  else vscode.postMessage({ type: "rendered", requestId: msg.requestId, rows: body.rows.length, divergent: body.querySelectorAll("tr.divergent").length });
+  else vscode.postMessage({ type: "rendered", requestId: msg.requestId, rows: body.rows.length, divergent: body.querySelectorAll("tr.divergent").length, attention: renderedAttention(attention) });
 });
 
 // The last comparison as stored before a reload: shown at once (the extension sends it again on "ready").

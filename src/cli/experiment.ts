@@ -33,6 +33,7 @@ import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { EVAL_OUT_RULE, runEvalCommand } from "./eval.js";
 import { EXPERIMENT_FILE_NAME, EXPERIMENT_FILE_VERSION, parseExperiment, type CompareExperiment, type EvalExperiment, type ExperimentFile, type GenerateExperiment } from "../protocol/experiment-file.js";
 import type { TempoMode } from "../protocol/generation.js";
+import type { AttentionLayers } from "../protocol/attention.js";
 import { readPromptFile } from "./prompt-file.js";
 
 export interface ResolvedEngine { gpu: GpuChoice; contextSize: number; threads: number; flashAttention: FlashAttention }
@@ -44,7 +45,7 @@ interface ResolvedBase {
 }
 export interface ResolvedCompareSettings {
   qMode: Exclude<TempoMode, "standard">;
-  attentionLayers: number[] | null;
+  attentionLayers: AttentionLayers | null;
   logits: { kind: "topk"; k: number } | { kind: "full"; dtype: "F32" | "F16" };
   analysisWorkers?: number;
 }

@@ -33,6 +33,7 @@ import { addPromptFileOption } from "./prompt-file.js";
 import { executeExperiment, experimentBaseDir, readExperimentFile, type GenerateHooks } from "./experiment.js";
 import { ModelMismatchError } from "../engine/capture/reader.js";
 import { EXPERIMENT_FILE_VERSION, type ExperimentFile } from "../protocol/experiment-file.js";
+import type { AttentionLayers } from "../protocol/attention.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -247,7 +248,7 @@ generationOptions(engineOptions(program.command("compare").description("isolated
   .option("--from <capture>", "replay the sets of an earlier capture (made with the same model file) instead of generating")
   .option("--prompts <file>", "many prompts (one per line, or JSONL {\"prompt\"}): per-prompt captures + paired statistics")
   .addOption(new Option("--q-mode <mode>", "the mode the same sets are replayed under").choices(["visible", "causal", "isolated"]).default("visible"))
-  .option("--attention-layers <list>", "capture attention of these layers (comma-separated) in the P and Q replays and the null baseline (with --from too)", parseLayers)
+  .option("--attention-layers <list>", "capture attention of these layers (comma-separated, or all) in the P and Q replays and the null baseline (with --from too)", (v: string): AttentionLayers => (v === "all" ? "all" : parseLayers(v)))
   .option("--full-logits", "store full-vocabulary distributions (default: top-50)")
   .option("--f16", "store the --full-logits rows as float16")
   .option("--analysis-workers <n>", "worker threads for the per-step divergence work; 0 keeps it on the main thread (default: one per core the decode threads leave free, up to 4; none for a short comparison)", wholeNumber("analysis workers", 64))

@@ -11,6 +11,8 @@ import { showReport } from "./reportPanel.js";
 import { confirmSettings } from "./confirmRun.js";
 import { compareExperimentFile } from "./experiment-files.js";
 import { resolveConfig } from "../engine/tempo/config.js";
+import { compareAttentionLayers } from "./config.js";
+import type { AttentionLayers } from "../protocol/attention.js";
 
 export interface CompareContext {
   context: vscode.ExtensionContext;
@@ -40,7 +42,8 @@ export async function compareModes(c: CompareContext, promptArg?: unknown, setti
   // Pruning is a generation's, not a comparison's: compare replays the sets as decoded.
   const base = { ...c.baseSettings(), ...overrides.data, pruneMass: 0 };
   // Asked when a person started it (a command with arguments is a script or a test).
-  if (typeof promptArg !== "string" && !(await confirmCompare(c.engine.options(), prompt, base))) return undefined;
+  const attentionLayers = compareAttentionLayers();
+  if (typeof promptArg !== "string" && !(await confirmCompare(c.engine.options(), prompt, base, attentionLayers))) return undefined;
   const captureRoot = join(c.context.globalStorageUri.fsPath, "captures");
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: "TEMPO: isolated vs visible", cancellable: true },
@@ -53,7 +56,7 @@ export async function compareModes(c: CompareContext, promptArg?: unknown, setti
         progress.report({ message, increment: Math.max(0, total - reported) });
         reported = Math.max(reported, total);
       };
-      const compared = c.engine.compare(prompt, { ...base, mode: "isolated" }, captureRoot, (e) => {
+      const compared = c.engine.compare(prompt, { ...base, mode: "isolated" }, captureRoot, attentionLayers, (e) => {
         if (e.type === "progress") report(((e.phase === "replay" ? 1 : 0) + (e.fraction ?? 0)) / 4, e.message);
         else if (e.type === "steps") out.runs.isolated.push(...e.steps);
       });
@@ -61,6 +64,7 @@ export async function compareModes(c: CompareContext, promptArg?: unknown, setti
       const outcome = await compared.result.finally(() => sub.dispose());
       out.js = outcome.js;
       out.reportHtml = outcome.reportHtml;
+      if (outcome.attention.length) out.attention = outcome.attention;
       for (const [k, mode] of (["visible", "standard"] as const).entries()) {
         if (token.isCancellationRequested) return undefined;
         report((2 + k) / 4, `${mode} run`);
@@ -83,7 +87,7 @@ export async function compareModes(c: CompareContext, promptArg?: unknown, setti
 }
 
 /** The settings the comparison will run with (the engine's resolution of them), shown and savable. */
-async function confirmCompare(engine: EngineOptions, prompt: string, settings: GenerationSettings): Promise<boolean> {
+async function confirmCompare(engine: EngineOptions, prompt: string, settings: GenerationSettings, attentionLayers: AttentionLayers | undefined): Promise<boolean> {
   let config;
   try {
     config = resolveConfig({ ...settings, mode: "isolated" });
@@ -96,7 +100,8 @@ async function confirmCompare(engine: EngineOptions, prompt: string, settings: G
     `model ${basename(engine.modelPath)}`,
     `threshold ${config.threshold} (${config.schedule}${config.schedule === "constant" ? "" : ` to ${config.thresholdEnd}`}), max width ${config.maxWidth}, max steps ${config.maxSteps}, min steps ${config.minSteps}`,
     `policy ${config.policy}, temperature ${config.temperature}, relative alpha ${config.relativeAlpha}${config.stopStrings.length ? `, stop strings ${JSON.stringify(config.stopStrings)}` : ""}`,
+    `attention ${attentionLayers ? `captured (${attentionLayers === "all" ? "every layer" : `layers ${attentionLayers.join(",")}`}) in the isolated, visible and null replays` : "not captured (tempo.compare.attention)"}`,
     `prompt ${JSON.stringify(prompt.length > 80 ? `${prompt.slice(0, 79)}…` : prompt)}`,
   ];
-  return confirmSettings("Compare Isolated vs Visible", lines, compareExperimentFile(engine, prompt, config));
+  return confirmSettings("Compare Isolated vs Visible", lines, compareExperimentFile(engine, prompt, config, attentionLayers));
 }

@@ -8,6 +8,8 @@ import { pageOptions, WebviewPage, type CspViolation } from "./webviewPage.js";
 
 export const COMPARISON_VIEW_ID = "tempo.comparison";
 
+export type RenderedComparison = Omit<Extract<ReturnType<typeof parseComparisonWebviewMessage>, { type: "rendered" }>, "type" | "requestId">;
+
 export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private page: WebviewPage<ComparisonExtensionMessage> | undefined;
@@ -58,7 +60,7 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
       } else if (msg.type === "log") {
         this.log.warn(msg.message);
       } else if (msg.type === "rendered") {
-        page.answer(msg.requestId, { rows: msg.rows, divergent: msg.divergent });
+        page.answer(msg.requestId, { rows: msg.rows, divergent: msg.divergent, attention: msg.attention });
       }
     });
     view.onDidChangeVisibility(() => {
@@ -77,8 +79,8 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
     this.page?.post({ type: "show", data });
   }
 
-  /** Test hook: the rows the view rendered and how many are marked divergent. */
-  async inspect(): Promise<{ rows: number; divergent: number }> {
+  /** Test hook: the rows the view rendered, how many are marked divergent, and its attention section. */
+  async inspect(): Promise<RenderedComparison> {
     await vscode.commands.executeCommand(`${COMPARISON_VIEW_ID}.focus`);
     const page = this.page ?? await new Promise<WebviewPage<ComparisonExtensionMessage>>((resolve) => this.pageWaiters.push(resolve));
     return page.inspect((requestId) => ({ type: "inspect", requestId }));

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import * as vscode from "vscode";
 import type { EngineOptions, GenerationSettings } from "../protocol/engine.js";
+import type { AttentionLayers } from "../protocol/attention.js";
 import { DEFAULT_CONFIG, oneOf, NEXT_STEP_POLICIES, TEMPO_MODES, THRESHOLD_SCHEDULES } from "../protocol/generation.js";
 
 export const DEMO_MODEL_FILE = "tempo-demo-code.gguf";
@@ -36,6 +37,11 @@ export function engineOptions(extensionUri: vscode.Uri): EngineOptions {
     flashAttention: c.get<string>("flashAttention") === "on" ? "on" : "off",
     threads: Math.max(0, Math.floor(c.get<number>("threads", 0))),
   };
+}
+
+/** `tempo.compare.attention`: the layers Compare Isolated vs Visible captures attention of (every one), or none. */
+export function compareAttentionLayers(): AttentionLayers | undefined {
+  return vscode.workspace.getConfiguration("tempo.compare").get<boolean>("attention", true) ? "all" : undefined;
 }
 
 /**

@@ -8,6 +8,7 @@ import type {
   CompletionRequest, CompletionResult, DownloadRequest, EngineOptions, FinalEvent, GenerationSettings, ModelSummary, RunOptions, RunSummary, StreamedEvent,
 } from "../protocol/engine.js";
 import type { ExperimentSpec, ExperimentView } from "../protocol/experiment.js";
+import type { AttentionLayers } from "../protocol/attention.js";
 import { engineOptions } from "./config.js";
 
 /** A finished compare: its capture, report and divergences. */
@@ -122,8 +123,8 @@ export class EngineService implements vscode.Disposable {
   }
 
   /** Isolated vs visible through the engine's compareModes (capture + report under `captureRoot`); the isolated run's steps stream first. */
-  compare(prompt: string, settings: GenerationSettings, captureRoot: string, onEvent: (event: StreamedEvent<"compare">) => void): Handle<CompareOutcome> {
-    return this.engine().request("compare", { engine: this.options(), prompt, settings, captureRoot }, this.trackingModel(onEvent));
+  compare(prompt: string, settings: GenerationSettings, captureRoot: string, attentionLayers: AttentionLayers | undefined, onEvent: (event: StreamedEvent<"compare">) => void): Handle<CompareOutcome> {
+    return this.engine().request("compare", { engine: this.options(), prompt, settings, captureRoot, ...(attentionLayers ? { attentionLayers } : {}) }, this.trackingModel(onEvent));
   }
 
   /** The completion experiment with the configured model; files staged under `outRoot`. Cancelled, it resolves with the partial results. */

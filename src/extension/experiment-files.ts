@@ -1,5 +1,6 @@
 // Experiment files (docs/experiments.md) for what the extension is about to run, from its
 // engine options and settings: the same file `tempo run` reruns. No vscode here: unit-tested.
+import type { AttentionLayers } from "../protocol/attention.js";
 import type { EngineOptions } from "../protocol/engine.js";
 import type { GenerationConfig } from "../protocol/generation.js";
 import type { ExperimentSpec } from "../protocol/experiment.js";
@@ -20,8 +21,8 @@ export function experimentBase(engine: EngineOptions): Pick<ExperimentFile, "ver
 }
 
 /** "Compare Isolated vs Visible": P isolated (the config's mode), Q visible. */
-export function compareExperimentFile(engine: EngineOptions, prompt: string, generation: GenerationConfig): ExperimentFile {
-  return { ...experimentBase(engine), command: "compare", prompt, generation, compare: { qMode: "visible" } };
+export function compareExperimentFile(engine: EngineOptions, prompt: string, generation: GenerationConfig, attentionLayers: AttentionLayers | undefined): ExperimentFile {
+  return { ...experimentBase(engine), command: "compare", prompt, generation, compare: { qMode: "visible", attentionLayers: attentionLayers ?? null } };
 }
 
 /** "Run Completion Experiment": its arms, tasks and limit; every other setting tempo eval's default. */

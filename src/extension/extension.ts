@@ -4,7 +4,7 @@
 import * as vscode from "vscode";
 import { generationSettingsSchema, runOptionsSchema, type GenerationSettings, type RunOptions, type RunSummary } from "../protocol/engine.js";
 import type { ExtensionMessage, PlaygroundView } from "../../webview/protocol.js";
-import { ComparisonViewProvider, COMPARISON_VIEW_ID } from "./comparisonView.js";
+import { ComparisonViewProvider, COMPARISON_VIEW_ID, type RenderedComparison } from "./comparisonView.js";
 import { compareModes, type CompareContext } from "./compare.js";
 import { generationDefaults } from "./config.js";
 import { downloadModel } from "./download.js";
@@ -34,7 +34,7 @@ export interface TempoExtensionApi {
   /** Test hooks: what the playground page rendered; post a message to it as the extension would. */
   inspectPlayground(view?: PlaygroundView): Promise<RenderedInfo>;
   postToPlayground(message: ExtensionMessage): void;
-  inspectComparison(): Promise<{ rows: number; divergent: number }>;
+  inspectComparison(): Promise<RenderedComparison>;
   /** The inline completion provider as registered (tests call it on real documents). */
   readonly inlineCompletions: TempoInlineCompletionProvider;
   /** The experiment results page: what it shows (optionally after opening a task's drill-down), and its Export button. */

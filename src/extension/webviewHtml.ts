@@ -152,6 +152,7 @@ export function comparisonHtml(r: PageResources): string {
     <thead><tr><th scope="col">Step</th><th scope="col">Isolated</th><th scope="col">Visible</th><th scope="col">Standard</th><th scope="col" title="Jensen-Shannon divergence (nats) of the next-token distributions after the same set, isolated vs visible">JS</th></tr></thead>
     <tbody></tbody>
   </table>
+  <section id="attention" aria-label="Attention, isolated vs visible"></section>
 </main>`,
   );
 }

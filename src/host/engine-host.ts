@@ -12,6 +12,7 @@ import { pruningSessionOptions } from "../engine/tempo/pruning.js";
 import { CaptureRecorder } from "../engine/capture/recorder.js";
 import { captureInfoFor } from "../engine/capture/run-info.js";
 import { compareModes } from "../engine/analysis/compare-run.js";
+import { setContrasts } from "../engine/analysis/report-model.js";
 import { downloadModelFile } from "./model-download.js";
 import { distinctAlternatives, generateCompletionPaths } from "../engine/eval/completion-paths.js";
 import { fitPrefix, inlineTruncationTarget } from "../engine/eval/inline-prompt.js";
@@ -200,6 +201,7 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
     qMode: "visible",
     contextSize: req.engine.contextSize > 0 ? req.engine.contextSize : undefined,
     threads: threadsOption(req.engine),
+    attentionLayers: req.attentionLayers,
     analysisWorkers: req.analysisWorkers,
     signal,
     onProgress: (phase, done, total) => {
@@ -222,6 +224,7 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
     js: result.report.steps.map((s) => (Number.isFinite(s.js) ? s.js : null)),
     meanJs: mean(result.report.summary.js),
     nullMeanJs: mean(result.report.nullBaseline.summary.js),
+    attention: setContrasts(result.report.attention ?? []),
   });
 }
 

@@ -30,3 +30,44 @@ export const stepAttentionSchema = z.object({
   members: z.array(memberAttentionSchema).min(1),
 }).strict();
 export type StepAttention = z.output<typeof stepAttentionSchema>;
+
+/** Layers whose attention a comparison captures: "all" (every layer of the model) or a list. */
+export const attentionLayersSchema = z.union([
+  z.literal("all"),
+  z.array(z.number().int("attention layers are integers").nonnegative("attention layers are >= 0")).min(1, "give at least one attention layer"),
+], { error: 'attention layers must be "all" or a list of layer numbers' });
+export type AttentionLayers = z.output<typeof attentionLayersSchema>;
+
+/** `layers` as layer numbers of a model with `nLayer` layers (the session checks the range). */
+export function layersOf(layers: AttentionLayers, nLayer: number): number[] {
+  return layers === "all" ? Array.from({ length: nLayer }, (_, l) => l) : [...layers];
+}
+
+/**
+ * One target of one set in one layer, isolated (P) vs visible (Q), over the set's members and
+ * heads: a row of the report's attention table, and of the comparison view's.
+ */
+export const attentionContrastSchema = z.object({
+  target: z.string(),
+  /** Mean mass under P and under Q, and Q − P of those means. */
+  p: z.number(),
+  q: z.number(),
+  diff: z.number(),
+  /** Largest |P − Q| and |P − null| over members and heads: the effect beside its noise. */
+  maxAbsPQ: z.number(),
+  maxAbsPNull: z.number(),
+  /** Whether every member and head puts exactly 0 there (an exact zero, not a small value). */
+  pZero: z.boolean(),
+  qZero: z.boolean(),
+}).strict();
+export type AttentionContrast = z.output<typeof attentionContrastSchema>;
+
+/** A set's contrasts in one layer. */
+export const setAttentionContrastSchema = z.object({
+  step: z.number().int().nonnegative(),
+  layer: z.number().int().nonnegative(),
+  /** Member texts in member order (display form: model text, always set as text). */
+  members: z.array(z.string()),
+  contrasts: z.array(attentionContrastSchema),
+}).strict();
+export type SetAttentionContrast = z.output<typeof setAttentionContrastSchema>;

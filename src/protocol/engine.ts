@@ -5,7 +5,7 @@ import { z } from "zod";
 import { experimentProgressSchema, experimentSpecSchema, experimentViewSchema } from "./experiment.js";
 import { generationSettingsSchema, modeSchema, policySchema, STOP_REASONS } from "./generation.js";
 import { pruneDecisionSchema } from "./pruning.js";
-import { stepAttentionSchema } from "./attention.js";
+import { attentionLayersSchema, setAttentionContrastSchema, stepAttentionSchema } from "./attention.js";
 
 const finite = z.number().refine(Number.isFinite, "must be finite");
 /** Probabilities are finite in [0, 1]; log-probabilities may be -Infinity (p = 0). */
@@ -77,6 +77,8 @@ export const hostRequestSchema = z.discriminatedUnion("type", [
     prompt: z.string(),
     settings: generationSettingsSchema,
     captureRoot: z.string().min(1),
+    /** Layers whose attention the P, Q and null replays capture (report and comparison view); none when absent. */
+    attentionLayers: attentionLayersSchema.optional(),
     /** Worker threads for the divergence work (compareModes' analysisWorkers); by size when absent. */
     analysisWorkers: z.number().int().min(0).max(64).optional(),
   }).strict(),
@@ -234,6 +236,8 @@ export const hostEventSchema = z.discriminatedUnion("type", [
     js: z.array(finite.nullable()),
     meanJs: finite.nullable(),
     nullMeanJs: finite.nullable(),
+    /** Isolated vs visible attention per set and layer (the report's first sets); empty when none was captured. */
+    attention: z.array(setAttentionContrastSchema),
   }).strict(),
   /** A finished "complete"; `result` is null when it was cancelled. */
   z.object({ type: z.literal("completed"), id: requestId, result: completionResultSchema.nullable() }).strict(),

@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import { generationConfigSchema, modeSchema } from "./generation.js";
+import { attentionLayersSchema } from "./attention.js";
 
 export const EXPERIMENT_FILE_VERSION = 1;
 /** The name every capture and eval folder stores its resolved experiment under. */
@@ -64,8 +65,8 @@ const logitsSchema = z.discriminatedUnion("kind", [
 const compareSchema = z.object({
   /** The mode the generated sets are replayed under beside the generation's (P) mode. Default visible. */
   qMode: z.enum(["visible", "causal", "isolated"], { error: "qMode must be visible, causal or isolated" }),
-  /** Layers whose attention is captured; null or absent: none. */
-  attentionLayers: z.array(int("attention layer")).nullable(),
+  /** Layers whose attention is captured ("all": every layer); null or absent: none. */
+  attentionLayers: attentionLayersSchema.nullable(),
   logits: logitsSchema,
   /** Worker threads for the divergence work. Speed only: the files do not depend on it. Absent: chosen per run. */
   analysisWorkers: int("analysis workers").min(0, "analysis workers must be at least 0"),

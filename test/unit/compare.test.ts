@@ -158,21 +158,22 @@ describe("compare: isolated vs visible by teacher-forced replay", () => {
     assert.ok(sets > 0 && generation.steps.length === P.size / 2, `sets ${sets}, worst |P - null| ${worstNull}`);
   });
 
-  it("compare --from <capture> --attention-layers 0,1 captures attention in both modes (and the null baseline)", () => {
+  it("compare --from <capture> --attention-layers all captures every layer's attention in both modes (and the null baseline)", () => {
     const root = mkdtempSync(join(tmpdir(), "tempo-cmp-from-"));
     const tempo = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
     const common = ["--model", seededModelPath(TINY_SHAPE), "--threads", "1", "--analysis-workers", "0"];
     const first = tempo("compare", ...common, "--prompt", "the value of", "--threshold", "0.05", "--max-width", "4", "--max-steps", "6", "--out", join(root, "run"));
     assert.equal(first.status, 0, first.stderr);
     const out = join(root, "again");
-    const r = tempo("compare", ...common, "--from", join(root, "run"), "--attention-layers", "0,1", "--out", out);
+    const r = tempo("compare", ...common, "--from", join(root, "run"), "--attention-layers", "all", "--out", out);
     assert.equal(r.status, 0, r.stderr);
     const capture = readCapture(out);
     const steps = capture.steps.length;
     for (const [stream, mode] of [["replay-isolated", "isolated"], ["replay-visible", "visible"], ["null-isolated", "isolated"]]) {
       const recs = capture.attention.filter((a) => a.stream === stream);
-      assert.equal(recs.length, 2 * steps, `${stream}: one record per step and layer`);
-      assert.ok(recs.every((a) => a.mode === mode && (a.layer === 0 || a.layer === 1)));
+      assert.equal(recs.length, TINY_SHAPE.nLayer * steps, `${stream}: one record per step and layer`);
+      assert.deepEqual([...new Set(recs.map((a) => a.layer))].sort(), Array.from({ length: TINY_SHAPE.nLayer }, (_, l) => l), `${stream}: every layer`);
+      assert.ok(recs.every((a) => a.mode === mode));
     }
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
     assert.ok(report.attention.length > 0 && report.attention.every((a: { p: unknown; q: unknown; nullBaseline: unknown }) => a.p && a.q && a.nullBaseline));

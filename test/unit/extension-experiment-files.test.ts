@@ -27,10 +27,13 @@ describe("experiment files from VS Code", function () {
 
   it("Compare's file runs the settings the modal showed", () => {
     const generation = resolveConfig({ mode: "isolated", threshold: 0.05, maxWidth: 4, maxSteps: 12 });
-    const out = resolved(compareExperimentFile(engine, "function add(a, b) {", generation));
+    const out = resolved(compareExperimentFile(engine, "function add(a, b) {", generation, "all"));
     assert.equal(out.command, "compare");
     assert.deepEqual(out.generation, generation);
-    assert.deepEqual((out.compare as { qMode: string }).qMode, "visible");
+    const compare = out.compare as { qMode: string; attentionLayers: unknown };
+    assert.deepEqual([compare.qMode, compare.attentionLayers], ["visible", "all"]);
+    const off = resolved(compareExperimentFile(engine, "function add(a, b) {", generation, undefined)).compare as { attentionLayers: unknown };
+    assert.equal(off.attentionLayers, null, "tempo.compare.attention off: no capture");
     assert.equal(out.prompt, "function add(a, b) {");
   });
 

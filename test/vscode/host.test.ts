@@ -229,5 +229,13 @@ describe("TEMPO engine host from the extension", function () {
     const shown = await tempo.inspectComparison();
     assert.equal(shown.rows, Math.max(data.runs.isolated.length, data.runs.visible.length, data.runs.standard.length));
     assert.ok(shown.divergent <= shown.rows);
+    // tempo.compare.attention (on by default): isolated vs visible attention per set and layer.
+    const attention = data.attention ?? [];
+    assert.ok(attention.length > 0, "no attention summary (the run had no set of two or more?)");
+    const siblings = attention.map((a) => a.contrasts.find((c) => c.target === "siblings")!);
+    assert.ok(siblings.every((c) => c.pZero && c.p === 0), "isolated members put exactly 0 on their siblings");
+    assert.ok(siblings.some((c) => c.q > 0 && c.maxAbsPQ > c.maxAbsPNull), "visible members attend to their siblings, above the null baseline");
+    const sets = new Set(attention.map((a) => a.step)).size;
+    assert.deepEqual(shown.attention, { sets, isolatedSiblingsZero: siblings.length, visibleSiblingsPositive: siblings.filter((c) => !c.qZero && c.q > 0).length });
   });
 });

@@ -16,6 +16,7 @@ import { DivergenceCollector } from "./collector.js";
 import { StepAnalysisPool } from "./step-analysis-pool.js";
 import { DivergenceReport, SetAttentionSummary, SetTokenAttention } from "./report-model.js";
 import { visibleSet, visibleToken } from "../../protocol/token-display.js";
+import { layersOf, type AttentionLayers } from "../../protocol/attention.js";
 import { checkRecordedRun } from "./recorded-check.js";
 
 /** The report shows attention for at most this many sets (the capture keeps them all). */
@@ -44,9 +45,10 @@ export interface CompareRequest {
   threads?: number;
   /**
    * Layers whose attention is captured, in the P and Q replays and the null-baseline replay
-   * (not the generation: every stream is a replay, so a recorded run captures it too).
+   * (not the generation: every stream is a replay, so a recorded run captures it too);
+   * "all": every layer of the model.
    */
-  attentionLayers?: number[];
+  attentionLayers?: AttentionLayers;
   logits?: LogitsCaptureOptions;
   signal?: AbortSignal;
   /** Worker threads for the per-step divergence work (0: on this thread). Default StepAnalysisPool.workersFor(steps, vocabulary, decode threads). */
@@ -99,7 +101,8 @@ export function attentionStreams(pMode: TempoMode, qMode: TempoMode): { name: st
   return [{ name: `replay-${pMode}`, mode: pMode }, { name: `replay-${qMode}`, mode: qMode }, { name: `null-${pMode}`, mode: pMode }];
 }
 
-export async function compareModes(model: TempoModel, r: CompareRequest): Promise<CompareResult> {
+export async function compareModes(model: TempoModel, request: CompareRequest): Promise<CompareResult> {
+  const r = { ...request, attentionLayers: request.attentionLayers && layersOf(request.attentionLayers, model.info.nLayer) };
   const pMode = r.config.mode;
   const qMode = r.qMode ?? "visible";
   if (pMode === "standard" || qMode === "standard") throw new TempoInputError("compare needs two parallel modes (isolated, visible, causal); standard has no sets");

@@ -2,7 +2,7 @@
  * report.html: one self-contained page (inline CSS, charts inline as SVG, no scripts, no
  * external resources). Every piece of model or user text goes through escapeHtml.
  */
-import { attentionContrast, CONTRAST_TARGETS, type DivergenceReport } from "./report-model.js";
+import { shownContrasts, type DivergenceReport } from "./report-model.js";
 import { tokenViewCss, tokenViewHtml } from "./attention-tokens-html.js";
 import { renderAttentionCharts, renderCharts, type ReportCharts } from "./report-charts.js";
 import { escapeHtml as esc, fmt, fmtInterval, fmtMeanSe, summaryRows } from "./report-format.js";
@@ -71,7 +71,7 @@ function attentionSection(r: DivergenceReport): string[] {
     h.push(`<details><summary>step ${step}: <span class="tok">${esc(items[0].x.members.map((m) => JSON.stringify(m)).join(" | "))}</span> (max sibling attention: P ${esc(fmt(sib("p")))}, Q ${esc(fmt(sib("q")))})</summary>`);
     h.push(`<table><thead><tr><th>Layer</th><th class="l">Target</th><th>P: ${esc(r.p.label)}</th><th>Q: ${esc(r.q.label)}</th><th>Q − P</th><th>max |P − Q|</th><th class="null">max |P − null|</th></tr></thead><tbody>`);
     for (const { x } of items) {
-      for (const c of attentionContrast(x).filter((c) => CONTRAST_TARGETS.includes(c.target))) {
+      for (const c of shownContrasts(x)) {
         const td = (v: number, cls = "") => `<td class="${[v === 0 ? "zero" : "", cls].filter(Boolean).join(" ")}">${esc(fmt(v))}</td>`;
         h.push(`<tr><td>${x.layer}</td><td class="l">${esc(c.target)}</td>${td(c.p)}${td(c.q)}${td(c.diff)}${td(c.maxAbsPQ)}${td(c.maxAbsPNull, "null")}</tr>`);
       }

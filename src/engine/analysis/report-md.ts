@@ -1,5 +1,5 @@
 /** report.md: summary table with the null baseline beside each metric, then the method. */
-import { attentionContrast, CONTRAST_TARGETS, type DivergenceReport } from "./report-model.js";
+import { shownContrasts, type DivergenceReport } from "./report-model.js";
 import { escapeMarkdownCell as cell, fmt, fmtInterval, fmtMeanSe, summaryRows } from "./report-format.js";
 
 export function renderReportMarkdown(r: DivergenceReport): string {
@@ -31,7 +31,7 @@ export function renderReportMarkdown(r: DivergenceReport): string {
     out.push(`| Step | Layer | Members | Target | P: ${cell(r.p.label)} | Q: ${cell(r.q.label)} | Q − P | max \\|P − Q\\| | max \\|P − null\\| |`, "|---|---|---|---|---|---|---|---|---|");
     const z = (v: number) => (v === 0 ? "0 (exact)" : fmt(v));
     for (const a of r.attention) {
-      for (const c of attentionContrast(a).filter((c) => CONTRAST_TARGETS.includes(c.target))) {
+      for (const c of shownContrasts(a)) {
         out.push(`| ${a.step} | ${a.layer} | ${cell(a.members.join(" · "))} | ${c.target} | ${z(c.p)} | ${z(c.q)} | ${z(c.diff)} | ${z(c.maxAbsPQ)} | ${z(c.maxAbsPNull)} |`);
       }
     }

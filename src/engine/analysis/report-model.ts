@@ -5,6 +5,7 @@
  */
 import type { TempoMode } from "../types.js";
 import type { DivergenceMetrics } from "./divergence.js";
+import type { AttentionContrast, SetAttentionContrast } from "../../protocol/attention.js";
 import { bootstrapMean, summarize, wilcoxonSignedRank, type BootstrapOptions, type Interval, type Summary, type TestResult } from "./stats.js";
 
 /** 2: attention summaries hold P, Q and the null baseline (p / q / nullBaseline, was mass). */
@@ -97,22 +98,8 @@ export interface SetTokenAttention {
 /** The targets the reports' comparison tables show ("other" is a consistency check, kept in report.json). */
 export const CONTRAST_TARGETS: readonly string[] = ["siblings", "self", "prompt", "earlierSets", "bos"];
 
-/** One target of a SetAttentionSummary, over its members and heads. */
-export interface AttentionContrast {
-  target: string;
-  /** Mean mass under P and under Q, and Q − P of those means. */
-  p: number;
-  q: number;
-  diff: number;
-  /** Largest |P − Q| and |P − null| over members and heads: the effect beside its noise. */
-  maxAbsPQ: number;
-  maxAbsPNull: number;
-  /** Whether every member and head puts exactly 0 there (an exact zero, not a small value). */
-  pZero: boolean;
-  qZero: boolean;
-}
-
-export function attentionContrast(a: SetAttentionSummary): AttentionContrast[] {
+/** One set's attention in one layer as contrasts by target (every target, "other" included). */
+function attentionContrast(a: SetAttentionSummary): AttentionContrast[] {
   return a.targets.map((target, t) => {
     const p = a.p[t].flat(), q = a.q[t].flat(), n = a.nullBaseline[t].flat();
     const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
@@ -122,6 +109,16 @@ export function attentionContrast(a: SetAttentionSummary): AttentionContrast[] {
       pZero: p.every((v) => v === 0), qZero: q.every((v) => v === 0),
     };
   });
+}
+
+/** The contrasts on the targets the reports and the comparison view show. */
+export function shownContrasts(a: SetAttentionSummary): AttentionContrast[] {
+  return attentionContrast(a).filter((c) => CONTRAST_TARGETS.includes(c.target));
+}
+
+/** Each set and layer with its shown contrasts (what the comparison view gets). */
+export function setContrasts(attention: readonly SetAttentionSummary[]): SetAttentionContrast[] {
+  return attention.map((a) => ({ step: a.step, layer: a.layer, members: a.members, contrasts: shownContrasts(a) }));
 }
 
 export interface DivergenceReport {
