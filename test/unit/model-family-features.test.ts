@@ -3,7 +3,8 @@
  * finds every layer's softmax and maps its cells to tokens (sliding-window layers included:
  * exactly the keys the index table puts outside the window are masked), `compare` with
  * attention runs, `perplexity` runs over several windows, and each family's own chat template
- * renders. The checks themselves live in test/fixtures/family-checks.ts, which
+ * renders, and `eval` generates and executes a built-in task under standard and isolated arms.
+ * The checks themselves live in test/fixtures/family-checks.ts, which
  * scripts/models-matrix.ts also runs to write docs/models.md.
  */
 import assert from "node:assert/strict";
@@ -14,6 +15,8 @@ import { TempoSession } from "../../src/engine/session.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { compareModes } from "../../src/engine/analysis/compare-run.js";
 import { teacherForcedPerplexity } from "../../src/engine/tempo/perplexity.js";
+import { runEval } from "../../src/engine/eval/runner.js";
+import { loadTasks } from "../../src/engine/eval/tasks.js";
 
 const PPL_TEXT = "the value of function return const let var if else while new class import export default async await";
 
@@ -74,6 +77,22 @@ describe("model families × quantisations: attention, compare, perplexity, chat"
               assert.equal(r.tokens, tokens, `${mode}: every token scored once`);
               assert.ok(r.windows.count > 1, `${mode}: ${r.windows.count} windows`);
               assert.ok(Number.isFinite(r.perplexity) && r.perplexity > 1, `${mode}: perplexity ${r.perplexity}`);
+            }
+          } finally { session.dispose(); }
+        });
+
+        it("eval runs: a built-in JavaScript task generated and executed under standard and isolated", async () => {
+          const task = loadTasks().find((t) => t.language === "javascript")!;
+          const session = new TempoSession(model, { contextSize: 256, lanes: 4, threads: CHECK_THREADS });
+          try {
+            const run = await runEval({ session, tasks: [task], settings: { arms: ["standard", "isolated"], maxSteps: 8, threshold: 0.001, maxWidth: 4, pathCap: 4, ks: [1] } });
+            assert.equal(run.aborted, false);
+            assert.deepEqual(run.items.map((i) => i.arm), ["standard", "isolated"]);
+            for (const it of run.items) {
+              assert.equal(it.skipped, false, `${it.arm}: ${it.error ?? "skipped"}`);
+              assert.ok(it.steps > 0 && it.completions.length >= 1, `${it.arm}: ${it.steps} steps`);
+              // A random-weight model's code fails its test; what matters is that it was executed.
+              for (const c of it.completions) assert.ok(["pass", "fail", "timeout"].includes(c.status), `${it.arm}: status ${c.status}`);
             }
           } finally { session.dispose(); }
         });
