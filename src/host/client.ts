@@ -1,5 +1,7 @@
 // The extension's side of the engine host: forks dist/engine-host.js on first use, matches
-// events to requests by the protocol's REQUEST_EVENTS, and turns a dead child into a rejected request instead of a hang. Plain
+// events to requests by the protocol's REQUEST_EVENTS, and turns a dead child into a rejected
+// request instead of a hang; so does a child that stays silent past a deadline it announced
+// (it is killed). Ids are never reused, across restarts too. Plain
 // Node (no vscode import) so it is testable outside VS Code.
 import { fork, type ChildProcess } from "node:child_process";
 import {
@@ -20,6 +22,18 @@ export class EngineCrashedError extends Error {
   }
 }
 
+/**
+ * The host went silent past a deadline it announced (a progress event's `deadlineMs`): its event
+ * loop is held by JavaScript that cancel cannot reach, so the client killed it; the next request
+ * starts a fresh one.
+ */
+export class EngineUnresponsiveError extends EngineCrashedError {
+  constructor(what: string, deadlineMs: number) {
+    super("killed: no answer");
+    this.message = `The TEMPO engine stopped answering for ${deadlineMs / 1000} s while ${what}; it was stopped, and the next request starts a fresh engine.`;
+  }
+}
+
 /** An error the engine reported for one request; `kind: "input"` is the user's to fix. */
 export class EngineRequestError extends Error {
   constructor(message: string, readonly kind: "input" | "internal", readonly detail?: string) {
@@ -31,6 +45,8 @@ export class EngineRequestError extends Error {
 interface Pending {
   settle(event: HostEvent): void;
   reject(error: Error): void;
+  /** Armed by a progress event with a deadline; any later event from the host re-arms or clears it. */
+  watchdog?: { timer: NodeJS.Timeout; what: string; ms: number };
 }
 
 export interface EngineLog {
@@ -98,11 +114,38 @@ export class EngineClient {
     const exit = signal ? `signal ${signal}` : `exit code ${code}`;
     if (this.disposed) return;
     this.log.error(`engine host pid ${child.pid} stopped (${exit}) with ${this.pending.size} request(s) in flight`);
-    const error = new EngineCrashedError(exit);
+    this.failAll(new EngineCrashedError(exit));
+  }
+
+  /** The child is gone (or being killed): everything in flight fails with `error`. */
+  private failAll(error: EngineCrashedError): void {
     const pending = [...this.pending.values()];
     this.pending.clear();
-    for (const p of pending) p.reject(error);
+    for (const p of pending) {
+      clearTimeout(p.watchdog?.timer);
+      p.reject(error);
+    }
     for (const l of this.crashListeners) l(error);
+  }
+
+  /** A deadline passed with no word from the child: SIGKILL, since its event loop cannot run a handler. */
+  private unresponsive(what: string, ms: number): void {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    this.log.error(`engine host pid ${child.pid} sent nothing for ${ms} ms while ${what}; killing it`);
+    child.kill("SIGKILL");
+    this.failAll(new EngineUnresponsiveError(what, ms));
+  }
+
+  private arm(p: Pending, what: string, ms: number): void {
+    clearTimeout(p.watchdog?.timer);
+    p.watchdog = { timer: setTimeout(() => this.unresponsive(what, ms), ms), what, ms };
+  }
+
+  /** Any message shows the child's event loop runs: every armed deadline starts again. */
+  private heard(): void {
+    for (const p of this.pending.values()) if (p.watchdog) this.arm(p, p.watchdog.what, p.watchdog.ms);
   }
 
   private onMessage(raw: unknown): void {
@@ -112,6 +155,7 @@ export class EngineClient {
       return;
     }
     const event = parsed.value;
+    this.heard();
     switch (event.type) {
       case "hello":
         this.log.info(`engine host ready (pid ${event.pid}, Node ${event.node})`);
@@ -122,6 +166,9 @@ export class EngineClient {
     }
     const p = this.pending.get(event.id);
     if (!p) return; // a late event for a request that already ended
+    clearTimeout(p.watchdog?.timer);
+    p.watchdog = undefined;
+    if (event.type === "progress" && event.deadlineMs !== undefined) this.arm(p, event.message, event.deadlineMs);
     if (event.type === "error") {
       this.pending.delete(event.id);
       if (event.detail) this.log.error(event.detail);
@@ -174,7 +221,10 @@ export class EngineClient {
     this.disposed = true;
     const child = this.child;
     this.child = undefined;
-    for (const p of this.pending.values()) p.reject(new Error("the engine client was disposed"));
+    for (const p of this.pending.values()) {
+      clearTimeout(p.watchdog?.timer);
+      p.reject(new Error("the engine client was disposed"));
+    }
     this.pending.clear();
     child?.kill();
   }

@@ -31,6 +31,15 @@ import { stepAttention } from "../engine/analysis/token-attention.js";
 /** Step events are sent in batches at most this often (the UI redraws per batch). */
 const STEP_BATCH_MS = 25;
 
+/**
+ * How long a model's chat template may take to render before the client kills this host: the
+ * template is Jinja run in JavaScript on this process's only thread, so a template that loops
+ * holds the event loop and no cancel can reach it. One user turn renders in milliseconds
+ * (node-llama-cpp renders a few sample chats too); 15 s leaves room for a busy machine and for
+ * another model's synchronous prompt decode beside it, and is still a wait, not a hang.
+ */
+const CHAT_TEMPLATE_DEADLINE_MS = 15_000;
+
 function send(event: HostEvent): void {
   // After the parent went away there is nobody to tell; exiting is handled by "disconnect".
   if (process.connected) process.send?.(event);
@@ -122,6 +131,10 @@ async function promptFor(model: TempoModel, req: Extract<HostRequest, { type: "g
     const tokens = model.promptTokens(req.prompt);
     return { tokens, rendered: { format: "raw", text: req.prompt, tokens: tokens.length }, config };
   }
+  send({
+    type: "progress", id: req.id, phase: "chatTemplate", deadlineMs: CHAT_TEMPLATE_DEADLINE_MS,
+    message: `rendering the chat template of ${model.info.fileName} (a template that never finishes, e.g. one that loops; use the raw prompt format or fix tokenizer.chat_template)`,
+  });
   const chat = await renderChatPrompt(model, req.prompt, req.responsePrefix, (message) =>
     send({ type: "log", level: "warn", message: `${model.info.fileName}: its chat template does not render (${message}); using the generic chat format` }),
   );
@@ -301,6 +314,7 @@ function reportError(id: number, e: unknown): void {
 /** Runs `job` with a signal that a "cancel" request naming `id` fires; its error is reported for `id`. */
 function cancellable(id: number, job: (signal: AbortSignal) => Promise<void>): void {
   const controller = new AbortController();
+  // handle() refuses an id in flight before this: a second entry would take over the first's cancel.
   controllers.set(id, controller);
   void job(controller.signal)
     .catch((e: unknown) => reportError(id, e))
@@ -315,10 +329,11 @@ function queueCancellable(req: { id: number; engine: EngineOptions }, job: (sign
 function handle(req: HostRequest): void {
   switch (req.type) {
     case "loadModel":
-      void enqueue(modelKey(req.engine), async () => {
+      // Cancellable only to be tracked as in flight: a load itself does not stop midway.
+      queueCancellable(req, async () => {
         const loaded = await loadModel(req.id, req.engine);
         send({ type: "modelLoaded", id: req.id, model: summary(loaded, loaded.session) });
-      }).catch((e: unknown) => reportError(req.id, e));
+      });
       break;
     case "generate":
       queueCancellable(req, (signal) => runGenerate(req, signal));
@@ -352,7 +367,13 @@ process.on("message", (raw: unknown) => {
     send({ type: "error", id, kind: "internal", message: `engine host: invalid request (${parsed.error})` });
     return;
   }
-  handle(parsed.value);
+  const req = parsed.value;
+  // Two runs under one id would interleave their events into one request on the client's side.
+  if (controllers.has(req.id)) {
+    send({ type: "error", id: req.id, kind: "internal", message: `engine host: request id ${req.id} is already in flight; this ${req.type} request was refused` });
+    return;
+  }
+  handle(req);
 });
 // The extension went away (window closed, extension host crashed): nothing left to serve.
 process.on("disconnect", () => process.exit(0));

@@ -214,6 +214,12 @@ export const hostEventSchema = z.discriminatedUnion("type", [
     message: z.string(),
     /** Fraction done in [0, 1] when known. */
     fraction: z.number().min(0).max(1).optional(),
+    /**
+     * A watchdog for a phase that cannot be cancelled (JavaScript that holds the host's event
+     * loop, such as a model's chat template): when the host sends nothing more within this many
+     * ms, the client kills and restarts it and fails the request with `message`.
+     */
+    deadlineMs: z.number().int().positive().optional(),
   }).strict(),
   z.object({ type: z.literal("modelLoaded"), id: requestId, model: modelSummarySchema }).strict(),
   z.object({ type: z.literal("promptRendered"), id: requestId, prompt: renderedPromptSchema }).strict(),

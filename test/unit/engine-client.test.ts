@@ -3,7 +3,7 @@
 // rejected on an error event or the child's death.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { EngineClient, EngineCrashedError, EngineRequestError } from "../../src/host/client.js";
+import { EngineClient, EngineCrashedError, EngineRequestError, EngineUnresponsiveError } from "../../src/host/client.js";
 import type { EngineOptions, HostEvent } from "../../src/protocol/engine.js";
 
 const FAKE_HOST = fileURLToPath(new URL("../fixtures/fake-engine-host.mjs", import.meta.url));
@@ -55,5 +55,25 @@ describe("engine client: one typed request() per protocol request", function () 
     await assert.rejects(generate("crash").result, (e: unknown) => e instanceof EngineCrashedError && /exit code 3/.test(e.message));
     assert.equal((await generate("ok").result).type, "done");
     assert.equal(client.starts, 2);
+  });
+  it("a host silent past the deadline it announced is killed; the request fails saying what it was doing, and the next one gets a new host", async () => {
+    await client.request("loadModel", { engine }).result;
+    const pid = client.pid;
+    const started = Date.now();
+    await assert.rejects(generate("hang").result, (e: unknown) =>
+      e instanceof EngineUnresponsiveError && /stopped answering for 0\.3 s while rendering the chat template of m\.gguf/.test(e.message));
+    assert.ok(Date.now() - started < 5_000, "failed at the deadline, not at the test's timeout");
+    const done = generate("ok");
+    assert.equal((await done.result).type, "done");
+    assert.notEqual(client.pid, pid);
+    assert.equal(client.starts, 2);
+  });
+  it("ids are never reused, across a restart too", async () => {
+    const first = generate("ok");
+    await first.result;
+    await assert.rejects(generate("crash").result);
+    const after = generate("ok");
+    await after.result;
+    assert.ok(after.id > first.id + 1, `${first.id} then ${after.id}`);
   });
 });
