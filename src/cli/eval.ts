@@ -10,13 +10,14 @@ import type { TempoSession } from "../engine/session.js";
 import { TEMPO_MODES, type TempoMode } from "../engine/types.js";
 import { fmt } from "../engine/analysis/report-format.js";
 import { evalMeta, skippedPhrase, writeEvalOutput } from "../engine/eval/report.js";
-import { runEval, type EvalSettings } from "../engine/eval/runner.js";
+import { runEval, type EvalSettings, type ItemResult } from "../engine/eval/runner.js";
 import { summarizeEval } from "../engine/eval/summary.js";
 import type { EvalTask } from "../engine/eval/tasks.js";
 import { checkOutDir, PARTIAL_RESULTS } from "../engine/capture/out-dir.js";
+import { EVAL_OUT_RULE } from "./eval-out.js";
+import { writeFileAtomic } from "../engine/capture/atomic.js";
+import { EXPERIMENT_FILE_NAME } from "../protocol/experiment-file.js";
 
-/** An experiment's folder must not exist or be empty: it never overwrites another. */
-export const EVAL_OUT_RULE = { allowEmpty: true } as const;
 
 export function parseArms(text: string): TempoMode[] {
   const arms = text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -33,23 +34,32 @@ export interface EvalCommandInput {
   settings: Partial<EvalSettings>;
   out: string;
   signal?: AbortSignal;
+  /**
+   * A new run: experiment.json's text, stored before the first unit so that a killed run can be
+   * resumed. A resumed run: the units it finished before (its folder is readied by the caller).
+   */
+  start: { experiment: string } | { previous: ItemResult[] };
 }
 
 export async function runEvalCommand(input: EvalCommandInput): Promise<{ aborted: boolean }> {
   const { session, tasks, out } = input;
   const meta = await evalMeta(session, input.source, tasks.length, input.limit ?? null);
   const progress = phaseProgress("task×arm");
-  checkOutDir(out, EVAL_OUT_RULE); // again: the model load took a while
-  mkdirSync(out, { recursive: true });
+  const partial = join(out, PARTIAL_RESULTS);
+  const previous = "previous" in input.start ? input.start.previous : undefined;
+  if ("experiment" in input.start) {
+    checkOutDir(out, EVAL_OUT_RULE); // again: the model load took a while
+    mkdirSync(out, { recursive: true });
+    writeFileAtomic(join(out, EXPERIMENT_FILE_NAME), input.start.experiment, { exclusive: true });
+  }
   // Each finished unit is appended at once, so a killed run (SIGKILL, power) keeps it; the
   // file goes when the full results are written.
-  const partial = join(out, PARTIAL_RESULTS);
   const total = tasks.length * (input.settings.arms?.length ?? 1);
   progress.update("eval", 0, total);
   let run;
   try {
     run = await runEval({
-      session, tasks, settings: input.settings, signal: input.signal,
+      session, tasks, settings: input.settings, signal: input.signal, previous,
       onProgress: (p) => progress.update("eval", p.done, total, `${p.taskId} ${p.arm}`),
       onItem: (item) => appendFileSync(partial, JSON.stringify(item) + "\n"),
     });

@@ -30,7 +30,9 @@ import { writeFileAtomic } from "../engine/capture/atomic.js";
 import { selectTasks, type EvalTask } from "../engine/eval/tasks.js";
 import { armConfig, DEFAULT_EVAL_SETTINGS, resolveEvalSettings, type EvalSettings } from "../engine/eval/runner.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
-import { EVAL_OUT_RULE, runEvalCommand } from "./eval.js";
+import { runEvalCommand } from "./eval.js";
+import { applyEvalOutPlan, planEvalOut, type EvalOutPlan } from "./eval-out.js";
+import type { PartialChoice } from "../engine/eval/partial-folder.js";
 import { EXPERIMENT_FILE_NAME, EXPERIMENT_FILE_VERSION, parseExperiment, type CompareExperiment, type EvalExperiment, type ExperimentFile, type GenerateExperiment } from "../protocol/experiment-file.js";
 import type { TempoMode } from "../protocol/generation.js";
 import type { AttentionLayers } from "../protocol/attention.js";
@@ -303,16 +305,19 @@ export async function runGenerateExperiment(p: Extract<Prepared, { resolved: Res
   }
 }
 
-/** `tempo eval`: results, summary and reports, then experiment.json (also after a cancel: it says what ran). */
-export async function runEvalExperiment(p: Extract<Prepared, { resolved: ResolvedEval }>, out: string, signal?: AbortSignal): Promise<{ aborted: boolean }> {
+/**
+ * `tempo eval`: experiment.json first (a killed run can then be resumed), the results as they
+ * finish, then summary, reports; `plan` says whether `out` holds a partial run to resume or replace.
+ */
+export async function runEvalExperiment(p: Extract<Prepared, { resolved: ResolvedEval }>, out: string, plan: EvalOutPlan, signal?: AbortSignal): Promise<{ aborted: boolean }> {
   const x = p.resolved, e = x.eval;
+  const experiment = experimentJson(x);
+  const previous = applyEvalOutPlan(out, plan, experiment, p.tasks, e.arms);
   const settings: EvalSettings = { ...e, exec: { timeoutMs: e.exec.timeoutMs, memoryMb: e.exec.memoryMb, python: e.exec.python } };
   const lanes = Math.max(...e.arms.map((arm) => armConfig(settings, arm).maxWidth));
   const session = new TempoSession(p.model, { contextSize: x.engine.contextSize, lanes, flashAttention: x.engine.flashAttention, threads: x.engine.threads });
   try {
-    const r = await runEvalCommand({ session, tasks: p.tasks, source: p.source, limit: e.limit ?? undefined, settings, out, signal });
-    storeExperiment(out, x);
-    return r;
+    return await runEvalCommand({ session, tasks: p.tasks, source: p.source, limit: e.limit ?? undefined, settings, out, signal, start: previous ? { previous } : { experiment } });
   } finally {
     session.dispose();
   }
@@ -327,21 +332,24 @@ export interface ExecuteOptions {
   out?: string;
   /** Write the resolved experiment here ("-": stdout) before running (or instead of it, without `out`). */
   dump?: string;
-  /** How the user named --out in messages ("--out"). */
+  /** What an eval does with an --out folder that holds a partial run (--resume, --replace); refused by default. */
+  partial?: PartialChoice;
   hooks: RunHooks;
 }
 
 /** What the three entry points share: check --out, resolve, dump and/or run, free the model. Returns true when cancelled. */
 export async function executeExperiment(x: ExperimentFile, o: ExecuteOptions): Promise<{ aborted: boolean }> {
   if (o.out === undefined && o.dump === undefined && x.command !== "generate") throw new TempoInputError("give --out <dir> (or --dump-experiment <file> to write the resolved experiment only)");
-  if (o.out !== undefined) checkOutDir(o.out, x.command === "eval" ? EVAL_OUT_RULE : { allowEmpty: false });
+  if (o.partial !== undefined && o.partial !== "refuse" && x.command !== "eval") throw new TempoInputError(`--${o.partial} is for eval folders; a ${x.command} experiment neither resumes nor replaces one`);
+  const evalPlan = o.out !== undefined && x.command === "eval" ? planEvalOut(o.out, o.partial ?? "refuse") : undefined;
+  if (o.out !== undefined && !evalPlan) checkOutDir(o.out, { allowEmpty: false });
   const p = await prepareExperiment(x, o.baseDir);
   try {
     if (o.dump === "-") process.stdout.write(experimentJson(p.resolved));
     else if (o.dump !== undefined) writeFileAtomic(o.dump, experimentJson(p.resolved));
     if (p.resolved.command === "generate") return o.dump !== undefined && o.out === undefined ? { aborted: false } : await runGenerateExperiment(p as Extract<Prepared, { resolved: ResolvedGenerate }>, o.out, o.hooks);
     if (o.out === undefined) return { aborted: false };
-    if (p.resolved.command === "eval") return await runEvalExperiment(p as Extract<Prepared, { resolved: ResolvedEval }>, o.out, o.hooks.signal);
+    if (p.resolved.command === "eval") return await runEvalExperiment(p as Extract<Prepared, { resolved: ResolvedEval }>, o.out, evalPlan ?? { kind: "new" }, o.hooks.signal);
     await runCompareExperiment(p as Extract<Prepared, { resolved: ResolvedCompare }>, o.out, o.hooks);
     return { aborted: false };
   } finally {

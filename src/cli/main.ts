@@ -34,6 +34,7 @@ import { executeExperiment, experimentBaseDir, readExperimentFile, type Generate
 import { ModelMismatchError } from "../engine/capture/reader.js";
 import { EXPERIMENT_FILE_VERSION, type ExperimentFile } from "../protocol/experiment-file.js";
 import type { AttentionLayers } from "../protocol/attention.js";
+import type { PartialChoice } from "../engine/eval/partial-folder.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -56,6 +57,14 @@ function engineOptions(cmd: Command): Command {
     .option("--threads <n>", `CPU threads, 1 to ${MAX_THREADS} (default: all cores; 1 is faster on a busy machine)`, wholeNumber("threads", MAX_THREADS, 1))
     .addOption(new Option("--flash-attention <mode>", "flash attention").choices(["on", "off"]).default("off"));
 }
+
+/** --resume / --replace: what an eval does with an --out folder that holds a partial run (src/cli/eval-out.ts). */
+function partialOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--resume", "finish the partial run in --out (killed or cancelled): only its unfinished units run, and only with the settings and model it was started with (default: a partial folder is refused)").conflicts("replace"))
+    .option("--replace", "delete the partial run in --out, after checking it is one, and start again (default: a partial folder is refused)");
+}
+const partialChoice = (o: { resume?: boolean; replace?: boolean }): PartialChoice => (o.resume ? "resume" : o.replace ? "replace" : "refuse");
 
 async function openSession(flags: EngineFlags, lanes: number): Promise<TempoSession> {
   const model = await TempoModel.open(flags.model ?? defaultModelPath(), { gpu: flags.gpu });
@@ -229,12 +238,12 @@ function engineExperiment(o: EngineFlags): Pick<ExperimentFile, "model" | "engin
 }
 
 /** compare, eval and run: one path from an experiment to its folder (src/cli/experiment.ts). */
-async function runExperiment(experiment: ExperimentFile, baseDir: string, out: string | undefined, dump: string | undefined, json = false): Promise<void> {
+async function runExperiment(experiment: ExperimentFile, baseDir: string, out: string | undefined, dump: string | undefined, json = false, partial: PartialChoice = "refuse"): Promise<void> {
   const progress = phaseProgress("steps");
   let aborted: boolean;
   try {
     ({ aborted } = await executeExperiment(experiment, {
-      baseDir, out, dump,
+      baseDir, out, dump, partial,
       hooks: { signal: cancelSignal(), onProgress: (phase, done, total) => progress.update(phase, done, total), say: (t) => process.stdout.write(t), note: (t) => process.stderr.write(t), generate: generationPrinter(json) },
     }));
   } finally {
@@ -302,8 +311,8 @@ engineOptions(program.command("serve").description("the engine over HTTP on 127.
     await model.dispose();
   });
 
-engineOptions(program.command("eval").description("code-completion experiment: run tasks under each arm, execute the tests, write results and a report").allowExcessArguments(false))
-  .option("--out <dir>", "new or empty folder for results.jsonl, summary.json, report.md, report.html")
+partialOptions(engineOptions(program.command("eval").description("code-completion experiment: run tasks under each arm, execute the tests, write results and a report").allowExcessArguments(false)))
+  .option("--out <dir>", "new or empty folder for results.jsonl, summary.json, report.md, report.html (a partial one: see --resume, --replace)")
   .option("--tasks <jsonl>", "HumanEval-style task file (default: the built-in suite)")
   .option("--arms <list>", "comma-separated modes", DEFAULT_EVAL_SETTINGS.arms.join(","))
   .option("--limit <n>", "first n tasks only", number("limit"))
@@ -324,10 +333,10 @@ engineOptions(program.command("eval").description("code-completion experiment: r
         exec: { timeoutMs: o.timeout, memoryMb: o.memory, python: o.python === false ? null : o.python },
       },
     };
-    await runExperiment(experiment, process.cwd(), o.out, o.dumpExperiment);
+    await runExperiment(experiment, process.cwd(), o.out, o.dumpExperiment, false, partialChoice(o));
   });
 
-program.command("run")
+partialOptions(program.command("run"))
   .description("run an experiment file (docs/experiments.md), such as the experiment.json every compare, eval and generate --out folder stores")
   .argument("<experiment>", "experiment file (JSON)")
   .option("--out <dir>", "folder to create, as the experiment's command takes it (compare, generate: must not exist; eval: new or empty; generate without it only prints)")
@@ -336,7 +345,7 @@ program.command("run")
   .action(async (file: string, o) => {
     const experiment = readExperimentFile(file);
     try {
-      await runExperiment(experiment, experimentBaseDir(file), o.out, o.dumpExperiment);
+      await runExperiment(experiment, experimentBaseDir(file), o.out, o.dumpExperiment, false, partialChoice(o));
     } catch (e) {
       // A setting checked past the schema (a range that depends on the model, a file it names) still names the file.
       if ((e instanceof TempoInputError || e instanceof ModelMismatchError) && !e.message.startsWith(file)) e.message = `${file}: ${e.message}`;

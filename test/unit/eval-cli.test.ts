@@ -81,9 +81,12 @@ describe("tempo eval", function () {
     }
   });
 
-  /** Starts an eval of every built-in task on the tiny model; resolves once `n` results are on disk. */
-  async function evalUntil(out: string, n: number) {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "eval", "--model", seededModelPath(TINY_SHAPE), "--threads", "1", "--arms", "standard", "--max-steps", "24", "--out", out], { stdio: ["ignore", "ignore", "pipe"] });
+  /** The eval the tests below interrupt: the tiny model, one thread, one arm (`extra` adds flags). */
+  const smallEval = (out: string, ...extra: string[]) => ["eval", "--model", seededModelPath(TINY_SHAPE), "--threads", "1", "--arms", "standard", "--max-steps", "24", ...extra, "--out", out];
+
+  /** Starts smallEval (every built-in task unless `extra` limits it); resolves once `n` results are on disk. */
+  async function evalUntil(out: string, n: number, ...extra: string[]) {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...smallEval(out, ...extra)], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d) => { stderr += d; });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
@@ -106,7 +109,7 @@ describe("tempo eval", function () {
     assert.ok(!existsSync(join(out, "summary.json")), "no summary: the folder is not complete");
     const again = tempo("eval", "--model", seededModelPath(TINY_SHAPE), "--out", out);
     assert.equal(again.code, 2, again.stderr);
-    assert.match(again.stderr, /holds a partial run/);
+    assert.match(again.stderr, /^tempo: --out .* holds a partial run \(killed, \d+ finished units?\): rerun with --resume to finish it, or --replace to delete it and start again\n$/);
   });
 
   it("SIGTERM, like Ctrl-C, ends the run with its finished units written and marked aborted (exit 130)", async () => {
@@ -119,5 +122,63 @@ describe("tempo eval", function () {
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as { summary: { aborted: boolean } };
     assert.equal(summary.summary.aborted, true);
     assert.ok(readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").length >= 1);
+  });
+
+  /** summary.json's summary and results.jsonl's units without what measures time. */
+  function outcome(out: string) {
+    const timing = /Ms$|MsPerTask$|PerSecond$/;
+    const strip = (v: unknown): unknown => Array.isArray(v) ? v.map(strip)
+      : v !== null && typeof v === "object" ? Object.fromEntries(Object.entries(v).filter(([k]) => !timing.test(k)).map(([k, x]) => [k, strip(x)])) : v;
+    const summary = (JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as { summary: unknown }).summary;
+    const items = readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as unknown);
+    return { summary: strip(summary), items: strip(items) };
+  }
+
+  it("--resume finishes a cancelled eval: the same summary and units as an uninterrupted run, timing aside; other settings are refused", async () => {
+    const whole = join(dir, "whole");
+    const full = tempo(...smallEval(whole, "--limit", "6"));
+    assert.equal(full.code, 0, full.stderr);
+    const out = join(dir, "resumed");
+    const run = await evalUntil(out, 1, "--limit", "6");
+    run.child.kill("SIGINT");
+    assert.equal((await run.exited).code, 130, run.stderr());
+    const cut = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as { summary: { aborted: boolean; arms: { items: number }[] } };
+    assert.equal(cut.summary.aborted, true, "interrupted before the end");
+    const refused = tempo(...smallEval(out, "--limit", "6"));
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /holds a partial run \(cancelled, \d+ finished units?\): rerun with --resume .* or --replace/);
+    const other = tempo(...smallEval(out, "--limit", "6", "--max-steps", "20", "--resume"));
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /^tempo: --resume: --out .* was started with other settings \(eval\.maxSteps: 24 there, 20 now\); .*--replace\n$/);
+    const resumed = tempo(...smallEval(out, "--limit", "6", "--resume"));
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(readdirSync(out).sort(), ["experiment.json", "report.html", "report.md", "results.jsonl", "summary.json"]);
+    assert.deepEqual(outcome(out), outcome(whole));
+    assert.equal(readFileSync(join(out, "experiment.json"), "utf8"), readFileSync(join(whole, "experiment.json"), "utf8"));
+    const again = tempo(...smallEval(out, "--limit", "6", "--resume"));
+    assert.equal(again.code, 2, again.stderr);
+    assert.match(again.stderr, /holds a finished run, which is never changed/);
+  });
+
+  it("--replace empties a killed eval's folder and runs anew; a folder that is not a tempo partial run is left as it is", async () => {
+    const out = join(dir, "replaced");
+    const run = await evalUntil(out, 1, "--limit", "3");
+    run.child.kill("SIGKILL");
+    await run.exited;
+    assert.ok(existsSync(join(out, "experiment.json")), "stored before the first unit, so a killed run can be resumed");
+    const replaced = tempo(...smallEval(out, "--limit", "3", "--replace"));
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.deepEqual(readdirSync(out).sort(), ["experiment.json", "report.html", "report.md", "results.jsonl", "summary.json"]);
+    assert.equal(readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").length, 3);
+    const mine = join(dir, "mine");
+    mkdirSync(mine);
+    writeFileSync(join(mine, "results.partial.jsonl"), "");
+    writeFileSync(join(mine, "notes.txt"), "keep");
+    for (const flag of ["--replace", "--resume"]) {
+      const r = tempo(...smallEval(mine, "--limit", "1", flag));
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^tempo: ${flag}: --out .* is not a tempo eval's partial folder \\(it holds notes\\.txt, which a tempo eval does not write\\); nothing was changed\n$`));
+    }
+    assert.deepEqual(readdirSync(mine).sort(), ["notes.txt", "results.partial.jsonl"]);
   });
 });

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { TempoInputError } from "../errors.js";
 
-/** Written beside finished results while an eval runs; its presence marks a partial folder. */
+/** Written beside finished results while an eval runs; its presence marks a partial folder (src/engine/eval/partial-folder.ts). */
 export const PARTIAL_RESULTS = "results.partial.jsonl";
 
 export interface OutDirRule {
@@ -25,7 +25,6 @@ export function checkOutDir(out: string, rule: OutDirRule): void {
     if (!rule.allowEmpty) throw new TempoInputError(`${out} already exists; captures are never overwritten`);
     if (!fs.statSync(target).isDirectory()) throw new TempoInputError(`--out ${out} exists and is not a folder`);
     const entries = fs.readdirSync(target);
-    if (entries.includes(PARTIAL_RESULTS)) throw new TempoInputError(`--out ${out} holds a partial run (${PARTIAL_RESULTS}: the results that finished before it was killed); keep it and choose a new folder, or delete the folder to replace it`);
     if (entries.length > 0) throw new TempoInputError(`--out ${out} is not empty; choose a new folder`);
   }
   let parent = fs.existsSync(target) ? target : path.dirname(target);

@@ -116,6 +116,8 @@ export interface EvalRequest {
   onProgress?: (p: EvalProgress) => void;
   /** Each task × arm result as it finishes (completion order, not task order). */
   onItem?: (item: ItemResult) => void;
+  /** Units a resumed run finished before (--resume): kept as they are, not run again, not passed to onItem. */
+  previous?: readonly ItemResult[];
 }
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -166,6 +168,8 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
   const total = tasks.length * settings.arms.length;
   const items: ItemResult[] = [];
   const pending: Promise<void>[] = [];
+  const unitKey = (taskId: string, arm: string) => JSON.stringify([taskId, arm]);
+  const previous = new Map((request.previous ?? []).map((item) => [unitKey(item.taskId, item.arm), item]));
   let done = 0;
   let aborted = false;
   const finished = (item: ItemResult) => {
@@ -188,6 +192,12 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
     };
     for (const arm of settings.arms) {
       if (signal?.aborted) { aborted = true; break outer; }
+      const before = previous.get(unitKey(task.taskId, arm));
+      if (before) {
+        items.push(before);
+        onProgress?.({ done: ++done, total, taskId: task.taskId, arm });
+        continue;
+      }
       if (task.language === "python" && noPython) {
         // Not generated at all: it could not be scored, and it is no failure of the model.
         finished(unrunnable(task, arm, noPython));
