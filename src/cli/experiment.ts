@@ -23,7 +23,7 @@ import { DEFAULT_LOGITS_CAPTURE, rowTopK } from "../engine/capture/recorder.js";
 import { checkOutDir } from "../engine/capture/out-dir.js";
 import { checkRecordedRun } from "../engine/analysis/recorded-check.js";
 import { compareModes, type RecordedRun } from "../engine/analysis/compare-run.js";
-import { writeReport } from "../engine/analysis/report-write.js";
+import { renderReport } from "../engine/analysis/report-write.js";
 import { metricDefs } from "../engine/analysis/report-model.js";
 import { pairedPromptStats } from "../engine/analysis/paired.js";
 import { writeFileAtomic } from "../engine/capture/atomic.js";
@@ -244,9 +244,12 @@ export async function runCompareExperiment(p: Extract<Prepared, { resolved: Reso
       prompt, recorded: p.recorded, config: x.generation, qMode: c.qMode, contextSize: x.engine.contextSize, threads: x.engine.threads,
       attentionLayers: c.attentionLayers ?? undefined, logits: c.logits, analysisWorkers: c.analysisWorkers, signal: hooks.signal, onProgress: hooks.onProgress,
     });
-    result.recorder.write(dir);
-    await writeReport(dir, { ...result.report, settings: settingsLine(stored) });
-    storeExperiment(dir, stored);
+    const writeReports = await renderReport({ ...result.report, settings: settingsLine(stored) });
+    // The manifest last: a killed run leaves a folder without one (unfinished), never one that looks complete.
+    result.recorder.write(dir, undefined, (d) => {
+      writeReports(d);
+      storeExperiment(d, stored);
+    });
     return result;
   };
   if (!x.prompts) {

@@ -16,7 +16,7 @@ import { setContrasts } from "../engine/analysis/report-model.js";
 import { downloadModelFile } from "./model-download.js";
 import { distinctAlternatives, generateCompletionPaths } from "../engine/eval/completion-paths.js";
 import { fitPrefix, inlineTruncationTarget } from "../engine/eval/inline-prompt.js";
-import { REPORT_FILES, writeReport } from "../engine/analysis/report-write.js";
+import { REPORT_FILES, renderReport } from "../engine/analysis/report-write.js";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { evalMeta, writeEvalOutput } from "../engine/eval/report.js";
@@ -226,8 +226,8 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
   });
   const steps = result.generation.steps;
   for (let i = 0; i < steps.length; i += 256) send({ type: "steps", id: req.id, steps: steps.slice(i, i + 256) });
-  const dir = result.recorder.writeNew(req.captureRoot, `compare-${req.prompt.slice(0, 30)}`);
-  await writeReport(dir, result.report);
+  const writeReports = await renderReport(result.report);
+  const dir = result.recorder.writeNew(req.captureRoot, `compare-${req.prompt.slice(0, 30)}`, undefined, writeReports);
   const mean = (s: { mean: number } | undefined): number | null => (s && Number.isFinite(s.mean) ? s.mean : null);
   send({
     type: "compared",

@@ -120,6 +120,21 @@ describe("capture folder", () => {
     assert.throws(() => b.write(path.join(root, "again")), /already written/);
   });
 
+  it("writes its companions (reports, experiment.json) before the manifest: a folder with one is complete", () => {
+    const dir = path.join(root, "with-reports");
+    let seen: string[] = [];
+    record({}).rec.write(dir, undefined, (d) => {
+      seen = fs.readdirSync(d).sort();
+      fs.writeFileSync(path.join(d, "report.json"), "{}");
+    });
+    assert.ok(seen.includes("steps.jsonl") && !seen.includes("manifest.json"), `companions saw ${seen.join(", ")}`);
+    assert.ok(fs.existsSync(path.join(dir, "manifest.json")) && fs.existsSync(path.join(dir, "report.json")));
+    // A companion that fails (a kill, a full disk) leaves no manifest: the folder reads as unfinished.
+    const broken = path.join(root, "broken-reports");
+    assert.throws(() => record({}).rec.write(broken, undefined, () => { throw new Error("disk full"); }), /disk full/);
+    assert.throws(() => readCapture(broken), /manifest.json: missing: the capture is incomplete/);
+  });
+
   describe("clear errors for corrupt or truncated captures", () => {
     let dir: string;
     beforeEach(() => { dir = path.join(root, "c"); record({}).rec.write(dir); });

@@ -147,8 +147,12 @@ export class CaptureRecorder {
     return this.steps.length;
   }
 
-  /** Write into `dir`, which must not exist yet (its parent is created). Returns the manifest. */
-  write(dir: string, now = new Date()): CaptureManifest {
+  /**
+   * Write into `dir`, which must not exist yet (its parent is created). Returns the manifest.
+   * `companions` writes the folder's other files (reports, experiment.json) after the capture's
+   * data and before the manifest, so a folder with a manifest is complete.
+   */
+  write(dir: string, now = new Date(), companions?: (dir: string) => void): CaptureManifest {
     if (this.written) throw new Error("capture: this recorder was already written");
     fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
     try {
@@ -157,19 +161,19 @@ export class CaptureRecorder {
       if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new CaptureExistsError(dir);
       throw e;
     }
-    const manifest = this.writeInto(dir, now);
+    const manifest = this.writeInto(dir, now, companions);
     this.written = true;
     return manifest;
   }
 
   /** Write into a fresh `<root>/<UTC timestamp>-<slug>` (suffixed -2, -3, ... if taken); returns it. */
-  writeNew(root: string, slug: string, now = new Date()): string {
+  writeNew(root: string, slug: string, now = new Date(), companions?: (dir: string) => void): string {
     const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z").replace("T", "-");
     const clean = slug.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "capture";
     for (let i = 1; i < 1000; i++) {
       const dir = path.join(root, `${stamp}-${clean}${i > 1 ? `-${i}` : ""}`);
       try {
-        this.write(dir, now);
+        this.write(dir, now, companions);
         return dir;
       } catch (e) {
         if (!(e instanceof CaptureExistsError)) throw e;
@@ -178,7 +182,7 @@ export class CaptureRecorder {
     throw new Error(`capture: could not find a free folder name under ${root}`);
   }
 
-  private writeInto(dir: string, now: Date): CaptureManifest {
+  private writeInto(dir: string, now: Date, companions?: (dir: string) => void): CaptureManifest {
     const lines = this.steps.map((s) => JSON.stringify(s) + "\n").join("");
     writeFileAtomic(path.join(dir, CAPTURE_FILES.steps), lines, { exclusive: true });
     const files: CaptureManifest["files"] = { steps: { path: CAPTURE_FILES.steps, count: this.steps.length } };
@@ -241,6 +245,7 @@ export class CaptureRecorder {
       writeFileAtomic(path.join(dir, CAPTURE_FILES.attention), serializeSafetensors(tensors, meta), { exclusive: true });
       files.attention = { path: CAPTURE_FILES.attention, records: n, ...(streams.length ? { streams } : {}) };
     }
+    companions?.(dir);
     const manifest: CaptureManifest = {
       format: "tempo-capture",
       schemaVersion: CAPTURE_SCHEMA_VERSION,
