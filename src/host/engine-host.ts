@@ -13,6 +13,7 @@ import { CaptureRecorder } from "../engine/capture/recorder.js";
 import { captureInfoFor } from "../engine/capture/run-info.js";
 import { compareModes } from "../engine/analysis/compare-run.js";
 import { setContrasts } from "../engine/analysis/report-model.js";
+import { layersOf } from "../protocol/attention.js";
 import { downloadModelFile } from "./model-download.js";
 import { distinctAlternatives, generateCompletionPaths } from "../engine/eval/completion-paths.js";
 import { fitPrefix, inlineTruncationTarget } from "../engine/eval/inline-prompt.js";
@@ -97,7 +98,7 @@ function sessionFor(loaded: LoadedModel, engine: EngineOptions, width: number, c
   const threads = threadsOption(engine);
   const nLayer = loaded.model.info.nLayer;
   const pruningOptions = config ? pruningSessionOptions(config, nLayer) : {};
-  const attentionLayers = attention ? Array.from({ length: nLayer }, (_, l) => l) : pruningOptions.attentionLayers;
+  const attentionLayers = attention ? layersOf("all", nLayer) : pruningOptions.attentionLayers;
   const extra = { ...pruningOptions, ...(attentionLayers ? { attentionLayers } : {}) };
   const key = `${lanes}/${engine.contextSize}/${engine.flashAttention}/${threads ?? "default"}/${JSON.stringify(extra)}`;
   if (!loaded.session || loaded.sessionKey !== key) {

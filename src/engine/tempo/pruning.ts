@@ -5,6 +5,7 @@
  * decision no longer sees them. Tokens decoded before the decision keep what they saw. The
  * primary member (candidates[0], whose token is the text) is never pruned.
  */
+import { layersOf } from "../../protocol/attention.js";
 import type { SessionOptions, SetAttention } from "../session.js";
 import type { GenerationConfig, PruneDecision } from "../types.js";
 
@@ -16,7 +17,7 @@ export const prunes = (config: Pick<GenerationConfig, "pruneMass">): boolean => 
 
 /** The layers that score members: the configured ones, or every layer. */
 export function pruneLayersOf(config: Pick<GenerationConfig, "pruneLayers">, nLayer: number): number[] {
-  return config.pruneLayers.length ? [...config.pruneLayers] : Array.from({ length: nLayer }, (_, l) => l);
+  return layersOf(config.pruneLayers.length ? config.pruneLayers : "all", nLayer);
 }
 
 /** What a session needs to run `config`: attention capture on the scoring layers and tag sequences; nothing when it does not prune. */
