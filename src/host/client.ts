@@ -14,6 +14,10 @@ import {
   type RequestType,
   type StreamedEvent,
 } from "../protocol/engine.js";
+import { nativeDeathCause } from "../engine/llama/native-failure.js";
+
+/** Enough of the host's stderr to hold llama.cpp's abort message and what follows it. */
+const NATIVE_TAIL_CHARS = 16 * 1024;
 
 /** The child died while requests were in flight (native abort, OOM kill, ...). */
 export class EngineCrashedError extends Error {
@@ -101,17 +105,23 @@ export class EngineClient {
     this.child = child;
     this.log.info(`engine host started (pid ${child.pid})`);
     child.stdout?.on("data", (d: Buffer) => this.log.info(`engine: ${d.toString().trimEnd()}`));
-    child.stderr?.on("data", (d: Buffer) => this.log.warn(`engine: ${d.toString().trimEnd()}`));
+    let nativeTail = ""; // what llama.cpp said before an abort: the crash message names it
+    child.stderr?.on("data", (d: Buffer) => {
+      const text = d.toString();
+      nativeTail = (nativeTail + text).slice(-NATIVE_TAIL_CHARS);
+      this.log.warn(`engine: ${text.trimEnd()}`);
+    });
     child.on("message", (raw: unknown) => this.onMessage(raw));
     child.on("error", (e) => this.log.error(`engine host: ${e.message}`));
-    child.on("exit", (code, signal) => this.onExit(child, code, signal));
+    // "close", not "exit": by then all of stderr has been read.
+    child.on("close", (code, signal) => this.onExit(child, code, signal, nativeTail));
     return child;
   }
 
-  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, nativeTail: string): void {
     if (this.child !== child) return;
     this.child = undefined;
-    const exit = signal ? `signal ${signal}` : `exit code ${code}`;
+    const exit = signal ? nativeDeathCause(signal, nativeTail) : `exit code ${code}`;
     if (this.disposed) return;
     this.log.error(`engine host pid ${child.pid} stopped (${exit}) with ${this.pending.size} request(s) in flight`);
     this.failAll(new EngineCrashedError(exit));

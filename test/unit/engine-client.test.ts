@@ -56,6 +56,9 @@ describe("engine client: one typed request() per protocol request", function () 
     assert.equal((await generate("ok").result).type, "done");
     assert.equal(client.starts, 2);
   });
+  it("a native abort rejects what is in flight with llama.cpp's assert, read from the host's stderr", async () => {
+    await assert.rejects(generate("abort").result, (e: unknown) => e instanceof EngineCrashedError && /llama\.cpp aborted: GGML_ASSERT\(n_tokens <= n_batch\) failed \(ggml\.c:1234\)/.test(e.message));
+  });
   it("a host silent past the deadline it announced is killed; the request fails saying what it was doing, and the next one gets a new host", async () => {
     await client.request("loadModel", { engine }).result;
     const pid = client.pid;

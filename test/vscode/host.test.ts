@@ -178,7 +178,7 @@ describe("TEMPO engine host from the extension", function () {
       const run = await pending;
       assert.equal(run, undefined, "the killed run cannot have finished");
       const state = tempo.currentRun();
-      assert.match(state?.error ?? "", /stopped unexpectedly \(signal SIGKILL\)/);
+      assert.match(state?.error ?? "", /stopped unexpectedly \(killed by SIGKILL/);
       kept = state?.steps.length ?? 0;
       assert.ok(kept >= 5, "steps received before the crash were dropped");
       assert.equal(tempo.engineProcess().pid, undefined);
