@@ -11,8 +11,7 @@ import { ContextFullError } from "../engine/errors.js";
 import { LibraryMismatchError } from "../engine/llama/c-api.js";
 import { CaptureError, ModelMismatchError } from "../engine/capture/reader.js";
 import { SafetensorsError } from "../engine/capture/safetensors.js";
-
-export const EXIT = { ok: 0, internal: 1, usage: 2, cancelled: 130 } as const;
+import { EXIT } from "./exit-codes.js";
 
 const USER_ERRORS = [TempoInputError, LibraryMismatchError, ModelMismatchError, CaptureError, SafetensorsError, ContextFullError];
 

@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { dirname, join, resolve } from "node:path";
-import { TempoModel } from "../engine/model.js";
+import type { TempoModel } from "../engine/model.js";
 import { TempoInputError } from "../engine/errors.js";
 import { TempoSession, defaultContextSize, type FlashAttention } from "../engine/session.js";
 import type { GpuChoice } from "../engine/llama/runtime.js";
@@ -37,6 +37,7 @@ import { EXPERIMENT_FILE_NAME, EXPERIMENT_FILE_VERSION, parseExperiment, type Co
 import type { TempoMode } from "../protocol/generation.js";
 import type { AttentionLayers } from "../protocol/attention.js";
 import { readPromptFile } from "./prompt-file.js";
+import { openModel } from "./open-model.js";
 
 export interface ResolvedEngine { gpu: GpuChoice; contextSize: number; threads: number; flashAttention: FlashAttention }
 interface ResolvedBase {
@@ -115,7 +116,7 @@ export async function prepareExperiment(x: ExperimentFile, baseDir: string): Pro
   const gpu = x.engine?.gpu ?? "auto";
   const flashAttention = x.engine?.flashAttention ?? "off";
   const early = x.command === "compare" ? compareBeforeModel(x, abs, flashAttention) : x.command === "eval" ? evalBeforeModel(x, abs) : generateBeforeModel(x, abs);
-  const model = await TempoModel.open(modelPath, { gpu });
+  const model = await openModel(modelPath, gpu);
   try {
     const sha256 = await model.sha256();
     if (x.model?.sha256 !== undefined && x.model.sha256 !== sha256) {

@@ -89,7 +89,7 @@ describe("tempo eval", function () {
     const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...smallEval(out, ...extra)], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d) => { stderr += d; });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
     const partial = join(out, PARTIAL_RESULTS);
     for (let waited = 0; ; waited += 20) {
       if (existsSync(partial) && readFileSync(partial, "utf8").split("\n").filter(Boolean).length >= n) break;
@@ -102,8 +102,13 @@ describe("tempo eval", function () {
   it("a killed eval keeps what finished in a visibly partial folder, which a rerun will not mix into", async () => {
     const out = join(dir, "killed");
     const run = await evalUntil(out, 2);
-    run.child.kill("SIGKILL");
-    await run.exited;
+    // The process running the engine, as the system kills it for lack of memory: the command's
+    // own process (the supervisor, src/cli/supervisor.ts) outlives it and says so in one line.
+    const [engine] = readFileSync(`/proc/${run.child.pid}/task/${run.child.pid}/children`, "utf8").trim().split(" ").map(Number);
+    process.kill(engine, "SIGKILL");
+    const ended = await run.exited;
+    assert.equal(ended.code, 1, run.stderr());
+    assert.match(run.stderr(), /^tempo: the engine stopped while running eval on .*\.gguf: killed by SIGKILL, perhaps by the system for lack of memory$/m);
     const lines = readFileSync(join(out, PARTIAL_RESULTS), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { taskId: string; arm: string });
     assert.ok(lines.length >= 2 && lines.every((l) => l.arm === "standard" && l.taskId), "finished units are on disk, one JSON line each");
     assert.ok(!existsSync(join(out, "summary.json")), "no summary: the folder is not complete");

@@ -1,11 +1,12 @@
 /**
- * Hostile inputs against the CLI (which runs the engine in-process, so a llama.cpp assert kills
- * it): every case ends with exit 2 and one `tempo:` line, or runs, never rc 134, never a stack.
+ * Hostile inputs against the CLI: every case ends with exit 2 and one `tempo:` line, or runs,
+ * never rc 134, never a stack. The engine runs in a child of the command (src/cli/supervisor.ts),
+ * so what still kills llama.cpp (a model truncated while mapped) ends as one line with exit 1.
  * All files are generated here.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seededModelPath, TINY_SHAPE, writeSeededModel } from "../fixtures/seeded-model.js";
@@ -27,6 +28,21 @@ interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: stri
 function tempo(...args: string[]): Run {
   const r = spawnSync(process.execPath, [...CLI, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Starts `generate` on a fresh copy of a model on which greedy generation never ends (the
+ * end-of-generation token's output row is zero, so it never wins); resolves once text has come.
+ */
+async function startEndlessGenerate(name: string): Promise<{ model: string; child: ChildProcessWithoutNullStreams; ended: Promise<Run> }> {
+  const endless = join(dir, `${name}.gguf`);
+  writeSeededModel(endless, TINY_SHAPE, (w) => { w.output!.fill(0, 2 * TINY_SHAPE.nEmbd, 3 * TINY_SHAPE.nEmbd); });
+  const child = spawn(process.execPath, [...CLI, "generate", "--model", endless, "--prompt", "the value", "--threshold", "1", "--max-steps", "1000000", "--context-size", "65536"], { env: { ...process.env, NO_COLOR: "1" } });
+  let stdout = "", stderr = "";
+  child.stderr.on("data", (d) => { stderr += d; });
+  const ended = new Promise<Run>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+  await new Promise<void>((resolve) => child.stdout.on("data", (d) => { stdout += d; if (stdout.length > 40) resolve(); }));
+  return { model: endless, child, ended };
 }
 
 /** No native abort, no stack trace, no llama.cpp assert text. */
@@ -275,22 +291,25 @@ describe("hostile inputs: one line, never an abort", function () {
 
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       it(`${signal} during generate stops it with the steps so far, [aborted], exit 130`, async () => {
-        // End-of-generation never wins greedy selection here (its output row is zero), so the
-        // run goes on until the signal.
-        const endless = join(dir, `endless-${signal}.gguf`);
-        writeSeededModel(endless, TINY_SHAPE, (w) => { w.output!.fill(0, 2 * TINY_SHAPE.nEmbd, 3 * TINY_SHAPE.nEmbd); });
-        const child = spawn(process.execPath, [...CLI, "generate", "--model", endless, "--prompt", "the value", "--threshold", "1", "--max-steps", "1000000", "--context-size", "65536"], { env: { ...process.env, NO_COLOR: "1" } });
-        let stdout = "", stderr = "";
-        child.stderr.on("data", (d) => { stderr += d; });
-        const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("exit", (c, sig) => resolve([c, sig])));
-        await new Promise<void>((resolve) => child.stdout.on("data", (d) => { stdout += d; if (stdout.length > 40) resolve(); }));
-        child.kill(signal);
-        const [code, sig] = await exited;
-        assert.deepEqual([code, sig], [130, null], stderr);
-        assert.match(stderr, /^\[aborted\] \d+ steps/m);
-        assertNoCrash({ code, signal: sig, stdout, stderr }, signal);
+        const run = await startEndlessGenerate(`endless-${signal}`);
+        run.child.kill(signal);
+        const r = await run.ended;
+        assert.deepEqual([r.code, r.signal], [130, null], r.stderr);
+        assert.match(r.stderr, /^\[aborted\] \d+ steps/m);
+        assertNoCrash(r, signal);
       });
     }
+
+    it("a model file truncated while generate runs on it (SIGBUS in llama.cpp) ends in one line, exit 1", async () => {
+      const run = await startEndlessGenerate("truncated-while-mapped");
+      truncateSync(run.model, 0); // the mapped pages are gone: llama.cpp's next read of a weight faults
+      const unfaulted = setTimeout(() => run.child.kill("SIGTERM"), 60_000); // a build that copied the weights would run on
+      const r = await run.ended;
+      clearTimeout(unfaulted);
+      assert.deepEqual([r.code, r.signal], [1, null], r.stderr);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, /^tempo: the engine stopped while running generate on truncated-while-mapped\.gguf: SIGBUS: a memory-mapped file \(the model\) was truncated or replaced on disk while in use/);
+    });
 
     it("an internal error exits 1 with one line that names the log holding the stack", () => {
       const report = (e: Error) => {
