@@ -266,15 +266,26 @@ export async function runCompareExperiment(p: Extract<Prepared, { resolved: Reso
   const items = [];
   for (const [i, prompt] of prompts.entries()) {
     const dir = join(out, String(i + 1).padStart(3, "0"));
-    // Each prompt's folder reruns on its own: the same experiment with that one prompt.
-    const { report } = await runOne(prompt, dir, { ...x, prompts: undefined, prompt });
+    let report;
+    try {
+      // Each prompt's folder reruns on its own: the same experiment with that one prompt.
+      ({ report } = await runOne(prompt, dir, { ...x, prompts: undefined, prompt }));
+    } catch (e) {
+      if (!hooks.signal?.aborted) throw e;
+      break; // cancelled: the prompts done so far are kept, and paired.json says the suite is partial
+    }
     const pick = (s: Record<string, { mean: number }>) => Object.fromEntries(defs.filter((d) => s[d.key]).map((d) => [d.key, s[d.key].mean]));
     items.push({ id: String(i + 1), comparison: pick(report.summary), nullBaseline: pick(report.nullBaseline.summary) });
     hooks.note(`\nprompt ${i + 1}/${prompts.length} done\n`);
   }
+  const complete = items.length === prompts.length;
   const stats = pairedPromptStats(items, defs.map((d) => d.key), { primaryMetric: "js" });
-  writeFileAtomic(join(out, "paired.json"), JSON.stringify({ prompts, items, stats }, null, 2) + "\n", { exclusive: true });
+  writeFileAtomic(join(out, "paired.json"), JSON.stringify({ complete, prompts, items, stats }, null, 2) + "\n", { exclusive: true });
   storeExperiment(out, x);
+  if (!complete) {
+    hooks.note(`\ncancelled after ${items.length} of ${prompts.length} prompts: their folders are kept, and ${out}/paired.json covers them with "complete": false\n`);
+    return;
+  }
   const primary = stats.metrics.find((m) => m.metric === "js");
   hooks.say(`${prompts.length} prompts; primary metric js: mean(comparison - null) ${primary?.meanDiff.toExponential(3)} ` +
     `[${primary?.tInterval.lo.toExponential(3)}, ${primary?.tInterval.hi.toExponential(3)}], Wilcoxon p ${primary?.wilcoxonPValue.toPrecision(3)} (Holm ${primary?.holm.toPrecision(3)})\nwrote ${out}/paired.json\n`);

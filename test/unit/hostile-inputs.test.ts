@@ -311,6 +311,22 @@ describe("hostile inputs: one line, never an abort", function () {
       assert.match(r.stderr, /^tempo: the engine stopped while running generate on truncated-while-mapped\.gguf: SIGBUS: a memory-mapped file \(the model\) was truncated or replaced on disk while in use/);
     });
 
+    it("SIGTERM during compare --prompts keeps the finished prompts' folders and a paired.json marked incomplete, exit 130", async () => {
+      const prompts = join(dir, "three-prompts.txt"), out = join(dir, "cancelled-suite");
+      writeFileSync(prompts, "the value of\nfunction return\nconst let var\n");
+      const child = spawn(process.execPath, [...CLI, "compare", "--model", model, "--threads", "1", "--prompts", prompts, "--max-steps", "48", "--out", out], { env: { ...process.env, NO_COLOR: "1" } });
+      let stderr = "";
+      child.stderr.on("data", (d) => { stderr += d; if (/prompt 1\/3 done/.test(stderr)) child.kill("SIGTERM"); });
+      const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /cancelled after [12] of 3 prompts/);
+      const paired = JSON.parse(readFileSync(join(out, "paired.json"), "utf8"));
+      assert.equal(paired.complete, false);
+      assert.ok(paired.items.length >= 1 && paired.items.length < 3, `${paired.items.length} items`);
+      for (const item of paired.items) assert.ok(existsSync(join(out, item.id.padStart(3, "0"), "manifest.json")), `prompt ${item.id} kept whole`);
+      assert.ok(!existsSync(join(out, "003")), "the prompt in flight leaves no folder");
+    });
+
     it("an internal error exits 1 with one line that names the log holding the stack", () => {
       const report = (e: Error) => {
         const written: string[] = [];
