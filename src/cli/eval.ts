@@ -2,18 +2,17 @@
  * `tempo eval`: the steps around runEval that belong to a terminal (output folder checks,
  * a progress bar with ETA on stderr, the closing summary lines).
  */
-import { appendFileSync, mkdirSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { phaseProgress } from "./progress.js";
 import { TempoInputError } from "../engine/errors.js";
 import type { TempoSession } from "../engine/session.js";
 import { TEMPO_MODES, type TempoMode } from "../engine/types.js";
 import { fmt } from "../engine/analysis/report-format.js";
-import { evalMeta, skippedPhrase, writeEvalOutput } from "../engine/eval/report.js";
-import { runEval, type EvalSettings, type ItemResult } from "../engine/eval/runner.js";
-import { summarizeEval } from "../engine/eval/summary.js";
+import { evalMeta, runEvalIntoFolder, skippedPhrase } from "../engine/eval/report.js";
+import type { EvalSettings, ItemResult } from "../engine/eval/runner.js";
 import type { EvalTask } from "../engine/eval/tasks.js";
-import { checkOutDir, PARTIAL_RESULTS } from "../engine/capture/out-dir.js";
+import { checkOutDir } from "../engine/capture/out-dir.js";
 import { EVAL_OUT_RULE } from "./eval-out.js";
 import { writeFileAtomic } from "../engine/capture/atomic.js";
 import { EXPERIMENT_FILE_NAME } from "../protocol/experiment-file.js";
@@ -45,30 +44,24 @@ export async function runEvalCommand(input: EvalCommandInput): Promise<{ aborted
   const { session, tasks, out } = input;
   const meta = await evalMeta(session, input.source, tasks.length, input.limit ?? null);
   const progress = phaseProgress("task×arm");
-  const partial = join(out, PARTIAL_RESULTS);
   const previous = "previous" in input.start ? input.start.previous : undefined;
   if ("experiment" in input.start) {
     checkOutDir(out, EVAL_OUT_RULE); // again: the model load took a while
     mkdirSync(out, { recursive: true });
     writeFileAtomic(join(out, EXPERIMENT_FILE_NAME), input.start.experiment, { exclusive: true });
   }
-  // Each finished unit is appended at once, so a killed run (SIGKILL, power) keeps it; the
-  // file goes when the full results are written.
   const total = tasks.length * (input.settings.arms?.length ?? 1);
   progress.update("eval", 0, total);
-  let run;
+  let finished;
   try {
-    run = await runEval({
+    finished = await runEvalIntoFolder(out, {
       session, tasks, settings: input.settings, signal: input.signal, previous,
       onProgress: (p) => progress.update("eval", p.done, total, `${p.taskId} ${p.arm}`),
-      onItem: (item) => appendFileSync(partial, JSON.stringify(item) + "\n"),
-    });
+    }, meta);
   } finally {
     progress.stop();
   }
-  const summary = summarizeEval(run);
-  const files = writeEvalOutput(out, run, summary, meta);
-  rmSync(partial, { force: true });
+  const { run, summary, files } = finished;
   for (const a of summary.arms) {
     process.stderr.write(`${a.arm.padEnd(9)} pass@1 ${a.pass1.count}/${a.pass1.n}  best-of-set ${a.bestOfSet.count}/${a.bestOfSet.n}  exact ${a.exact.count}  edit-sim ${fmt(a.editSimilarity.mean)}  passes/task ${fmt(a.cost.forwardPassesPerTask)}  samples/task ${fmt(a.cost.samplesPerTask)}\n`);
   }

@@ -20,9 +20,8 @@ import { fitPrefix, inlineTruncationTarget } from "../engine/eval/inline-prompt.
 import { REPORT_FILES, renderReport } from "../engine/analysis/report-write.js";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
-import { evalMeta, writeEvalOutput } from "../engine/eval/report.js";
-import { armConfig, resolveEvalSettings, runEval } from "../engine/eval/runner.js";
-import { summarizeEval } from "../engine/eval/summary.js";
+import { evalMeta, runEvalIntoFolder } from "../engine/eval/report.js";
+import { armConfig, resolveEvalSettings } from "../engine/eval/runner.js";
 import { selectTasks } from "../engine/eval/tasks.js";
 import { experimentView } from "../engine/eval/view.js";
 import type { GenerationConfig, GenerationResult } from "../engine/types.js";
@@ -270,7 +269,8 @@ async function runComplete(req: Extract<HostRequest, { type: "complete" }>, sign
 
 /**
  * The completion experiment with the CLI's defaults: bad input (task file, limit) fails before
- * the model loads; the files go to a new folder under outRoot even when cancelled (partial).
+ * the model loads; the files go to a new folder under outRoot, each finished unit at once, so a
+ * cancelled or killed run keeps what it finished (partial).
  */
 async function runExperiment(req: Extract<HostRequest, { type: "experiment" }>, signal: AbortSignal): Promise<void> {
   const { tasks, source } = selectTasks(req.spec.tasksPath, req.spec.limit);
@@ -279,11 +279,9 @@ async function runExperiment(req: Extract<HostRequest, { type: "experiment" }>, 
   const session = sessionFor(loaded, req.engine, Math.max(...settings.arms.map((arm) => armConfig(settings, arm).maxWidth)));
   send({ type: "modelLoaded", id: req.id, model: summary(loaded, session) });
   const meta = await evalMeta(session, source, tasks.length, req.spec.limit ?? null);
-  const run = await runEval({ session, tasks, settings, signal, onProgress: (progress) => send({ type: "experimentProgress", id: req.id, progress }) });
-  const results = summarizeEval(run);
   mkdirSync(req.outRoot, { recursive: true });
   const dir = mkdtempSync(join(req.outRoot, `eval-${new Date().toISOString().replace(/[-:.]/g, "")}-`));
-  writeEvalOutput(dir, run, results, meta);
+  const { run, summary: results } = await runEvalIntoFolder(dir, { session, tasks, settings, signal, onProgress: (progress) => send({ type: "experimentProgress", id: req.id, progress }) }, meta);
   send({ type: "experimentDone", id: req.id, view: experimentView(run, results, tasks, { dir, source, model: loaded.model.info.fileName }) });
 }
 

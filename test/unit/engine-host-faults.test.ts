@@ -1,11 +1,12 @@
 // The real engine host (src/host/engine-host.ts, forked through tsx) against faults the fake host
-// cannot show: a GGUF whose chat template loops holds the host's event loop, and a request id
-// sent twice while the first is in flight.
+// cannot show: a GGUF whose chat template loops holds the host's event loop, a request id sent
+// twice while the first is in flight, and a host killed in the middle of an experiment.
 import assert from "node:assert/strict";
 import { fork } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PARTIAL_RESULTS } from "../../src/engine/capture/out-dir.js";
 import { fileURLToPath } from "node:url";
 import { EngineClient, EngineUnresponsiveError } from "../../src/host/client.js";
 import { GgufValueType } from "../../src/gguf/writer.js";
@@ -73,5 +74,21 @@ describe("engine host faults", function () {
     } finally {
       child.kill();
     }
+  });
+
+  it("a host killed during an experiment leaves the units it finished in the experiment's folder", async () => {
+    const child = fork(HOST, [], { execArgv: [], stdio: ["ignore", "ignore", "ignore", "ipc"] });
+    const outRoot = join(dir, "experiments");
+    const progressed = new Promise<void>((resolve) => child.on("message", (e: HostEvent) => { if (e.type === "experimentProgress") resolve(); }));
+    const killed = new Promise((resolve) => child.on("exit", resolve));
+    child.send({ type: "experiment", id: 1, engine: engineFor(seededModelPath(TINY_SHAPE)), spec: { arms: ["standard", "isolated"], limit: 4 }, outRoot } satisfies HostRequest);
+    await progressed;
+    child.kill("SIGKILL");
+    await killed;
+    const [folder, ...others] = readdirSync(outRoot);
+    assert.equal(others.length, 0, "one experiment folder");
+    assert.ok(!readdirSync(join(outRoot, folder)).includes("summary.json"), "not finished, so no summary");
+    const units = readFileSync(join(outRoot, folder, PARTIAL_RESULTS), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { taskId: string; arm: string });
+    assert.ok(units.length >= 1 && units.length < 8, `${units.length} units kept`);
   });
 });

@@ -2,13 +2,15 @@
  * The experiment's files: results.jsonl (one line per task × arm, every number recomputable),
  * summary.json, report.md and report.html.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../capture/atomic.js";
+import { PARTIAL_RESULTS } from "../capture/out-dir.js";
 import { escapeHtml, escapeMarkdownCell, fmt } from "../analysis/report-format.js";
 import type { Interval } from "../analysis/stats.js";
 import type { TempoSession } from "../session.js";
-import type { EvalRun } from "./runner.js";
-import type { EvalSummary, MeanEstimate, Proportion } from "./summary.js";
+import { type EvalRequest, type EvalRun, runEval } from "./runner.js";
+import { type EvalSummary, type MeanEstimate, type Proportion, summarizeEval } from "./summary.js";
 
 export const EVAL_FILES = { results: "results.jsonl", summary: "summary.json", md: "report.md", html: "report.html" } as const;
 
@@ -144,4 +146,18 @@ export function writeEvalOutput(dir: string, run: EvalRun, summary: EvalSummary,
   writeFileAtomic(files.html, html, { exclusive: true });
   writeFileAtomic(files.summary, JSON.stringify({ meta, settings: run.settings, configs: run.configs, sandbox: run.sandbox, summary }, null, 2) + "\n", { exclusive: true });
   return files;
+}
+
+/**
+ * Runs the experiment into the existing folder `dir`, the CLI's and VS Code's alike: each finished
+ * unit is appended to results.partial.jsonl at once, so a killed run (SIGKILL, a native abort,
+ * power) keeps it; then the four files, and the partial file goes last.
+ */
+export async function runEvalIntoFolder(dir: string, request: Omit<EvalRequest, "onItem">, meta: EvalMeta): Promise<{ run: EvalRun; summary: EvalSummary; files: Record<keyof typeof EVAL_FILES, string> }> {
+  const partial = path.join(dir, PARTIAL_RESULTS);
+  const run = await runEval({ ...request, onItem: (item) => fs.appendFileSync(partial, JSON.stringify(item) + "\n") });
+  const summary = summarizeEval(run);
+  const files = writeEvalOutput(dir, run, summary, meta);
+  fs.rmSync(partial, { force: true });
+  return { run, summary, files };
 }
