@@ -255,8 +255,9 @@ export async function runCompareExperiment(p: Extract<Prepared, { resolved: Reso
   };
   if (!x.prompts) {
     const prompt = x.prompt ?? p.recorded?.promptText ?? "";
-    const { report } = await runOne(prompt, out, x);
+    const { report, complete } = await runOne(prompt, out, x);
     const js = report.summary.js, nullJs = report.nullBaseline.summary.js;
+    if (!complete) hooks.note(`\ncancelled: ${out} holds the comparison of the ${report.steps.length} steps replayed (stop reason "aborted")\n`);
     hooks.say(`\n${report.steps.length} steps: JS(${report.p.mode} || ${report.q.mode}) mean ${js?.mean.toExponential(3)} nats; ` +
       `null baseline mean ${nullJs?.mean.toExponential(3)}\nwrote ${out}/report.html\n`);
     return;
@@ -266,14 +267,18 @@ export async function runCompareExperiment(p: Extract<Prepared, { resolved: Reso
   const items = [];
   for (const [i, prompt] of prompts.entries()) {
     const dir = join(out, String(i + 1).padStart(3, "0"));
-    let report;
+    let result;
     try {
       // Each prompt's folder reruns on its own: the same experiment with that one prompt.
-      ({ report } = await runOne(prompt, dir, { ...x, prompts: undefined, prompt }));
+      result = await runOne(prompt, dir, { ...x, prompts: undefined, prompt });
     } catch (e) {
       if (!hooks.signal?.aborted) throw e;
-      break; // cancelled: the prompts done so far are kept, and paired.json says the suite is partial
+      break; // cancelled before a step of this prompt was replayed
     }
+    // Cancelled: the prompts done so far are kept (and this one's steps replayed, in its own
+    // folder), and paired.json, over the finished prompts only, says the suite is partial.
+    if (!result.complete) break;
+    const { report } = result;
     const pick = (s: Record<string, { mean: number }>) => Object.fromEntries(defs.filter((d) => s[d.key]).map((d) => [d.key, s[d.key].mean]));
     items.push({ id: String(i + 1), comparison: pick(report.summary), nullBaseline: pick(report.nullBaseline.summary) });
     hooks.note(`\nprompt ${i + 1}/${prompts.length} done\n`);

@@ -62,6 +62,10 @@ export async function compareModes(c: CompareContext, promptArg?: unknown, setti
       });
       let sub = token.onCancellationRequested(() => compared.cancel());
       const outcome = await compared.result.finally(() => sub.dispose());
+      if (!outcome.complete) {
+        void keptWhenCancelled(outcome.js.length, outcome.reportHtml, prompt);
+        return undefined;
+      }
       out.js = outcome.js;
       out.reportHtml = outcome.reportHtml;
       if (outcome.attention.length) out.attention = outcome.attention;
@@ -84,6 +88,13 @@ export async function compareModes(c: CompareContext, promptArg?: unknown, setti
     void c.engine.reportError(e, "comparison");
     return undefined;
   });
+}
+
+/** A comparison cancelled in its replays keeps the capture of the steps replayed: say so, and offer its report. */
+async function keptWhenCancelled(steps: number, reportHtml: string, prompt: string): Promise<void> {
+  const open = "Open Report";
+  const choice = await vscode.window.showInformationMessage(`TEMPO: comparison cancelled; the capture of the ${steps} steps replayed is kept.`, open);
+  if (choice === open) await showReport(reportHtml, `TEMPO Report: ${prompt.slice(0, 30)} (cancelled)`);
 }
 
 /** The settings the comparison will run with (the engine's resolution of them), shown and savable. */

@@ -224,7 +224,7 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
       }
     },
   });
-  const steps = result.generation.steps;
+  const steps = result.generation.steps.slice(0, result.report.steps.length); // those replayed (all, unless cancelled)
   for (let i = 0; i < steps.length; i += 256) send({ type: "steps", id: req.id, steps: steps.slice(i, i + 256) });
   const writeReports = await renderReport(result.report);
   const dir = result.recorder.writeNew(req.captureRoot, `compare-${req.prompt.slice(0, 30)}`, undefined, writeReports);
@@ -238,6 +238,7 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
     meanJs: mean(result.report.summary.js),
     nullMeanJs: mean(result.report.nullBaseline.summary.js),
     attention: setContrasts(result.report.attention ?? []),
+    complete: result.complete,
   });
 }
 

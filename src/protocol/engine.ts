@@ -244,6 +244,8 @@ export const hostEventSchema = z.discriminatedUnion("type", [
     nullMeanJs: finite.nullable(),
     /** Isolated vs visible attention per set and layer (the report's first sets); empty when none was captured. */
     attention: z.array(setAttentionContrastSchema),
+    /** False when cancelled during the replays: the capture holds the steps replayed (`js.length` of them). */
+    complete: z.boolean(),
   }).strict(),
   /** A finished "complete"; `result` is null when it was cancelled. */
   z.object({ type: z.literal("completed"), id: requestId, result: completionResultSchema.nullable() }).strict(),

@@ -206,6 +206,35 @@ describe("compare: isolated vs visible by teacher-forced replay", () => {
     assert.deepEqual(rows(pooled), rows(inline));
   });
 
+  it("cancelled during the replays, it keeps the comparison of the steps replayed: steps, rows and attention cut there, stopped \"aborted\"", async () => {
+    const config = resolveConfig({ threshold: 0.05, maxWidth: 4, maxSteps: 16 });
+    const cancel = new AbortController();
+    const result = await compareModes(model, {
+      prompt: "the value of", config, threads: 1, attentionLayers: [1], signal: cancel.signal,
+      onProgress: (phase, done) => { if (phase === "replay" && done === 5) cancel.abort(); },
+    });
+    assert.equal(result.generation.steps.length, 16, "the generation was done");
+    assert.equal(result.complete, false);
+    assert.equal(result.report.steps.length, 5);
+    assert.equal(result.report.nullBaseline.steps.length, 5);
+    const dir = join(mkdtempSync(join(tmpdir(), "tempo-cmp-")), "capture");
+    result.recorder.write(dir);
+    const capture = readCapture(dir);
+    assert.equal(capture.manifest.stopReason, "aborted");
+    assert.equal(capture.steps.length, 5);
+    for (const [name, stream] of capture.logits) assert.ok(stream.steps.every((s) => s < 5) && stream.steps.includes(4), name);
+    assert.ok(capture.attention.length > 0 && capture.attention.every((r) => r.step < 5));
+    assert.deepEqual([...new Set(capture.attention.map((r) => r.step))].sort((a, b) => a - b), [0, 1, 2, 3, 4]);
+  });
+
+  it("cancelled before any step is replayed, it keeps nothing and says so", async () => {
+    const cancel = new AbortController();
+    await assert.rejects(compareModes(model, {
+      prompt: "the value of", config: resolveConfig({ threshold: 0.05, maxWidth: 4, maxSteps: 16 }), threads: 1, signal: cancel.signal,
+      onProgress: (phase, done) => { if (phase === "generate" && done === 3) cancel.abort(); },
+    }), /comparison cancelled/);
+  });
+
   it("refuses standard mode and a mode compared with itself", async () => {
     await assert.rejects(compareModes(model, { prompt: "x", config: resolveConfig({ mode: "standard" }) }), /two parallel modes/);
     await assert.rejects(compareModes(model, { prompt: "x", config: resolveConfig({}), qMode: "isolated" }), /two different modes/);

@@ -324,7 +324,16 @@ describe("hostile inputs: one line, never an abort", function () {
       assert.equal(paired.complete, false);
       assert.ok(paired.items.length >= 1 && paired.items.length < 3, `${paired.items.length} items`);
       for (const item of paired.items) assert.ok(existsSync(join(out, item.id.padStart(3, "0"), "manifest.json")), `prompt ${item.id} kept whole`);
-      assert.ok(!existsSync(join(out, "003")), "the prompt in flight leaves no folder");
+      // The prompt in flight keeps the steps it replayed, as a capture stopped "aborted" (or nothing, cancelled before its first).
+      const inFlight = join(out, String(paired.items.length + 1).padStart(3, "0"));
+      if (existsSync(inFlight)) assert.equal(JSON.parse(readFileSync(join(inFlight, "manifest.json"), "utf8")).stopReason, "aborted");
+    });
+
+    it("a capture folder a killed run left without its manifest is refused as unfinished, naming the way out", () => {
+      const out = join(dir, "killed-capture");
+      mkdirSync(out);
+      writeFileSync(join(out, "steps.jsonl"), "");
+      assertRefused(tempo("compare", "--model", model, "--prompt", "x", "--out", out), /holds no manifest\.json: an unfinished capture .*; delete it or choose another --out/, "unfinished");
     });
 
     it("an internal error exits 1 with one line that names the log holding the stack", () => {

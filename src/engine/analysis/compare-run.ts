@@ -61,6 +61,8 @@ export interface CompareResult {
   report: DivergenceReport;
   /** Holds the capture (steps, distributions, attention); `write`/`writeNew` it. */
   recorder: CaptureRecorder;
+  /** False when cancelled during the replays: the capture and report hold the steps replayed (stop reason "aborted"). */
+  complete: boolean;
 }
 
 export const NULL_LAYOUTS: [string, string] = ["set alone in its batch", "set + one unrelated row in a scratch sequence"];
@@ -190,18 +192,22 @@ export async function compareModes(model: TempoModel, request: CompareRequest): 
       });
     };
     const t1 = performance.now();
+    let replayed = 0; // steps replayed by all three streams: fewer than the sets when cancelled
     try {
-      for (let i = 0; i < sets.length; i++) {
+      for (let i = 0; i < sets.length; i++, replayed = i) {
         const steps = await Promise.all(streams.map((s) => s.next()));
-        if (steps.some((s) => s.done)) throw new TempoInputError(r.signal?.aborted ? "comparison cancelled" : `replay ended early at step ${i}`);
-        const replayed = steps.map((s) => s.value as ReplayStep);
+        if (steps.some((s) => s.done)) {
+          if (r.signal?.aborted) break;
+          throw new TempoInputError(`replay ended early at step ${i}`);
+        }
+        const results = steps.map((s) => s.value as ReplayStep);
         // Each member's own next-token distribution, one row per member (rows share the step index).
         for (const [k, mode] of [[0, pMode], [1, qMode]] as const) {
-          for (const logits of replayed[k].memberLogits) recorder.addLogits(i, logits, { stream: `members-${mode}`, temperature: r.config.temperature });
+          for (const logits of results[k].memberLogits) recorder.addLogits(i, logits, { stream: `members-${mode}`, temperature: r.config.temperature });
         }
         if (r.attentionLayers) collectAttention(i, [pSession, qSession, nullSession]);
         // The replays hand over probabilities (already a softmax): one log per token, no second softmax.
-        const [p, q, nullAlt] = replayed.map((s) => s.next);
+        const [p, q, nullAlt] = results.map((s) => s.next);
         await analysis.submit({ step: { index: i, text: visibleSet(generation.steps[i].candidates), setTokens: sets[i + 1] }, input: "probs", p, q, nullAlt });
         r.onProgress?.("replay", i + 1, sets.length);
       }
@@ -209,13 +215,20 @@ export async function compareModes(model: TempoModel, request: CompareRequest): 
     } finally {
       await analysis.close();
     }
-    recorder.finish({ stopReason: generation.stopReason, timings: { generateMs, replayMs: performance.now() - t1 } });
+    const complete = replayed === sets.length;
+    if (replayed === 0) throw new TempoInputError("comparison cancelled before its first step was replayed; nothing to keep");
+    // Cancelled: the capture of the steps replayed, a complete comparison of a shorter run.
+    if (!complete) recorder.keepFirstSteps(replayed);
+    recorder.finish({ stopReason: complete ? generation.stopReason : "aborted", timings: { generateMs, replayMs: performance.now() - t1 } });
     const report = collector.build({
       model: { fileName: model.info.fileName, sha256: await model.sha256() },
       attention,
-      notes: [`prompt: ${JSON.stringify(r.prompt)}`, `${sets.length} steps; sets of up to ${lanes}; policy ${r.config.policy}; flash attention off in every run`],
+      notes: [
+        `prompt: ${JSON.stringify(r.prompt)}`,
+        `${complete ? `${sets.length} steps` : `cancelled: ${replayed} of ${sets.length} steps replayed`}; sets of up to ${lanes}; policy ${r.config.policy}; flash attention off in every run`,
+      ],
     });
-    return { generation, report, recorder };
+    return { generation, report, recorder, complete };
   } finally {
     for (const s of sessions) s.dispose();
   }

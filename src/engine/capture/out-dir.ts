@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TempoInputError } from "../errors.js";
+import { CAPTURE_FILES } from "./manifest.js";
 
 /** Written beside finished results while an eval runs; its presence marks a partial folder (src/engine/eval/partial-folder.ts). */
 export const PARTIAL_RESULTS = "results.partial.jsonl";
@@ -22,7 +23,13 @@ export interface OutDirRule {
 export function checkOutDir(out: string, rule: OutDirRule): void {
   const target = path.resolve(out);
   if (fs.existsSync(target)) {
-    if (!rule.allowEmpty) throw new TempoInputError(`${out} already exists; captures are never overwritten`);
+    if (!rule.allowEmpty) {
+      // A capture folder gets its manifest last: one without it is a run killed while writing.
+      const unfinished = fs.statSync(target).isDirectory() && !fs.existsSync(path.join(target, CAPTURE_FILES.manifest));
+      throw new TempoInputError(unfinished
+        ? `${out} already exists and holds no ${CAPTURE_FILES.manifest}: an unfinished capture (its run was killed while writing); delete it or choose another --out`
+        : `${out} already exists; captures are never overwritten`);
+    }
     if (!fs.statSync(target).isDirectory()) throw new TempoInputError(`--out ${out} exists and is not a folder`);
     const entries = fs.readdirSync(target);
     if (entries.length > 0) throw new TempoInputError(`--out ${out} is not empty; choose a new folder`);

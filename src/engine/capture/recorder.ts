@@ -143,6 +143,22 @@ export class CaptureRecorder {
     if (f.timings) this.timings = { ...this.timings, ...f.timings };
   }
 
+  /**
+   * Drops every step from `n` on, with its rows and attention records: what a cancelled
+   * comparison keeps is the capture of the steps it replayed, complete as far as it goes.
+   */
+  keepFirstSteps(n: number): void {
+    this.steps.splice(n);
+    for (const s of this.streams.values()) {
+      const keep = s.steps.map((step, k) => (step < n ? k : -1)).filter((k) => k >= 0);
+      s.steps = keep.map((k) => s.steps[k]);
+      if (s.ids.length) s.ids = keep.map((k) => s.ids[k]);
+      s.rows = keep.map((k) => s.rows[k]);
+    }
+    const kept = this.attention.filter((r) => r.step < n);
+    this.attention.splice(0, this.attention.length, ...kept);
+  }
+
   get stepCount(): number {
     return this.steps.length;
   }
