@@ -216,7 +216,7 @@ export async function compareModes(model: TempoModel, request: CompareRequest): 
       await analysis.close();
     }
     const complete = replayed === sets.length;
-    if (replayed === 0) throw new TempoInputError("comparison cancelled before its first step was replayed; nothing to keep");
+    if (!complete && replayed === 0) throw new TempoInputError("comparison cancelled before its first step was replayed; nothing to keep");
     // Cancelled: the capture of the steps replayed, a complete comparison of a shorter run.
     if (!complete) recorder.keepFirstSteps(replayed);
     recorder.finish({ stopReason: complete ? generation.stopReason : "aborted", timings: { generateMs, replayMs: performance.now() - t1 } });
