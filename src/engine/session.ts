@@ -115,6 +115,8 @@ export class TempoSession {
   /** Tokens one forward pass takes (n_ubatch, read back): a set must fit in one. */
   readonly ubatchSize: number;
   readonly flashAttention: FlashAttention;
+  /** Element type of the KV cache's keys and values (both alike). */
+  readonly kvCacheType: KvCacheType;
   /** CPU threads llama.cpp decodes with (GPU backends too, for the ops left on the CPU). */
   readonly threads: number;
   private readonly ctx: Pointer;
@@ -214,7 +216,8 @@ export class TempoSession {
     this.threads = params.n_threads;
     this.decodeOnWorker = params.n_threads < availableParallelism();
     params.flash_attn_type = this.flashAttention === "on" ? 1 : 0;
-    params.type_k = params.type_v = GGML_TYPE[options.kvCacheType ?? "f16"];
+    this.kvCacheType = options.kvCacheType ?? "f16";
+    params.type_k = params.type_v = GGML_TYPE[this.kvCacheType];
     params.no_perf = false;
     if (this.tap) params.cb_eval = this.tap.callback;
     const ctx = api.llama_init_from_model(model.pointer, params) as Pointer | null;

@@ -10,6 +10,7 @@ import { fromFloat16Bits, SafetensorsError, toFloat16Bits } from "../../src/engi
 import { fromLogits } from "../../src/engine/math/distribution.js";
 import { lcg, syntheticAttention, syntheticInfo, syntheticLogits, syntheticStep } from "../../src/engine/capture/synthetic.js";
 import { logProbs } from "../support/distributions.js";
+import { captureInfoFor, CapturedSession } from "../../src/engine/capture/run-info.js";
 
 function record(opts: ConstructorParameters<typeof CaptureRecorder>[1], steps = 6, vocab = 300) {
   const rnd = lcg(11);
@@ -258,6 +259,14 @@ describe("capture folder", () => {
     assert.equal(kept.keyCells.length, 6);
     assert.ok(Math.abs(attentionBreakdown(kept)[ATTENTION_TARGETS.indexOf("other")] - 0.1) < 1e-7);
     assert.throws(() => attentionRecordsFromSet({ step: 0, memberCells: [1, 2], layers: [{ layer: 0, nKv, nTokens: 3, nHead, probs }] }, table.map((t) => ({ token: t.token, step: t.step, position: t.position, cell: t.cell }))), /member cell 1 has no batch row/);
+  });
+
+  it("the manifest states the session's KV cache type, not a default", async () => {
+    // Only the fields captureInfoFor reads: a session whose cache is f32 (as the pruning tests use).
+    const model = { info: { fileName: "m.gguf", description: "F16" }, sha256: async () => "0".repeat(64), runtime: { versions: {}, backend: "CPU" } };
+    const session = { model, contextSize: 64, batchSize: 64, ubatchSize: 64, lanes: 2, kvCacheType: "f32", flashAttention: "off" } as unknown as CapturedSession;
+    const info = await captureInfoFor(session, syntheticInfo().config, { tokens: [1] });
+    assert.deepEqual([info.context.typeK, info.context.typeV], ["f32", "f32"]);
   });
 
   it("hashes a file with SHA-256", async () => {

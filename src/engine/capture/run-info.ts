@@ -12,6 +12,7 @@ export interface CapturedSession {
   batchSize: number;
   ubatchSize: number;
   lanes: number;
+  kvCacheType: string;
   flashAttention: "on" | "off";
 }
 
@@ -25,7 +26,7 @@ export async function captureInfoFor(session: CapturedSession, config: Generatio
     backend: { name: backend },
     context: {
       nCtx: session.contextSize, nBatch: session.batchSize, nUbatch: session.ubatchSize, lanes: session.lanes,
-      kvUnified: true, flashAttention: session.flashAttention === "on", typeK: "f16", typeV: "f16",
+      kvUnified: true, flashAttention: session.flashAttention === "on", typeK: session.kvCacheType, typeV: session.kvCacheType,
     },
     prompt,
     ...(extra ? { extra } : {}),
