@@ -29,3 +29,8 @@ print("first token logprob:", completion["choices"][0]["logprobs"]["token_logpro
 run = post("/tempo/generate", {"prompt": "function add(a, b) {", "settings": {"mode": "isolated", "threshold": 0.05, "maxSteps": 8}})
 widest = max(len(step["candidates"]) for step in run["steps"])
 print("steps:", len(run["steps"]), "widest set:", widest, "stop:", run["stopReason"])
+
+# Isolated vs visible on the sets of one run: the report.json `tempo compare` writes.
+report = post("/tempo/compare", {"prompt": "function add(a, b) {", "generation": {"threshold": 0.05, "maxSteps": 6}})
+print("compare: %d steps, mean JS %.3e nats, null baseline %.3e"
+      % (len(report["steps"]), report["summary"]["js"]["mean"], report["nullBaseline"]["summary"]["js"]["mean"]))

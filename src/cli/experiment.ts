@@ -22,7 +22,7 @@ import { assertSameModel, ModelMismatchError, readCapture } from "../engine/capt
 import { DEFAULT_LOGITS_CAPTURE, rowTopK } from "../engine/capture/recorder.js";
 import { checkOutDir } from "../engine/capture/out-dir.js";
 import { checkRecordedRun } from "../engine/analysis/recorded-check.js";
-import { compareModes, type RecordedRun } from "../engine/analysis/compare-run.js";
+import { compareModes, type CompareRequest, type CompareResult, type RecordedRun } from "../engine/analysis/compare-run.js";
 import { renderReport } from "../engine/analysis/report-write.js";
 import { metricDefs } from "../engine/analysis/report-model.js";
 import { pairedPromptStats } from "../engine/analysis/paired.js";
@@ -107,16 +107,17 @@ const defined = <T extends object>(o: T): Partial<T> => Object.fromEntries(Objec
 
 /**
  * Resolves `x` (relative paths against `baseDir`: the experiment file's folder, or the working
- * folder for flags) and opens its model. Settings are checked before the model loads, so a bad
- * value costs no load; the model's SHA-256 is checked against the file's when it names one.
+ * folder for flags) and opens its model (or takes `opened`, the model x.model.path names,
+ * already open: tempo serve's; the caller keeps it). Settings are checked before the model loads,
+ * so a bad value costs no load; the model's SHA-256 is checked against the file's when it names one.
  */
-export async function prepareExperiment(x: ExperimentFile, baseDir: string): Promise<Prepared> {
+export async function prepareExperiment(x: ExperimentFile, baseDir: string, opened?: TempoModel): Promise<Prepared> {
   const abs = (p: string) => resolve(baseDir, p);
   const modelPath = x.model?.path !== undefined ? abs(x.model.path) : defaultModelPath();
   const gpu = x.engine?.gpu ?? "auto";
   const flashAttention = x.engine?.flashAttention ?? "off";
   const early = x.command === "compare" ? compareBeforeModel(x, abs, flashAttention) : x.command === "eval" ? evalBeforeModel(x, abs) : generateBeforeModel(x, abs);
-  const model = await openModel(modelPath, gpu);
+  const model = opened ?? await openModel(modelPath, gpu);
   try {
     const sha256 = await model.sha256();
     if (x.model?.sha256 !== undefined && x.model.sha256 !== sha256) {
@@ -156,7 +157,7 @@ export async function prepareExperiment(x: ExperimentFile, baseDir: string): Pro
     };
     return { resolved, model, recorded };
   } catch (e) {
-    await model.dispose();
+    if (!opened) await model.dispose();
     throw e;
   }
 }
@@ -236,16 +237,25 @@ export interface RunHooks {
   note: (text: string) => void;
 }
 
+/**
+ * One prompt's comparison under a resolved compare experiment, its report carrying the
+ * Settings line: `tempo compare` writes it into a capture folder, `/tempo/compare` answers it.
+ */
+export async function compareOnePrompt(model: TempoModel, x: ResolvedCompare, prompt: string, o: Pick<CompareRequest, "recorded" | "signal" | "onProgress">): Promise<CompareResult> {
+  const c = x.compare;
+  const result = await compareModes(model, {
+    prompt, recorded: o.recorded, config: x.generation, qMode: c.qMode, contextSize: x.engine.contextSize, threads: x.engine.threads,
+    attentionLayers: c.attentionLayers ?? undefined, logits: c.logits, analysisWorkers: c.analysisWorkers, signal: o.signal, onProgress: o.onProgress,
+  });
+  return { ...result, report: { ...result.report, settings: settingsLine(x) } };
+}
+
 /** `tempo compare`: a capture folder (or one per prompt and paired.json), each with its experiment.json. */
 export async function runCompareExperiment(p: Extract<Prepared, { resolved: ResolvedCompare }>, out: string, hooks: RunHooks): Promise<void> {
   const x = p.resolved;
-  const c = x.compare;
   const runOne = async (prompt: string, dir: string, stored: ResolvedCompare) => {
-    const result = await compareModes(p.model, {
-      prompt, recorded: p.recorded, config: x.generation, qMode: c.qMode, contextSize: x.engine.contextSize, threads: x.engine.threads,
-      attentionLayers: c.attentionLayers ?? undefined, logits: c.logits, analysisWorkers: c.analysisWorkers, signal: hooks.signal, onProgress: hooks.onProgress,
-    });
-    const writeReports = await renderReport({ ...result.report, settings: settingsLine(stored) });
+    const result = await compareOnePrompt(p.model, stored, prompt, { recorded: p.recorded, signal: hooks.signal, onProgress: hooks.onProgress });
+    const writeReports = await renderReport(result.report);
     // The manifest last: a killed run leaves a folder without one (unfinished), never one that looks complete.
     result.recorder.write(dir, undefined, (d) => {
       writeReports(d);

@@ -18,7 +18,7 @@ import { DEFAULT_EVAL_SETTINGS } from "../engine/eval/runner.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { packageOf } from "../engine/llama/package-info.js";
 import { teacherForcedPerplexity } from "../engine/tempo/perplexity.js";
 import { generationJson } from "../engine/tempo/generation-json.js";
@@ -299,12 +299,13 @@ generationOptions(engineOptions(program.command("perplexity").description("teach
     process.stdout.write(`perplexity ${result.perplexity.toFixed(4)}\n`);
   });
 
-engineOptions(program.command("serve").description("the engine over HTTP on 127.0.0.1: OpenAI-compatible /v1/completions and /tempo/generate (docs/api.md)").allowExcessArguments(false))
+engineOptions(program.command("serve").description("the engine over HTTP on 127.0.0.1: OpenAI-compatible /v1/completions, /tempo/generate and /tempo/compare (docs/api.md)").allowExcessArguments(false))
   .option("--port <n>", "port on 127.0.0.1 (0 picks a free one)", wholeNumber("port", 65535), 8765)
   .option("--token-file <path>", "where the bearer token is written, readable by you only", join(homedir(), ".cache", "tempo", "serve-token"))
   .action(async (o) => {
-    const model = await openModel(o.model ?? defaultModelPath(), o.gpu);
-    const server = await startServer({ model, port: o.port, tokenFile: o.tokenFile, session: { contextSize: o.contextSize, threads: o.threads, flashAttention: o.flashAttention } });
+    const path = resolve(o.model ?? defaultModelPath());
+    const model = await openModel(path, o.gpu);
+    const server = await startServer({ model, path, gpu: o.gpu, port: o.port, tokenFile: o.tokenFile, session: { contextSize: o.contextSize, threads: o.threads, flashAttention: o.flashAttention } });
     process.stderr.write(`tempo serve: ${server.url} (model ${model.info.fileName}); bearer token in ${o.tokenFile}; Ctrl-C stops\n`);
     const stop = cancelSignal(); // Ctrl-C or SIGTERM: the normal way to stop a server
     await new Promise((resolve) => stop.addEventListener("abort", resolve, { once: true }));

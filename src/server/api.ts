@@ -1,11 +1,12 @@
 /**
  * The localhost API's requests and answers: an OpenAI-compatible `/v1/completions` (standard
- * mode, with logprobs) and `/tempo/generate` (any mode; the same JSON as
- * `tempo generate --json`). Requests are validated with zod; a bad one is a 400 with a message.
+ * mode, with logprobs), `/tempo/generate` (any mode; the same JSON as `tempo generate --json`)
+ * and `/tempo/compare` (the report.json of `tempo compare`). Requests are validated with zod; a bad one is a 400 with a message.
  */
 import { z } from "zod";
 import { randomBytes } from "node:crypto";
-import type { SessionOptions, TempoSession } from "../engine/session.js";
+import { TempoSession, type SessionOptions } from "../engine/session.js";
+import type { GpuChoice } from "../engine/llama/runtime.js";
 import type { TempoModel } from "../engine/model.js";
 import { pruningSessionOptions } from "../engine/tempo/pruning.js";
 import { TempoInputError } from "../engine/errors.js";
@@ -14,6 +15,9 @@ import { generationConfigSchema } from "../protocol/generation.js";
 import { runGeneration } from "../engine/tempo/generate.js";
 import { generationJson } from "../engine/tempo/generation-json.js";
 import type { GenerationConfig, GenerationResult } from "../engine/types.js";
+import { EXPERIMENT_FILE_VERSION, parseExperiment } from "../protocol/experiment-file.js";
+// The CLI's experiment path, so /tempo/compare resolves and runs exactly as tempo compare does.
+import { compareOnePrompt, prepareExperiment } from "../cli/experiment.js";
 
 /** The most completion tokens one request may ask for (the engine's own step limit is higher). */
 export const MAX_API_TOKENS = 4096;
@@ -44,31 +48,50 @@ export type GenerateRequest = z.infer<typeof generateRequestSchema>;
 /** What a request's session needs: lanes for its widest set, and what pruning takes (pruningSessionOptions). */
 export type RequestSessionOptions = Pick<SessionOptions, "lanes" | "attentionLayers" | "pruneLookahead">;
 
-/** A validated request: the session it needs on `model` and the work itself. */
+/** What the server runs every request on: one model, opened from `path` with `gpu`, and the session settings of its flags. */
+export interface ServedModel {
+  model: TempoModel;
+  path: string;
+  gpu: GpuChoice;
+  /** Context size, threads, flash attention of every request's session. */
+  session: Omit<SessionOptions, "lanes">;
+}
+
+/** A validated request, ready to run when its turn in the queue comes. */
 export interface PreparedRequest {
-  session(model: TempoModel): RequestSessionOptions;
-  run(session: TempoSession, signal: AbortSignal): Promise<unknown>;
+  run(signal: AbortSignal): Promise<unknown>;
 }
 /** Validates a request body (TempoInputError, so a 400, when it is bad) and prepares it. */
-export type Endpoint = (body: unknown) => PreparedRequest;
+export type Endpoint = (body: unknown, served: ServedModel) => PreparedRequest;
 
-function endpoint<R>(schema: z.ZodType<R>, options: (r: R, model: TempoModel) => RequestSessionOptions, run: (session: TempoSession, r: R, signal: AbortSignal) => Promise<unknown>): Endpoint {
-  return (body) => {
-    const parsed = schema.safeParse(body);
-    if (!parsed.success) throw new TempoInputError(parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
-    const r = parsed.data;
-    return { session: (model) => options(r, model), run: (session, signal) => run(session, r, signal) };
+function parseBody<R>(schema: z.ZodType<R>, body: unknown): R {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new TempoInputError(parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+  return parsed.data;
+}
+
+/** An endpoint whose request runs in one fresh session, with the lanes (and pruning) it needs. */
+function sessionEndpoint<R>(schema: z.ZodType<R>, options: (r: R, model: TempoModel) => RequestSessionOptions, run: (session: TempoSession, r: R, signal: AbortSignal) => Promise<unknown>): Endpoint {
+  return (body, served) => {
+    const r = parseBody(schema, body);
+    const sessionOptions = { ...served.session, ...options(r, served.model) };
+    return {
+      run: async (signal) => {
+        const session = new TempoSession(served.model, sessionOptions);
+        try { return await run(session, r, signal); } finally { session.dispose(); }
+      },
+    };
   };
 }
 
-export const completions = endpoint(completionRequestSchema, () => ({ lanes: 1 }), async (session, r, signal) => {
+export const completions = sessionEndpoint(completionRequestSchema, () => ({ lanes: 1 }), async (session, r, signal) => {
   const config = resolveConfig({ mode: "standard", maxSteps: r.max_tokens, temperature: r.temperature, stopStrings: r.stop === undefined ? [] : [r.stop].flat() });
   const promptTokens = session.model.promptTokens(r.prompt);
   const result = await runGeneration(session, { promptTokens, config, signal });
   return completionJson(session, config, r, promptTokens.length, result);
 });
 
-export const generate = endpoint(generateRequestSchema, (r, model) => {
+export const generate = sessionEndpoint(generateRequestSchema, (r, model) => {
   const config = resolveConfig(r.settings);
   return { lanes: Math.max(1, config.maxWidth), ...pruningSessionOptions(config, model.info.nLayer) };
 }, async (session, r, signal) => {
@@ -76,6 +99,39 @@ export const generate = endpoint(generateRequestSchema, (r, model) => {
   const result = await runGeneration(session, { promptTokens: session.model.promptTokens(r.prompt), config, signal });
   return generationJson(session, config, result);
 });
+
+/**
+ * A compare experiment's prompt, generation and compare blocks (docs/experiments.md), checked by
+ * the experiment file's own schema; the model and engine are the server's. No capture is written,
+ * so the capture's logits setting has no place here.
+ */
+export const compareRequestSchema = z.object({
+  prompt: z.string().min(1, "prompt must be a non-empty string"),
+  generation: z.record(z.string(), z.unknown()).optional(),
+  compare: z.record(z.string(), z.unknown()).refine((c) => !("logits" in c), "logits: the API writes no capture (tempo compare --full-logits does)").optional(),
+}).strict();
+
+/** `/tempo/compare`: the report tempo compare writes as report.json, for the same experiment. */
+export const compare: Endpoint = (body, served) => {
+  const r = parseBody(compareRequestSchema, body);
+  if (served.session.flashAttention === "on") throw new TempoInputError("this server runs with --flash-attention on; compare needs it off (attention capture): start tempo serve without it");
+  const parsed = parseExperiment({
+    version: EXPERIMENT_FILE_VERSION, command: "compare",
+    model: { path: served.path },
+    engine: { gpu: served.gpu, ...served.session },
+    prompt: r.prompt, generation: r.generation, compare: r.compare,
+  });
+  if (!parsed.ok) throw new TempoInputError(parsed.message);
+  const { experiment } = parsed;
+  return {
+    run: async (signal) => {
+      const prepared = await prepareExperiment(experiment, process.cwd(), served.model);
+      if (prepared.resolved.command !== "compare") throw new Error("a compare experiment resolved as another command");
+      const { report } = await compareOnePrompt(served.model, prepared.resolved, r.prompt, { signal });
+      return report;
+    },
+  };
+};
 
 /** OpenAI's text_completion object; logprobs from each step's distribution (its top entries). */
 function completionJson(session: TempoSession, config: GenerationConfig, r: CompletionRequest, promptLength: number, result: GenerationResult) {

@@ -9,21 +9,16 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { AddressInfo } from "node:net";
-import { type TempoModel } from "../engine/model.js";
 import { TempoInputError } from "../engine/errors.js";
-import { TempoSession, type SessionOptions } from "../engine/session.js";
-import { completions, generate, type Endpoint } from "./api.js";
+import { compare, completions, generate, type Endpoint, type ServedModel } from "./api.js";
 
 /** Request bodies larger than this are refused (413): prompts, not files. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-export interface ServeOptions {
-  model: TempoModel;
+export interface ServeOptions extends ServedModel {
   /** 0 picks a free port. */
   port: number;
   tokenFile: string;
-  /** Context size, threads, flash attention of every request's session. */
-  session: Omit<SessionOptions, "lanes">;
 }
 
 export interface RunningServer {
@@ -36,7 +31,7 @@ class HttpError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
 }
 
-const ENDPOINTS: Record<string, Endpoint> = { "/v1/completions": completions, "/tempo/generate": generate };
+const ENDPOINTS: Record<string, Endpoint> = { "/v1/completions": completions, "/tempo/generate": generate, "/tempo/compare": compare };
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const token = randomBytes(24).toString("base64url");
@@ -57,13 +52,12 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const endpoint = ENDPOINTS[path];
     if (!endpoint) throw new HttpError(404, `no endpoint ${req.method} ${path}; there are GET /v1/models, POST ${Object.keys(ENDPOINTS).join(", POST ")}`);
     if (req.method !== "POST") throw new HttpError(405, `${path} takes POST`);
-    const request = endpoint(parseJson(await readBody(req)));
+    const request = endpoint(parseJson(await readBody(req)), o);
     const controller = new AbortController();
     res.on("close", () => { if (!res.writableEnded) controller.abort(); });
     const job = queue.then(async () => {
       if (controller.signal.aborted) return undefined;
-      const session = new TempoSession(o.model, { ...o.session, ...request.session(o.model) });
-      try { return await request.run(session, controller.signal); } finally { session.dispose(); }
+      return request.run(controller.signal);
     });
     queue = job.catch(() => undefined);
     return job;

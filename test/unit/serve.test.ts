@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, statSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, existsSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,7 +31,7 @@ describe("tempo serve (localhost API)", function () {
   before(async () => {
     model = await TempoModel.open(defaultModelPath());
     tokenFile = join(mkdtempSync(join(tmpdir(), "tempo-serve-")), "sub", "token");
-    server = await startServer({ model, port: 0, tokenFile, session: { contextSize: 256, threads: 1 } });
+    server = await startServer({ model, path: defaultModelPath(), gpu: "auto", port: 0, tokenFile, session: { contextSize: 256, threads: 1 } });
   });
   after(async () => { await server.close(); await model.dispose(); });
 
@@ -82,6 +82,35 @@ describe("tempo serve (localhost API)", function () {
     assert.deepEqual(strip(r.body as never), strip(expected));
   });
 
+  it("/tempo/compare: the report.json tempo compare writes for the same experiment", async () => {
+    const prompt = "function add(a, b) {";
+    const r = await call("POST", "/tempo/compare", { prompt, generation: { threshold: 0.05, maxWidth: 4, maxSteps: 6 }, compare: { qMode: "causal" } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const out = join(mkdtempSync(join(tmpdir(), "tempo-serve-compare-")), "cap");
+    await new Promise<void>((resolve, reject) => execFile(process.execPath, ["--import", "tsx", "src/cli/main.ts", "compare", "--prompt", prompt, "--threshold", "0.05", "--max-width", "4", "--max-steps", "6", "--q-mode", "causal", "--context-size", "256", "--threads", "1", "--out", out], { encoding: "utf8" }, (error, _stdout, stderr) => (error ? reject(new Error(stderr)) : resolve())));
+    const expected = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+    // The one field that differs between two runs of the same experiment: when the report was made.
+    const undated = (x: Record<string, unknown>) => ({ ...x, createdAt: undefined });
+    assert.deepEqual(undated(r.body), undated(expected));
+    assert.equal((r.body.q as { mode: string }).mode, "causal");
+    assert.match(r.body.settings as string, /threshold 0\.05/);
+  });
+
+  it("/tempo/compare refuses what it cannot run, naming the field", async () => {
+    const standard = await call("POST", "/tempo/compare", { prompt: "x", generation: { mode: "standard" } });
+    assert.equal(standard.status, 400);
+    assert.match(standard.body.error!.message, /two parallel modes/);
+    const badMode = await call("POST", "/tempo/compare", { prompt: "x", compare: { qMode: "sideways" } });
+    assert.equal(badMode.status, 400);
+    assert.match(badMode.body.error!.message, /qMode must be visible, causal or isolated/);
+    const capture = await call("POST", "/tempo/compare", { prompt: "x", compare: { logits: { kind: "full" } } });
+    assert.equal(capture.status, 400);
+    assert.match(capture.body.error!.message, /the API writes no capture/);
+    const file = await call("POST", "/tempo/compare", { prompt: "x", from: "/etc" });
+    assert.equal(file.status, 400);
+    assert.match(file.body.error!.message, /from/);
+  });
+
   it("a client that disconnects cancels its request: the queue goes on at once", async () => {
     await new Promise<void>((resolve) => {
       const req = request(`${server.url}/tempo/generate`, { method: "POST", headers: { authorization: `Bearer ${server.token}` } });
@@ -106,11 +135,12 @@ describe("tempo serve (localhost API)", function () {
     assert.equal(py.status, 0, py.stderr);
     assert.match(py.stdout, /^completion: '.*'$/m);
     assert.match(py.stdout, /^steps: 8 widest set: \d+ stop: max-steps$/m);
+    assert.match(py.stdout, /^compare: 6 steps, mean JS \d\.\d+e[-+]\d+ nats, null baseline \d\.\d+e[-+]\d+$/m);
   });
 
   it("removes the token file when it stops", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tempo-serve-"));
-    const other = await startServer({ model, port: 0, tokenFile: join(dir, "t"), session: { contextSize: 256, threads: 1 } });
+    const other = await startServer({ model, path: defaultModelPath(), gpu: "auto", port: 0, tokenFile: join(dir, "t"), session: { contextSize: 256, threads: 1 } });
     assert.ok(existsSync(join(dir, "t")));
     await other.close();
     assert.ok(!existsSync(join(dir, "t")));
