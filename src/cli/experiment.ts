@@ -216,7 +216,7 @@ export function settingsLine(x: ResolvedCompare): string {
 }
 
 /** Writes experiment.json into a finished folder (exclusively: folders are never overwritten). */
-function storeExperiment(dir: string, x: ResolvedExperiment): void {
+export function storeExperiment(dir: string, x: ResolvedExperiment): void {
   writeFileAtomic(join(dir, EXPERIMENT_FILE_NAME), experimentJson(x), { exclusive: true });
 }
 

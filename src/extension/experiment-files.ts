@@ -20,9 +20,17 @@ export function experimentBase(engine: EngineOptions): Pick<ExperimentFile, "ver
   };
 }
 
-/** "Compare Isolated vs Visible": P isolated (the config's mode), Q visible. */
-export function compareExperimentFile(engine: EngineOptions, prompt: string, generation: GenerationConfig, attentionLayers: AttentionLayers | undefined): ExperimentFile {
-  return { ...experimentBase(engine), command: "compare", prompt, generation, compare: { qMode: "visible", attentionLayers: attentionLayers ?? null } };
+/**
+ * "Compare Isolated vs Visible": P isolated (the config's mode), Q visible. Flash attention off
+ * whatever the engine's setting: compare always runs without it (attention capture needs that).
+ * The engine host runs exactly this file and stores it in the capture folder.
+ */
+export function compareExperimentFile(engine: EngineOptions, prompt: string, generation: GenerationConfig, attentionLayers: AttentionLayers | undefined, analysisWorkers?: number): ExperimentFile {
+  const base = experimentBase(engine);
+  return {
+    ...base, engine: { ...base.engine, flashAttention: "off" }, command: "compare", prompt, generation,
+    compare: { qMode: "visible", attentionLayers: attentionLayers ?? null, ...(analysisWorkers !== undefined ? { analysisWorkers } : {}) },
+  };
 }
 
 /** "Run Completion Experiment": its arms, tasks and limit; every other setting tempo eval's default. */

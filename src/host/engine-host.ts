@@ -11,7 +11,8 @@ import { generate } from "../engine/tempo/generate.js";
 import { pruningSessionOptions } from "../engine/tempo/pruning.js";
 import { CaptureRecorder } from "../engine/capture/recorder.js";
 import { captureInfoFor } from "../engine/capture/run-info.js";
-import { compareModes } from "../engine/analysis/compare-run.js";
+import { compareOnePrompt, prepareExperiment, storeExperiment } from "../cli/experiment.js";
+import { compareExperimentFile } from "../extension/experiment-files.js";
 import { setContrasts } from "../engine/analysis/report-model.js";
 import { layersOf } from "../protocol/attention.js";
 import { downloadModelFile } from "./model-download.js";
@@ -208,14 +209,13 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
   const config = resolveConfig({ ...req.settings, mode: "isolated" });
   const loaded = await loadModel(req.id, req.engine);
   send({ type: "modelLoaded", id: req.id, model: summary(loaded, loaded.session) });
-  const result = await compareModes(loaded.model, {
-    prompt: req.prompt,
-    config,
-    qMode: "visible",
-    contextSize: req.engine.contextSize > 0 ? req.engine.contextSize : undefined,
-    threads: threadsOption(req.engine),
-    attentionLayers: req.attentionLayers,
-    analysisWorkers: req.analysisWorkers,
+  // The experiment file the settings dialog showed, resolved and run as tempo compare runs it:
+  // the folder stores it (tempo run reruns it) and the report states its settings.
+  const experiment = compareExperimentFile(req.engine, req.prompt, config, req.attentionLayers, req.analysisWorkers);
+  const prepared = await prepareExperiment(experiment, process.cwd(), loaded.model);
+  if (prepared.resolved.command !== "compare") throw new Error("a compare experiment resolved as another command");
+  const resolved = prepared.resolved;
+  const result = await compareOnePrompt(loaded.model, resolved, req.prompt, {
     signal,
     onProgress: (phase, done, total) => {
       // Every 8th step is plenty for a progress bar.
@@ -227,7 +227,10 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
   const steps = result.generation.steps.slice(0, result.report.steps.length); // those replayed (all, unless cancelled)
   for (let i = 0; i < steps.length; i += 256) send({ type: "steps", id: req.id, steps: steps.slice(i, i + 256) });
   const writeReports = await renderReport(result.report);
-  const dir = result.recorder.writeNew(req.captureRoot, `compare-${req.prompt.slice(0, 30)}`, undefined, writeReports);
+  const dir = result.recorder.writeNew(req.captureRoot, `compare-${req.prompt.slice(0, 30)}`, undefined, (d) => {
+    writeReports(d);
+    storeExperiment(d, resolved);
+  });
   const mean = (s: { mean: number } | undefined): number | null => (s && Number.isFinite(s.mean) ? s.mean : null);
   send({
     type: "compared",

@@ -35,6 +35,10 @@ describe("experiment files from VS Code", function () {
     const off = resolved(compareExperimentFile(engine, "function add(a, b) {", generation, undefined)).compare as { attentionLayers: unknown };
     assert.equal(off.attentionLayers, null, "tempo.compare.attention off: no capture");
     assert.equal(out.prompt, "function add(a, b) {");
+    // Compare runs without flash attention whatever tempo.flashAttention says, and its file says so (tempo run refuses it on).
+    const withFlash = resolved(compareExperimentFile({ ...engine, flashAttention: "on" }, "function add(a, b) {", generation, undefined, 2));
+    assert.equal((withFlash.engine as { flashAttention: string }).flashAttention, "off");
+    assert.equal((withFlash.compare as { analysisWorkers: number }).analysisWorkers, 2);
   });
 
   it("Run Completion Experiment's file runs its arms, tasks and limit", () => {

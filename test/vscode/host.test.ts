@@ -222,7 +222,11 @@ describe("TEMPO engine host from the extension", function () {
     assert.ok(data.js?.every((v) => v === null || (v >= 0 && v <= Math.log(2) + 1e-9)), "JS in [0, ln 2] nats");
     assert.ok(data.reportHtml && existsSync(data.reportHtml), "report.html was not written");
     const captureDir = join(data.reportHtml, "..");
-    for (const f of ["manifest.json", "steps.jsonl", "logits.safetensors", "report.json", "report.md"]) assert.ok(existsSync(join(captureDir, f)), `${f} missing`);
+    for (const f of ["manifest.json", "steps.jsonl", "logits.safetensors", "report.json", "report.md", "experiment.json"]) assert.ok(existsSync(join(captureDir, f)), `${f} missing`);
+    // The folder stores the experiment it ran (tempo run reruns it), and the report states its settings.
+    const stored = JSON.parse(readFileSync(join(captureDir, "experiment.json"), "utf8")) as { command: string; prompt: string; generation: { maxSteps: number } };
+    assert.deepEqual([stored.command, stored.prompt, stored.generation.maxSteps], ["compare", PROMPT, 24]);
+    assert.match((JSON.parse(readFileSync(join(captureDir, "report.json"), "utf8")) as { settings: string }).settings, /generation: .*maxSteps 24/);
     const reportTabs = (): number =>
       vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith("tempo.report")).length;
     await until("the report to open in a webview", () => reportTabs() === 1, 10_000);
