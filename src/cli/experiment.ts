@@ -215,7 +215,7 @@ export function settingsLine(x: ResolvedCompare): string {
   return `generation: ${pairs(x.generation)}; compare: ${pairs(x.compare)}; engine: ${pairs(x.engine)} (experiment.json reruns it)`;
 }
 
-/** Writes experiment.json into a finished folder (exclusively: folders are never overwritten). */
+/** Writes experiment.json into a folder (exclusively: folders are never overwritten). */
 export function storeExperiment(dir: string, x: ResolvedExperiment): void {
   writeFileAtomic(join(dir, EXPERIMENT_FILE_NAME), experimentJson(x), { exclusive: true });
 }
@@ -339,11 +339,14 @@ export async function runGenerateExperiment(p: Extract<Prepared, { resolved: Res
  * `tempo eval`: experiment.json first (a killed run can then be resumed), the results as they
  * finish, then summary, reports; `plan` says whether `out` holds a partial run to resume or replace.
  */
+/** The runner's settings of a resolved eval block. */
+export const evalSettingsOf = (e: ResolvedEvalSettings): EvalSettings => ({ ...e, exec: { timeoutMs: e.exec.timeoutMs, memoryMb: e.exec.memoryMb, python: e.exec.python } });
+
 export async function runEvalExperiment(p: Extract<Prepared, { resolved: ResolvedEval }>, out: string, plan: EvalOutPlan, signal?: AbortSignal): Promise<{ aborted: boolean }> {
   const x = p.resolved, e = x.eval;
   const experiment = experimentJson(x);
   const previous = applyEvalOutPlan(out, plan, experiment, p.tasks, e.arms);
-  const settings: EvalSettings = { ...e, exec: { timeoutMs: e.exec.timeoutMs, memoryMb: e.exec.memoryMb, python: e.exec.python } };
+  const settings = evalSettingsOf(e);
   const lanes = Math.max(...e.arms.map((arm) => armConfig(settings, arm).maxWidth));
   const session = new TempoSession(p.model, { contextSize: x.engine.contextSize, lanes, flashAttention: x.engine.flashAttention, threads: x.engine.threads });
   try {

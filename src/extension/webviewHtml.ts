@@ -166,7 +166,7 @@ export function experimentHtml(r: PageResources): string {
     <span id="meta" class="muted"></span>
   </header>
   <p id="status" role="status" aria-live="polite" data-state="loading">Loading...</p>
-  <div class="actions"><vscode-button id="export" disabled title="Write results.jsonl, summary.json and report.md into the workspace's .tempo/experiments">Export</vscode-button></div>
+  <div class="actions"><vscode-button id="export" disabled title="Write results.jsonl, summary.json, report.md and experiment.json (tempo run reruns it) into the workspace's .tempo/experiments">Export</vscode-button></div>
   <div id="tables"></div>
   <h2>Per task</h2>
   <p class="muted">Outcome of each arm's primary completion; choose a task (or click its row) to see each arm's completion and test output.</p>

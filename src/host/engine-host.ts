@@ -11,8 +11,8 @@ import { generate } from "../engine/tempo/generate.js";
 import { pruningSessionOptions } from "../engine/tempo/pruning.js";
 import { CaptureRecorder } from "../engine/capture/recorder.js";
 import { captureInfoFor } from "../engine/capture/run-info.js";
-import { compareOnePrompt, prepareExperiment, storeExperiment } from "../cli/experiment.js";
-import { compareExperimentFile } from "../extension/experiment-files.js";
+import { compareOnePrompt, evalSettingsOf, prepareExperiment, storeExperiment } from "../cli/experiment.js";
+import { compareExperimentFile, evalExperimentFile } from "../extension/experiment-files.js";
 import { setContrasts } from "../engine/analysis/report-model.js";
 import { layersOf } from "../protocol/attention.js";
 import { downloadModelFile } from "./model-download.js";
@@ -22,8 +22,7 @@ import { REPORT_FILES, renderReport } from "../engine/analysis/report-write.js";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { evalMeta, runEvalIntoFolder } from "../engine/eval/report.js";
-import { armConfig, resolveEvalSettings } from "../engine/eval/runner.js";
-import { selectTasks } from "../engine/eval/tasks.js";
+import { armConfig } from "../engine/eval/runner.js";
 import { experimentView } from "../engine/eval/view.js";
 import type { GenerationConfig, GenerationResult } from "../engine/types.js";
 import { parseHostRequest, type EngineOptions, type HostEvent, type HostRequest, type RenderedPrompt, type StepEventMessage } from "../protocol/engine.js";
@@ -277,14 +276,19 @@ async function runComplete(req: Extract<HostRequest, { type: "complete" }>, sign
  * cancelled or killed run keeps what it finished (partial).
  */
 async function runExperiment(req: Extract<HostRequest, { type: "experiment" }>, signal: AbortSignal): Promise<void> {
-  const { tasks, source } = selectTasks(req.spec.tasksPath, req.spec.limit);
-  const settings = resolveEvalSettings({ arms: req.spec.arms });
   const loaded = await loadModel(req.id, req.engine);
+  // The experiment file the settings dialog showed, resolved as tempo eval resolves it and
+  // stored first in the folder (as tempo eval does), so tempo run reruns it.
+  const prepared = await prepareExperiment(evalExperimentFile(req.engine, req.spec), process.cwd(), loaded.model);
+  if (prepared.resolved.command !== "eval" || !("tasks" in prepared)) throw new Error("an eval experiment resolved as another command");
+  const { tasks, source } = prepared;
+  const settings = evalSettingsOf(prepared.resolved.eval);
   const session = sessionFor(loaded, req.engine, Math.max(...settings.arms.map((arm) => armConfig(settings, arm).maxWidth)));
   send({ type: "modelLoaded", id: req.id, model: summary(loaded, session) });
   const meta = await evalMeta(session, source, tasks.length, req.spec.limit ?? null);
   mkdirSync(req.outRoot, { recursive: true });
   const dir = mkdtempSync(join(req.outRoot, `eval-${new Date().toISOString().replace(/[-:.]/g, "")}-`));
+  storeExperiment(dir, prepared.resolved);
   const { run, summary: results } = await runEvalIntoFolder(dir, { session, tasks, settings, signal, onProgress: (progress) => send({ type: "experimentProgress", id: req.id, progress }) }, meta);
   send({ type: "experimentDone", id: req.id, view: experimentView(run, results, tasks, { dir, source, model: loaded.model.info.fileName }) });
 }

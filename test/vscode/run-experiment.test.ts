@@ -59,6 +59,9 @@ describe("TEMPO completion experiment", function () {
     assert.deepEqual(view.tables.map((t) => t.title), ["Quality per arm", "Paired comparisons against standard", "Cost per task", "Outcomes"]);
     for (const f of ["results.jsonl", "summary.json", "report.md", "report.html"]) assert.ok(existsSync(join(view.dir, f)), `${f} was not staged`);
     assert.equal(readFileSync(join(view.dir, "results.jsonl"), "utf8").trim().split("\n").length, 2);
+    // The folder stores the experiment it ran, resolved (tempo run reruns it).
+    const stored = JSON.parse(readFileSync(join(view.dir, "experiment.json"), "utf8")) as { command: string; eval: { arms: string[]; limit: number } };
+    assert.deepEqual([stored.command, stored.eval.arms, stored.eval.limit], ["eval", ["standard"], 2]);
 
     const task = view.tasks[1];
     const shown = await tempo.inspectExperiment(task.taskId);
@@ -79,7 +82,7 @@ describe("TEMPO completion experiment", function () {
     assert.ok(first, "nothing exported");
     const ws = vscode.workspace.workspaceFolders?.[0].uri.fsPath;
     assert.ok(ws && first.fsPath.startsWith(join(ws, ".tempo", "experiments")), first.fsPath);
-    assert.deepEqual(readdirSync(first.fsPath).sort(), ["report.html", "report.md", "results.jsonl", "summary.json"]);
+    assert.deepEqual(readdirSync(first.fsPath).sort(), ["experiment.json", "report.html", "report.md", "results.jsonl", "summary.json"]);
     const summary = JSON.parse(readFileSync(join(first.fsPath, "summary.json"), "utf8")) as { summary: { arms: Array<{ arm: string }> } };
     assert.deepEqual(summary.summary.arms.map((a) => a.arm), ["standard"]);
     const second = await tempo.exportExperiment();
