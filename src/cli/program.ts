@@ -26,6 +26,7 @@ import { startServer } from "../server/serve.js";
 import { homedir } from "node:os";
 
 import { number, shardOption, wholeNumber } from "./options.js";
+import { mergeShards } from "./merge.js";
 import { cancelSignal, installSignalHandlers, reportError, wasCancelled } from "./exit.js";
 import { EXIT } from "./exit-codes.js";
 import { phaseProgress } from "./progress.js";
@@ -359,6 +360,16 @@ partialOptions(program.command("run"))
       if ((e instanceof TempoInputError || e instanceof ModelMismatchError) && !e.message.startsWith(file)) e.message = `${file}: ${e.message}`;
       throw e;
     }
+  });
+
+program.command("merge")
+  .description("combine the shard folders of one compare --prompts or eval suite (run with --shard i/N) into the folder the unsharded run writes: per-item results in suite order, statistics and reports computed over all of them (docs/scale.md)")
+  .argument("<out>", "folder to create (compare: must not exist; eval: new or empty)")
+  .argument("<shard-folder...>", "the folder of every shard 1/N to N/N, in any order")
+  .allowExcessArguments(false)
+  .action((out: string, folders: string[]) => {
+    const merged = mergeShards(out, folders);
+    process.stdout.write(`${merged.line ? `${merged.line}\n` : ""}merged ${merged.shards} shard${merged.shards === 1 ? "" : "s"} of ${merged.items} ${merged.kind} into ${merged.out}\n`);
   });
 
 addPromptFileOption(program);
