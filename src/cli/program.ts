@@ -43,7 +43,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 const DUMP_FLAG = "--dump-experiment <file>";
 const SHARD_FLAG = "--shard <i/N>";
 /** What --shard does to a suite of `items`: help of compare and eval. */
-const shardHelp = (items: string) => `run only shard i of N of the ${items} (1-based; the ${items} whose 0-based index mod N is i - 1), for a cluster's job array; tempo merge combines the N folders (docs/scale.md) (default: all of them)`;
+const shardHelp = (items: string) => `run only shard i of N of the ${items}: those whose 0-based index mod N is i - 1 (i is 1-based, like Slurm's array task id), one job of a cluster's array each; tempo merge combines the N folders (docs/scale.md) (default: all of them)`;
 const DUMP_HELP = "write the resolved experiment (every default filled in, the model's SHA-256; docs/experiments.md) to this file, - for stdout; without --out, nothing runs";
 
 const parseLayers = (value: string): number[] => {
@@ -266,7 +266,7 @@ generationOptions(engineOptions(program.command("compare").description("isolated
   .option("--full-logits", "store full-vocabulary distributions (default: top-50)")
   .option("--f16", "store the --full-logits rows as float16")
   .option("--analysis-workers <n>", "worker threads for the per-step divergence work; 0 keeps it on the main thread (default: one per core the decode threads leave free, up to 4; none for a short comparison)", wholeNumber("analysis workers", 64))
-  .option(SHARD_FLAG, shardHelp("--prompts suite's prompts"), shardOption)
+  .option(SHARD_FLAG, shardHelp("--prompts file's prompts"), shardOption)
   .option("--out <dir>", "capture folder to create (must not exist)")
   .option(DUMP_FLAG, DUMP_HELP)
   .action(async (o) => {
