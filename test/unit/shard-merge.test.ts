@@ -94,6 +94,16 @@ describe("shards and tempo merge", function () {
       assert.equal(json(join(shard(2), "005", EXPERIMENT_FILE_NAME)).shard, undefined, "a prompt's own folder reruns that prompt, no shard");
     });
 
+    it("a speed-only setting (--threads) leaves the suite identity as it is; another shard count is refused", () => {
+      const faster = join(dir, "compare-1-threads");
+      assert.equal(tempo(...flags(), "--threads", "2", ...shardArgs(1), "--out", faster).code, 0);
+      assert.equal(json(join(faster, PAIRED_FILE)).shard.suite, json(join(shard(1), PAIRED_FILE)).shard.suite);
+      assert.equal(tempo("merge", join(dir, "compare-merged-threads"), faster, shard(2), shard(3)).code, 0);
+      const halves = join(dir, "compare-1-of-2");
+      assert.equal(tempo(...flags(), "--shard", "1/2", "--out", halves).code, 0);
+      assertRefused(tempo("merge", join(dir, "compare-refused"), halves, shard(2), shard(3)), /compare-2 \(shard 2\/3\) and .*compare-1-of-2 \(shard 1\/2\) cannot be shards of one run: the shard counts differ/);
+    });
+
     it("merged (shards given in any order) is the unsharded run, every file equal but for timings", () => {
       const out = join(dir, "compare-merged");
       const r = tempo("merge", out, shard(3), shard(1), shard(2));
