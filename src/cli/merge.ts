@@ -62,8 +62,10 @@ function readEvalShard(dir: string, experiment: ResolvedEval): EvalShard {
   if (folder.state !== "complete") throw new TempoInputError(`${dir} is not a finished eval shard${folder.state === "foreign" ? ` (${folder.why})` : ""}`);
   const stored = readJson<StoredSummary>(dir, EVAL_FILES.summary);
   if (!stored.meta?.shard) throw new TempoInputError(`${dir}: its ${EVAL_FILES.summary} records no shard, though its ${EXPERIMENT_FILE_NAME} does`);
-  const text = fs.readFileSync(path.join(dir, EVAL_FILES.results), "utf8");
-  const items = text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as ItemResult);
+  const lines = fs.readFileSync(path.join(dir, EVAL_FILES.results), "utf8").split("\n").filter((l) => l.trim() !== "");
+  const items = lines.map((line, i) => {
+    try { return JSON.parse(line) as ItemResult; } catch { throw new TempoInputError(`${dir}: line ${i + 1} of its ${EVAL_FILES.results} is not JSON`); }
+  });
   return { dir, experiment, record: stored.meta.shard, stored, items };
 }
 
