@@ -36,7 +36,7 @@ export function planEvalOut(out: string, choice: PartialChoice): EvalOutPlan {
 }
 
 /** `key: stored → now` for every setting that differs, model path and description aside (a moved file is the same model by its hash). */
-function differences(stored: unknown, now: unknown, where = ""): string[] {
+export function differences(stored: unknown, now: unknown, where = ""): string[] {
   if (where === "model.path" || where === "description") return [];
   const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
   if (isObject(stored) && isObject(now)) {

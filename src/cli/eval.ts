@@ -16,6 +16,7 @@ import { checkOutDir } from "../engine/capture/out-dir.js";
 import { EVAL_OUT_RULE } from "./eval-out.js";
 import { writeFileAtomic } from "../engine/capture/atomic.js";
 import { EXPERIMENT_FILE_NAME } from "../protocol/experiment-file.js";
+import type { ShardRecord } from "../protocol/shard.js";
 
 
 export function parseArms(text: string): TempoMode[] {
@@ -30,6 +31,8 @@ export interface EvalCommandInput {
   tasks: EvalTask[];
   source: string;
   limit?: number;
+  /** A shard's record (docs/scale.md): `tasks` are then its tasks only. */
+  shard?: ShardRecord;
   settings: Partial<EvalSettings>;
   out: string;
   signal?: AbortSignal;
@@ -42,7 +45,7 @@ export interface EvalCommandInput {
 
 export async function runEvalCommand(input: EvalCommandInput): Promise<{ aborted: boolean }> {
   const { session, tasks, out } = input;
-  const meta = await evalMeta(session, input.source, tasks.length, input.limit ?? null);
+  const meta = await evalMeta(session, input.source, tasks.length, input.limit ?? null, input.shard);
   const progress = phaseProgress("task×arm");
   const previous = "previous" in input.start ? input.start.previous : undefined;
   if ("experiment" in input.start) {

@@ -24,8 +24,7 @@ import { checkOutDir } from "../engine/capture/out-dir.js";
 import { checkRecordedRun } from "../engine/analysis/recorded-check.js";
 import { compareModes, type CompareRequest, type CompareResult, type RecordedRun } from "../engine/analysis/compare-run.js";
 import { renderReport } from "../engine/analysis/report-write.js";
-import { metricDefs } from "../engine/analysis/report-model.js";
-import { pairedPromptStats } from "../engine/analysis/paired.js";
+import { pairedItem, pairedSummaryLine, promptFolderName, writePairedFile, PAIRED_FILE } from "../engine/analysis/paired-file.js";
 import { writeFileAtomic } from "../engine/capture/atomic.js";
 import { selectTasks, type EvalTask } from "../engine/eval/tasks.js";
 import { armConfig, DEFAULT_EVAL_SETTINGS, resolveEvalSettings, type EvalSettings } from "../engine/eval/runner.js";
@@ -38,6 +37,8 @@ import type { TempoMode } from "../protocol/generation.js";
 import type { AttentionLayers } from "../protocol/attention.js";
 import { readPromptFile } from "./prompt-file.js";
 import { openModel } from "./open-model.js";
+import { shardMembers, type Shard, type ShardRecord } from "../protocol/shard.js";
+import { createHash } from "node:crypto";
 
 export interface ResolvedEngine { gpu: GpuChoice; contextSize: number; threads: number; flashAttention: FlashAttention }
 interface ResolvedBase {
@@ -53,22 +54,25 @@ export interface ResolvedCompareSettings {
   analysisWorkers?: number;
 }
 /** One of prompt, prompts, from: prompt files are read and their text stored inline. */
-export type ResolvedCompare = ResolvedBase & { command: "compare"; prompt?: string; prompts?: string[]; from?: string; generation: GenerationConfig; compare: ResolvedCompareSettings };
+export type ResolvedCompare = ResolvedBase & { command: "compare"; prompt?: string; prompts?: string[]; from?: string; generation: GenerationConfig; compare: ResolvedCompareSettings; shard?: Shard };
 export type ResolvedEvalSettings = Omit<EvalSettings, "exec"> & { tasks: string | null; limit: number | null; exec: { timeoutMs: number; memoryMb: number; python: string | null } };
-export type ResolvedEval = ResolvedBase & { command: "eval"; eval: ResolvedEvalSettings };
+export type ResolvedEval = ResolvedBase & { command: "eval"; eval: ResolvedEvalSettings; shard?: Shard };
 export type ResolvedGenerate = ResolvedBase & { command: "generate"; prompt: string; generation: GenerationConfig };
 export type ResolvedExperiment = ResolvedCompare | ResolvedEval | ResolvedGenerate;
 
-/** A resolved experiment with what its run needs: the open model (the caller disposes it), tasks, a recorded run. */
+/**
+ * A resolved experiment with what its run needs: the open model (the caller disposes it), tasks
+ * (a shard's only), a recorded run, and for a shard what its folder records.
+ */
 export type Prepared =
-  | { resolved: ResolvedCompare; model: TempoModel; recorded?: RecordedRun & { promptText: string } }
-  | { resolved: ResolvedEval; model: TempoModel; tasks: EvalTask[]; source: string }
+  | { resolved: ResolvedCompare; model: TempoModel; recorded?: RecordedRun & { promptText: string }; shard?: ShardRecord }
+  | { resolved: ResolvedEval; model: TempoModel; tasks: EvalTask[]; source: string; shard?: ShardRecord }
   | { resolved: ResolvedGenerate; model: TempoModel };
 
 /** The experiment file's text, as written into every folder and by --dump-experiment. */
 export function experimentJson(x: ResolvedExperiment): string {
   // One key order however the object was built, so a rerun's file is the same bytes.
-  const order = ["version", "command", "description", "model", "engine", "prompt", "prompts", "from", "generation", "compare", "eval"];
+  const order = ["version", "command", "description", "model", "engine", "prompt", "prompts", "from", "generation", "compare", "eval", "shard"];
   const record = x as unknown as Record<string, unknown>;
   const unknown = Object.keys(record).filter((k) => !order.includes(k));
   if (unknown.length) throw new Error(`experimentJson: no place for ${unknown.join(", ")}`);
@@ -116,6 +120,7 @@ export async function prepareExperiment(x: ExperimentFile, baseDir: string, open
   const modelPath = x.model?.path !== undefined ? abs(x.model.path) : defaultModelPath();
   const gpu = x.engine?.gpu ?? "auto";
   const flashAttention = x.engine?.flashAttention ?? "off";
+  const shard = x.command === "generate" ? undefined : x.shard;
   const early = x.command === "compare" ? compareBeforeModel(x, abs, flashAttention) : x.command === "eval" ? evalBeforeModel(x, abs) : generateBeforeModel(x, abs);
   const model = opened ?? await openModel(modelPath, gpu);
   try {
@@ -130,7 +135,12 @@ export async function prepareExperiment(x: ExperimentFile, baseDir: string, open
       model: { path: modelPath, sha256 },
       engine: { gpu, contextSize: x.engine?.contextSize ?? defaultContextSize(model.info.nCtxTrain), threads: x.engine?.threads ?? model.runtime.threads, flashAttention },
     };
-    if ("tasks" in early) return { resolved: { ...base, command: "eval", eval: early.settings }, model, tasks: early.tasks, source: early.source };
+    if ("tasks" in early) {
+      const resolved: ResolvedEval = { ...base, command: "eval", eval: early.settings, ...(shard ? { shard } : {}) };
+      if (!shard) return { resolved, model, tasks: early.tasks, source: early.source };
+      const tasks = shardMembers(early.tasks.length, shard).map((k) => early.tasks[k]);
+      return { resolved, model, tasks, source: early.source, shard: { ...shard, total: early.tasks.length, suite: suiteIdentity(resolved, model, early.tasks) } };
+    }
     if (!("compare" in early)) return { resolved: { ...base, command: "generate", prompt: early.prompt, generation: early.generation }, model };
     let { generation, prompt } = early;
     let recorded: (RecordedRun & { promptText: string }) | undefined;
@@ -153,9 +163,9 @@ export async function prepareExperiment(x: ExperimentFile, baseDir: string, open
     const resolved: ResolvedCompare = {
       ...base, command: "compare",
       ...(prompt !== undefined ? { prompt } : {}), ...(early.prompts ? { prompts: early.prompts } : {}), ...(early.from ? { from: early.from } : {}),
-      generation, compare,
+      generation, compare, ...(shard ? { shard } : {}),
     };
-    return { resolved, model, recorded };
+    return { resolved, model, recorded, ...(shard && early.prompts ? { shard: { ...shard, total: early.prompts.length, suite: suiteIdentity(resolved, model) } } : {}) };
   } catch (e) {
     if (!opened) await model.dispose();
     throw e;
@@ -168,6 +178,8 @@ function compareBeforeModel(x: CompareExperiment, abs: (p: string) => string, fl
   const generation = resolveConfig(x.generation ?? {});
   const prompt = x.prompt ?? (x.promptFile !== undefined ? readPromptFile(abs(x.promptFile)) : undefined);
   const prompts = x.prompts ? checkPaired(x.prompts, "prompts") : x.promptsFile !== undefined ? readPrompts(abs(x.promptsFile)) : undefined;
+  if (x.shard && !prompts) throw new TempoInputError("--shard cuts a suite of prompts (--prompts): one prompt, or --from, is no suite");
+  if (x.shard && prompts) checkShardFits(x.shard, prompts.length, "prompts");
   const c = x.compare ?? {};
   const logits: ResolvedCompareSettings["logits"] = c.logits?.kind === "full"
     ? { kind: "full", dtype: c.logits.dtype ?? "F32" }
@@ -192,6 +204,7 @@ function evalBeforeModel(x: EvalExperiment, abs: (p: string) => string) {
   const e = x.eval ?? {};
   const tasksPath = e.tasks != null ? abs(e.tasks) : null;
   const { tasks, source } = selectTasks(tasksPath ?? undefined, e.limit ?? undefined);
+  if (x.shard) checkShardFits(x.shard, tasks.length, "tasks");
   const full = resolveEvalSettings(defined({
     arms: e.arms, threshold: e.threshold, maxWidth: e.maxWidth, maxSteps: e.maxSteps, policy: e.policy, pathCap: e.pathCap, ks: e.ks, concurrency: e.concurrency,
     exec: { ...DEFAULT_EVAL_SETTINGS.exec, ...defined({ timeoutMs: e.exec?.timeoutMs, memoryMb: e.exec?.memoryMb }) },
@@ -205,6 +218,29 @@ function evalBeforeModel(x: EvalExperiment, abs: (p: string) => string) {
     concurrency: full.concurrency,
   };
   return { settings, tasks, source };
+}
+
+/** Every shard runs at least one item: more shards than items is a mistake in the job array. */
+function checkShardFits(shard: Shard, total: number, items: string): void {
+  if (shard.count > total) throw new TempoInputError(`shard ${shard.index}/${shard.count}: the suite has ${total} ${items}, so at most ${total} shards (each runs at least one)`);
+}
+
+/**
+ * The identity `tempo merge` checks shards against: SHA-256 of the suite's items and of every
+ * resolved setting that can change a result, with the backend and llama.cpp build the shard ran
+ * on. Left out: the description, where files are (the model counts by its SHA-256, a task file
+ * by its tasks), which shard it is, and the settings that change speed only (engine.threads,
+ * compare.analysisWorkers, eval.concurrency), in which a cluster's machines may differ.
+ */
+export function suiteIdentity(x: ResolvedCompare | ResolvedEval, model: TempoModel, suiteTasks?: readonly EvalTask[]): string {
+  const own = x.command === "compare"
+    ? { compare: { ...x.compare, analysisWorkers: undefined } }
+    : { eval: { ...x.eval, tasks: undefined, concurrency: undefined }, tasks: suiteTasks };
+  const identity = {
+    ...x, ...own, description: undefined, shard: undefined, model: x.model.sha256, engine: { ...x.engine, threads: undefined },
+    runtime: { backend: model.runtime.backend, ...model.runtime.versions },
+  };
+  return createHash("sha256").update(JSON.stringify(identity)).digest("hex");
 }
 
 /** `key value` pairs of a settings block, in its order (so a setting added to the schema shows up by itself). */
@@ -273,14 +309,17 @@ export async function runCompareExperiment(p: Extract<Prepared, { resolved: Reso
     return;
   }
   const { prompts } = x;
-  const defs = metricDefs([1, 5, 10, 20, 50]);
+  // A shard runs its members only, each under the number (and in the folder) the whole suite gives it.
+  const members = x.shard ? shardMembers(prompts.length, x.shard) : prompts.map((_, k) => k);
+  const of = x.shard ? ` (shard ${x.shard.index}/${x.shard.count})` : "";
   const items = [];
-  for (const [i, prompt] of prompts.entries()) {
-    const dir = join(out, String(i + 1).padStart(3, "0"));
+  for (const k of members) {
+    const id = k + 1;
+    const dir = join(out, promptFolderName(id));
     let result;
     try {
-      // Each prompt's folder reruns on its own: the same experiment with that one prompt.
-      result = await runOne(prompt, dir, { ...x, prompts: undefined, prompt });
+      // Each prompt's folder reruns on its own: the same experiment with that one prompt (one prompt is no suite to shard).
+      result = await runOne(prompts[k], dir, { ...x, prompts: undefined, shard: undefined, prompt: prompts[k] });
     } catch (e) {
       if (!hooks.signal?.aborted) throw e;
       break; // cancelled before a step of this prompt was replayed
@@ -288,22 +327,19 @@ export async function runCompareExperiment(p: Extract<Prepared, { resolved: Reso
     // Cancelled: the prompts done so far are kept (and this one's steps replayed, in its own
     // folder), and paired.json, over the finished prompts only, says the suite is partial.
     if (!result.complete) break;
-    const { report } = result;
-    const pick = (s: Record<string, { mean: number }>) => Object.fromEntries(defs.filter((d) => s[d.key]).map((d) => [d.key, s[d.key].mean]));
-    items.push({ id: String(i + 1), comparison: pick(report.summary), nullBaseline: pick(report.nullBaseline.summary) });
-    hooks.note(`\nprompt ${i + 1}/${prompts.length} done\n`);
+    items.push(pairedItem(id, result.report));
+    hooks.note(`\nprompt ${id}/${prompts.length} done${of}\n`);
   }
-  const complete = items.length === prompts.length;
-  const stats = pairedPromptStats(items, defs.map((d) => d.key), { primaryMetric: "js" });
-  writeFileAtomic(join(out, "paired.json"), JSON.stringify({ complete, prompts, items, stats }, null, 2) + "\n", { exclusive: true });
+  const complete = items.length === members.length;
+  const paired = writePairedFile(out, { complete, prompts, items, ...(p.shard ? { shard: p.shard } : {}) });
   storeExperiment(out, x);
   if (!complete) {
-    hooks.note(`\ncancelled after ${items.length} of ${prompts.length} prompts: their folders are kept, and ${out}/paired.json covers them with "complete": false\n`);
+    hooks.note(`\ncancelled after ${items.length} of ${members.length} prompts${of}: their folders are kept, and ${out}/${PAIRED_FILE} covers them with "complete": false\n`);
     return;
   }
-  const primary = stats.metrics.find((m) => m.metric === "js");
-  hooks.say(`${prompts.length} prompts; primary metric js: mean(comparison - null) ${primary?.meanDiff.toExponential(3)} ` +
-    `[${primary?.tInterval.lo.toExponential(3)}, ${primary?.tInterval.hi.toExponential(3)}], Wilcoxon p ${primary?.wilcoxonPValue.toPrecision(3)} (Holm ${primary?.holm.toPrecision(3)})\nwrote ${out}/paired.json\n`);
+  // A shard's statistics are not the suite's: tempo merge computes those over every prompt.
+  if (x.shard) hooks.say(`${items.length} of the suite's ${prompts.length} prompts${of}\nwrote ${out}/${PAIRED_FILE}; tempo merge combines the shards (docs/scale.md)\n`);
+  else hooks.say(`${pairedSummaryLine(paired)}\nwrote ${out}/${PAIRED_FILE}\n`);
 }
 
 /** The file `tempo generate --out` and `tempo run` of a generate experiment write: what --json prints. */
@@ -350,7 +386,7 @@ export async function runEvalExperiment(p: Extract<Prepared, { resolved: Resolve
   const lanes = Math.max(...e.arms.map((arm) => armConfig(settings, arm).maxWidth));
   const session = new TempoSession(p.model, { contextSize: x.engine.contextSize, lanes, flashAttention: x.engine.flashAttention, threads: x.engine.threads });
   try {
-    return await runEvalCommand({ session, tasks: p.tasks, source: p.source, limit: e.limit ?? undefined, settings, out, signal, start: previous ? { previous } : { experiment } });
+    return await runEvalCommand({ session, tasks: p.tasks, source: p.source, limit: e.limit ?? undefined, shard: p.shard, settings, out, signal, start: previous ? { previous } : { experiment } });
   } finally {
     session.dispose();
   }

@@ -4,6 +4,8 @@
  * (resolveConfig, TempoSession, resolveEvalSettings), and checked there for every caller.
  */
 import { InvalidArgumentError } from "commander";
+import { TempoInputError } from "../engine/errors.js";
+import { badShardText, parseShardText, type Shard } from "../protocol/shard.js";
 
 export function number(name: string) {
   return (value: string): number => {
@@ -21,4 +23,14 @@ export function wholeNumber(name: string, max = Number.MAX_SAFE_INTEGER, min = 0
     if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number${range}, got "${value}"`);
     return n;
   };
+}
+
+/**
+ * `--shard i/N` (docs/scale.md). A bad value is a TempoInputError, not commander's
+ * InvalidArgumentError, so that it is one `tempo:` line like every other refusal of a suite.
+ */
+export function shardOption(value: string): Shard {
+  const shard = parseShardText(value);
+  if (!shard) throw new TempoInputError(badShardText(value));
+  return shard;
 }

@@ -25,7 +25,8 @@ import { generationJson } from "../engine/tempo/generation-json.js";
 import { startServer } from "../server/serve.js";
 import { homedir } from "node:os";
 
-import { number, wholeNumber } from "./options.js";
+import { number, shardOption, wholeNumber } from "./options.js";
+import { mergeShards } from "./merge.js";
 import { cancelSignal, installSignalHandlers, reportError, wasCancelled } from "./exit.js";
 import { EXIT } from "./exit-codes.js";
 import { phaseProgress } from "./progress.js";
@@ -40,6 +41,9 @@ import type { PartialChoice } from "../engine/eval/partial-folder.js";
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 const DUMP_FLAG = "--dump-experiment <file>";
+const SHARD_FLAG = "--shard <i/N>";
+/** What --shard does to a suite of `items`: help of compare and eval. */
+const shardHelp = (items: string) => `run only shard i of N of the ${items}: those whose 0-based index mod N is i - 1 (i is 1-based, like Slurm's array task id), one job of a cluster's array each; tempo merge combines the N folders (docs/scale.md) (default: all of them)`;
 const DUMP_HELP = "write the resolved experiment (every default filled in, the model's SHA-256; docs/experiments.md) to this file, - for stdout; without --out, nothing runs";
 
 const parseLayers = (value: string): number[] => {
@@ -262,6 +266,7 @@ generationOptions(engineOptions(program.command("compare").description("isolated
   .option("--full-logits", "store full-vocabulary distributions (default: top-50)")
   .option("--f16", "store the --full-logits rows as float16")
   .option("--analysis-workers <n>", "worker threads for the per-step divergence work; 0 keeps it on the main thread (default: one per core the decode threads leave free, up to 4; none for a short comparison)", wholeNumber("analysis workers", 64))
+  .option(SHARD_FLAG, shardHelp("--prompts file's prompts"), shardOption)
   .option("--out <dir>", "capture folder to create (must not exist)")
   .option(DUMP_FLAG, DUMP_HELP)
   .action(async (o) => {
@@ -277,6 +282,7 @@ generationOptions(engineOptions(program.command("compare").description("isolated
         logits: o.fullLogits ? { kind: "full", dtype: o.f16 ? "F16" : "F32" } : { kind: "topk" },
         ...(o.analysisWorkers !== undefined ? { analysisWorkers: o.analysisWorkers } : {}),
       },
+      ...(o.shard ? { shard: o.shard } : {}),
     };
     await runExperiment(experiment, process.cwd(), o.out, o.dumpExperiment);
   });
@@ -326,6 +332,7 @@ partialOptions(engineOptions(program.command("eval").description("code-completio
   .option("--memory <mb>", "heap limit per program (MiB)", number("memory"), DEFAULT_EVAL_SETTINGS.exec.memoryMb)
   .option("--python <interpreter>", "interpreter for Python tasks", DEFAULT_PYTHON)
   .option("--no-python", "skip Python tasks (recorded as skipped, not as failures)")
+  .option(SHARD_FLAG, shardHelp("tasks (after --limit)"), shardOption)
   .option(DUMP_FLAG, DUMP_HELP)
   .action(async (o) => {
     const experiment: ExperimentFile = {
@@ -334,6 +341,7 @@ partialOptions(engineOptions(program.command("eval").description("code-completio
         tasks: o.tasks ?? null, limit: o.limit ?? null, arms: parseArms(o.arms), threshold: o.threshold, maxWidth: o.maxWidth, maxSteps: o.maxSteps, pathCap: o.pathCap,
         exec: { timeoutMs: o.timeout, memoryMb: o.memory, python: o.python === false ? null : o.python },
       },
+      ...(o.shard ? { shard: o.shard } : {}),
     };
     await runExperiment(experiment, process.cwd(), o.out, o.dumpExperiment, false, partialChoice(o));
   });
@@ -353,6 +361,16 @@ partialOptions(program.command("run"))
       if ((e instanceof TempoInputError || e instanceof ModelMismatchError) && !e.message.startsWith(file)) e.message = `${file}: ${e.message}`;
       throw e;
     }
+  });
+
+program.command("merge")
+  .description("combine the shard folders of one compare --prompts or eval suite (run with --shard i/N) into the folder the unsharded run writes: per-item results in suite order, statistics and reports computed over all of them (docs/scale.md)")
+  .argument("<out>", "folder to create (compare: must not exist; eval: new or empty)")
+  .argument("<shard-folder...>", "the folder of every shard 1/N to N/N, in any order")
+  .allowExcessArguments(false)
+  .action((out: string, folders: string[]) => {
+    const merged = mergeShards(out, folders);
+    process.stdout.write(`${merged.line ? `${merged.line}\n` : ""}merged ${merged.shards} shard${merged.shards === 1 ? "" : "s"} of ${merged.items} ${merged.kind} into ${merged.out}\n`);
   });
 
 addPromptFileOption(program);

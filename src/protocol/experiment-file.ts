@@ -12,6 +12,7 @@
 import { z } from "zod";
 import { generationConfigSchema, modeSchema } from "./generation.js";
 import { attentionLayersSchema } from "./attention.js";
+import { shardSchema } from "./shard.js";
 
 export const EXPERIMENT_FILE_VERSION = 1;
 /** The name every capture and eval folder stores its resolved experiment under. */
@@ -118,12 +119,16 @@ const compareExperiment = z.object({
   from: path("from").optional(),
   generation: generationSchema.optional(),
   compare: compareSchema.optional(),
+  /** Run only this shard of the prompts (`prompts` / `promptsFile`; docs/scale.md); absent: all of them. */
+  shard: shardSchema.optional(),
 }).strict();
 
 const evalExperiment = z.object({
   ...base,
   command: z.literal("eval"),
   eval: evalSchema.optional(),
+  /** Run only this shard of the tasks (docs/scale.md); absent: all of them. */
+  shard: shardSchema.optional(),
 }).strict();
 
 /** Exactly one prompt source where the command takes prompts. */
@@ -133,6 +138,9 @@ const SOURCES: Record<ExperimentCommand, readonly string[]> = {
   eval: [],
 };
 
+/** The compare prompt sources that are suites a shard can be cut from. */
+const SHARDABLE_SOURCES: readonly string[] = ["prompts", "promptsFile"];
+
 export const experimentFileSchema = z.discriminatedUnion("command", [generateExperiment, compareExperiment, evalExperiment], {
   error: `command must be one of ${EXPERIMENT_COMMANDS.join(", ")}`,
 }).superRefine((e, ctx) => {
@@ -140,6 +148,7 @@ export const experimentFileSchema = z.discriminatedUnion("command", [generateExp
   if (keys.length === 0) return;
   const given = keys.filter((k) => (e as Record<string, unknown>)[k] !== undefined);
   if (given.length !== 1) ctx.addIssue({ code: "custom", path: [], message: `give exactly one of ${keys.join(", ")}${given.length ? ` (got ${given.join(", ")})` : ""}` });
+  else if (e.command === "compare" && e.shard && !SHARDABLE_SOURCES.includes(given[0])) ctx.addIssue({ code: "custom", path: ["shard"], message: `a shard is part of a suite of prompts: give ${SHARDABLE_SOURCES.join(" or ")}, not ${given[0]}` });
 });
 export type ExperimentFile = z.output<typeof experimentFileSchema>;
 export type GenerateExperiment = z.output<typeof generateExperiment>;

@@ -1,14 +1,15 @@
 /**
  * Experiment files (docs/experiments.md): the schema's refusals, the resolved experiment stored
  * in every folder, --dump-experiment, and the promise that `tempo run <folder>/experiment.json`
- * reproduces the folder byte for byte but for the timing and date fields listed in TIMING below.
+ * reproduces the folder byte for byte but for the timing and date fields listed in TIMING (test/support/same-folder.ts).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
+import { assertSameFolder, filesUnder } from "../support/same-folder.js";
 import { EXPERIMENT_FILE_NAME, parseExperiment } from "../../src/protocol/experiment-file.js";
 import { DEFAULT_CONFIG } from "../../src/protocol/generation.js";
 
@@ -16,99 +17,6 @@ function tempo(...args: string[]) {
   const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-
-/**
- * The fields that may differ between a run and its rerun, as docs/experiments.md lists them:
- * dates (createdAt, startedAt) and measured durations. Everything else must match byte for byte.
- */
-const TIMING_KEYS = ["createdAt", "startedAt", "generateMs", "replayMs", "executeMs", "durationMs", "wallMs", "generateMsPerTask", "executeMsPerTask", "samplesPerSecond"];
-const ISO_DATE = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z/g;
-
-/** Masks the timing fields of one file's text (JSON and JSONL by key, reports by their timing lines and cells). */
-function mask(name: string, text: string): string {
-  let t = text
-    .replace(new RegExp(`"(${TIMING_KEYS.join("|")})":\\s*("[^"]*"|[-+0-9.eE]+|null)`, "g"), `"$1": "<timing>"`)
-    // steps.jsonl's per-step { decodeMs, selectMs } and the manifest's { generateMs, replayMs }
-    .replace(/"timings":\s*\{[^}]*\}/g, `"timings": "<timing>"`)
-    .replace(ISO_DATE, "<date>")
-    .replace(/wall time [^ ]+ s\./g, "wall time <timing> s.");
-  // The eval report's cost table: generation ms, execution ms and samples/s (columns 4, 5 and 9).
-  const costCells = (cells: string[]) => cells.map((c, i) => ([3, 4, 8].includes(i) ? "<timing>" : c));
-  if (name.endsWith(".md") && t.includes("## Cost per task")) {
-    const [head, rest] = t.split("## Cost per task");
-    const [table, ...after] = rest.split("\n## ");
-    t = head + "## Cost per task" + table.split("\n").map((l) => (l.startsWith("| ") && !l.startsWith("| arm") ? costCells(l.split(" | ")).join(" | ") : l)).join("\n") + (after.length ? "\n## " + after.join("\n## ") : "");
-  }
-  if (name.endsWith(".html") && t.includes("<h2>Cost per task</h2>")) {
-    const [head, rest] = t.split("<h2>Cost per task</h2>");
-    const end = rest.indexOf("</table>");
-    const table = rest.slice(0, end).replace(/<tr><td>(.*?)<\/td><\/tr>/g, (_m, row: string) => `<tr><td>${costCells(row.split("</td><td>")).join("</td><td>")}</td></tr>`);
-    t = head + "<h2>Cost per task</h2>" + table + rest.slice(end);
-  }
-  return t;
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => statSync(join(dir, f)).isFile()).sort();
-}
-
-/** Every file of `a` is in `b` and equal: binary files byte for byte, text files once their timing fields are masked. */
-function assertSameFolder(a: string, b: string): void {
-  const files = filesUnder(a);
-  assert.deepEqual(filesUnder(b), files, "the same files");
-  for (const f of files) {
-    const [x, y] = [readFileSync(join(a, f)), readFileSync(join(b, f))];
-    if (f.endsWith(".safetensors")) { assert.ok(x.equals(y), `${f} differs`); continue; }
-    if (f.endsWith(EXPERIMENT_FILE_NAME)) { assert.equal(y.toString(), x.toString(), `${f} differs`); continue; }
-    assert.equal(mask(f, y.toString()), mask(f, x.toString()), `${f} differs beyond its timing fields`);
-  }
-}
-
-describe("experiment files: schema", () => {
-  const minimal = { version: 1, command: "compare", prompt: "x" };
-  const refused = (value: unknown) => {
-    const r = parseExperiment(value);
-    assert.equal(r.ok, false, JSON.stringify(value));
-    return (r as { message: string }).message;
-  };
-
-  it("accepts a minimal file and one with every block", () => {
-    assert.ok(parseExperiment(minimal).ok);
-    assert.ok(parseExperiment({
-      ...minimal, description: "d", model: { path: "m.gguf", sha256: "0".repeat(64) }, engine: { gpu: "cpu", contextSize: 512, threads: 1, flashAttention: "off" },
-      generation: { ...DEFAULT_CONFIG }, compare: { qMode: "causal", attentionLayers: [0], logits: { kind: "full", dtype: "F16" }, analysisWorkers: 0 },
-    }).ok);
-    assert.ok(parseExperiment({ version: 1, command: "eval", eval: { arms: ["standard"], limit: 2, tasks: null, exec: { python: null } } }).ok);
-  });
-
-  it("accepts the examples of docs/experiments.md", () => {
-    const doc = readFileSync(new URL("../../docs/experiments.md", import.meta.url), "utf8");
-    const examples = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]));
-    assert.ok(examples.length >= 2);
-    for (const x of examples) {
-      const r = parseExperiment(x);
-      assert.ok(r.ok, JSON.stringify(r));
-    }
-  });
-
-  it("refuses an unknown key anywhere with its path", () => {
-    assert.equal(refused({ ...minimal, treshold: 0.1 }), "unknown key treshold");
-    assert.equal(refused({ ...minimal, generation: { treshold: 0.1 } }), "unknown key generation.treshold");
-    assert.equal(refused({ ...minimal, compare: { logits: { kind: "topk", dtype: "F16" } } }), "unknown key compare.logits.dtype");
-    assert.equal(refused({ version: 1, command: "eval", eval: { exec: { timeout: 5 } } }), "unknown key eval.exec.timeout");
-  });
-
-  it("refuses a value out of its declared range, a bad version, command or prompt source, in one line", () => {
-    assert.equal(refused({ ...minimal, generation: { threshold: 2 } }), "generation.threshold: threshold must be in (0, 1]");
-    assert.match(refused({ ...minimal, generation: { maxWidth: 999 } }), /^generation\.maxWidth: max width must be at most 254/);
-    assert.equal(refused({ version: 1, command: "eval", eval: { threshold: 0 } }), "eval.threshold: threshold must be in (0, 1]");
-    assert.match(refused({ ...minimal, version: 2 }), /^version: version must be 1/);
-    assert.match(refused({ version: 1, prompt: "x" }), /command must be one of generate, compare, eval/);
-    assert.match(refused({ version: 1, command: "compare", prompt: "x", prompts: ["a", "b"] }), /give exactly one of prompt, promptFile, prompts, promptsFile, from \(got prompt, prompts\)/);
-    assert.match(refused({ ...minimal, model: { sha256: "ABC" } }), /^model\.sha256: model sha256 must be 64 lower-case hex digits/);
-    for (const bad of [{ ...minimal, generation: { threshold: 2, maxWidth: 0 } }, { ...minimal, x: 1, y: 2 }]) assert.ok(!refused(bad).includes("\n"));
-  });
-});
 
 describe("experiment files: tempo run", function () {
   this.timeout(600_000);

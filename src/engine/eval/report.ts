@@ -11,6 +11,7 @@ import type { Interval } from "../analysis/stats.js";
 import type { TempoSession } from "../session.js";
 import { type EvalRequest, type EvalRun, runEval } from "./runner.js";
 import { type EvalSummary, type MeanEstimate, type Proportion, summarizeEval } from "./summary.js";
+import type { ShardRecord } from "../../protocol/shard.js";
 
 export const EVAL_FILES = { results: "results.jsonl", summary: "summary.json", md: "report.md", html: "report.html" } as const;
 
@@ -18,11 +19,14 @@ export interface EvalMeta {
   model: { fileName: string; path: string; sha256: string; description: string };
   engine: { nodeLlamaCpp: string; llamaCpp: string; backend: string };
   context: { contextSize: number; lanes: number; batchSize: number; flashAttention: string; threads: number };
+  /** `count`: the tasks this folder ran (a shard's, or the whole suite's). */
   tasks: { source: string; count: number; limit: number | null };
   startedAt: string;
+  /** Present in a shard's folder (docs/scale.md): which shard, of how many, of which suite. */
+  shard?: ShardRecord;
 }
 
-export async function evalMeta(session: TempoSession, taskSource: string, taskCount: number, limit: number | null): Promise<EvalMeta> {
+export async function evalMeta(session: TempoSession, taskSource: string, taskCount: number, limit: number | null, shard?: ShardRecord): Promise<EvalMeta> {
   const m = session.model;
   return {
     model: { fileName: m.info.fileName, path: m.info.path, sha256: await m.sha256(), description: m.info.description },
@@ -30,6 +34,7 @@ export async function evalMeta(session: TempoSession, taskSource: string, taskCo
     context: { contextSize: session.contextSize, lanes: session.lanes, batchSize: session.batchSize, flashAttention: session.flashAttention, threads: session.threads },
     tasks: { source: taskSource, count: taskCount, limit },
     startedAt: new Date().toISOString(),
+    ...(shard ? { shard } : {}),
   };
 }
 
@@ -101,7 +106,7 @@ function methodLines(run: EvalRun, summary: EvalSummary, meta: EvalMeta): string
     `Context: n_ctx ${meta.context.contextSize}, lanes ${meta.context.lanes}, n_batch ${meta.context.batchSize}, flash attention ${meta.context.flashAttention}, ${meta.context.threads} decode thread${meta.context.threads === 1 ? "" : "s"}`,
     `Method: arms ${s.arms.join(", ")}; threshold ${s.threshold}, max width ${s.maxWidth}, policy ${s.policy}, temperature ${c.temperature}, max steps ${s.maxSteps}; schedule ${c.schedule}; generation stops when the primary path closes the function; path cap ${s.pathCap}; pass@k for k = ${s.ks.join(", ")}; best-of-set = the path with the highest sum of member log-probabilities over its truncated completion`,
     `Execution: ${run.sandbox.permissionFlag} (no fs, child processes, workers, addons), network namespace ${run.sandbox.networkNamespace ? "yes" : "no"} plus a socket-denying prelude, PID namespace ${run.sandbox.pidNamespace ? "yes" : "no"} (own process group, killed whole), ${s.exec.timeoutMs} ms, heap ${s.exec.memoryMb} MiB; ${s.concurrency} at once${run.items.some((i) => i.language === "python") ? `; Python tasks: ${run.sandbox.python ? `${run.sandbox.python} with rlimits (address space, file size) and an audit hook denying writes, processes and sockets` : "not run (no interpreter)"}` : ""}`,
-    `Data: ${meta.tasks.source}, ${meta.tasks.count} tasks${meta.tasks.limit !== null ? ` (--limit ${meta.tasks.limit})` : ""}; ${summary.tasks} analysed${summary.skippedTasks.length ? `; ${skippedPhrase(summary)}: ${summary.skippedTasks.join(", ")}` : ""}${summary.aborted ? "; the run was ABORTED before the end" : ""}`,
+    `Data: ${meta.tasks.source}, ${meta.tasks.count} tasks${meta.tasks.limit !== null ? ` (--limit ${meta.tasks.limit})` : ""}${meta.shard ? ` (shard ${meta.shard.index}/${meta.shard.count} of ${meta.shard.total}; tempo merge combines the shards)` : ""}; ${summary.tasks} analysed${summary.skippedTasks.length ? `; ${skippedPhrase(summary)}: ${summary.skippedTasks.join(", ")}` : ""}${summary.aborted ? "; the run was ABORTED before the end" : ""}`,
     "Edit similarity: 1 − Levenshtein / max length, on whitespace-normalised texts of the truncated completion and the reference body.",
     `Started ${meta.startedAt}; wall time ${fmt(run.wallMs / 1000)} s.`,
   ];
@@ -149,6 +154,15 @@ export function writeEvalOutput(dir: string, run: EvalRun, summary: EvalSummary,
 }
 
 /**
+ * From per-unit results to the folder's summary and reports: the end of a run, and all of
+ * `tempo merge` of an eval's shards, so a merged suite is summarised as an unsharded run is.
+ */
+export function finishEvalFolder(dir: string, run: EvalRun, meta: EvalMeta): { summary: EvalSummary; files: Record<keyof typeof EVAL_FILES, string> } {
+  const summary = summarizeEval(run);
+  return { summary, files: writeEvalOutput(dir, run, summary, meta) };
+}
+
+/**
  * Runs the experiment into the existing folder `dir`, the CLI's and VS Code's alike: each finished
  * unit is appended to results.partial.jsonl at once, so a killed run (SIGKILL, a native abort,
  * power) keeps it; then the four files, and the partial file goes last.
@@ -156,8 +170,7 @@ export function writeEvalOutput(dir: string, run: EvalRun, summary: EvalSummary,
 export async function runEvalIntoFolder(dir: string, request: Omit<EvalRequest, "onItem">, meta: EvalMeta): Promise<{ run: EvalRun; summary: EvalSummary; files: Record<keyof typeof EVAL_FILES, string> }> {
   const partial = path.join(dir, PARTIAL_RESULTS);
   const run = await runEval({ ...request, onItem: (item) => fs.appendFileSync(partial, JSON.stringify(item) + "\n") });
-  const summary = summarizeEval(run);
-  const files = writeEvalOutput(dir, run, summary, meta);
+  const { summary, files } = finishEvalFolder(dir, run, meta);
   fs.rmSync(partial, { force: true });
   return { run, summary, files };
 }
