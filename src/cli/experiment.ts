@@ -172,6 +172,16 @@ export async function prepareExperiment(x: ExperimentFile, baseDir: string, open
   }
 }
 
+/**
+ * prepareExperiment on a model already open (tempo serve's, the engine host's), whose path the
+ * experiment names; paths resolve against the working folder. `command`: what the caller built.
+ */
+export async function prepareOnOpenModel<C extends ExperimentFile["command"]>(x: ExperimentFile, model: TempoModel, command: C): Promise<Extract<Prepared, { resolved: { command: C } }>> {
+  const prepared = await prepareExperiment(x, process.cwd(), model);
+  if (prepared.resolved.command !== command) throw new Error(`a ${command} experiment was expected, not ${prepared.resolved.command}`);
+  return prepared as Extract<Prepared, { resolved: { command: C } }>;
+}
+
 function compareBeforeModel(x: CompareExperiment, abs: (p: string) => string, flashAttention: FlashAttention) {
   // compareModes runs every session with flash attention off (attention capture needs it).
   if (flashAttention !== "off") throw new TempoInputError("compare runs with flash attention off (attention capture needs it); leave engine.flashAttention out or off");

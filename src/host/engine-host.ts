@@ -11,7 +11,7 @@ import { generate } from "../engine/tempo/generate.js";
 import { pruningSessionOptions } from "../engine/tempo/pruning.js";
 import { CaptureRecorder } from "../engine/capture/recorder.js";
 import { captureInfoFor } from "../engine/capture/run-info.js";
-import { compareOnePrompt, evalSettingsOf, prepareExperiment, storeExperiment } from "../cli/experiment.js";
+import { compareOnePrompt, evalSettingsOf, prepareOnOpenModel, storeExperiment } from "../cli/experiment.js";
 import { compareExperimentFile, evalExperimentFile } from "../extension/experiment-files.js";
 import { setContrasts } from "../engine/analysis/report-model.js";
 import { layersOf } from "../protocol/attention.js";
@@ -211,9 +211,7 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
   // The experiment file the settings dialog showed, resolved and run as tempo compare runs it:
   // the folder stores it (tempo run reruns it) and the report states its settings.
   const experiment = compareExperimentFile(req.engine, req.prompt, config, req.attentionLayers, req.analysisWorkers);
-  const prepared = await prepareExperiment(experiment, process.cwd(), loaded.model);
-  if (prepared.resolved.command !== "compare") throw new Error("a compare experiment resolved as another command");
-  const resolved = prepared.resolved;
+  const { resolved } = await prepareOnOpenModel(experiment, loaded.model, "compare");
   const result = await compareOnePrompt(loaded.model, resolved, req.prompt, {
     signal,
     onProgress: (phase, done, total) => {
@@ -279,8 +277,7 @@ async function runExperiment(req: Extract<HostRequest, { type: "experiment" }>, 
   const loaded = await loadModel(req.id, req.engine);
   // The experiment file the settings dialog showed, resolved as tempo eval resolves it and
   // stored first in the folder (as tempo eval does), so tempo run reruns it.
-  const prepared = await prepareExperiment(evalExperimentFile(req.engine, req.spec), process.cwd(), loaded.model);
-  if (prepared.resolved.command !== "eval" || !("tasks" in prepared)) throw new Error("an eval experiment resolved as another command");
+  const prepared = await prepareOnOpenModel(evalExperimentFile(req.engine, req.spec), loaded.model, "eval");
   const { tasks, source } = prepared;
   const settings = evalSettingsOf(prepared.resolved.eval);
   const session = sessionFor(loaded, req.engine, Math.max(...settings.arms.map((arm) => armConfig(settings, arm).maxWidth)));

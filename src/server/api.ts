@@ -17,7 +17,7 @@ import { generationJson } from "../engine/tempo/generation-json.js";
 import type { GenerationConfig, GenerationResult } from "../engine/types.js";
 import { EXPERIMENT_FILE_VERSION, parseExperiment } from "../protocol/experiment-file.js";
 // The CLI's experiment path, so /tempo/compare resolves and runs exactly as tempo compare does.
-import { compareOnePrompt, prepareExperiment } from "../cli/experiment.js";
+import { compareOnePrompt, prepareOnOpenModel } from "../cli/experiment.js";
 
 /** The most completion tokens one request may ask for (the engine's own step limit is higher). */
 export const MAX_API_TOKENS = 4096;
@@ -125,8 +125,7 @@ export const compare: Endpoint = (body, served) => {
   const { experiment } = parsed;
   return {
     run: async (signal) => {
-      const prepared = await prepareExperiment(experiment, process.cwd(), served.model);
-      if (prepared.resolved.command !== "compare") throw new Error("a compare experiment resolved as another command");
+      const prepared = await prepareOnOpenModel(experiment, served.model, "compare");
       const { report } = await compareOnePrompt(served.model, prepared.resolved, r.prompt, { signal });
       return report;
     },
