@@ -181,6 +181,15 @@ describe("generation loop", () => {
     assert.deepEqual(result.steps.map((s) => +s.threshold.toFixed(3)), [0.5, 0.38, 0.26, 0.14, 0.02]);
   });
 
+  it("greedy steps read their event's head from the logits: the same events as from the full distribution", async () => {
+    // onDistributions makes every step's distribution row, so that run takes the full path.
+    const request = { promptTokens: model.promptTokens("the value"), config: resolveConfig({ mode: "standard", maxSteps: 12 }) };
+    const strip = (r: GenerationResult) => r.steps.map((s) => ({ ...s, timings: undefined }));
+    const fast = await runGeneration(session, request);
+    const full = await runGeneration(session, { ...request, onDistributions: () => undefined });
+    assert.deepEqual(strip(fast), strip(full));
+  });
+
   it("a session whose decode leaves a core free overlaps it on a worker thread, with identical steps", async function () {
     // One decode thread leaves a core for JavaScript wherever there are two (see TempoSession).
     if (availableParallelism() < 2) this.skip();

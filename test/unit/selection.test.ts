@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ranksOf, selectSet } from "../../src/engine/tempo/selection.js";
 import { schedulePreview, thresholdAt } from "../../src/engine/tempo/schedule.js";
 import { topTokens } from "../../src/engine/math/top-k.js";
-import { DistributionRows, entropy, nextDistribution, softmax } from "../../src/engine/tempo/distribution.js";
+import { DistributionRows, entropy, nextDistribution, softmax, softmaxHead } from "../../src/engine/tempo/distribution.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { topIndices } from "../../src/engine/math/distribution.js";
 import { rng } from "../fixtures/seeded-model.js";
@@ -59,6 +59,17 @@ describe("next-step policies", () => {
   it("temperature flattens or sharpens", () => {
     assert.ok(softmax(a, 2)[0] < softmax(a, 1)[0]);
     assert.ok(softmax(a, 0.5)[0] > softmax(a, 1)[0]);
+  });
+  it("softmaxHead gives the same bits as the softmax row and the single-softmax entropy", () => {
+    for (const temperature of [1, 0.7, 2]) {
+      const logits = tiedLogits(32000, 7);
+      const rows: DistributionRows = { out: new Float64Array(logits.length), scratch: new Float64Array(logits.length) };
+      nextDistribution("top", [logits], [1], temperature, rows);
+      const tokens = [0, 1, 97, 98, 31999];
+      const head = softmaxHead(logits, temperature, tokens);
+      assert.deepEqual(head.probs, tokens.map((t) => rows.out[t]));
+      assert.equal(head.entropy, rows.entropy);
+    }
   });
 });
 

@@ -9,7 +9,7 @@ import { TempoSession } from "../session.js";
 import { ContextFullError } from "../errors.js";
 import { TempoInputError } from "../errors.js";
 import { Candidate, GenerationConfig, GenerationResult, StepEvent, StopReason } from "../types.js";
-import { DistributionRows, entropy, nextDistribution } from "./distribution.js";
+import { DistributionRows, entropy, nextDistribution, softmaxHead } from "./distribution.js";
 import { ranksOf, SelectedMember, selectSet } from "./selection.js";
 import { thresholdAt } from "./schedule.js";
 import { topTokens } from "../math/top-k.js";
@@ -89,6 +89,8 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
     let tokens: number[];
     let selected: SelectedMember[] | undefined;
     let greedy = false;
+    // A greedy step from logits not yet made a distribution: its event needs only the head.
+    let greedyHead: { logits: Float32Array; tokens: number[] } | undefined;
     if (forcedSets) {
       tokens = forcedSets[index];
     } else if (standard && teacherTokens) {
@@ -97,8 +99,12 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
       // Greedy: the most probable token of softmax(logits / T) is the largest logit (exp and
       // the division keep distinct float32 logits distinct and in order), so it is read
       // from the logits before the distribution exists; its rank is 0.
-      tokens = topTokens(pending?.logits[0] ?? probs, 1);
-      if (!model.isEog(tokens[0])) greedy = true;
+      const head = topTokens(pending?.logits[0] ?? probs, TOP_ENTRIES); // the event's head too, in the same pass
+      tokens = [head[0]];
+      if (!model.isEog(tokens[0])) {
+        greedy = true;
+        if (pending) greedyHead = { logits: pending.logits[0], tokens: head };
+      }
       else if (eogAllowed) return finish("eog");
       else tokens = topTokens(pending?.logits[0] ?? probs, 1, -Infinity, (t) => !model.isEog(t)); // rank computed with the event
 
@@ -123,8 +129,12 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
     // another thread, so it calls nothing on the session's context (the vocabulary is fine).
     const describe = () => {
       const d0 = performance.now();
-      settle();
-      const members = selected ?? (greedy ? [{ token: tokens[0], prob: probs[tokens[0]], rank: 0 }] : membersOf(probs, tokens));
+      // Greedy: the head's probabilities and the entropy from one pass over the logits, the
+      // row itself never written (nothing reads it before the next set's logits replace it).
+      const head = greedyHead && softmaxHead(greedyHead.logits, config.temperature, greedyHead.tokens);
+      if (!head) settle();
+      const probOf = (token: number, i: number) => (head ? head.probs[i] : probs[token]);
+      const members = selected ?? (greedy ? [{ token: tokens[0], prob: probOf(tokens[0], 0), rank: 0 }] : membersOf(probs, tokens));
       const table = session.indexTable;
       const firstRow = table.length - members.length - (scratchRow ? 1 : 0);
       const candidates: Candidate[] = members.map((m, j) => ({
@@ -137,8 +147,8 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
         policy: config.policy,
         threshold,
         candidates,
-        top: topTokens(probs, TOP_ENTRIES).map((token) => ({ token, ...model.tokenView(token), prob: probs[token] })),
-        entropy: rows.entropy ?? entropy(probs), // a single softmax's came with it
+        top: (greedyHead?.tokens ?? topTokens(probs, TOP_ENTRIES)).map((token, i) => ({ token, ...model.tokenView(token), prob: probOf(token, i) })),
+        entropy: head ? head.entropy : rows.entropy ?? entropy(probs), // a single softmax's came with it
         setMass: members.reduce((a, m) => a + m.prob, 0),
         timings: { decodeMs: 0, selectMs: 0 },
       };
