@@ -10,6 +10,7 @@ import { benchEngine, BenchRow } from "./engine.bench.js";
 import { benchAnalysis } from "./analysis.bench.js";
 import { benchEval } from "./eval.bench.js";
 import { benchAttention } from "./attention.bench.js";
+import { benchThreads } from "./threads.bench.js";
 
 const o = new Command("bench")
   .option("--quick", "fewer steps and repeats")
@@ -23,6 +24,8 @@ const loadBefore = loadavg().map((l) => l.toFixed(1)).join(" ");
 const rows: BenchRow[] = [
   ...await benchEngine({ modelPath, steps: o.quick ? 16 : 64, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
   // tempo compare end to end with and without attention of every layer (issue 14: it was 5x).
+  // Automatic threads beside a busy core (issue 15: at most 1.5x slower).
+  ...await benchThreads({ modelPath, steps: o.quick ? 16 : 64, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
   ...await benchAttention({ modelPath, steps: o.quick ? 16 : 30, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
   ...await benchAnalysis(o.quick ? { repeats: 1, captureSteps: 64 } : {}),
   // The completion experiment runs on the demo model (a code model), whatever --model says.

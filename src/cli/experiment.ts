@@ -40,7 +40,8 @@ import { openModel } from "./open-model.js";
 import { shardMembers, type Shard, type ShardRecord } from "../protocol/shard.js";
 import { createHash } from "node:crypto";
 
-export interface ResolvedEngine { gpu: GpuChoice; contextSize: number; threads: number; flashAttention: FlashAttention }
+/** `threads` absent: automatic (SessionOptions.threads). */
+export interface ResolvedEngine { gpu: GpuChoice; contextSize: number; threads?: number; flashAttention: FlashAttention }
 interface ResolvedBase {
   version: typeof EXPERIMENT_FILE_VERSION;
   description?: string;
@@ -133,7 +134,7 @@ export async function prepareExperiment(x: ExperimentFile, baseDir: string, open
       command: x.command,
       ...(x.description !== undefined ? { description: x.description } : {}),
       model: { path: modelPath, sha256 },
-      engine: { gpu, contextSize: x.engine?.contextSize ?? defaultContextSize(model.info.nCtxTrain), threads: x.engine?.threads ?? model.runtime.threads, flashAttention },
+      engine: { gpu, contextSize: x.engine?.contextSize ?? defaultContextSize(model.info.nCtxTrain), ...(x.engine?.threads !== undefined ? { threads: x.engine.threads } : {}), flashAttention },
     };
     if ("tasks" in early) {
       const resolved: ResolvedEval = { ...base, command: "eval", eval: early.settings, ...(shard ? { shard } : {}) };

@@ -11,6 +11,7 @@ import type { GenerationConfig, GenerationResult, StepEvent } from "../engine/ty
 import { DEFAULT_CONFIG, MAX_LANES, NEXT_STEP_POLICIES, NUMBER_RANGES, rangeText, TEMPO_MODES, THRESHOLD_SCHEDULES, type NumberSetting, type TempoMode } from "../protocol/generation.js";
 import { defaultModelPath } from "../engine/default-model.js";
 import { GpuChoice, nodeLlamaCppVersion } from "../engine/llama/runtime.js";
+import { THREAD_WINDOW_MS } from "../engine/llama/thread-governor.js";
 import { schedulePreviewText } from "../engine/tempo/schedule.js";
 import { SET_CLOSE, SET_OPEN, SET_SEPARATOR, visibleToken } from "../protocol/token-display.js";
 import { parseArms } from "./eval.js";
@@ -59,7 +60,7 @@ function engineOptions(cmd: Command): Command {
     .option("--model <gguf>", "GGUF model file (default: the bundled demo model)")
     .addOption(new Option("--gpu <choice>", "GPU backend").choices(["auto", "cpu"]).default("auto"))
     .option("--context-size <n>", "KV cells (a set of M uses M cells), 16 to 16 x the model's training context", wholeNumber("context size", MAX_CONTEXT_SIZE, MIN_CONTEXT_SIZE))
-    .option("--threads <n>", `CPU threads, 1 to ${MAX_THREADS} (default: all cores; 1 is faster on a busy machine)`, wholeNumber("threads", MAX_THREADS, 1))
+    .option("--threads <n>", `CPU threads, 1 to ${MAX_THREADS} (default: automatic, the cores other processes leave idle, re-measured every ${THREAD_WINDOW_MS / 1000} s while decoding, at most every math core)`, wholeNumber("threads", MAX_THREADS, 1))
     .addOption(new Option("--flash-attention <mode>", "flash attention").choices(["on", "off"]).default("off"));
 }
 

@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os";
 import { ContextParamsValue, Pointer } from "./llama/c-api.js";
 import { NativeBatch, BatchRow } from "./llama/batch.js";
 import { AttentionTap, LayerAttention } from "./llama/attention-tap.js";
+import { governorFor, ThreadGovernor } from "./llama/thread-governor.js";
 import { TempoModel } from "./model.js";
 import { ContextFullError, TempoInputError } from "./errors.js";
 import { allSeqIds, extraSeqIds, LLAMA_MAX_SEQ, MAIN_SEQ, MAX_LANES, memberSeqIds, needsLaneSync } from "./lanes.js";
@@ -29,7 +30,12 @@ export interface SessionOptions {
   /** Cells added beyond `contextSize` for scratch rows, not counted against the context limit. */
   scratchCells?: number;
   flashAttention?: FlashAttention;
-  threads?: number;
+  /**
+   * CPU threads llama.cpp decodes with: a fixed count, or a ThreadGovernor that chooses them
+   * between decodes. Default: a governor giving the cores other processes leave idle, at most
+   * the runtime's math cores (governorFor).
+   */
+  threads?: number | ThreadGovernor;
   /**
    * Layers whose attention probabilities are captured in every set's forward pass. Needs
    * flash attention off (the probabilities only exist as a graph node then).
@@ -117,8 +123,10 @@ export class TempoSession {
   readonly flashAttention: FlashAttention;
   /** Element type of the KV cache's keys and values (both alike). */
   readonly kvCacheType: KvCacheType;
-  /** CPU threads llama.cpp decodes with (GPU backends too, for the ops left on the CPU). */
-  readonly threads: number;
+  /** Most CPU threads llama.cpp decodes with (GPU backends too, for the ops left on the CPU). */
+  readonly maxThreads: number;
+  /** Chooses the threads of each decode when none were asked for. */
+  private readonly governor: ThreadGovernor | undefined;
   private readonly ctx: Pointer;
   private readonly memory: Pointer;
   private readonly batch: NativeBatch;
@@ -164,8 +172,9 @@ export class TempoSession {
     if (!Number.isInteger(requested) || requested < MIN_CONTEXT_SIZE || requested > limit) {
       throw new TempoInputError(`context size must be an integer in [${MIN_CONTEXT_SIZE}, ${limit}] (${CONTEXT_PER_TRAINED_POSITION} x the model's training context ${model.info.nCtxTrain}, at most 2^24), got ${requested}`);
     }
-    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS)) {
-      throw new TempoInputError(`threads must be an integer in [1, ${MAX_THREADS}], got ${options.threads}`);
+    const threads = options.threads instanceof ThreadGovernor ? options.threads.max : options.threads;
+    if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)) {
+      throw new TempoInputError(`threads must be an integer in [1, ${MAX_THREADS}], got ${threads}`);
     }
     const batchSize = options.batchSize ?? 512;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 65536) throw new TempoInputError(`batch size must be an integer in [1, 65536], got ${batchSize}`);
@@ -209,11 +218,13 @@ export class TempoSession {
     // Sliding-window models: llama.cpp recycles a KV cell outside the window only when it
     // belongs to exactly one sequence; TEMPO's cells belong to many, so keep the full cache.
     params.swa_full = true;
-    params.n_threads = params.n_threads_batch = options.threads ?? model.runtime.threads;
+    params.n_threads = params.n_threads_batch = threads ?? model.runtime.threads;
     // Decode threads on every core leave none for the JavaScript a worker-thread decode would
     // overlap: they then wait on each other at every barrier (4.7 -> 14 ms a step on 2 cores).
     // GPU backends run CPU ops with these threads too (the token embeddings), so same rule.
-    this.threads = params.n_threads;
+    // Decided by the most threads, once: callers plan their concurrency from it.
+    this.maxThreads = params.n_threads;
+    this.governor = options.threads instanceof ThreadGovernor ? options.threads : threads === undefined ? governorFor(this.maxThreads) : undefined;
     this.decodeOnWorker = params.n_threads < availableParallelism();
     params.flash_attn_type = this.flashAttention === "on" ? 1 : 0;
     this.kvCacheType = options.kvCacheType ?? "f16";
@@ -243,6 +254,11 @@ export class TempoSession {
     this.freeTags.length = 0;
     this.freeTags.push(...this.allTags);
   }
+
+  /** CPU threads llama.cpp decodes with now (automatic sessions change it between decodes). */
+  get threads(): number { return this.model.runtime.api.llama_n_threads(this.ctx) as number; }
+  /** Whether the thread count follows the machine's load (no count was asked for). */
+  get autoThreads(): boolean { return this.governor !== undefined; }
 
   get indexTable(): readonly TokenRecord[] { return this.table; }
   get cellsUsed(): number { return this.nextCell; }
@@ -314,6 +330,7 @@ export class TempoSession {
     this.inFlight = new Promise<void>((resolve) => { release = resolve; });
     try {
       const api = this.model.runtime.api;
+      this.governThreads();
       const batch = this.batch.fill(set.rows);
       const decoded = new Promise<number>((resolve, reject) => {
         api.llama_decode.async(this.ctx, batch, (err: unknown, rc: number) => (err ? reject(err) : resolve(rc)));
@@ -428,7 +445,15 @@ export class TempoSession {
 
   private decode(rows: BatchRow[], step: number): void {
     const undo = this.enter(rows, step);
+    this.governThreads();
     this.checkDecode(this.model.runtime.api.llama_decode(this.ctx, this.batch.fill(rows)) as number, rows.length, undo);
+  }
+
+  /** Gives the next decode the threads the governor chooses (automatic sessions). */
+  private governThreads(): void {
+    if (!this.governor) return;
+    const before = this.governor.threads, threads = this.governor.next();
+    if (threads !== before) this.model.runtime.api.llama_set_n_threads(this.ctx, threads, threads);
   }
 
   /** Enters `rows` in the index table ahead of their decode; returns what takes them out again. */

@@ -21,6 +21,8 @@ export class EngineService implements vscode.Disposable {
   /** Model the engine last reported loaded, for the status bar and the playground header. */
   model: ModelSummary | undefined;
   lastSpeed: number | undefined;
+  /** The last run's decode threads, for the status bar's hover. */
+  private lastThreads: RunSummary["decodeThreads"] | undefined;
   private readonly modelEmitter = new vscode.EventEmitter<ModelSummary>();
   readonly onDidLoadModel = this.modelEmitter.event;
 
@@ -111,6 +113,7 @@ export class EngineService implements vscode.Disposable {
       ({ run }) => {
         loaded();
         this.lastSpeed = run.stepsPerSecond;
+        this.lastThreads = run.decodeThreads;
         this.updateStatus();
         return run;
       },
@@ -173,6 +176,7 @@ export class EngineService implements vscode.Disposable {
     const tip = new vscode.MarkdownString(undefined, true);
     tip.isTrusted = false;
     tip.appendText(this.model ? `TEMPO model: ${this.model.path}\n${this.model.description}, ${this.model.backend}` : `TEMPO model: ${this.options().modelPath} (loads on first use)`);
+    if (this.lastThreads && this.model) tip.appendText(`\nDecode threads: ${threadsText(this.lastThreads)}`);
     tip.appendMarkdown("\n\nClick to select a model.");
     this.statusItem.tooltip = tip;
   }
@@ -181,4 +185,9 @@ export class EngineService implements vscode.Disposable {
     this.client?.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
+}
+
+/** "1 of 2, automatic (the cores other processes left idle)" or "2 (tempo.threads)". */
+function threadsText(t: RunSummary["decodeThreads"]): string {
+  return t.automatic ? `${t.last} of ${t.max}, automatic (the cores other processes left idle; tempo.threads sets a fixed count)` : `${t.last} (tempo.threads)`;
 }

@@ -82,10 +82,7 @@ async function loadModel(id: number, engine: EngineOptions): Promise<LoadedModel
   return loading;
 }
 
-/**
- * The request's thread count as a session option; undefined = the engine's default (every math
- * core), which is far slower than one thread for small models on a busy machine (spinning workers).
- */
+/** The request's thread count as a session option; undefined = automatic (the cores other processes leave idle). */
 const threadsOption = (engine: EngineOptions): number | undefined => (engine.threads > 0 ? engine.threads : undefined);
 
 /**
@@ -197,7 +194,8 @@ async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, sign
     id: req.id,
     run: {
       stopReason: result.stopReason, text: result.text, steps: result.steps.length, promptTokens: promptTokens.length, seconds,
-      stepsPerSecond: seconds > 0 ? result.steps.length / seconds : 0, backend: loaded.model.runtime.backend, config: { ...config },
+      stepsPerSecond: seconds > 0 ? result.steps.length / seconds : 0, backend: loaded.model.runtime.backend,
+      decodeThreads: { last: session.threads, max: session.maxThreads, automatic: session.autoThreads }, config: { ...config },
       ...(captureDir ? { captureDir } : {}),
     },
   });

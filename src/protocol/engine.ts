@@ -19,7 +19,7 @@ export const engineOptionsSchema = z.object({
   contextSize: z.number().int().min(0),
   // Off by default in the engine: compared runs must share it and captures record it.
   flashAttention: z.enum(["on", "off"]),
-  /** CPU threads for decoding; 0 = the engine's default (every math core). */
+  /** CPU threads for decoding; 0 = automatic: the cores other processes leave idle (src/engine/llama/thread-governor.ts). */
   threads: z.number().int().min(0).max(512),
 }).strict();
 export type EngineOptions = z.infer<typeof engineOptionsSchema>;
@@ -167,6 +167,8 @@ export const runSummarySchema = z.object({
   seconds: finite,
   stepsPerSecond: finite,
   backend: z.string(),
+  /** CPU threads of the run's last decode, of at most `max`; automatic: chosen by the machine's load. */
+  decodeThreads: z.object({ last: z.number().int().positive(), max: z.number().int().positive(), automatic: z.boolean() }).strict(),
   /** The config after resolveConfig (defaults filled in). */
   config: z.record(z.string(), z.unknown()),
   /** The staged capture folder, when the request asked for one. */

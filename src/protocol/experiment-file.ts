@@ -35,7 +35,7 @@ const engineSchema = z.object({
   gpu: z.enum(["auto", "cpu"], { error: "gpu must be auto or cpu" }),
   /** KV cells. Default: min(4096, the model's training context). */
   contextSize: int("context size"),
-  /** CPU decode threads. Default: every math core. */
+  /** CPU decode threads. Default: automatic, the cores other processes leave idle (src/engine/llama/thread-governor.ts). */
   threads: int("threads"),
   flashAttention: z.enum(["off", "on"], { error: "flash attention must be off or on" }),
 }).partial().strict();

@@ -191,7 +191,7 @@ describe("eval summary", () => {
     for (const c of s.comparisons) assert.ok(c.pHolm >= c.pValue && c.pBH >= c.pValue && c.pHolm >= c.pBH - 1e-15);
     const edit = s.comparisons.find((c) => c.metric.startsWith("edit similarity"))!;
     assert.ok(edit.difference.estimate > 0.3 && edit.pValue < 0.05, `Wilcoxon on 6 all-positive differences: ${edit.pValue}`);
-    const meta = { model: { fileName: "m.gguf", sha256: "0", path: "m", description: "d" }, engine: { nodeLlamaCpp: "1", llamaCpp: "1", backend: "CPU" }, context: { contextSize: 1, lanes: 1, batchSize: 1, flashAttention: "off", threads: 1 }, tasks: { source: "s", count: 6, limit: null }, startedAt: "now" } as EvalMeta;
+    const meta = { model: { fileName: "m.gguf", sha256: "0", path: "m", description: "d" }, engine: { nodeLlamaCpp: "1", llamaCpp: "1", backend: "CPU" }, context: { contextSize: 1, lanes: 1, batchSize: 1, flashAttention: "off", threads: 1, automaticThreads: false }, tasks: { source: "s", count: 6, limit: null }, startedAt: "now" } as EvalMeta;
     const md = renderEvalMarkdown({ ...run, configs: { standard: { temperature: 1 } }, sandbox: { permissionFlag: "--p", networkNamespace: true }, settings: { ...run.settings, exec: { timeoutMs: 1, memoryMb: 1 } } } as unknown as EvalRun, s, meta);
     assert.match(md, /\| isolated \| 5\/6 = 83\.3%/);
     assert.match(md, /Primary metric: pass@1 \(primary path\)/);

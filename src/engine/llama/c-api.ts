@@ -149,6 +149,8 @@ export function bindLlamaApi(lib: LibraryHandle, ggmlBase: LibraryHandle) {
     llama_n_ctx: f("uint32_t llama_n_ctx(void *ctx)"),
     llama_n_batch: f("uint32_t llama_n_batch(void *ctx)"),
     llama_n_ubatch: f("uint32_t llama_n_ubatch(void *ctx)"),
+    llama_n_threads: f("int32_t llama_n_threads(void *ctx)"),
+    llama_set_n_threads: f("void llama_set_n_threads(void *ctx, int32_t n_threads, int32_t n_threads_batch)"),
     llama_get_memory: f("void *llama_get_memory(void *ctx)"),
     llama_memory_clear: f("void llama_memory_clear(void *mem, bool data)"),
     llama_memory_seq_cp: f("void llama_memory_seq_cp(void *mem, int32_t src, int32_t dst, int32_t p0, int32_t p1)"),

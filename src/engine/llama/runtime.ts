@@ -18,7 +18,7 @@ export interface LlamaRuntime {
   /** "CPU", "CUDA", "Vulkan" or "Metal". */
   backend: string;
   versions: { nodeLlamaCpp: string; llamaCpp: string; libllamaPath: string };
-  /** Default thread count of sessions; a session takes its own through SessionOptions.threads. */
+  /** Math cores: the most threads an automatic session decodes with (SessionOptions.threads). */
   readonly threads: number;
 }
 
