@@ -32,7 +32,8 @@ import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { runEvalCommand } from "./eval.js";
 import { applyEvalOutPlan, planEvalOut, type EvalOutPlan } from "./eval-out.js";
 import type { PartialChoice } from "../engine/eval/partial-folder.js";
-import { EXPERIMENT_FILE_NAME, EXPERIMENT_FILE_VERSION, parseExperiment, type CompareExperiment, type EvalExperiment, type ExperimentFile, type GenerateExperiment } from "../protocol/experiment-file.js";
+import { experimentFormat, experimentText, parseExperimentText } from "../protocol/experiment-text.js";
+import { EXPERIMENT_FILE_NAME, EXPERIMENT_FILE_VERSION, type CompareExperiment, type EvalExperiment, type ExperimentFile, type GenerateExperiment } from "../protocol/experiment-file.js";
 import type { TempoMode } from "../protocol/generation.js";
 import type { AttentionLayers } from "../protocol/attention.js";
 import { readPromptFile } from "./prompt-file.js";
@@ -79,14 +80,13 @@ export function experimentJson(x: ResolvedExperiment): string {
   return JSON.stringify(Object.fromEntries(order.filter((k) => record[k] !== undefined).map((k) => [k, record[k]])), null, 2) + "\n";
 }
 
-/** Reads and checks an experiment file; every problem is one `<file>: …` line. */
+/** Reads and checks an experiment file (JSON, or YAML when named .yaml / .yml); every problem is one `<file>: …` or `<file>:<line>: …` line. */
 export function readExperimentFile(file: string): ExperimentFile {
   let text: string;
   try { text = readFileSync(file, "utf8"); } catch (e) { throw new TempoInputError(`cannot read experiment file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
-  let value: unknown;
-  try { value = JSON.parse(text); } catch (e) { throw new TempoInputError(`${file}: not valid JSON (${(e as Error).message})`); }
-  const parsed = parseExperiment(value);
-  if (!parsed.ok) throw new TempoInputError(`${file}: ${parsed.message}`);
+  // JSON, or YAML for a .yaml / .yml name: the same schema, the same one-line errors (a YAML one with its line).
+  const parsed = parseExperimentText(text, file);
+  if (!parsed.ok) throw new TempoInputError(`${file}:${/^\d/.test(parsed.message) ? "" : " "}${parsed.message}`);
   return parsed.experiment;
 }
 
@@ -425,7 +425,8 @@ export async function executeExperiment(x: ExperimentFile, o: ExecuteOptions): P
   const p = await prepareExperiment(x, o.baseDir);
   try {
     if (o.dump === "-") process.stdout.write(experimentJson(p.resolved));
-    else if (o.dump !== undefined) writeFileAtomic(o.dump, experimentJson(p.resolved));
+    // A .yaml / .yml name gets the same experiment as YAML (same keys, same order).
+    else if (o.dump !== undefined) writeFileAtomic(o.dump, experimentFormat(o.dump) === "yaml" ? experimentText(JSON.parse(experimentJson(p.resolved)) as ExperimentFile, o.dump) : experimentJson(p.resolved));
     if (p.resolved.command === "generate") return o.dump !== undefined && o.out === undefined ? { aborted: false } : await runGenerateExperiment(p as Extract<Prepared, { resolved: ResolvedGenerate }>, o.out, o.hooks);
     if (o.out === undefined) return { aborted: false };
     if (p.resolved.command === "eval") return await runEvalExperiment(p as Extract<Prepared, { resolved: ResolvedEval }>, o.out, evalPlan ?? { kind: "new" }, o.hooks.signal);

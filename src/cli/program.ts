@@ -44,7 +44,7 @@ const DUMP_FLAG = "--dump-experiment <file>";
 const SHARD_FLAG = "--shard <i/N>";
 /** What --shard does to a suite of `items`: help of compare and eval. */
 const shardHelp = (items: string) => `run only shard i of N of the ${items}: those whose 0-based index mod N is i - 1 (i is 1-based, like Slurm's array task id), one job of a cluster's array each; tempo merge combines the N folders (docs/scale.md) (default: all of them)`;
-const DUMP_HELP = "write the resolved experiment (every default filled in, the model's SHA-256; docs/experiments.md) to this file, - for stdout; without --out, nothing runs";
+const DUMP_HELP = "write the resolved experiment (every default filled in, the model's SHA-256; docs/experiments.md) to this file (YAML when it is named .yaml / .yml), - for stdout; without --out, nothing runs";
 
 const parseLayers = (value: string): number[] => {
   const layers = value.split(",").map((v) => Number(v.trim()));
@@ -348,7 +348,7 @@ partialOptions(engineOptions(program.command("eval").description("code-completio
 
 partialOptions(program.command("run"))
   .description("run an experiment file (docs/experiments.md), such as the experiment.json every compare, eval and generate --out folder stores")
-  .argument("<experiment>", "experiment file (JSON)")
+  .argument("<experiment>", "experiment file (JSON, or YAML when named .yaml / .yml)")
   .option("--out <dir>", "folder to create, as the experiment's command takes it (compare, generate: must not exist; eval: new or empty; generate without it only prints)")
   .option(DUMP_FLAG, DUMP_HELP)
   .allowExcessArguments(false)
