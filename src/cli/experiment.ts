@@ -217,6 +217,7 @@ function evalBeforeModel(x: EvalExperiment, abs: (p: string) => string) {
   if (x.shard) checkShardFits(x.shard, tasks.length, "tasks");
   const full = resolveEvalSettings(defined({
     arms: e.arms, threshold: e.threshold, maxWidth: e.maxWidth, maxSteps: e.maxSteps, policy: e.policy, pathCap: e.pathCap, ks: e.ks, concurrency: e.concurrency,
+    baselines: e.baselines ?? undefined,
     exec: { ...DEFAULT_EVAL_SETTINGS.exec, ...defined({ timeoutMs: e.exec?.timeoutMs, memoryMb: e.exec?.memoryMb }) },
   }));
   for (const arm of full.arms) armConfig(full, arm); // each arm's generation settings, checked before the model loads
@@ -226,6 +227,8 @@ function evalBeforeModel(x: EvalExperiment, abs: (p: string) => string) {
     arms: full.arms, threshold: full.threshold, maxWidth: full.maxWidth, maxSteps: full.maxSteps, policy: full.policy, pathCap: full.pathCap, ks: full.ks,
     exec: { timeoutMs: full.exec.timeoutMs, memoryMb: full.exec.memoryMb, python },
     concurrency: full.concurrency,
+    // Only when asked for: an eval without baselines stores the file it stored before them.
+    ...(full.baselines ? { baselines: full.baselines } : {}),
   };
   return { settings, tasks, source };
 }
@@ -391,7 +394,7 @@ export const evalSettingsOf = (e: ResolvedEvalSettings): EvalSettings => ({ ...e
 export async function runEvalExperiment(p: Extract<Prepared, { resolved: ResolvedEval }>, out: string, plan: EvalOutPlan, signal?: AbortSignal): Promise<{ aborted: boolean }> {
   const x = p.resolved, e = x.eval;
   const experiment = experimentJson(x);
-  const previous = applyEvalOutPlan(out, plan, experiment, p.tasks, e.arms);
+  const previous = applyEvalOutPlan(out, plan, experiment, p.tasks, [...e.arms, ...(e.baselines?.arms ?? [])]);
   const settings = evalSettingsOf(e);
   const lanes = Math.max(...e.arms.map((arm) => armConfig(settings, arm).maxWidth));
   const session = new TempoSession(p.model, { contextSize: x.engine.contextSize, lanes, flashAttention: x.engine.flashAttention, threads: x.engine.threads });
