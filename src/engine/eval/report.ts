@@ -71,7 +71,7 @@ export function evalTables(run: EvalRun, summary: EvalSummary): EvalTable[] {
   return [
     {
       title: "Quality per arm",
-      note: "Proportions with 95% Wilson intervals; means with 95% item-level bootstrap intervals (2000 resamples, seed 1). pass@k is the unbiased estimator over the paths of each run, averaged over the items with at least k paths.",
+      note: `Proportions with 95% Wilson intervals; means with 95% item-level bootstrap intervals (2000 resamples, seed 1). pass@k is the unbiased estimator over the paths of each run${b ? " (a baseline's samples or beams)" : ""}, averaged over the items with at least k paths.`,
       table: {
         head: ["arm", "pass@1 (primary)", "pass@1 (best-of-set)", "exact match", "edit similarity", ...ks.map((k) => `pass@${k} (${b ? "paths / samples" : "paths"})`)],
         rows: summary.arms.map((a) => [a.arm, prop(a.pass1), prop(a.bestOfSet), prop(a.exact), meanEst(a.editSimilarity), ...ks.map((k) => meanEst(a.passAtK[k]))]),

@@ -10,6 +10,7 @@ import mt19937 from "@stdlib/random-base-mt19937";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { TempoSession } from "../session.js";
 import { softmax } from "../tempo/distribution.js";
+import { topTokens } from "../math/top-k.js";
 
 export interface SampleOptions {
   temperature: number;
@@ -85,8 +86,21 @@ export function drawToken(probs: Float64Array, topP: number, u: number): number 
   return order[order.length - 1];
 }
 
-/** The top-p nucleus of `probs`, most probable first (ties: lower id first). */
+/**
+ * The top-p nucleus of `probs`, most probable first (ties: lower id first). The head is found
+ * with a bounded top-k, widened until it holds the nucleus (a nucleus is usually a few dozen
+ * tokens of a 150k vocabulary); past a few thousand tokens the row is sorted instead.
+ */
 export function nucleus(probs: Float64Array, topP: number): number[] {
+  for (let k = 64; k <= 4096; k *= 4) {
+    const top = topTokens(probs, k, Number.MIN_VALUE);
+    let acc = 0;
+    for (let i = 0; i < top.length; i++) {
+      acc += probs[top[i]];
+      if (acc >= topP) return top.slice(0, i + 1);
+    }
+    if (top.length < k) return top; // every token with a probability above 0, short of topP by rounding only
+  }
   const ids = Array.from({ length: probs.length }, (_, i) => i).filter((i) => probs[i] > 0);
   ids.sort((a, b) => probs[b] - probs[a] || a - b);
   const out: number[] = [];
@@ -109,6 +123,7 @@ export async function sampleCompletions(session: TempoSession, promptTokens: num
   const model = session.model;
   session.reset();
   const promptLogits = session.decodeSequence(promptTokens);
+  const probs = new Float64Array(promptLogits.length); // one row, overwritten token after token
   const p = promptTokens.length;
   const samples: SampledText[] = [];
   let rows = 0;
@@ -125,7 +140,7 @@ export async function sampleCompletions(session: TempoSession, promptTokens: num
     let logits = promptLogits;
     let stop: SampleStop = "max-steps";
     for (let step = 0; step < options.maxSteps; step++) {
-      const token = drawToken(softmax(logits, options.temperature), options.topP, rand() / TWO_32);
+      const token = drawToken(softmax(logits, options.temperature, probs), options.topP, rand() / TWO_32);
       if (model.isEog(token)) { stop = "eog"; break; }
       tokens.push(token);
       stepLogprobs.push(logProbOf(logits, token));
