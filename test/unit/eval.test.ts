@@ -433,6 +433,10 @@ describe("eval runner on a seeded model", function () {
     assert.deepEqual(texts(again, "beam"), texts(run, "beam"));
     const other = await runEval({ session, tasks, settings: { ...settings, baselines: { ...settings.baselines, seed: 4 } } });
     assert.notDeepEqual(texts(other, "sample"), texts(run, "sample"));
+    // Resumed with the modes finished before (--resume): the budget comes from their stored rows.
+    const resumed = await runEval({ session, tasks, settings, previous: run.items.filter((i) => !i.budget) });
+    assert.deepEqual(resumed.items.filter((i) => i.budget).map((i) => i.budget), run.items.filter((i) => i.budget).map((i) => i.budget));
+    assert.deepEqual(texts(resumed, "sample"), texts(run, "sample"));
   });
 
   it("refuses bad baseline settings with one message", async () => {
