@@ -61,7 +61,7 @@ export async function benchEval(o: EvalBenchOptions = {}): Promise<EvalBenchRow[
     const passes0 = session.decodeCount;
     const t0 = performance.now();
     for (let seed = 1; session.decodeCount - passes0 < budget; seed++) {
-      const [s] = sampleCompletions(session, model.promptTokens(task.prompt), 1, { temperature, maxSteps, seed, done: (text) => truncateCompletion(task, text).closed });
+      const { samples: [s] } = await sampleCompletions(session, model.promptTokens(task.prompt), { temperature, topP: 1, maxSteps, seed, maxSamples: 1, rowBudget: Infinity, done: (text) => truncateCompletion(task, text).closed });
       texts.push(s.text);
     }
     sampleMs += performance.now() - t0;

@@ -32,7 +32,8 @@ import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { runEvalCommand } from "./eval.js";
 import { applyEvalOutPlan, planEvalOut, type EvalOutPlan } from "./eval-out.js";
 import type { PartialChoice } from "../engine/eval/partial-folder.js";
-import { EXPERIMENT_FILE_NAME, EXPERIMENT_FILE_VERSION, parseExperiment, type CompareExperiment, type EvalExperiment, type ExperimentFile, type GenerateExperiment } from "../protocol/experiment-file.js";
+import { experimentFormat, experimentText, parseExperimentText } from "../protocol/experiment-text.js";
+import { EXPERIMENT_FILE_NAME, EXPERIMENT_FILE_VERSION, type CompareExperiment, type EvalExperiment, type ExperimentFile, type GenerateExperiment } from "../protocol/experiment-file.js";
 import type { TempoMode } from "../protocol/generation.js";
 import type { AttentionLayers } from "../protocol/attention.js";
 import { readPromptFile } from "./prompt-file.js";
@@ -80,14 +81,13 @@ export function experimentJson(x: ResolvedExperiment): string {
   return JSON.stringify(Object.fromEntries(order.filter((k) => record[k] !== undefined).map((k) => [k, record[k]])), null, 2) + "\n";
 }
 
-/** Reads and checks an experiment file; every problem is one `<file>: …` line. */
+/** Reads and checks an experiment file (JSON, or YAML when named .yaml / .yml); every problem is one `<file>: …` or `<file>:<line>: …` line. */
 export function readExperimentFile(file: string): ExperimentFile {
   let text: string;
   try { text = readFileSync(file, "utf8"); } catch (e) { throw new TempoInputError(`cannot read experiment file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
-  let value: unknown;
-  try { value = JSON.parse(text); } catch (e) { throw new TempoInputError(`${file}: not valid JSON (${(e as Error).message})`); }
-  const parsed = parseExperiment(value);
-  if (!parsed.ok) throw new TempoInputError(`${file}: ${parsed.message}`);
+  // JSON, or YAML for a .yaml / .yml name: the same schema, the same one-line errors (a YAML one with its line).
+  const parsed = parseExperimentText(text, file);
+  if (!parsed.ok) throw new TempoInputError(`${file}:${/^\d/.test(parsed.message) ? "" : " "}${parsed.message}`);
   return parsed.experiment;
 }
 
@@ -218,6 +218,7 @@ function evalBeforeModel(x: EvalExperiment, abs: (p: string) => string) {
   if (x.shard) checkShardFits(x.shard, tasks.length, "tasks");
   const full = resolveEvalSettings(defined({
     arms: e.arms, threshold: e.threshold, maxWidth: e.maxWidth, maxSteps: e.maxSteps, policy: e.policy, pathCap: e.pathCap, ks: e.ks, concurrency: e.concurrency,
+    baselines: e.baselines ?? undefined,
     exec: { ...DEFAULT_EVAL_SETTINGS.exec, ...defined({ timeoutMs: e.exec?.timeoutMs, memoryMb: e.exec?.memoryMb }) },
   }));
   for (const arm of full.arms) armConfig(full, arm); // each arm's generation settings, checked before the model loads
@@ -227,6 +228,8 @@ function evalBeforeModel(x: EvalExperiment, abs: (p: string) => string) {
     arms: full.arms, threshold: full.threshold, maxWidth: full.maxWidth, maxSteps: full.maxSteps, policy: full.policy, pathCap: full.pathCap, ks: full.ks,
     exec: { timeoutMs: full.exec.timeoutMs, memoryMb: full.exec.memoryMb, python },
     concurrency: full.concurrency,
+    // Only when asked for: an eval without baselines stores the file it stored before them.
+    ...(full.baselines ? { baselines: full.baselines } : {}),
   };
   return { settings, tasks, source };
 }
@@ -392,7 +395,7 @@ export const evalSettingsOf = (e: ResolvedEvalSettings): EvalSettings => ({ ...e
 export async function runEvalExperiment(p: Extract<Prepared, { resolved: ResolvedEval }>, out: string, plan: EvalOutPlan, signal?: AbortSignal): Promise<{ aborted: boolean }> {
   const x = p.resolved, e = x.eval;
   const experiment = experimentJson(x);
-  const previous = applyEvalOutPlan(out, plan, experiment, p.tasks, e.arms);
+  const previous = applyEvalOutPlan(out, plan, experiment, p.tasks, [...e.arms, ...(e.baselines?.arms ?? [])]);
   const settings = evalSettingsOf(e);
   const lanes = Math.max(...e.arms.map((arm) => armConfig(settings, arm).maxWidth));
   const session = new TempoSession(p.model, { contextSize: x.engine.contextSize, lanes, flashAttention: x.engine.flashAttention, threads: x.engine.threads });
@@ -426,7 +429,8 @@ export async function executeExperiment(x: ExperimentFile, o: ExecuteOptions): P
   const p = await prepareExperiment(x, o.baseDir);
   try {
     if (o.dump === "-") process.stdout.write(experimentJson(p.resolved));
-    else if (o.dump !== undefined) writeFileAtomic(o.dump, experimentJson(p.resolved));
+    // A .yaml / .yml name gets the same experiment as YAML (same keys, same order).
+    else if (o.dump !== undefined) writeFileAtomic(o.dump, experimentFormat(o.dump) === "yaml" ? experimentText(JSON.parse(experimentJson(p.resolved)) as ExperimentFile, o.dump) : experimentJson(p.resolved));
     if (p.resolved.command === "generate") return o.dump !== undefined && o.out === undefined ? { aborted: false } : await runGenerateExperiment(p as Extract<Prepared, { resolved: ResolvedGenerate }>, o.out, o.hooks);
     if (o.out === undefined) return { aborted: false };
     if (p.resolved.command === "eval") return await runEvalExperiment(p as Extract<Prepared, { resolved: ResolvedEval }>, o.out, evalPlan ?? { kind: "new" }, o.hooks.signal);

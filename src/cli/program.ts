@@ -14,7 +14,8 @@ import { GpuChoice, nodeLlamaCppVersion } from "../engine/llama/runtime.js";
 import { THREAD_WINDOW_MS } from "../engine/llama/thread-governor.js";
 import { schedulePreviewText } from "../engine/tempo/schedule.js";
 import { SET_CLOSE, SET_OPEN, SET_SEPARATOR, visibleToken } from "../protocol/token-display.js";
-import { parseArms } from "./eval.js";
+import { parseArms, parseBaselines, parseMatch } from "./eval.js";
+import { DEFAULT_BASELINE_SAMPLING } from "../protocol/baselines.js";
 import { DEFAULT_EVAL_SETTINGS } from "../engine/eval/runner.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { readFileSync } from "node:fs";
@@ -45,7 +46,7 @@ const DUMP_FLAG = "--dump-experiment <file>";
 const SHARD_FLAG = "--shard <i/N>";
 /** What --shard does to a suite of `items`: help of compare and eval. */
 const shardHelp = (items: string) => `run only shard i of N of the ${items}: those whose 0-based index mod N is i - 1 (i is 1-based, like Slurm's array task id), one job of a cluster's array each; tempo merge combines the N folders (docs/scale.md) (default: all of them)`;
-const DUMP_HELP = "write the resolved experiment (every default filled in, the model's SHA-256; docs/experiments.md) to this file, - for stdout; without --out, nothing runs";
+const DUMP_HELP = "write the resolved experiment (every default filled in, the model's SHA-256; docs/experiments.md) to this file (YAML when it is named .yaml / .yml), - for stdout; without --out, nothing runs";
 
 const parseLayers = (value: string): number[] => {
   const layers = value.split(",").map((v) => Number(v.trim()));
@@ -333,14 +334,36 @@ partialOptions(engineOptions(program.command("eval").description("code-completio
   .option("--memory <mb>", "heap limit per program (MiB)", number("memory"), DEFAULT_EVAL_SETTINGS.exec.memoryMb)
   .option("--python <interpreter>", "interpreter for Python tasks", DEFAULT_PYTHON)
   .option("--no-python", "skip Python tasks (recorded as skipped, not as failures)")
+  .option("--baselines <list>", "matched-compute baselines, comma-separated: sample (best-of-n sampling), beam (beam search); each gets, task by task, the rows the --match arm decoded (docs/eval.md)")
+  .option("--match <arm>", "the TEMPO arm whose rows per task are the baselines' budget (default: the first TEMPO arm of --arms)")
+  .option("--temperature <t>", `sampling baseline: softmax temperature, in (0, 100] (default ${DEFAULT_BASELINE_SAMPLING.temperature})`, number("temperature"))
+  .option("--top-p <p>", `sampling baseline: nucleus mass, in (0, 1] (default ${DEFAULT_BASELINE_SAMPLING.topP})`, number("top-p"))
+  .option("--seed <n>", `sampling baseline: seed of a task's first sample, sample i uses seed + i (default ${DEFAULT_BASELINE_SAMPLING.seed})`, number("seed"))
+  .option("--beam-width <n>", "beam baseline: beams kept per step (default: --max-width)", number("beam width"))
   .option(SHARD_FLAG, shardHelp("tasks (after --limit)"), shardOption)
   .option(DUMP_FLAG, DUMP_HELP)
   .action(async (o) => {
+    const baselines = o.baselines !== undefined ? parseBaselines(o.baselines) : undefined;
+    const needs = (flag: string, value: unknown, arm: string) => {
+      if (value !== undefined && !baselines?.includes(arm as never)) throw new TempoInputError(`${flag} is a setting of the ${arm} baseline: give --baselines ${arm}`);
+    };
+    needs("--temperature", o.temperature, "sample");
+    needs("--top-p", o.topP, "sample");
+    needs("--seed", o.seed, "sample");
+    needs("--beam-width", o.beamWidth, "beam");
+    if (o.match !== undefined && !baselines) throw new TempoInputError("--match names the arm the baselines are matched to: give --baselines");
     const experiment: ExperimentFile = {
       version: EXPERIMENT_FILE_VERSION, command: "eval", ...engineExperiment(o),
       eval: {
         tasks: o.tasks ?? null, limit: o.limit ?? null, arms: parseArms(o.arms), threshold: o.threshold, maxWidth: o.maxWidth, maxSteps: o.maxSteps, pathCap: o.pathCap,
         exec: { timeoutMs: o.timeout, memoryMb: o.memory, python: o.python === false ? null : o.python },
+        ...(baselines ? {
+          baselines: {
+            arms: baselines, ...(o.match !== undefined ? { match: parseMatch(o.match) } : {}),
+            ...(o.temperature !== undefined ? { temperature: o.temperature } : {}), ...(o.topP !== undefined ? { topP: o.topP } : {}),
+            ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.beamWidth !== undefined ? { beamWidth: o.beamWidth } : {}),
+          },
+        } : {}),
       },
       ...(o.shard ? { shard: o.shard } : {}),
     };
@@ -349,7 +372,7 @@ partialOptions(engineOptions(program.command("eval").description("code-completio
 
 partialOptions(program.command("run"))
   .description("run an experiment file (docs/experiments.md), such as the experiment.json every compare, eval and generate --out folder stores")
-  .argument("<experiment>", "experiment file (JSON)")
+  .argument("<experiment>", "experiment file (JSON, or YAML when named .yaml / .yml)")
   .option("--out <dir>", "folder to create, as the experiment's command takes it (compare, generate: must not exist; eval: new or empty; generate without it only prints)")
   .option(DUMP_FLAG, DUMP_HELP)
   .allowExcessArguments(false)

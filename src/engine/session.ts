@@ -260,6 +260,26 @@ export class TempoSession {
   /** Whether the thread count follows the machine's load (no count was asked for). */
   get autoThreads(): boolean { return this.governor !== undefined; }
 
+  /**
+   * Forgets every token from position `position` on, so the next one goes there: for a session
+   * that holds ordinary tokens only (decodeSequence and standard one-token sets: one cell per
+   * position, in every sequence). The eval baselines use it to go back to the prompt, or to the
+   * prefix two beams share, instead of decoding it again.
+   */
+  truncate(position: number): void {
+    this.assertLive();
+    if (!Number.isInteger(position) || position < 0 || position > this.table.length) throw new RangeError(`truncate: position ${position} is outside [0, ${this.table.length}]`);
+    if (this.tagged.size || this.table.some((r, i) => r.position !== i || r.cell !== i)) {
+      throw new Error("truncate: only a session of ordinary tokens (one cell per position: no sets, no scratch rows) can be cut back");
+    }
+    if (position === this.table.length) return;
+    if (!this.model.runtime.api.llama_memory_seq_rm(this.memory, -1, position, -1)) {
+      throw new TempoInputError("this model's memory cannot be cut back to a position (a recurrent model?); the sampling and beam baselines need that");
+    }
+    this.table.length = position;
+    this.nextCell = position;
+  }
+
   get indexTable(): readonly TokenRecord[] { return this.table; }
   get cellsUsed(): number { return this.nextCell; }
   get cellsFree(): number { return this.contextSize - this.nextCell; }

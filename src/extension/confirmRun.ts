@@ -5,11 +5,12 @@ import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import * as vscode from "vscode";
 import { parseExperiment, EXPERIMENT_FILE_NAME, type ExperimentFile } from "../protocol/experiment-file.js";
+import { experimentText } from "../protocol/experiment-text.js";
 
 /**
  * Shows `settings` (one line each) for `title` and resolves true to run. "Save Experiment
- * File…" writes `experiment` (checked against the schema first) where the user says, and does
- * not run: the file is for `tempo run`.
+ * File…" writes `experiment` (checked against the schema first) where the user says, as JSON
+ * or (a .yaml / .yml name) YAML, and does not run: the file is for `tempo run`.
  */
 export async function confirmSettings(title: string, settings: readonly string[], experiment: ExperimentFile): Promise<boolean> {
   const checked = parseExperiment(experiment);
@@ -20,11 +21,12 @@ export async function confirmSettings(title: string, settings: readonly string[]
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
   const target = await vscode.window.showSaveDialog({
     title: `Save the ${title} as an experiment file`,
-    filters: { "Experiment files": ["json"] },
+    filters: { "Experiment files (JSON)": ["json"], "Experiment files (YAML)": ["yaml", "yml"] },
     ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, EXPERIMENT_FILE_NAME) } : {}),
   });
   if (!target) return false;
-  writeFileSync(target.fsPath, JSON.stringify(experiment, null, 2) + "\n");
+  // JSON, or YAML when the name ends in .yaml / .yml: tempo run reads either.
+  writeFileSync(target.fsPath, experimentText(experiment, target.fsPath));
   void vscode.window.showInformationMessage(`TEMPO: saved ${basename(target.fsPath)}; run it with: tempo run ${target.fsPath} --out <folder>`);
   return false;
 }

@@ -6,6 +6,7 @@ import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
 import { PARTIAL_RESULTS } from "../../src/engine/capture/out-dir.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assertSameFolder } from "../support/same-folder.js";
 
 function tempo(...args: string[]) {
   const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
@@ -190,5 +191,65 @@ describe("tempo eval", function () {
       assert.match(r.stderr, new RegExp(`^tempo: ${flag}: --out .* is not a tempo eval's partial folder \\(it holds notes\\.txt, which a tempo eval does not write\\); nothing was changed\n$`));
     }
     assert.deepEqual(readdirSync(mine).sort(), ["notes.txt", "results.partial.jsonl"]);
+  });
+
+  it("--baselines sample,beam: matched to a TEMPO arm's rows per task, side by side in the report, and a rerun of experiment.json (YAML too) is the same", () => {
+    const out = join(dir, "baselines");
+    const flags = ["eval", "--model", seededModelPath(TINY_SHAPE), "--threads", "1", "--limit", "2", "--arms", "standard,isolated", "--max-steps", "16", "--path-cap", "4",
+      "--baselines", "sample,beam", "--match", "isolated", "--temperature", "0.7", "--top-p", "0.9", "--seed", "11", "--beam-width", "2"];
+    const r = tempo(...flags, "--out", out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^sample +pass@1 \d+\/2 .* rows\/task [\d.]+ .* budget rows\/task [\d.]+$/m);
+    const x = JSON.parse(readFileSync(join(out, "experiment.json"), "utf8"));
+    assert.deepEqual(x.eval.baselines, { arms: ["sample", "beam"], match: "isolated", temperature: 0.7, topP: 0.9, seed: 11, beamWidth: 2 });
+    const items = readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(items.map((i) => i.arm), ["standard", "isolated", "sample", "beam", "standard", "isolated", "sample", "beam"]);
+    for (const i of items.filter((i) => i.budget)) {
+      const matched = items.find((m) => m.taskId === i.taskId && m.arm === "isolated");
+      assert.equal(i.budget.rows, matched.evaluatedTokens);
+      assert.ok(i.evaluatedTokens <= i.budget.rows, `${i.arm} spent ${i.evaluatedTokens} of ${i.budget.rows}`);
+    }
+    const md = readFileSync(join(out, "report.md"), "utf8");
+    assert.match(md, /## Matched compute: baselines at the rows of isolated/);
+    assert.match(md, /\| beam \| [\d.]+ \| [\d.]+ \| 2 \| /);
+    // Seeded: rerunning the stored experiment gives the same folder, timing aside; so does its YAML form.
+    const again = join(dir, "baselines-again");
+    const rerun = tempo("run", join(out, "experiment.json"), "--out", again);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assertSameFolder(out, again);
+    const yaml = join(dir, "baselines.yaml");
+    assert.equal(tempo(...flags, "--dump-experiment", yaml).code, 0);
+    assert.ok(readFileSync(yaml, "utf8").includes("\n  baselines:\n    arms:\n      - sample\n      - beam\n    match: isolated\n"), "the baselines, as YAML");
+    const fromYaml = join(dir, "baselines-yaml");
+    assert.equal(tempo("run", yaml, "--out", fromYaml).code, 0);
+    assertSameFolder(out, fromYaml);
+  });
+
+  it("refuses bad baseline flags with one line and exit 2, before the model loads", () => {
+    const base = ["eval", "--model", seededModelPath(TINY_SHAPE), "--arms", "standard,isolated"];
+    for (const [args, pattern] of [
+      [["--baselines", "sample,greedy"], /^tempo: --baselines must be a comma-separated list of sample, beam; got "sample,greedy"$/],
+      [["--baselines", "beam,beam"], /^tempo: --baselines names a baseline twice: "beam,beam"$/],
+      [["--baselines", "sample", "--match", "standard"], /^tempo: --match must be a TEMPO arm \(isolated, visible, causal\); got "standard"$/],
+      [["--baselines", "sample", "--match", "visible"], /^tempo: the baselines' budget must be matched to a TEMPO arm of this run \(isolated\), not visible$/],
+      [["--baselines", "sample", "--top-p", "0"], /^tempo: top-p must be in \(0, 1\], got 0$/],
+      [["--baselines", "sample", "--top-p", "1.5"], /^tempo: top-p must be in \(0, 1\], got 1\.5$/],
+      [["--baselines", "sample", "--temperature", "0"], /^tempo: the sampling temperature must be in \(0, 100\], got 0$/],
+      [["--baselines", "sample", "--temperature", "hot"], /temperature must be a number, got "hot"/],
+      [["--baselines", "sample", "--seed", "0"], /^tempo: the seed must be an integer in \[1, 2147483648\], got 0$/],
+      [["--baselines", "sample", "--seed", "1.5"], /^tempo: the seed must be an integer in \[1, 2147483648\], got 1\.5$/],
+      [["--baselines", "beam", "--beam-width", "0"], /^tempo: the beam width must be an integer in \[1, 256\], got 0$/],
+      [["--top-p", "0.9"], /^tempo: --top-p is a setting of the sample baseline: give --baselines sample$/],
+      [["--baselines", "sample", "--beam-width", "2"], /^tempo: --beam-width is a setting of the beam baseline: give --baselines beam$/],
+      [["--match", "isolated"], /^tempo: --match names the arm the baselines are matched to: give --baselines$/],
+      [["--arms", "standard", "--baselines", "beam"], /^tempo: the baselines get the rows a TEMPO arm decoded: add isolated, visible or causal to the arms$/],
+    ] as const) {
+      const out = join(dir, "never-baselines");
+      const r = tempo(...base, ...args, "--out", out);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr.trim(), pattern);
+      assert.ok(!existsSync(out), "nothing written");
+    }
   });
 });

@@ -10,7 +10,10 @@ import { loadTasks, openBraces, parseTasks, type EvalTask } from "../../src/engi
 import { runEval, type EvalRun, type ItemResult } from "../../src/engine/eval/runner.js";
 import { summarizeEval, PRIMARY_METRIC } from "../../src/engine/eval/summary.js";
 import { renderEvalMarkdown, type EvalMeta } from "../../src/engine/eval/report.js";
-import { sampleCompletions } from "../../src/engine/eval/sampling.js";
+import { drawToken, nucleus, sampleCompletions } from "../../src/engine/eval/sampling.js";
+import { beamSearch } from "../../src/engine/eval/beam.js";
+import { generateCompletionPaths } from "../../src/engine/eval/completion-paths.js";
+import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { passAtK } from "../../src/engine/analysis/stats.js";
 import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
 
@@ -303,12 +306,154 @@ describe("eval runner on a seeded model", function () {
     await assert.rejects(runEval({ session, tasks, settings: { maxWidth: 16 } }), /lanes/);
   });
 
-  it("seeded sampling is reproducible and differs between seeds", () => {
+  it("seeded sampling is reproducible and differs between seeds", async () => {
     const prompt = model.promptTokens("function value(x) {\n");
-    const a = sampleCompletions(session, prompt, 2, { temperature: 1, maxSteps: 10, seed: 5 });
-    const b = sampleCompletions(session, prompt, 2, { temperature: 1, maxSteps: 10, seed: 5 });
-    assert.deepEqual(a.map((s) => s.tokens), b.map((s) => s.tokens));
-    assert.notDeepEqual(a[0].tokens, a[1].tokens);
-    for (const s of a) assert.ok(s.logprob < 0 && s.tokens.length <= 10);
+    const opts = { temperature: 1, topP: 0.9, maxSteps: 10, seed: 5, maxSamples: 3, rowBudget: Infinity };
+    const a = await sampleCompletions(session, prompt, opts);
+    const b = await sampleCompletions(session, prompt, opts);
+    assert.equal(a.samples.length, 3);
+    assert.deepEqual(a.samples, b.samples, "the same seed draws the same samples");
+    assert.deepEqual(a.samples.map((s) => s.seed), [5, 6, 7]);
+    assert.notDeepEqual(a.samples[0].tokens, a.samples[1].tokens);
+    const c = await sampleCompletions(session, prompt, { ...opts, seed: 6 });
+    assert.deepEqual(c.samples[0], a.samples[1], "sample i is seeded seed + i");
+    for (const s of a.samples) assert.ok(s.logprob < 0 && s.tokens.length <= 10 && s.stepLogprobs.length === s.tokens.length);
+    // The rows: the prompt once, then one row per token decoded (each sample's last token is not).
+    const t0 = session.evaluatedTokens;
+    const limited = await sampleCompletions(session, prompt, { ...opts, maxSamples: 32, rowBudget: 13 });
+    assert.equal(session.evaluatedTokens - t0, prompt.length + limited.rows);
+    assert.ok(limited.rows <= 13, `${limited.rows} rows`);
+    assert.equal(limited.stopReason, "budget");
+  });
+
+  it("top-p keeps the smallest most probable set reaching p; draws stay inside it", () => {
+    const probs = Float64Array.from([0.1, 0.4, 0.05, 0.3, 0.15]);
+    assert.deepEqual(nucleus(probs, 0.4), [1]);
+    assert.deepEqual(nucleus(probs, 0.5), [1, 3]);
+    assert.deepEqual(nucleus(probs, 0.85), [1, 3, 4]);
+    assert.deepEqual(nucleus(probs, 1), [1, 3, 4, 0, 2]);
+    for (let u = 0; u < 1; u += 0.01) {
+      assert.ok([1, 3].includes(drawToken(probs, 0.5, u)));
+      assert.equal(drawToken(probs, 0.4, u), 1);
+    }
+    // u below the nucleus' first share draws its first token; topP 1 walks the row in token order.
+    assert.equal(drawToken(probs, 0.5, 0.5), 1);
+    assert.equal(drawToken(probs, 0.5, 0.6), 3);
+    assert.equal(drawToken(probs, 1, 0.05), 0);
+    assert.equal(drawToken(probs, 1, 0.99), 4);
+  });
+
+  it("session.truncate goes back to a position: the logits after it are the same as a fresh decode's", () => {
+    const prompt = model.promptTokens("function value(x) {\n");
+    const extra = model.promptTokens(" return x;").slice(-3);
+    session.reset();
+    session.decodeSequence(prompt);
+    const fresh = extra.map((t) => session.decodeSequence([t]));
+    session.truncate(prompt.length + 1);
+    assert.equal(session.cellsUsed, prompt.length + 1);
+    assert.equal(session.nextPosition, prompt.length + 1);
+    const again = extra.slice(1).map((t) => session.decodeSequence([t]));
+    for (const [i, row] of again.entries()) assert.deepEqual(Array.from(row), Array.from(fresh[i + 1]), `token ${i + 1}`);
+    assert.throws(() => session.truncate(session.cellsUsed + 1), /outside/);
+  });
+
+  const closes = (t: EvalTask) => (text: string) => truncateCompletion(t, text).closed;
+
+  it("beam search of width 1 is greedy decoding", async () => {
+    for (const t of tasks) {
+      const greedy = await generateCompletionPaths(session, t, resolveConfig({ mode: "standard", maxSteps: 12 }), 1);
+      const beam = await beamSearch(session, model.promptTokens(t.prompt), { width: 1, maxSteps: 12, rowBudget: Infinity, done: closes(t) });
+      assert.equal(beam.beams.length, 1);
+      assert.deepEqual(beam.beams[0].tokens, greedy!.paths[0].tokens, t.taskId);
+      assert.ok(Math.abs(beam.beams[0].logprob - greedy!.paths[0].logprob) < 1e-6, `${beam.beams[0].logprob} vs ${greedy!.paths[0].logprob}`);
+    }
+  });
+
+  it("beam search returns its beams ordered by log-probability, each the sum of its tokens' log-probabilities", async () => {
+    const t = tasks[0];
+    const prompt = model.promptTokens(t.prompt);
+    const r = await beamSearch(session, prompt, { width: 4, maxSteps: 8, rowBudget: Infinity, done: closes(t) });
+    assert.equal(r.beams.length, 4);
+    assert.ok(r.beams.every((b, i, l) => i === 0 || l[i - 1].logprob >= b.logprob), JSON.stringify(r.beams.map((b) => b.logprob)));
+    assert.equal(new Set(r.beams.map((b) => JSON.stringify(b.tokens))).size, 4, "distinct beams");
+    assert.ok(r.rows >= r.beamRows, "re-decoded prefixes count");
+    // Each beam's log-probability, recomputed from a fresh decode of its whole text.
+    for (const b of r.beams) {
+      assert.ok(Math.abs(b.logprob - b.stepLogprobs.reduce((x, y) => x + y, 0)) < 1e-9);
+      session.reset();
+      let logits = session.decodeSequence(prompt);
+      let sum = 0;
+      for (const tok of b.tokens) {
+        const max = Math.max(...logits);
+        const z = Math.log(Array.from(logits).reduce((a, v) => a + Math.exp(v - max), 0));
+        sum += logits[tok] - max - z;
+        logits = session.decodeSequence([tok]);
+      }
+      assert.ok(Math.abs(sum - b.logprob) < 1e-3, `${sum} vs ${b.logprob}`);
+    }
+    // The same search again: the same beams.
+    assert.deepEqual((await beamSearch(session, prompt, { width: 4, maxSteps: 8, rowBudget: Infinity, done: closes(t) })).beams, r.beams);
+  });
+
+  it("baselines at matched compute: each gets the matched arm's rows per task, spends no more, and reruns the same", async () => {
+    const settings = { arms: ["standard", "isolated"] as TempoMode[], maxSteps: 12, threshold: 0.02, maxWidth: 4, pathCap: 8, ks: [1, 4], baselines: { arms: ["sample", "beam"] as ("sample" | "beam")[], seed: 3 } };
+    const progress: number[] = [];
+    const run = await runEval({ session, tasks, settings, onProgress: (p) => progress.push(p.done) });
+    assert.deepEqual(progress, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(run.items.map((i) => `${i.taskId}/${i.arm}`), ["a/standard", "a/isolated", "a/sample", "a/beam", "b/standard", "b/isolated", "b/sample", "b/beam"]);
+    assert.deepEqual(run.settings.baselines, { arms: ["sample", "beam"], match: "isolated", temperature: 0.8, topP: 0.95, seed: 3, beamWidth: 4 });
+    for (const t of tasks) {
+      const of = (arm: string) => run.items.find((i) => i.taskId === t.taskId && i.arm === arm)!;
+      for (const arm of ["sample", "beam"]) {
+        const item = of(arm);
+        assert.equal(item.budget?.matchedTo, "isolated");
+        assert.equal(item.budget?.rows, of("isolated").evaluatedTokens, "the budget is the matched arm's rows on this task");
+        assert.ok(item.evaluatedTokens <= item.budget!.rows, `${arm}: ${item.evaluatedTokens} rows of ${item.budget!.rows}`);
+        assert.ok(item.paths.n >= 1 && item.paths.n <= 8);
+        assert.ok(item.paths.list.every((p, i, l) => i === 0 || l[i - 1].logprob >= p.logprob), "best first");
+        assert.equal(item.primary.completion, item.paths.list[0].completion);
+      }
+      assert.equal(of("sample").budget?.samples, of("sample").paths.n);
+      assert.equal(of("beam").budget?.beamWidth, 4);
+    }
+    const s = summarizeEval(run);
+    assert.deepEqual(s.arms.map((a) => a.arm), ["standard", "isolated", "sample", "beam"]);
+    assert.equal(s.baseline, "standard");
+    assert.ok(s.arms[2].cost.budgetRowsPerTask! >= s.arms[2].cost.evaluatedTokensPerTask);
+    assert.equal(s.arms[2].cost.budgetRowsPerTask, s.arms[1].cost.evaluatedTokensPerTask);
+    assert.equal(s.comparisons.length, 12, "every arm against standard");
+    const md = renderEvalMarkdown(run, s, { model: { fileName: "m", path: "m", sha256: "0", description: "" }, engine: { nodeLlamaCpp: "", llamaCpp: "", backend: "" }, context: { contextSize: 1, lanes: 1, batchSize: 1, flashAttention: "off", threads: 1, automaticThreads: false }, tasks: { source: "s", count: 2, limit: null }, startedAt: "" });
+    assert.match(md, /## Matched compute: baselines at the rows of isolated/);
+    assert.match(md, /\| arm \| budget rows \| rows decoded \| samples \| pass@1 \| pass@4 \| pass@1 \(primary\) \| forward passes \|/);
+    assert.match(md, /\| sample \| \d/);
+    // Seeded: the same settings draw the same samples and beams; another seed draws other samples.
+    const again = await runEval({ session, tasks, settings });
+    const texts = (r: EvalRun, arm: string) => r.items.filter((i) => i.arm === arm).map((i) => i.completions.map((c) => c.text));
+    assert.deepEqual(texts(again, "sample"), texts(run, "sample"));
+    assert.deepEqual(texts(again, "beam"), texts(run, "beam"));
+    const other = await runEval({ session, tasks, settings: { ...settings, baselines: { ...settings.baselines, seed: 4 } } });
+    assert.notDeepEqual(texts(other, "sample"), texts(run, "sample"));
+    // Resumed with the modes finished before (--resume): the budget comes from their stored rows.
+    const resumed = await runEval({ session, tasks, settings, previous: run.items.filter((i) => !i.budget) });
+    assert.deepEqual(resumed.items.filter((i) => i.budget).map((i) => i.budget), run.items.filter((i) => i.budget).map((i) => i.budget));
+    assert.deepEqual(texts(resumed, "sample"), texts(run, "sample"));
+  });
+
+  it("refuses bad baseline settings with one message", async () => {
+    const base = { arms: ["standard", "isolated"] as TempoMode[] };
+    for (const [baselines, pattern] of [
+      [{ arms: [] }, /baselines must be/],
+      [{ arms: ["greedy"] }, /baselines must be/],
+      [{ arms: ["sample", "sample"] }, /named twice/],
+      [{ arms: ["sample"], match: "visible" }, /matched to a TEMPO arm of this run \(isolated\), not visible/],
+      [{ arms: ["sample"], temperature: 0 }, /temperature must be in \(0, 100\]/],
+      [{ arms: ["sample"], topP: 0 }, /top-p must be in \(0, 1\]/],
+      [{ arms: ["sample"], topP: 1.01 }, /top-p must be in \(0, 1\]/],
+      [{ arms: ["sample"], seed: 0 }, /seed must be an integer in \[1, /],
+      [{ arms: ["beam"], beamWidth: 0 }, /beam width must be an integer in \[1, 256\]/],
+    ] as const) {
+      await assert.rejects(runEval({ session, tasks, settings: { ...base, baselines: baselines as never } }), pattern);
+    }
+    await assert.rejects(runEval({ session, tasks, settings: { arms: ["standard"], baselines: { arms: ["beam"] } } }), /add isolated, visible or causal/);
   });
 });

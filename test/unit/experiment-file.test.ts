@@ -11,6 +11,7 @@ import { join, relative } from "node:path";
 import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
 import { assertSameFolder, filesUnder } from "../support/same-folder.js";
 import { EXPERIMENT_FILE_NAME, parseExperiment } from "../../src/protocol/experiment-file.js";
+import { experimentText, parseExperimentText } from "../../src/protocol/experiment-text.js";
 import { DEFAULT_CONFIG } from "../../src/protocol/generation.js";
 
 function tempo(...args: string[]) {
@@ -139,6 +140,38 @@ describe("experiment files: tempo run", function () {
     assertSameFolder(out, again);
   });
 
+  it("tempo run x.yaml: the YAML form of an experiment runs as its JSON form does; bad YAML is one line with its line", () => {
+    const asJson = write("gen.json", { version: 1, command: "generate", model: { path: model }, engine: { threads: 1 }, prompt: "the value", generation: { threshold: 0.05, maxSteps: 6 } });
+    const asYaml = write("gen.yaml", ["version: 1", "command: generate", "model:", `  path: ${JSON.stringify(model)}`, "engine: { threads: 1 }", "prompt: the value", "generation:", "  threshold: 0.05", "  maxSteps: 6", ""].join("\n"));
+    const fromJson = join(dir, "gen-json"), fromYaml = join(dir, "gen-yaml");
+    const a = tempo("run", asJson, "--out", fromJson);
+    assert.equal(a.code, 0, a.stderr);
+    const b = tempo("run", asYaml, "--out", fromYaml);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(b.stdout, a.stdout);
+    // The folder stores the resolved experiment as JSON whichever form it came from.
+    assertSameFolder(fromJson, fromYaml);
+    // --dump-experiment to a .yaml name writes the resolved experiment as YAML, and it reruns the same.
+    const dumped = join(dir, "gen-dumped.yml");
+    assert.equal(tempo("run", asYaml, "--dump-experiment", dumped).code, 0);
+    assert.match(readFileSync(dumped, "utf8"), /^version: 1\ncommand: generate\n/);
+    const fromDump = join(dir, "gen-dumped");
+    assert.equal(tempo("run", dumped, "--out", fromDump).code, 0);
+    assertSameFolder(fromJson, fromDump);
+
+    for (const [text, pattern] of [
+      ["version: 1\ncommand: generate\nprompt: [the value\n", /:4:1: not valid YAML: /],
+      ["version: 1\ncommand: generate\nprompt: x\ngeneration:\n  treshold: 0.1\n", /:5: unknown key generation\.treshold$/],
+    ] as const) {
+      const bad = write("bad.yaml", text);
+      const r = tempo("run", bad, "--out", join(dir, "never"));
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.ok(r.stderr.startsWith(`tempo: ${bad}:`), r.stderr);
+      assert.match(r.stderr.trim(), pattern);
+    }
+  });
+
   it("eval: the folder stores the resolved experiment, and rerunning it reproduces every file but its timings", () => {
     const out = join(dir, "eval");
     const flags = ["--model", model, "--threads", "1", "--limit", "2", "--arms", "standard,isolated", "--max-steps", "16", "--path-cap", "4"];
@@ -165,5 +198,82 @@ describe("experiment files: tempo run", function () {
     assert.equal(rerun.code, 0, rerun.stderr);
     assertSameFolder(out, again);
     assert.ok(relative(out, again));
+  });
+});
+
+describe("experiment files: YAML", () => {
+  const json = {
+    version: 1, command: "compare", description: "isolated vs visible: two prompts",
+    engine: { threads: 1 }, prompts: ["function add(a, b) {", "const xs = [1, 2, 3].map("],
+    generation: { threshold: 0.05, maxWidth: 4, maxSteps: 24, stopStrings: ["\n\n"] },
+    compare: { qMode: "visible", attentionLayers: [0], logits: { kind: "topk", k: 50 } },
+  };
+  const yaml = [
+    "# the same experiment, written by hand",
+    "version: 1",
+    "command: compare",
+    "description: \"isolated vs visible: two prompts\"",
+    "engine: { threads: 1 }",
+    "prompts:",
+    "  - \"function add(a, b) {\"",
+    "  - \"const xs = [1, 2, 3].map(\"",
+    "generation:",
+    "  threshold: 0.05",
+    "  maxWidth: 4",
+    "  maxSteps: 24",
+    "  stopStrings: [\"\\n\\n\"]",
+    "compare:",
+    "  qMode: visible",
+    "  attentionLayers: [0]",
+    "  logits: { kind: topk, k: 50 }",
+    "",
+  ].join("\n");
+
+  it("the YAML and JSON forms of one experiment resolve to the same object", () => {
+    const fromJson = parseExperimentText(JSON.stringify(json), "x.json");
+    const fromYaml = parseExperimentText(yaml, "x.yaml");
+    assert.ok(fromJson.ok && fromYaml.ok, JSON.stringify([fromJson, fromYaml]));
+    assert.deepEqual(fromYaml.experiment, fromJson.experiment);
+    assert.deepEqual(parseExperimentText(yaml, "X.YML"), fromYaml, ".yml (any case) is YAML too");
+    // What VS Code's Save Experiment File… and --dump-experiment x.yaml write reads back the same.
+    const written = experimentText(fromJson.experiment, "saved.yaml");
+    assert.ok(!written.trimStart().startsWith("{"), written);
+    assert.deepEqual(parseExperimentText(written, "saved.yaml"), fromJson);
+    assert.equal(experimentText(fromJson.experiment, "saved.json"), JSON.stringify(fromJson.experiment, null, 2) + "\n");
+  });
+
+  it("malformed YAML is one line with its line and column; a schema problem names the line it is on", () => {
+    const lines = yaml.split("\n");
+    const edit = (i: number, line: string) => lines.map((l, j) => (j === i ? line : l)).join("\n");
+    for (const [text, message] of [
+      [edit(10, " maxWidth: 4"), /^11:\d+: not valid YAML: All mapping items must start at the same column$/],
+      [edit(10, "  threshold: 0.1"), /^11:3: not valid YAML: Map keys must be unique$/],
+      [edit(10, "\tmaxWidth: 4"), /^11:1: not valid YAML: Tabs are not allowed as indentation$/],
+      [edit(6, "  - [unclosed"), /^8:3: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a \]$/],
+      [edit(1, "version: !int 1"), /^2:10: not valid YAML: Unresolved tag: !int$/],
+      [yaml + "---\nversion: 1\n", /^18:1: not valid YAML: Source contains multiple documents/],
+      [edit(4, "engine: *base"), /^5:9: not valid YAML: .*alias/i],
+      ["", /^the file holds no experiment/],
+      [edit(10, "  maxWidht: 4"), /^11: unknown key generation\.maxWidht$/],
+      [edit(9, "  threshold: 1.5"), /^10: generation\.threshold: threshold must be in \(0, 1\]$/],
+      [edit(14, "  qMode: sideways"), /^15: compare\.qMode: qMode must be visible, causal or isolated$/],
+      [edit(7, "  - \"\""), /^8: prompts\.1: prompts cannot be empty$/],
+    ] as const) {
+      const r = parseExperimentText(text, "bad.yaml");
+      assert.equal(r.ok, false, text);
+      if (r.ok) continue;
+      assert.equal(r.message.split("\n").length, 1, r.message);
+      assert.match(r.message, message);
+    }
+  });
+
+  it("docs/experiments.md: every example file is valid, and its YAML compare is its JSON compare", () => {
+    const doc = readFileSync("docs/experiments.md", "utf8");
+    const blocks = [...doc.matchAll(/^```(json|yaml)\n([\s\S]*?)^```$/gm)].map((m) => ({ lang: m[1], text: m[2] }));
+    assert.ok(blocks.length >= 3, "the examples are found");
+    const parsed = blocks.map((b) => parseExperimentText(b.text, `example.${b.lang}`));
+    for (const [i, r] of parsed.entries()) assert.ok(r.ok, `${blocks[i].lang} example ${i}: ${r.ok ? "" : r.message}`);
+    const compare = (lang: string) => parsed.find((r, i) => blocks[i].lang === lang && r.ok && r.experiment.command === "compare");
+    assert.deepEqual(compare("yaml"), compare("json"));
   });
 });

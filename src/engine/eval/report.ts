@@ -55,12 +55,25 @@ export function skippedPhrase(summary: EvalSummary): string {
 /** The report's tables (cells are plain text; `**…**` marks the primary metric). */
 export function evalTables(run: EvalRun, summary: EvalSummary): EvalTable[] {
   const ks = run.settings.ks.map(String);
+  const b = run.settings.baselines;
+  const matched: EvalTable[] = b ? [{
+    title: `Matched compute: baselines at the rows of ${b.match}`,
+    note: `On each task a baseline may decode as many rows as ${b.match} decoded on it (tokens evaluated, prompt included; the prompt is decoded once). `
+      + `${b.arms.includes("sample") ? `sample: best-of-n seeded sampling (temperature ${b.temperature}, top-p ${b.topP}, sample i seeded ${b.seed} + i, at most ${run.settings.pathCap} samples); its primary is the most likely sample. ` : ""}`
+      + `${b.arms.includes("beam") ? `beam: beam search of width ${b.beamWidth}, no length penalty; its primary is the top beam, re-decoded prefixes count as rows. ` : ""}`
+      + "pass@k is over the paths, samples or beams of each task. Rows decoded are what llama.cpp evaluated, per task.",
+    table: {
+      head: ["arm", "budget rows", "rows decoded", "samples", ...ks.map((k) => `pass@${k}`), "pass@1 (primary)", "forward passes"],
+      rows: summary.arms.map((a) => [a.arm, a.cost.budgetRowsPerTask !== undefined ? fmt(a.cost.budgetRowsPerTask) : a.arm === b.match ? "(the budget)" : "—",
+        fmt(a.cost.evaluatedTokensPerTask), fmt(a.cost.samplesPerTask), ...ks.map((k) => meanEst(a.passAtK[k])), prop(a.pass1), fmt(a.cost.forwardPassesPerTask)]),
+    },
+  }] : [];
   return [
     {
       title: "Quality per arm",
-      note: "Proportions with 95% Wilson intervals; means with 95% item-level bootstrap intervals (2000 resamples, seed 1). pass@k is the unbiased estimator over the paths of each run, averaged over the items with at least k paths.",
+      note: `Proportions with 95% Wilson intervals; means with 95% item-level bootstrap intervals (2000 resamples, seed 1). pass@k is the unbiased estimator over the paths of each run${b ? " (a baseline's samples or beams)" : ""}, averaged over the items with at least k paths.`,
       table: {
-        head: ["arm", "pass@1 (primary)", "pass@1 (best-of-set)", "exact match", "edit similarity", ...ks.map((k) => `pass@${k} (paths)`)],
+        head: ["arm", "pass@1 (primary)", "pass@1 (best-of-set)", "exact match", "edit similarity", ...ks.map((k) => `pass@${k} (${b ? "paths / samples" : "paths"})`)],
         rows: summary.arms.map((a) => [a.arm, prop(a.pass1), prop(a.bestOfSet), prop(a.exact), meanEst(a.editSimilarity), ...ks.map((k) => meanEst(a.passAtK[k]))]),
       },
     },
@@ -86,6 +99,7 @@ export function evalTables(run: EvalRun, summary: EvalSummary): EvalTable[] {
           fmt(a.cost.samplesPerTask), fmt(a.cost.medianTotalPaths), fmt(a.cost.passesPerSample), fmt(a.cost.samplesPerSecond)]),
       },
     },
+    ...matched,
     {
       title: "Outcomes",
       note: "Execution outcome of each primary completion, and why generation stopped (function-end: the primary path closed the function).",
@@ -100,11 +114,13 @@ export function evalTables(run: EvalRun, summary: EvalSummary): EvalTable[] {
 function methodLines(run: EvalRun, summary: EvalSummary, meta: EvalMeta): string[] {
   const s = run.settings;
   const c = Object.values(run.configs)[0];
+  const b = s.baselines;
+  const baselines = b ? `; baselines ${b.arms.join(", ")} at the rows of ${b.match} per task${b.arms.includes("sample") ? `, sampling temperature ${b.temperature}, top-p ${b.topP}, seed ${b.seed}` : ""}${b.arms.includes("beam") ? `, beam width ${b.beamWidth}` : ""}` : "";
   return [
     `Model: ${meta.model.fileName} (SHA-256 ${meta.model.sha256}), ${meta.model.description}`,
     `Engine: node-llama-cpp ${meta.engine.nodeLlamaCpp}, llama.cpp ${meta.engine.llamaCpp}, backend ${meta.engine.backend}`,
     `Context: n_ctx ${meta.context.contextSize}, lanes ${meta.context.lanes}, n_batch ${meta.context.batchSize}, flash attention ${meta.context.flashAttention}, ${meta.context.automaticThreads ? "at most " : ""}${meta.context.threads} decode thread${meta.context.threads === 1 ? "" : "s"}${meta.context.automaticThreads ? " (automatic: the cores other processes left idle)" : ""}`,
-    `Method: arms ${s.arms.join(", ")}; threshold ${s.threshold}, max width ${s.maxWidth}, policy ${s.policy}, temperature ${c.temperature}, max steps ${s.maxSteps}; schedule ${c.schedule}; generation stops when the primary path closes the function; path cap ${s.pathCap}; pass@k for k = ${s.ks.join(", ")}; best-of-set = the path with the highest sum of member log-probabilities over its truncated completion`,
+    `Method: arms ${s.arms.join(", ")}; threshold ${s.threshold}, max width ${s.maxWidth}, policy ${s.policy}, temperature ${c.temperature}, max steps ${s.maxSteps}; schedule ${c.schedule}; generation stops when the primary path closes the function; path cap ${s.pathCap}; pass@k for k = ${s.ks.join(", ")}; best-of-set = the path with the highest sum of member log-probabilities over its truncated completion${baselines}`,
     `Execution: ${run.sandbox.permissionFlag} (no fs, child processes, workers, addons), network namespace ${run.sandbox.networkNamespace ? "yes" : "no"} plus a socket-denying prelude, PID namespace ${run.sandbox.pidNamespace ? "yes" : "no"} (own process group, killed whole), ${s.exec.timeoutMs} ms, heap ${s.exec.memoryMb} MiB; ${s.concurrency} at once${run.items.some((i) => i.language === "python") ? `; Python tasks: ${run.sandbox.python ? `${run.sandbox.python} with rlimits (address space, file size) and an audit hook denying writes, processes and sockets` : "not run (no interpreter)"}` : ""}`,
     `Data: ${meta.tasks.source}, ${meta.tasks.count} tasks${meta.tasks.limit !== null ? ` (--limit ${meta.tasks.limit})` : ""}${meta.shard ? ` (shard ${meta.shard.index}/${meta.shard.count} of ${meta.shard.total}; tempo merge combines the shards)` : ""}; ${summary.tasks} analysed${summary.skippedTasks.length ? `; ${skippedPhrase(summary)}: ${summary.skippedTasks.join(", ")}` : ""}${summary.aborted ? "; the run was ABORTED before the end" : ""}`,
     "Edit similarity: 1 − Levenshtein / max length, on whitespace-normalised texts of the truncated completion and the reference body.",

@@ -260,7 +260,9 @@ export function executeProgram(program: string, entryPoint: string, language: Ta
       const passed = exitCode === 0 && output.includes(token);
       const oom = /heap out of memory|MemoryError|Allocation failed/.test(output);
       const status: ExecStatus = killedFor ?? (passed ? "pass" : oom ? "memory" : "fail");
-      const shown = (spawnError ? `cannot start ${command}: ${spawnError.message}\n` : "") + output.split(token).join("").slice(0, OUTPUT_LIMIT);
+      // The run's temporary folder (in Node's messages for ES module code) is named as <tmp>, so
+      // a rerun's output is the same text (docs/experiments.md).
+      const shown = (spawnError ? `cannot start ${command}: ${spawnError.message}\n` : "") + output.split(token).join("").split(cwd).join("<tmp>").slice(0, OUTPUT_LIMIT);
       resolve({ status, exitCode, signal, durationMs: performance.now() - started, output: shown.trim() });
     };
     child.on("error", (e) => finish(null, null, e));

@@ -7,7 +7,7 @@
  */
 import { benjaminiHochberg, bootstrapMean, holm, mcnemarPaired, pairedBootstrapMeanDiff, wilcoxonSignedRank, wilson, type Interval } from "../analysis/stats.js";
 import type { TempoMode } from "../types.js";
-import type { EvalRun, ItemResult } from "./runner.js";
+import { allArms, type EvalArm, type EvalRun, type ItemResult } from "./runner.js";
 
 export const PRIMARY_METRIC = "pass@1 (primary path)";
 
@@ -15,7 +15,7 @@ export interface Proportion { count: number; n: number; wilson: Interval | null 
 export interface MeanEstimate { n: number; mean: number; bootstrap: Interval | null }
 
 export interface ArmSummary {
-  arm: TempoMode;
+  arm: EvalArm;
   items: number;
   pass1: Proportion;
   bestOfSet: Proportion;
@@ -39,11 +39,13 @@ export interface ArmSummary {
     samplesPerSecond: number;
     /** Forward passes per path. */
     passesPerSample: number;
+    /** Baselines: the rows allowed per task (the matched arm's tokens evaluated), mean over tasks. */
+    budgetRowsPerTask?: number;
   };
 }
 
 export interface Comparison {
-  arm: TempoMode;
+  arm: EvalArm;
   baseline: TempoMode;
   metric: string;
   primary: boolean;
@@ -98,7 +100,7 @@ function count<T>(xs: T[], key: (x: T) => string): Record<string, number> {
   return out;
 }
 
-function armSummary(arm: TempoMode, items: ItemResult[], ks: number[]): ArmSummary {
+function armSummary(arm: EvalArm, items: ItemResult[], ks: number[]): ArmSummary {
   const genSeconds = items.reduce((a, i) => a + i.generateMs, 0) / 1000;
   const samples = items.reduce((a, i) => a + i.paths.n, 0);
   return {
@@ -120,15 +122,17 @@ function armSummary(arm: TempoMode, items: ItemResult[], ks: number[]): ArmSumma
       medianTotalPaths: median(items.map((i) => i.paths.total)),
       samplesPerSecond: genSeconds > 0 ? samples / genSeconds : NaN,
       passesPerSample: samples ? items.reduce((a, i) => a + i.forwardPasses, 0) / samples : NaN,
+      ...(items.some((i) => i.budget) ? { budgetRowsPerTask: avg(items.map((i) => i.budget?.rows ?? NaN)) } : {}),
     },
   };
 }
 
 export function summarizeEval(run: EvalRun): EvalSummary {
-  const arms = run.settings.arms;
-  const baseline: TempoMode = arms.includes("standard") ? "standard" : arms[0];
+  const arms = allArms(run.settings);
+  const modes = run.settings.arms;
+  const baseline: TempoMode = modes.includes("standard") ? "standard" : modes[0];
   // Paired analysis: only tasks that every arm finished and none skipped.
-  const byTask = new Map<string, Map<TempoMode, ItemResult>>();
+  const byTask = new Map<string, Map<EvalArm, ItemResult>>();
   for (const item of run.items) {
     if (!byTask.has(item.taskId)) byTask.set(item.taskId, new Map());
     byTask.get(item.taskId)!.set(item.arm, item);
@@ -138,7 +142,7 @@ export function summarizeEval(run: EvalRun): EvalSummary {
     return item ? [{ id, reason: item.error ?? "not runnable here" }] : [];
   });
   const complete = [...byTask.values()].filter((m) => arms.every((a) => m.has(a)) && ![...m.values()].some((i) => i.skipped));
-  const itemsOf = (arm: TempoMode) => complete.map((m) => m.get(arm)!);
+  const itemsOf = (arm: EvalArm) => complete.map((m) => m.get(arm)!);
 
   const summaries = arms.map((arm) => armSummary(arm, itemsOf(arm), run.settings.ks));
   const comparisons: Omit<Comparison, "pHolm" | "pBH">[] = [];

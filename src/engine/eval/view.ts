@@ -5,7 +5,10 @@
  */
 import type { ExperimentUnitResult, ExperimentView } from "../../protocol/experiment.js";
 import { evalTables, skippedPhrase } from "./report.js";
-import type { EvalRun } from "./runner.js";
+import type { EvalArm, EvalRun } from "./runner.js";
+import { TEMPO_MODES, type TempoMode } from "../types.js";
+
+const isMode = (arm: EvalArm): arm is TempoMode => (TEMPO_MODES as readonly string[]).includes(arm);
 import type { EvalSummary } from "./summary.js";
 import type { EvalTask } from "./tasks.js";
 
@@ -17,7 +20,9 @@ export interface ExperimentViewContext {
 
 export function experimentView(run: EvalRun, summary: EvalSummary, tasks: readonly EvalTask[], context: ExperimentViewContext): ExperimentView {
   const byTask = new Map<string, ExperimentUnitResult[]>();
+  // The page shows the modes' units; baselines (a tempo eval --baselines run) are in its tables only.
   for (const item of run.items) {
+    if (!isMode(item.arm)) continue;
     const primary = item.completions[item.primary.completion];
     const unit: ExperimentUnitResult = {
       arm: item.arm,
