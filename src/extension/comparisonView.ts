@@ -1,8 +1,10 @@
-// The comparison view (its own view container): the same prompt run isolated, visible and
-// standard, aligned by step, with the steps where they diverge highlighted.
+// The comparison view (its own view container): the isolated run's sets replayed isolated and
+// visible against the null band, the free runs, attention; while Compare runs, its progress and
+// partial rows. Its buttons open the report, export or reveal the capture, and cancel.
 import { existsSync } from "node:fs";
 import * as vscode from "vscode";
-import { parseComparisonWebviewMessage, readComparisonState, type ComparisonData, type ComparisonExtensionMessage } from "../../webview/comparison-protocol.js";
+import { parseComparisonWebviewMessage, readComparisonState, type CompareProgress, type ComparisonData, type ComparisonExtensionMessage } from "../../webview/comparison-protocol.js";
+import { exportCapture } from "./exportCapture.js";
 import { comparisonHtml } from "./webviewHtml.js";
 import { pageOptions, WebviewPage, type CspViolation } from "./webviewPage.js";
 
@@ -21,6 +23,10 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
   private readonly reportEmitter = new vscode.EventEmitter<string>();
   /** The view's "Open Report" button: fires with the report.html path. */
   readonly onDidRequestReport = this.reportEmitter.event;
+  private readonly cancelEmitter = new vscode.EventEmitter<void>();
+  /** The view's "Cancel" button, shown while a comparison runs. */
+  readonly onDidRequestCancel = this.cancelEmitter.event;
+  private progress: CompareProgress | null = null;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {}
 
@@ -45,6 +51,7 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
       }
       if (msg.type === "ready") {
         page.onReady({ elements: [] });
+        page.post({ type: "progress", progress: this.progress });
         page.post({ type: "show", data: this.data ?? null });
       } else if (msg.type === "cspViolation") {
         const v = { directive: msg.directive, blockedUri: msg.blockedUri };
@@ -52,15 +59,20 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
         page.onCspViolation(v);
       } else if (msg.type === "runCompare") {
         void vscode.commands.executeCommand("tempo.compareModes");
+      } else if (msg.type === "cancelCompare") {
+        this.cancelEmitter.fire();
       } else if (msg.type === "openReport") {
-        const report = this.data?.reportHtml;
-        // A comparison restored after a reload may point at a report that staging has since pruned.
-        if (report && existsSync(report)) this.reportEmitter.fire(report);
-        else if (report) void vscode.window.showInformationMessage("TEMPO: this comparison's report is no longer on disk; run the comparison again.");
+        const report = this.onDisk(this.data?.reportHtml, "report");
+        if (report) this.reportEmitter.fire(report);
+      } else if (msg.type === "exportCapture") {
+        void this.exportCapture();
+      } else if (msg.type === "revealCapture") {
+        const dir = this.onDisk(this.data?.captureDir, "capture");
+        if (dir) void vscode.commands.executeCommand("revealFileInOS", vscode.Uri.file(dir));
       } else if (msg.type === "log") {
         this.log.warn(msg.message);
       } else if (msg.type === "rendered") {
-        page.answer(msg.requestId, { rows: msg.rows, divergent: msg.divergent, attention: msg.attention });
+        page.answer(msg.requestId, msg);
       }
     });
     view.onDidChangeVisibility(() => {
@@ -74,9 +86,33 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
 
   /** Shows (and reveals) new comparison data. */
   async show(data: ComparisonData): Promise<void> {
-    this.data = data;
     await vscode.commands.executeCommand(`${COMPARISON_VIEW_ID}.focus`);
+    this.update(data);
+  }
+
+  /** Shows `data` (a running comparison's partial rows, or its end) without revealing the view. */
+  update(data: ComparisonData): void {
+    this.data = data;
     this.page?.post({ type: "show", data });
+  }
+
+  /** A running comparison's progress; null when it ended. */
+  setProgress(progress: CompareProgress | null): void {
+    this.progress = progress;
+    this.page?.post({ type: "progress", progress });
+  }
+
+  /** Exports the shown comparison's capture into the workspace (as the playground's captures are). */
+  async exportCapture(): Promise<vscode.Uri | undefined> {
+    const dir = this.onDisk(this.data?.captureDir, "capture");
+    return dir ? exportCapture(dir, this.log) : undefined;
+  }
+
+  /** `path` when it is still on disk; a comparison restored after a reload may point at files staging has since pruned. */
+  private onDisk(path: string | undefined, what: string): string | undefined {
+    if (path && existsSync(path)) return path;
+    if (path) void vscode.window.showInformationMessage(`TEMPO: this comparison's ${what} is no longer on disk; run the comparison again.`);
+    return undefined;
   }
 
   /** Test hook: the rows the view rendered, how many are marked divergent, and its attention section. */
@@ -88,6 +124,7 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
 
   dispose(): void {
     this.reportEmitter.dispose();
+    this.cancelEmitter.dispose();
     this.view = undefined;
   }
 }
