@@ -10,6 +10,13 @@ import { pageOptions, WebviewPage, type CspViolation } from "./webviewPage.js";
 
 export const COMPARISON_VIEW_ID = "tempo.comparison";
 
+/** The view's commands (its title bar and buttons): on the shown comparison's capture, and cancelling a running one. */
+export const COMPARISON_COMMANDS = {
+  exportCapture: "tempo.exportComparisonCapture",
+  revealCapture: "tempo.revealComparisonCapture",
+  cancel: "tempo.cancelComparison",
+} as const;
+
 export type RenderedComparison = Omit<Extract<ReturnType<typeof parseComparisonWebviewMessage>, { type: "rendered" }>, "type" | "requestId">;
 
 export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -59,16 +66,11 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
         page.onCspViolation(v);
       } else if (msg.type === "runCompare") {
         void vscode.commands.executeCommand("tempo.compareModes");
-      } else if (msg.type === "cancelCompare") {
-        this.cancelEmitter.fire();
+      } else if (msg.type === "cancelCompare" || msg.type === "exportCapture" || msg.type === "revealCapture") {
+        void vscode.commands.executeCommand(COMPARISON_COMMANDS[msg.type === "cancelCompare" ? "cancel" : msg.type]);
       } else if (msg.type === "openReport") {
         const report = this.onDisk(this.data?.reportHtml, "report");
         if (report) this.reportEmitter.fire(report);
-      } else if (msg.type === "exportCapture") {
-        void this.exportCapture();
-      } else if (msg.type === "revealCapture") {
-        const dir = this.onDisk(this.data?.captureDir, "capture");
-        if (dir) void vscode.commands.executeCommand("revealFileInOS", vscode.Uri.file(dir));
       } else if (msg.type === "log") {
         this.log.warn(msg.message);
       } else if (msg.type === "rendered") {
@@ -92,20 +94,35 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
 
   /** Shows `data` (a running comparison's partial rows, or its end) without revealing the view. */
   update(data: ComparisonData): void {
+    if (Boolean(data.captureDir) !== Boolean(this.data?.captureDir)) void vscode.commands.executeCommand("setContext", "tempo.hasComparisonCapture", Boolean(data.captureDir));
     this.data = data;
     this.page?.post({ type: "show", data });
   }
 
   /** A running comparison's progress; null when it ended. */
   setProgress(progress: CompareProgress | null): void {
+    if ((progress === null) !== (this.progress === null)) void vscode.commands.executeCommand("setContext", "tempo.comparing", progress !== null);
     this.progress = progress;
     this.page?.post({ type: "progress", progress });
   }
 
-  /** Exports the shown comparison's capture into the workspace (as the playground's captures are). */
-  async exportCapture(): Promise<vscode.Uri | undefined> {
-    const dir = this.onDisk(this.data?.captureDir, "capture");
-    return dir ? exportCapture(dir, this.log) : undefined;
+  /** The view's commands; `reportError` shows what went wrong (an export that failed). */
+  registerCommands(reportError: (e: unknown, what: string) => unknown): vscode.Disposable[] {
+    return [
+      vscode.commands.registerCommand(COMPARISON_COMMANDS.exportCapture, async () => {
+        const dir = this.onDisk(this.data?.captureDir, "capture");
+        // Into the workspace's .tempo/captures, as the playground's captures go.
+        return dir ? exportCapture(dir, this.log).catch((e: unknown) => void reportError(e, "export")) : undefined;
+      }),
+      vscode.commands.registerCommand(COMPARISON_COMMANDS.revealCapture, async () => {
+        const dir = this.onDisk(this.data?.captureDir, "capture");
+        if (!dir) return;
+        // Staged under the extension's storage, outside any workspace: the file manager shows it; a browser has none.
+        if (vscode.env.uiKind === vscode.UIKind.Web) void vscode.window.showInformationMessage(`TEMPO: the comparison's capture is ${dir} (Export copies it into the workspace).`);
+        else await vscode.commands.executeCommand("revealFileInOS", vscode.Uri.file(dir));
+      }),
+      vscode.commands.registerCommand(COMPARISON_COMMANDS.cancel, () => this.cancelEmitter.fire()),
+    ];
   }
 
   /** `path` when it is still on disk; a comparison restored after a reload may point at files staging has since pruned. */

@@ -252,6 +252,11 @@ describe("TEMPO engine host from the extension", function () {
     const parting = Array.from({ length: shown.freeSteps }, (_, i) => i).find((i) => new Set((["isolated", "visible", "standard"] as const).map((m) => data.runs[m][i]?.candidates.map((c) => c.token).join())).size > 1);
     assert.equal(shown.parting, parting ?? null);
     assert.deepEqual([shown.progress, shown.cancellable], ["", false], "no progress once it ended");
+    // Export copies the comparison's capture (report included) into the workspace's .tempo/captures.
+    const exported = (await vscode.commands.executeCommand("tempo.exportComparisonCapture")) as vscode.Uri | undefined;
+    const ws = vscode.workspace.workspaceFolders?.[0].uri.fsPath;
+    assert.ok(exported && ws && exported.fsPath.startsWith(join(ws, ".tempo", "captures")), exported?.fsPath);
+    assert.deepEqual(readdirSync(exported.fsPath).sort(), readdirSync(captureDir).sort());
     // tempo.compare.attention (on by default): isolated vs visible attention per set and layer.
     const attention = data.attention ?? [];
     assert.ok(attention.length > 0, "no attention summary (the run had no set of two or more?)");
@@ -260,5 +265,26 @@ describe("TEMPO engine host from the extension", function () {
     assert.ok(siblings.some((c) => c.q > 0 && c.maxAbsPQ > c.maxAbsPNull), "visible members attend to their siblings, above the null baseline");
     const sets = new Set(attention.map((a) => a.step)).size;
     assert.deepEqual(shown.attention, { sets, isolatedSiblingsZero: siblings.length, visibleSiblingsPositive: siblings.filter((c) => !c.qZero && c.q > 0).length });
+  });
+
+  it("Compare streams its phase, steps and partial rows into the view; Cancel Comparison stops it, keeping the steps replayed", async () => {
+    const tempo = await api();
+    const pending = vscode.commands.executeCommand("tempo.compareModes", PROMPT, { maxSteps: 2_000, minSteps: 2_000 }) as Thenable<ComparisonData | undefined>;
+    let seen: Awaited<ReturnType<typeof tempo.inspectComparison>> | undefined;
+    const deadline = Date.now() + 120_000;
+    // Polled until the replay has shown rows and measured its rate (at least a second in).
+    while (!(seen && /^replaying isolated, visible and null \d+\/\d+ · [\d.]+ steps\/s · ~\d+ (s|min) left \(phase 2 of 4\)$/.test(seen.progress) && seen.rows > 0)) {
+      assert.ok(Date.now() < deadline, `no replay progress in the view; last seen: ${JSON.stringify(seen?.progress)}`);
+      await sleep(200);
+      seen = await tempo.inspectComparison();
+    }
+    assert.ok(seen.cancellable, "no Cancel button while it runs");
+    assert.match(seen.scale, /so far/, "the band is stated as provisional while replaying");
+    await vscode.commands.executeCommand("tempo.cancelComparison");
+    assert.equal(await pending, undefined);
+    const after = await tempo.inspectComparison();
+    assert.deepEqual([after.progress, after.cancellable], ["", false]);
+    assert.ok(after.rows >= seen.rows, `${after.rows} rows after cancelling, ${seen.rows} before`);
+    assert.doesNotMatch(after.scale, /so far/);
   });
 });
