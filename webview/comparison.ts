@@ -122,7 +122,8 @@ function renderReplay(data: ComparisonData, final: boolean): void {
   replayBody.replaceChildren(fragment);
   replaySection.hidden = rows.length === 0;
   const above = highlighted.filter(Boolean).length;
-  scaleLine.textContent = `${scaleText(scale, nullBand, final)} Highlighted: the ${above} of ${rows.length} steps whose JS is above the null band${final ? "" : " so far"}.`;
+  const differs = rows.filter((r) => r.next.p.token !== r.next.q.token).length;
+  scaleLine.textContent = `${scaleText(scale, nullBand, final)} Highlighted: the ${above} of ${rows.length} steps whose JS is above the null band${final ? "" : " so far"}. Bold next tokens: the ${differs} steps where the modes' top choices differ.`;
 }
 
 function renderFree(data: ComparisonData): void {
