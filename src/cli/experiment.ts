@@ -291,11 +291,11 @@ export interface RunHooks {
  * One prompt's comparison under a resolved compare experiment, its report carrying the
  * Settings line: `tempo compare` writes it into a capture folder, `/tempo/compare` answers it.
  */
-export async function compareOnePrompt(model: TempoModel, x: ResolvedCompare, prompt: string, o: Pick<CompareRequest, "recorded" | "signal" | "onProgress">): Promise<CompareResult> {
+export async function compareOnePrompt(model: TempoModel, x: ResolvedCompare, prompt: string, o: Pick<CompareRequest, "recorded" | "signal" | "onProgress" | "onReplayed">): Promise<CompareResult> {
   const c = x.compare;
   const result = await compareModes(model, {
     prompt, recorded: o.recorded, config: x.generation, qMode: c.qMode, contextSize: x.engine.contextSize, threads: x.engine.threads,
-    attentionLayers: c.attentionLayers ?? undefined, logits: c.logits, analysisWorkers: c.analysisWorkers, signal: o.signal, onProgress: o.onProgress,
+    attentionLayers: c.attentionLayers ?? undefined, logits: c.logits, analysisWorkers: c.analysisWorkers, signal: o.signal, onProgress: o.onProgress, onReplayed: o.onReplayed,
   });
   return { ...result, report: { ...result.report, settings: settingsLine(x) } };
 }

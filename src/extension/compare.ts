@@ -4,7 +4,7 @@
 import { basename, join } from "node:path";
 import * as vscode from "vscode";
 import { generationSettingsSchema, type EngineOptions, type GenerationSettings } from "../protocol/engine.js";
-import type { ComparisonData } from "../../webview/comparison-protocol.js";
+import { COMPARE_PHASES, type ComparePhase, type ComparisonData } from "../../webview/comparison-protocol.js";
 import type { ComparisonViewProvider } from "./comparisonView.js";
 import type { EngineService } from "./engineService.js";
 import { showReport } from "./reportPanel.js";
@@ -12,7 +12,12 @@ import { confirmSettings } from "./confirmRun.js";
 import { compareExperimentFile } from "./experiment-files.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { compareAttentionLayers } from "./config.js";
+import { PhaseClock } from "./compare-progress.js";
+import { progressText } from "../../webview/comparison-model.js";
 import type { AttentionLayers } from "../protocol/attention.js";
+
+/** The view gets a running comparison's partial rows at most this often (ms). */
+const VIEW_UPDATE_MS = 250;
 
 export interface CompareContext {
   context: vscode.ExtensionContext;
@@ -45,44 +50,78 @@ export async function compareModes(c: CompareContext, promptArg?: unknown, setti
   const attentionLayers = compareAttentionLayers();
   if (typeof promptArg !== "string" && !(await confirmCompare(c.engine.options(), prompt, base, attentionLayers))) return undefined;
   const captureRoot = join(c.context.globalStorageUri.fsPath, "captures");
+  const clock = new PhaseClock();
+  const out: ComparisonData = { prompt, replay: { rows: [], nullBand: null }, runs: { isolated: [], visible: [], standard: [] } };
+  // The view shows the partial rows and the progress as they come, a few times a second.
+  let lastUpdate = 0;
+  const updateView = (force = false): void => {
+    if (!force && performance.now() - lastUpdate < VIEW_UPDATE_MS) return;
+    lastUpdate = performance.now();
+    c.comparison.update(out);
+  };
+  await c.comparison.show(out);
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: "TEMPO: isolated vs visible", cancellable: true },
-    async (progress, token) => {
-      const out: ComparisonData = { prompt, runs: { isolated: [], visible: [], standard: [] } };
+    async (progress, notificationToken) => {
+      // Cancelled from the notification or the view's Cancel button.
+      const cancel = new vscode.CancellationTokenSource();
+      const subs = [notificationToken.onCancellationRequested(() => cancel.cancel()), c.comparison.onDidRequestCancel(() => cancel.cancel())];
+      const token = cancel.token;
       let reported = 0;
-      const report = (fraction: number, message: string): void => {
-        // Four parts: compare (generation + replays), then the free visible and standard runs.
-        const total = Math.min(100, fraction * 100);
-        progress.report({ message, increment: Math.max(0, total - reported) });
-        reported = Math.max(reported, total);
+      const report = (phase: ComparePhase, done: number, total: number, atMost: boolean): void => {
+        const p = clock.update(phase, done, total, atMost);
+        c.comparison.setProgress(p);
+        // The notification's bar: four phases of equal weight.
+        const fraction = Math.min(100, ((COMPARE_PHASES.indexOf(phase) + (total > 0 ? Math.min(1, done / total) : 0)) / COMPARE_PHASES.length) * 100);
+        progress.report({ message: progressText(p), increment: Math.max(0, fraction - reported) });
+        reported = Math.max(reported, fraction);
       };
-      const compared = c.engine.compare(prompt, { ...base, mode: "isolated" }, captureRoot, attentionLayers, (e) => {
-        if (e.type === "progress") report(((e.phase === "replay" ? 1 : 0) + (e.fraction ?? 0)) / 4, e.message);
-        else if (e.type === "steps") out.runs.isolated.push(...e.steps);
-      });
-      let sub = token.onCancellationRequested(() => compared.cancel());
-      const outcome = await compared.result.finally(() => sub.dispose());
-      if (!outcome.complete) {
-        void keptWhenCancelled(outcome.js.length, outcome.reportHtml, prompt);
-        return undefined;
-      }
-      out.js = outcome.js;
-      out.reportHtml = outcome.reportHtml;
-      if (outcome.attention.length) out.attention = outcome.attention;
-      for (const [k, mode] of (["visible", "standard"] as const).entries()) {
-        if (token.isCancellationRequested) return undefined;
-        report((2 + k) / 4, `${mode} run`);
-        const handle = c.engine.generate(prompt, { ...base, mode }, (e) => {
-          if (e.type === "steps") out.runs[mode].push(...e.steps);
+      try {
+        const { maxSteps } = resolveConfig({ ...base, mode: "isolated" });
+        report("generate", 0, maxSteps, true);
+        const compared = c.engine.compare(prompt, { ...base, mode: "isolated" }, captureRoot, attentionLayers, (e) => {
+          if (e.type === "progress" && e.done !== undefined && e.total !== undefined) report(e.phase === "replay" ? "replay" : "generate", e.done, e.total, e.phase !== "replay");
+          else if (e.type === "replayed") {
+            out.replay.rows.push(...e.rows);
+            out.replay.nullBand = e.nullBand;
+            updateView();
+          } else if (e.type === "steps") out.runs.isolated.push(...e.steps);
         });
-        sub = token.onCancellationRequested(() => handle.cancel());
-        await handle.result.finally(() => sub.dispose());
+        let sub = token.onCancellationRequested(() => compared.cancel());
+        const outcome = await compared.result.finally(() => sub.dispose());
+        Object.assign(out, { captureDir: outcome.captureDir, reportHtml: outcome.reportHtml }, outcome.attention.length ? { attention: outcome.attention } : {});
+        out.replay.nullBand = outcome.nullBand;
+        if (!outcome.complete) {
+          out.cancelled = true;
+          c.comparison.setProgress(null);
+          updateView(true);
+          void keptWhenCancelled(outcome.js.length, outcome.reportHtml, prompt);
+          return undefined;
+        }
+        updateView(true);
+        for (const mode of ["visible", "standard"] as const) {
+          if (token.isCancellationRequested) return undefined;
+          report(mode, 0, maxSteps, true);
+          const handle = c.engine.generate(prompt, { ...base, mode }, (e) => {
+            if (e.type !== "steps") return;
+            out.runs[mode].push(...e.steps);
+            report(mode, out.runs[mode].length, maxSteps, true);
+            updateView();
+          });
+          sub = token.onCancellationRequested(() => handle.cancel());
+          await handle.result.finally(() => sub.dispose());
+        }
+        if (token.isCancellationRequested) return undefined;
+        c.comparison.setProgress(null);
+        await c.comparison.show(out);
+        c.log.info(`comparison: mean JS ${outcome.meanJs ?? "n/a"} nats (null baseline ${outcome.nullMeanJs ?? "n/a"}); report ${outcome.reportHtml}`);
+        await showReport(outcome.reportHtml, `TEMPO Report: ${prompt.slice(0, 30)}`);
+        return out;
+      } finally {
+        c.comparison.setProgress(null);
+        for (const sub of subs) sub.dispose();
+        cancel.dispose();
       }
-      if (token.isCancellationRequested) return undefined;
-      await c.comparison.show(out);
-      c.log.info(`comparison: mean JS ${outcome.meanJs ?? "n/a"} nats (null baseline ${outcome.nullMeanJs ?? "n/a"}); report ${outcome.reportHtml}`);
-      await showReport(outcome.reportHtml, `TEMPO Report: ${prompt.slice(0, 30)}`);
-      return out;
     },
   ).then(undefined, (e: unknown) => {
     void c.engine.reportError(e, "comparison");

@@ -1,12 +1,21 @@
-// The comparison view (its own view container): the same prompt run isolated, visible and
-// standard, aligned by step, with the steps where they diverge highlighted.
+// The comparison view (its own view container): the isolated run's sets replayed isolated and
+// visible against the null band, the free runs, attention; while Compare runs, its progress and
+// partial rows. Its buttons open the report, export or reveal the capture, and cancel.
 import { existsSync } from "node:fs";
 import * as vscode from "vscode";
-import { parseComparisonWebviewMessage, readComparisonState, type ComparisonData, type ComparisonExtensionMessage } from "../../webview/comparison-protocol.js";
+import { parseComparisonWebviewMessage, readComparisonState, type CompareProgress, type ComparisonData, type ComparisonExtensionMessage } from "../../webview/comparison-protocol.js";
+import { exportCapture } from "./exportCapture.js";
 import { comparisonHtml } from "./webviewHtml.js";
 import { pageOptions, WebviewPage, type CspViolation } from "./webviewPage.js";
 
 export const COMPARISON_VIEW_ID = "tempo.comparison";
+
+/** The view's commands (its title bar and buttons): on the shown comparison's capture, and cancelling a running one. */
+export const COMPARISON_COMMANDS = {
+  exportCapture: "tempo.exportComparisonCapture",
+  revealCapture: "tempo.revealComparisonCapture",
+  cancel: "tempo.cancelComparison",
+} as const;
 
 export type RenderedComparison = Omit<Extract<ReturnType<typeof parseComparisonWebviewMessage>, { type: "rendered" }>, "type" | "requestId">;
 
@@ -21,6 +30,10 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
   private readonly reportEmitter = new vscode.EventEmitter<string>();
   /** The view's "Open Report" button: fires with the report.html path. */
   readonly onDidRequestReport = this.reportEmitter.event;
+  private readonly cancelEmitter = new vscode.EventEmitter<void>();
+  /** The view's "Cancel" button, shown while a comparison runs. */
+  readonly onDidRequestCancel = this.cancelEmitter.event;
+  private progress: CompareProgress | null = null;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {}
 
@@ -45,6 +58,7 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
       }
       if (msg.type === "ready") {
         page.onReady({ elements: [] });
+        page.post({ type: "progress", progress: this.progress });
         page.post({ type: "show", data: this.data ?? null });
       } else if (msg.type === "cspViolation") {
         const v = { directive: msg.directive, blockedUri: msg.blockedUri };
@@ -52,15 +66,15 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
         page.onCspViolation(v);
       } else if (msg.type === "runCompare") {
         void vscode.commands.executeCommand("tempo.compareModes");
+      } else if (msg.type === "cancelCompare" || msg.type === "exportCapture" || msg.type === "revealCapture") {
+        void vscode.commands.executeCommand(COMPARISON_COMMANDS[msg.type === "cancelCompare" ? "cancel" : msg.type]);
       } else if (msg.type === "openReport") {
-        const report = this.data?.reportHtml;
-        // A comparison restored after a reload may point at a report that staging has since pruned.
-        if (report && existsSync(report)) this.reportEmitter.fire(report);
-        else if (report) void vscode.window.showInformationMessage("TEMPO: this comparison's report is no longer on disk; run the comparison again.");
+        const report = this.onDisk(this.data?.reportHtml, "report");
+        if (report) this.reportEmitter.fire(report);
       } else if (msg.type === "log") {
         this.log.warn(msg.message);
       } else if (msg.type === "rendered") {
-        page.answer(msg.requestId, { rows: msg.rows, divergent: msg.divergent, attention: msg.attention });
+        page.answer(msg.requestId, msg);
       }
     });
     view.onDidChangeVisibility(() => {
@@ -74,9 +88,48 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
 
   /** Shows (and reveals) new comparison data. */
   async show(data: ComparisonData): Promise<void> {
-    this.data = data;
     await vscode.commands.executeCommand(`${COMPARISON_VIEW_ID}.focus`);
+    this.update(data);
+  }
+
+  /** Shows `data` (a running comparison's partial rows, or its end) without revealing the view. */
+  update(data: ComparisonData): void {
+    if (Boolean(data.captureDir) !== Boolean(this.data?.captureDir)) void vscode.commands.executeCommand("setContext", "tempo.hasComparisonCapture", Boolean(data.captureDir));
+    this.data = data;
     this.page?.post({ type: "show", data });
+  }
+
+  /** A running comparison's progress; null when it ended. */
+  setProgress(progress: CompareProgress | null): void {
+    if ((progress === null) !== (this.progress === null)) void vscode.commands.executeCommand("setContext", "tempo.comparing", progress !== null);
+    this.progress = progress;
+    this.page?.post({ type: "progress", progress });
+  }
+
+  /** The view's commands; `reportError` shows what went wrong (an export that failed). */
+  registerCommands(reportError: (e: unknown, what: string) => unknown): vscode.Disposable[] {
+    return [
+      vscode.commands.registerCommand(COMPARISON_COMMANDS.exportCapture, async () => {
+        const dir = this.onDisk(this.data?.captureDir, "capture");
+        // Into the workspace's .tempo/captures, as the playground's captures go.
+        return dir ? exportCapture(dir, this.log).catch((e: unknown) => void reportError(e, "export")) : undefined;
+      }),
+      vscode.commands.registerCommand(COMPARISON_COMMANDS.revealCapture, async () => {
+        const dir = this.onDisk(this.data?.captureDir, "capture");
+        if (!dir) return;
+        // Staged under the extension's storage, outside any workspace: the file manager shows it; a browser has none.
+        if (vscode.env.uiKind === vscode.UIKind.Web) void vscode.window.showInformationMessage(`TEMPO: the comparison's capture is ${dir} (Export copies it into the workspace).`);
+        else await vscode.commands.executeCommand("revealFileInOS", vscode.Uri.file(dir));
+      }),
+      vscode.commands.registerCommand(COMPARISON_COMMANDS.cancel, () => this.cancelEmitter.fire()),
+    ];
+  }
+
+  /** `path` when it is still on disk; a comparison restored after a reload may point at files staging has since pruned. */
+  private onDisk(path: string | undefined, what: string): string | undefined {
+    if (path && existsSync(path)) return path;
+    if (path) void vscode.window.showInformationMessage(`TEMPO: this comparison's ${what} is no longer on disk; run the comparison again.`);
+    return undefined;
   }
 
   /** Test hook: the rows the view rendered, how many are marked divergent, and its attention section. */
@@ -88,6 +141,7 @@ export class ComparisonViewProvider implements vscode.WebviewViewProvider, vscod
 
   dispose(): void {
     this.reportEmitter.dispose();
+    this.cancelEmitter.dispose();
     this.view = undefined;
   }
 }

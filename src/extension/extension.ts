@@ -105,6 +105,7 @@ export function activate(context: vscode.ExtensionContext): TempoExtensionApi {
     runs,
     comparison,
     vscode.window.registerWebviewViewProvider(COMPARISON_VIEW_ID, comparison),
+    ...comparison.registerCommands((e, what) => engine.reportError(e, what)),
     vscode.commands.registerCommand("tempo.openPlayground", async () => {
       await openPlayground();
     }),

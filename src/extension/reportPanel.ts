@@ -14,9 +14,10 @@ export function reportPageHtml(reportHtml: string, nonce: string): string {
   return withNonce.replace(/<head>/i, `<head><meta http-equiv="Content-Security-Policy" content="${csp}">`);
 }
 
+/** Opens in the active editor group: beside it, a third column would leave the report's charts and tables too narrow. */
 export async function showReport(file: string, title: string): Promise<vscode.WebviewPanel> {
   const html = await readFile(file, "utf8");
-  const panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+  const panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Active, preserveFocus: true }, {
     enableScripts: false,
     localResourceRoots: [],
   });

@@ -144,14 +144,28 @@ export function comparisonHtml(r: PageResources): string {
     r,
     `<main class="comparison">
   <p id="status" role="status" aria-live="polite" data-state="loading">Loading...</p>
+  <p id="progress" role="progressbar" aria-live="polite" hidden></p>
   <div class="actions">
     <vscode-button id="compare-run">Compare Isolated vs Visible</vscode-button>
+    <vscode-button id="cancel" secondary hidden>Cancel</vscode-button>
     <vscode-button id="open-report" secondary hidden>Open Report</vscode-button>
+    <vscode-button id="export" secondary hidden title="Copy the comparison's capture folder into the workspace's .tempo/captures">Export</vscode-button>
+    <vscode-button id="reveal" secondary hidden title="Show the comparison's capture folder in the file manager">Reveal</vscode-button>
   </div>
-  <table id="compare" hidden>
-    <thead><tr><th scope="col">Step</th><th scope="col">Isolated</th><th scope="col">Visible</th><th scope="col">Standard</th><th scope="col" title="Jensen-Shannon divergence (nats) of the next-token distributions after the same set, isolated vs visible">JS</th></tr></thead>
-    <tbody></tbody>
-  </table>
+  <section id="replay" aria-labelledby="replay-title" hidden>
+    <h2 id="replay-title">Same sets, isolated vs visible</h2>
+    <p id="scale" class="muted"></p>
+    <table id="replay-rows">
+      <colgroup><col class="c-step"><col class="c-set"><col class="c-next"><col class="c-js"></colgroup>
+      <thead><tr><th scope="col" title="step">#</th><th scope="col" title="the isolated run's set at this step, replayed in both modes">Set</th><th scope="col" title="each mode's most probable next token after the same set: I isolated, V visible">Next</th><th scope="col" title="Jensen-Shannon divergence (nats) of the two modes' next-token distributions after the same set">JS</th></tr></thead>
+      <tbody></tbody>
+    </table>
+  </section>
+  <section id="free" aria-labelledby="free-title" hidden>
+    <h2 id="free-title">Free runs</h2>
+    <p id="free-note" class="muted"></p>
+    <div id="free-runs"></div>
+  </section>
   <section id="attention" aria-label="Attention, isolated vs visible"></section>
 </main>`,
   );

@@ -25,11 +25,16 @@ import { evalMeta, runEvalIntoFolder } from "../engine/eval/report.js";
 import { armConfig } from "../engine/eval/runner.js";
 import { experimentView } from "../engine/eval/view.js";
 import type { GenerationConfig, GenerationResult, TempoMode } from "../engine/types.js";
-import { parseHostRequest, type EngineOptions, type HostEvent, type HostRequest, type RenderedPrompt, type StepEventMessage } from "../protocol/engine.js";
+import { parseHostRequest, type EngineOptions, type HostEvent, type HostRequest, type RenderedPrompt, type ReplayRow, type StepEventMessage } from "../protocol/engine.js";
 import { stepAttention } from "../engine/analysis/token-attention.js";
+import { summarize } from "../engine/analysis/stats.js";
+import { nullBandOf } from "../protocol/null-band.js";
+import { batcher } from "./batcher.js";
 
 /** Step events are sent in batches at most this often (the UI redraws per batch). */
 const STEP_BATCH_MS = 25;
+/** A compare's progress events at most this often (ms), besides each phase's last. */
+const PROGRESS_MS = 250;
 
 /**
  * How long a model's chat template may take to render before the client kills this host: the
@@ -153,14 +158,7 @@ async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, sign
   send({ type: "promptRendered", id: req.id, prompt: prompt.rendered });
   const recorder = req.captureRoot ? new CaptureRecorder(await captureInfoFor(session, config, { text: prompt.rendered.text, tokens: promptTokens })) : undefined;
 
-  let pending: StepEventMessage[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const flush = (): void => {
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    if (pending.length) send({ type: "steps", id: req.id, steps: pending });
-    pending = [];
-  };
+  const steps = batcher<StepEventMessage>(STEP_BATCH_MS, (batch) => send({ type: "steps", id: req.id, steps: batch }));
 
   const started = performance.now();
   const it = generate(session, {
@@ -179,10 +177,9 @@ async function runGenerate(req: Extract<HostRequest, { type: "generate" }>, sign
     }
     recorder?.addStep(r.value);
     // The set just decoded is the session's last: its attention, for the overlay.
-    pending.push(req.attention && session.lastSetAttention ? { ...r.value, attention: stepAttention(session.lastSetAttention, session.indexTable, loaded.model) } : r.value);
-    timer ??= setTimeout(flush, STEP_BATCH_MS);
+    steps.push(req.attention && session.lastSetAttention ? { ...r.value, attention: stepAttention(session.lastSetAttention, session.indexTable, loaded.model) } : r.value);
   }
-  flush();
+  steps.flush();
   const seconds = (performance.now() - started) / 1000;
   let captureDir: string | undefined;
   if (recorder && req.captureRoot) {
@@ -210,15 +207,26 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
   // the folder stores it (tempo run reruns it) and the report states its settings.
   const experiment = compareExperimentFile(req.engine, req.prompt, config, req.attentionLayers, req.analysisWorkers);
   const { resolved } = await prepareOnOpenModel(experiment, loaded.model, "compare");
+  // The rows as they are replayed, each batch with the null band of the steps so far.
+  const nullJs: number[] = [];
+  const rows = batcher<ReplayRow>(STEP_BATCH_MS, (batch) => send({ type: "replayed", id: req.id, rows: batch, nullBand: nullBandOf(summarize(nullJs)) }));
+  let lastProgress = -Infinity;
   const result = await compareOnePrompt(loaded.model, resolved, req.prompt, {
     signal,
     onProgress: (phase, done, total) => {
-      // Every 8th step is plenty for a progress bar.
-      if (done % 8 === 0 || done === total) {
-        send({ type: "progress", id: req.id, phase, message: `${phase} ${done}/${total}`, fraction: total > 0 ? Math.min(1, done / total) : undefined });
+      // A few times a second is plenty for a progress line, and costs nothing on long runs.
+      if (done === total || performance.now() - lastProgress >= PROGRESS_MS) {
+        lastProgress = performance.now();
+        send({ type: "progress", id: req.id, phase, message: `${phase} ${done}/${total}`, fraction: total > 0 ? Math.min(1, done / total) : undefined, done, total });
       }
     },
+    onReplayed: (r) => {
+      if (Number.isFinite(r.nullJs)) nullJs.push(r.nullJs);
+      const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
+      rows.push({ step: r.step.index, set: r.step.candidates, next: r.next, js: finiteOrNull(r.js), nullJs: finiteOrNull(r.nullJs) });
+    },
   });
+  rows.flush();
   const steps = result.generation.steps.slice(0, result.report.steps.length); // those replayed (all, unless cancelled)
   for (let i = 0; i < steps.length; i += 256) send({ type: "steps", id: req.id, steps: steps.slice(i, i + 256) });
   const writeReports = await renderReport(result.report);
@@ -235,6 +243,7 @@ async function runCompare(req: Extract<HostRequest, { type: "compare" }>, signal
     js: result.report.steps.map((s) => (Number.isFinite(s.js) ? s.js : null)),
     meanJs: mean(result.report.summary.js),
     nullMeanJs: mean(result.report.nullBaseline.summary.js),
+    nullBand: nullBandOf(result.report.nullBaseline.summary.js),
     attention: setContrasts(result.report.attention ?? []),
     complete: result.complete,
   });

@@ -6,6 +6,7 @@ import { experimentProgressSchema, experimentSpecSchema, experimentViewSchema } 
 import { generationSettingsSchema, modeSchema, policySchema, STOP_REASONS } from "./generation.js";
 import { pruneDecisionSchema } from "./pruning.js";
 import { attentionLayersSchema, setAttentionContrastSchema, stepAttentionSchema } from "./attention.js";
+import { nullBandSchema } from "./null-band.js";
 
 const finite = z.number().refine(Number.isFinite, "must be finite");
 /** Probabilities are finite in [0, 1]; log-probabilities may be -Infinity (p = 0). */
@@ -145,6 +146,18 @@ export const stepEventSchema = z.object({
 }).strict();
 export type StepEventMessage = z.infer<typeof stepEventSchema>;
 
+/** One teacher-forced step of a compare: the set replayed, each mode's most probable next token, JS and the null's. */
+export const replayRowSchema = z.object({
+  step: z.number().int().nonnegative(),
+  set: z.array(candidateSchema).min(1),
+  /** P (isolated) and Q (visible) after the same set. */
+  next: z.object({ p: topEntrySchema, q: topEntrySchema }).strict(),
+  /** Nats; null where undefined. */
+  js: finite.nonnegative().nullable(),
+  nullJs: finite.nonnegative().nullable(),
+}).strict();
+export type ReplayRow = z.infer<typeof replayRowSchema>;
+
 export const modelSummarySchema = z.object({
   path: z.string(),
   fileName: z.string(),
@@ -216,6 +229,9 @@ export const hostEventSchema = z.discriminatedUnion("type", [
     message: z.string(),
     /** Fraction done in [0, 1] when known. */
     fraction: z.number().min(0).max(1).optional(),
+    /** Steps done of `total` in this phase, when it counts steps (total: an upper bound for a generation, which may stop early). */
+    done: z.number().int().nonnegative().optional(),
+    total: z.number().int().nonnegative().optional(),
     /**
      * A watchdog for a phase that cannot be cancelled (JavaScript that holds the host's event
      * loop, such as a model's chat template): when the host sends nothing more within this many
@@ -234,6 +250,8 @@ export const hostEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("experimentProgress"), id: requestId, progress: experimentProgressSchema }).strict(),
   /** A finished (or cancelled: `view.aborted`) experiment, its files written to `view.dir`. */
   z.object({ type: z.literal("experimentDone"), id: requestId, view: experimentViewSchema }).strict(),
+  /** A batch of a compare's replayed steps, in step order, with the null band of the steps so far. */
+  z.object({ type: z.literal("replayed"), id: requestId, rows: z.array(replayRowSchema), nullBand: nullBandSchema.nullable() }).strict(),
   /** A finished compare: the isolated run's steps came as "steps" events before this. */
   z.object({
     type: z.literal("compared"),
@@ -244,6 +262,8 @@ export const hostEventSchema = z.discriminatedUnion("type", [
     js: z.array(finite.nullable()),
     meanJs: finite.nullable(),
     nullMeanJs: finite.nullable(),
+    /** The null baseline's band over every step replayed (report.json nullBaseline.summary.js); null with no step. */
+    nullBand: nullBandSchema.nullable(),
     /** Isolated vs visible attention per set and layer (the report's first sets); empty when none was captured. */
     attention: z.array(setAttentionContrastSchema),
     /** False when cancelled during the replays: the capture holds the steps replayed (`js.length` of them). */
@@ -265,7 +285,7 @@ export type HostEvent = z.infer<typeof hostEventSchema>;
 export const REQUEST_EVENTS = {
   loadModel: { final: "modelLoaded", streamed: ["progress"] },
   generate: { final: "done", streamed: ["progress", "modelLoaded", "promptRendered", "steps"] },
-  compare: { final: "compared", streamed: ["progress", "modelLoaded", "steps"] },
+  compare: { final: "compared", streamed: ["progress", "modelLoaded", "steps", "replayed"] },
   complete: { final: "completed", streamed: ["progress", "modelLoaded"] },
   experiment: { final: "experimentDone", streamed: ["progress", "modelLoaded", "experimentProgress"] },
   download: { final: "downloaded", streamed: ["progress"] },

@@ -129,6 +129,32 @@ async function collapseFirstSetFromTree(frame: Frame, act: (member: Locator) => 
   }
 }
 
+/** A row of the comparison view's replay section. */
+const REPLAY_ROW = "#replay:not([hidden]) #replay-rows tbody tr";
+/** VS Code's default side bar width (px) and what a view's body may lose of it to borders. */
+const SIDE_BAR_PX = 300;
+
+/**
+ * The comparison view at the side bar's default width: nothing wider than its body (no
+ * column off-screen), no button cut, no number broken over two lines.
+ */
+async function checkFitsSideBar(frame: Frame): Promise<void> {
+  const fit = await frame.evaluate(() => {
+    const body = document.body;
+    const width = document.documentElement.clientWidth;
+    const cut = [...document.querySelectorAll<HTMLElement>(".actions vscode-button:not([hidden])")]
+      .filter((b) => b.getBoundingClientRect().right > width + 0.5 || b.scrollWidth > b.clientWidth)
+      .map((b) => b.textContent?.trim());
+    const broken = [...document.querySelectorAll<HTMLElement>("#replay-rows .num")].filter((n) => n.getClientRects().length > 1).map((n) => n.textContent);
+    return { width, clientWidth: body.clientWidth, scrollWidth: body.scrollWidth, cut, broken };
+  });
+  if (fit.width > SIDE_BAR_PX) throw new Error(`the comparison view is ${fit.width} px wide, not the side bar's default ${SIDE_BAR_PX}: this check needs the default`);
+  if (fit.scrollWidth > fit.clientWidth) throw new Error(`the comparison view scrolls horizontally: body scrollWidth ${fit.scrollWidth} > clientWidth ${fit.clientWidth}`);
+  if (fit.cut.length) throw new Error(`buttons cut at ${fit.width} px: ${JSON.stringify(fit.cut)}`);
+  if (fit.broken.length) throw new Error(`numbers broken over lines: ${JSON.stringify(fit.broken.slice(0, 5))}`);
+  log(SUITE, `comparison view fits ${fit.width} px (body scrollWidth ${fit.scrollWidth})`);
+}
+
 /** The content frame of the webview whose tab is active (VS Code nests it two frames down). */
 function activeWebview(page: Page): FrameLocator {
   return page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
@@ -328,12 +354,18 @@ async function main(): Promise<number> {
         for (const want of [/threshold [\d.]+/, /max width \d+/, /policy \w+/, /tempo-demo-code\.gguf/, /Save Experiment File/]) {
           if (!want.test(settings)) throw new Error(`the settings dialog lacks ${want}: ${JSON.stringify(settings)}`);
         }
-        const frame = await webviewFrameWith(page, 'table#compare:not([hidden]) tbody tr', 120_000);
-        const rows = await frame.locator("table#compare tbody tr").count();
+        const frame = await webviewFrameWith(page, REPLAY_ROW, 120_000);
+        // Done: the free runs are in, the progress line gone.
+        await frame.locator("#free:not([hidden]) .free-run").first().waitFor({ state: "attached", timeout: 240_000 });
+        await frame.locator("#progress[hidden]").waitFor({ state: "attached", timeout: 240_000 });
+        const rows = await frame.locator(REPLAY_ROW).count();
         if (rows < 2) throw new Error(`the comparison shows ${rows} rows`);
-        const status = (await frame.locator("#status").textContent()) ?? "";
-        if (!/\d+ steps; \d+ where the modes diverge/.test(status)) throw new Error(`comparison status ${JSON.stringify(status)}`);
+        const scale = (await frame.locator("#scale").textContent()) ?? "";
+        if (!/Bar: JS in multiples of .* Highlighted: the \d+ of \d+ steps whose JS is above the null band\. Bold next tokens: the \d+ steps where the modes' top choices differ\.$/.test(scale)) throw new Error(`comparison scale line ${JSON.stringify(scale)}`);
+        await checkFitsSideBar(frame);
         await page.screenshot({ path: join(OUT, "comparison.png") });
+        await frame.locator("#free").scrollIntoViewIfNeeded();
+        await page.screenshot({ path: join(OUT, "comparison-free-runs.png") });
       },
     },
     {
@@ -379,8 +411,8 @@ async function main(): Promise<number> {
         const history = await view.locator("#history .history-item").allTextContents();
         if (history.length !== 5 || !history.every((h) => h.includes("def fibonacci"))) throw new Error(`restored history ${JSON.stringify(history)}`);
         // The comparison view comes back with its rows (its own stored state).
-        const compare = await webviewFrameWith(page, "table#compare:not([hidden]) tbody tr", 60_000);
-        const rows = await compare.locator("table#compare tbody tr").count();
+        const compare = await webviewFrameWith(page, REPLAY_ROW, 60_000);
+        const rows = await compare.locator(REPLAY_ROW).count();
         if (rows < 2) throw new Error(`the restored comparison shows ${rows} rows`);
         await page.screenshot({ path: join(OUT, "after-reload.png") });
       },

@@ -6,7 +6,7 @@ import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
 import { TempoModel } from "../../src/engine/model.js";
 import { TempoSession } from "../../src/engine/session.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
-import { compareModes, REPORT_TOKEN_SETS } from "../../src/engine/analysis/compare-run.js";
+import { compareModes, REPORT_TOKEN_SETS, type ReplayedStep } from "../../src/engine/analysis/compare-run.js";
 import { visibleToken } from "../../src/protocol/token-display.js";
 import { writeReport } from "../../src/engine/analysis/report-write.js";
 import { readCapture } from "../../src/engine/capture/reader.js";
@@ -25,16 +25,26 @@ describe("compare: isolated vs visible by teacher-forced replay", () => {
   it("reports per-step divergence with a null baseline, and writes a capture Python can load", async () => {
     const config = resolveConfig({ threshold: 0.05, maxWidth: 4, maxSteps: 10 });
     const progress: string[] = [];
+    const replayed: ReplayedStep[] = [];
     const { generation, report, recorder } = await compareModes(model, {
-      prompt: "the value of", config, attentionLayers: [1], onProgress: (phase, done) => progress.push(`${phase}${done}`),
+      prompt: "the value of", config, attentionLayers: [1], onProgress: (phase, done) => progress.push(`${phase}${done}`), onReplayed: (r) => replayed.push(r),
     });
+    // Each step as it was analysed, in step order: the report's numbers, each mode's next token.
+    assert.deepEqual(replayed.map((r) => [r.step, r.js, r.nullJs]), generation.steps.map((s, i) => [s, report.steps[i].js, report.nullBaseline.steps[i].js]));
+    for (const r of replayed) {
+      for (const e of [r.next.p, r.next.q]) assert.deepEqual({ text: e.text, special: e.special }, { special: undefined, ...model.tokenView(e.token) });
+      assert.ok(r.next.p.prob > 0 && r.next.p.prob <= 1);
+    }
     assert.equal(report.steps.length, generation.steps.length);
     assert.equal(report.p.mode, "isolated");
     assert.equal(report.q.mode, "visible");
     const firstSet = generation.steps.findIndex((s) => s.candidates.length > 1);
     assert.ok(firstSet >= 0);
     // Before the first set both modes decoded identical inputs: exactly no divergence.
-    for (let i = 0; i < firstSet; i++) assert.equal(report.steps[i].js, 0);
+    for (let i = 0; i < firstSet; i++) {
+      assert.equal(report.steps[i].js, 0);
+      assert.deepEqual(replayed[i].next.p, replayed[i].next.q);
+    }
     assert.ok(report.steps[firstSet].js > 1e-6, "a visible set changes the next distribution");
     for (const s of report.steps) assert.ok(s.js >= 0 && s.js <= Math.log(2) + 1e-12);
     // The null baseline (same mode, other batch layout) stays at float noise, far below.

@@ -154,10 +154,12 @@ describe("playground state across reloads", () => {
 });
 
 describe("comparison view state across reloads", () => {
+  const replayRow = (i: number) => ({ step: i, set: step(i, ["a", "b"]).candidates, next: { p: { token: 7, text: "x", prob: 0.5 }, q: { token: 8, text: "y", prob: 0.4 } }, js: 0.01, nullJs: 1e-7 });
   const data: ComparisonData = {
     prompt: "p",
+    replay: { rows: [replayRow(0)], nullBand: { min: 0, p99: 2e-7, steps: 1 } },
     runs: { isolated: [step(0, ["a", "b"])], visible: [step(0, ["a"])], standard: [step(0, ["a"])] },
-    js: [0.01],
+    captureDir: "/tmp",
     reportHtml: "/tmp/report.html",
   };
 
@@ -168,8 +170,11 @@ describe("comparison view state across reloads", () => {
   });
 
   it("bounds what it stores", () => {
-    const long = { ...data, runs: { ...data.runs, isolated: Array.from({ length: MAX_STORED_COMPARISON_STEPS + 10 }, (_, i) => step(i, ["a"])) } };
-    assert.equal(comparisonState(long).data?.runs.isolated.length, MAX_STORED_COMPARISON_STEPS);
+    const n = MAX_STORED_COMPARISON_STEPS + 10;
+    const long = { ...data, replay: { ...data.replay, rows: Array.from({ length: n }, (_, i) => replayRow(i)) }, runs: { ...data.runs, isolated: Array.from({ length: n }, (_, i) => step(i, ["a"])) } };
+    const stored = comparisonState(long).data;
+    assert.equal(stored?.runs.isolated.length, MAX_STORED_COMPARISON_STEPS);
+    assert.equal(stored?.replay.rows.length, MAX_STORED_COMPARISON_STEPS);
   });
 
   it("discards invalid stored data with a reason", () => {

@@ -56,6 +56,11 @@ describe("step analysis (per-step divergence work, inline or on worker threads)"
     const top = a.rows![0] as { ids: Int32Array; logprobs: Float32Array };
     assert.equal(top.ids.length, 60);
     assert.equal(top.ids[0], job.p.indexOf(Math.max(...job.p)));
+    // Each mode's most probable next token, with its probability.
+    const argmax = (v: ArrayLike<number>) => Array.prototype.indexOf.call(v, Math.max(...Array.from(v)));
+    assert.equal(a.next.p.token, argmax(job.p));
+    assert.equal(a.next.q.token, argmax(job.q));
+    assert.ok(Math.abs(a.next.q.prob - softmax(Float32Array.from(job.q), 1)[a.next.q.token]) < 1e-6);
     assert.ok(top.logprobs.every((v, i) => i === 0 || v <= top.logprobs[i - 1]));
   });
 

@@ -211,6 +211,7 @@ describe("TEMPO engine host from the extension", function () {
 
   it("Compare Isolated vs Visible fills the comparison view, aligned by step", async () => {
     const tempo = await api();
+    const groupsBefore = vscode.window.tabGroups.all.length;
     const data = (await vscode.commands.executeCommand("tempo.compareModes", PROMPT, { maxSteps: 24 })) as ComparisonData | undefined;
     assert.ok(data, "the comparison failed");
     for (const mode of ["isolated", "visible", "standard"] as const) {
@@ -218,21 +219,44 @@ describe("TEMPO engine host from the extension", function () {
       assert.ok(data.runs[mode].every((s) => s.mode === mode));
     }
     assert.ok(data.runs.standard.every((s) => s.candidates.length === 1));
-    assert.equal(data.js?.length, data.runs.isolated.length, "one divergence value per isolated step");
-    assert.ok(data.js?.every((v) => v === null || (v >= 0 && v <= Math.log(2) + 1e-9)), "JS in [0, ln 2] nats");
+    // The replay: one row per set of the isolated run, in step order, with the set it replayed.
+    const rows = data.replay.rows;
+    assert.deepEqual(rows.map((r) => r.step), data.runs.isolated.map((s) => s.index), "one replay row per isolated step");
+    assert.deepEqual(rows.map((r) => r.set), data.runs.isolated.map((s) => s.candidates));
+    assert.ok(rows.every((r) => r.js === null || (r.js >= 0 && r.js <= Math.log(2) + 1e-9)), "JS in [0, ln 2] nats");
     assert.ok(data.reportHtml && existsSync(data.reportHtml), "report.html was not written");
     const captureDir = join(data.reportHtml, "..");
+    assert.equal(data.captureDir, captureDir);
     for (const f of ["manifest.json", "steps.jsonl", "logits.safetensors", "report.json", "report.md", "experiment.json"]) assert.ok(existsSync(join(captureDir, f)), `${f} missing`);
     // The folder stores the experiment it ran (tempo run reruns it), and the report states its settings.
     const stored = JSON.parse(readFileSync(join(captureDir, "experiment.json"), "utf8")) as { command: string; prompt: string; generation: { maxSteps: number } };
     assert.deepEqual([stored.command, stored.prompt, stored.generation.maxSteps], ["compare", PROMPT, 24]);
-    assert.match((JSON.parse(readFileSync(join(captureDir, "report.json"), "utf8")) as { settings: string }).settings, /generation: .*maxSteps 24/);
+    const reportJson = JSON.parse(readFileSync(join(captureDir, "report.json"), "utf8")) as { settings: string; nullBaseline: { summary: { js: { p99: number; min: number } } }; versusNull: { fractionAboveNullP99: number } };
+    assert.match(reportJson.settings, /generation: .*maxSteps 24/);
+    // The view's band is the report's: its highlighted rows are the report's share above the null p99.
+    const nullJs = reportJson.nullBaseline.summary.js;
+    assert.deepEqual([data.replay.nullBand?.min, data.replay.nullBand?.p99], [nullJs.min, nullJs.p99]);
     const reportTabs = (): number =>
       vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith("tempo.report")).length;
     await until("the report to open in a webview", () => reportTabs() === 1, 10_000);
+    // In the active group, not a column of its own beside it.
+    const reportGroups = vscode.window.tabGroups.all.filter((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith("tempo.report")));
+    assert.equal(reportGroups.length, 1);
+    assert.equal(vscode.window.tabGroups.all.length, groupsBefore, "the report opened a new editor group");
     const shown = await tempo.inspectComparison();
-    assert.equal(shown.rows, Math.max(data.runs.isolated.length, data.runs.visible.length, data.runs.standard.length));
-    assert.ok(shown.divergent <= shown.rows);
+    assert.equal(shown.rows, rows.length);
+    assert.equal(shown.aboveNull, Math.round(reportJson.versusNull.fractionAboveNullP99 * rows.length), "highlighted: the steps above the null p99, as the report counts them");
+    assert.ok(shown.aboveNull < rows.length || rows.every((r) => r.js !== null && r.js > nullJs.p99));
+    assert.match(shown.scale, /multiples of/);
+    assert.equal(shown.freeSteps, Math.max(data.runs.isolated.length, data.runs.visible.length, data.runs.standard.length));
+    const parting = Array.from({ length: shown.freeSteps }, (_, i) => i).find((i) => new Set((["isolated", "visible", "standard"] as const).map((m) => data.runs[m][i]?.candidates.map((c) => c.token).join())).size > 1);
+    assert.equal(shown.parting, parting ?? null);
+    assert.deepEqual([shown.progress, shown.cancellable], ["", false], "no progress once it ended");
+    // Export copies the comparison's capture (report included) into the workspace's .tempo/captures.
+    const exported = (await vscode.commands.executeCommand("tempo.exportComparisonCapture")) as vscode.Uri | undefined;
+    const ws = vscode.workspace.workspaceFolders?.[0].uri.fsPath;
+    assert.ok(exported && ws && exported.fsPath.startsWith(join(ws, ".tempo", "captures")), exported?.fsPath);
+    assert.deepEqual(readdirSync(exported.fsPath).sort(), readdirSync(captureDir).sort());
     // tempo.compare.attention (on by default): isolated vs visible attention per set and layer.
     const attention = data.attention ?? [];
     assert.ok(attention.length > 0, "no attention summary (the run had no set of two or more?)");
@@ -241,5 +265,26 @@ describe("TEMPO engine host from the extension", function () {
     assert.ok(siblings.some((c) => c.q > 0 && c.maxAbsPQ > c.maxAbsPNull), "visible members attend to their siblings, above the null baseline");
     const sets = new Set(attention.map((a) => a.step)).size;
     assert.deepEqual(shown.attention, { sets, isolatedSiblingsZero: siblings.length, visibleSiblingsPositive: siblings.filter((c) => !c.qZero && c.q > 0).length });
+  });
+
+  it("Compare streams its phase, steps and partial rows into the view; Cancel Comparison stops it, keeping the steps replayed", async () => {
+    const tempo = await api();
+    const pending = vscode.commands.executeCommand("tempo.compareModes", PROMPT, { maxSteps: 2_000, minSteps: 2_000 }) as Thenable<ComparisonData | undefined>;
+    let seen: Awaited<ReturnType<typeof tempo.inspectComparison>> | undefined;
+    const deadline = Date.now() + 120_000;
+    // Polled until the replay has shown rows and measured its rate (at least a second in).
+    while (!(seen && /^replaying isolated, visible and null \d+\/\d+ · [\d.]+ steps\/s · ~\d+ (s|min) left \(phase 2 of 4\)$/.test(seen.progress) && seen.rows > 0)) {
+      assert.ok(Date.now() < deadline, `no replay progress in the view; last seen: ${JSON.stringify(seen?.progress)}`);
+      await sleep(200);
+      seen = await tempo.inspectComparison();
+    }
+    assert.ok(seen.cancellable, "no Cancel button while it runs");
+    assert.match(seen.scale, /so far/, "the band is stated as provisional while replaying");
+    await vscode.commands.executeCommand("tempo.cancelComparison");
+    assert.equal(await pending, undefined);
+    const after = await tempo.inspectComparison();
+    assert.deepEqual([after.progress, after.cancellable], ["", false]);
+    assert.ok(after.rows >= seen.rows, `${after.rows} rows after cancelling, ${seen.rows} before`);
+    assert.doesNotMatch(after.scale, /so far/);
   });
 });

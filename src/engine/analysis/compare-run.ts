@@ -6,7 +6,7 @@
 import { TempoModel } from "../model.js";
 import { TempoInputError } from "../errors.js";
 import { SCRATCH_STEP, TempoSession } from "../session.js";
-import { GenerationConfig, GenerationResult, TempoMode } from "../types.js";
+import { GenerationConfig, GenerationResult, TempoMode, TopEntry } from "../types.js";
 import { runGeneration } from "../tempo/generate.js";
 import { replay, ReplayStep, setsOf } from "../tempo/replay.js";
 import { CaptureRecorder, LogitsCaptureOptions } from "../capture/recorder.js";
@@ -54,6 +54,17 @@ export interface CompareRequest {
   /** Worker threads for the per-step divergence work (0: on this thread). Default StepAnalysisPool.workersFor(steps, vocabulary, decode threads). */
   analysisWorkers?: number;
   onProgress?: (phase: "generate" | "replay", done: number, total: number) => void;
+  /** Each replayed step as soon as its divergence is known, in step order (a comparison's partial rows). */
+  onReplayed?: (r: ReplayedStep) => void;
+}
+
+/** One teacher-forced step: the set replayed, what P and Q would pick next, and their JS beside the null's. */
+export interface ReplayedStep {
+  step: GenerationResult["steps"][number];
+  next: { p: TopEntry; q: TopEntry };
+  /** JS(P, Q) and JS of the null baseline at this step, nats. */
+  js: number;
+  nullJs: number;
 }
 
 export interface CompareResult {
@@ -167,6 +178,8 @@ export async function compareModes(model: TempoModel, request: CompareRequest): 
       onResult: (a) => {
         collector.add(a);
         a.rows!.forEach((row, k) => recorder.addRow(a.index, row, rowStreams[k]));
+        const entry = (t: { token: number; prob: number }): TopEntry => ({ token: t.token, ...model.tokenView(t.token), prob: t.prob });
+        r.onReplayed?.({ step: generation.steps[a.index], next: { p: entry(a.next.p), q: entry(a.next.q) }, js: a.main.js, nullJs: a.null!.js });
       },
     });
     // Every record goes into the capture; the report summarises the first sets of more than one member.

@@ -5,6 +5,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { DivergenceReport } from "./report-model.js";
 import { attentionFigureSvg } from "./attention-svg.js";
+import { nullBandOf } from "../../protocol/null-band.js";
 
 /** Divergences are shown on a log axis; exact zeros (identical distributions) sit at this floor. */
 export const LOG_FLOOR = 1e-12;
@@ -38,7 +39,7 @@ export function timelineSpec(r: DivergenceReport): TopLevelSpec {
     { step: s.index, js: floor(s.js), series: `${r.p.label} vs ${r.q.label}` },
     ...(nullBy.has(s.index) ? [{ step: s.index, js: floor(nullBy.get(s.index)!), series: `null: ${r.nullBaseline.mode}, two layouts` }] : []),
   ]);
-  const ns = r.nullBaseline.summary.js;
+  const ns = nullBandOf(r.nullBaseline.summary.js);
   const x = { field: "step", type: "quantitative" as const, title: "step" };
   return {
     width: WIDTH, height: HEIGHT,

@@ -6,6 +6,7 @@
 import type { TempoMode } from "../types.js";
 import type { DivergenceMetrics } from "./divergence.js";
 import type { AttentionContrast, SetAttentionContrast } from "../../protocol/attention.js";
+import { aboveNullBand } from "../../protocol/null-band.js";
 import { bootstrapMean, summarize, wilcoxonSignedRank, type BootstrapOptions, type Interval, type Summary, type TestResult } from "./stats.js";
 
 /** 2: attention summaries hold P, Q and the null baseline (p / q / nullBaseline, was mass). */
@@ -186,7 +187,7 @@ export function buildDivergenceReport(input: BuildReportInput): DivergenceReport
   const paired = input.steps.filter((s) => nullByIndex.has(s.index));
   let versusNull: DivergenceReport["versusNull"] = null;
   if (paired.length >= 2 && nullSummary.js) {
-    const above = paired.filter((s) => s.js > nullSummary.js.p99).length;
+    const above = paired.filter((s) => aboveNullBand(s.js, nullSummary.js)).length;
     versusNull = {
       metric: "js",
       fractionAboveNullP99: above / paired.length,

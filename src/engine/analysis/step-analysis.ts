@@ -42,7 +42,11 @@ export interface StepAnalysis {
   null?: StepMetrics;
   /** Capture rows of P, Q and nullAlt (in that order), when asked for. */
   rows?: CapturedRow[];
+  /** P's and Q's most probable next token and its probability (what each mode would pick next). */
+  next: { p: TopToken; q: TopToken };
 }
+
+export interface TopToken { token: number; prob: number }
 
 export class StepAnalyser {
   private bufs: (Distribution | undefined)[] = [];
@@ -62,7 +66,8 @@ export class StepAnalyser {
     const { step } = job;
     const copts = { ks: this.o.ks, tokens: step.setTokens, referenceToken: step.referenceToken };
     const base = { index: step.index, ...(step.text !== undefined ? { text: step.text } : {}) };
-    const out: StepAnalysis = { index: step.index, main: { ...base, ...compare(P, Q, copts) } };
+    const top = (d: Distribution): TopToken => ({ token: d.top[0], prob: d.prob(d.top[0]) });
+    const out: StepAnalysis = { index: step.index, main: { ...base, ...compare(P, Q, copts) }, next: { p: top(P), q: top(Q) } };
     if (N) out.null = { ...base, ...compare(this.o.nullSide === "p" ? P : Q, N, copts) };
     if (this.o.rows) out.rows = dists.map((d) => captureRow(d, this.o.rows!));
     return out;
