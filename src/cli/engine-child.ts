@@ -32,6 +32,22 @@ export function becomeEngineChild(): void {
   Object.defineProperty(process, "stderr", { value: stream, configurable: true, writable: true });
   process.channel?.unref(); // the IPC channel alone does not keep the command running
   process.on("disconnect", () => process.kill(process.pid, "SIGTERM"));
+  process.stdout.on("error", readerGone);
+}
+
+/**
+ * stdout's reader went away (`tempo … | head`): later output is dropped, and a running command
+ * stops as on SIGTERM, keeping its partial work; before one runs (help, --version) the process
+ * just ends. Other write errors stay errors.
+ */
+function readerGone(e: NodeJS.ErrnoException): void {
+  if (e.code !== "EPIPE") throw e;
+  if (process.stdout.destroyed === false) process.stdout.destroy();
+  process.stdout.write = () => true;
+  if (process.listenerCount("SIGTERM") === 0) process.exit(0);
+  process.kill(process.pid, "SIGTERM");
+  process.stdout.off("error", readerGone);
+  process.stdout.on("error", () => undefined); // writes queued before the first error
 }
 
 export function reportPhase(message: PhaseMessage): void {

@@ -41,6 +41,17 @@ describe("tempo CLI", () => {
     assert.match(r.stderr, /\[max-steps\] 8 steps/);
   });
 
+  it("a reader that goes away (| head) ends the output: no stack trace, help exits 0, a run stops as cancelled", () => {
+    // bash -c so that stdout is a pipe whose reader exits after the first bytes, as `| head -c` does.
+    const pipe = (args: string) => spawnSync("bash", ["-c", `"${process.execPath}" --import tsx src/cli/main.ts ${args} | head -c 8 > /dev/null; echo "rc=\${PIPESTATUS[0]}" >&2`], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    const help = pipe("generate --help");
+    assert.doesNotMatch(help.stderr, /EPIPE|at .*\(node:/, help.stderr);
+    assert.match(help.stderr, /rc=0/);
+    const run = pipe(`generate --model ${model} --prompt "the value" --max-steps 200000 --context-size 512`);
+    assert.doesNotMatch(run.stderr, /EPIPE|at .*\(node:/, run.stderr);
+    assert.match(run.stderr, /\[aborted\]/, "the run stopped, and said so on stderr");
+  });
+
   it("rejects unknown flags and out-of-range values with one line", () => {
     for (const args of [
       ["generate", "--model", model, "--prompt", "x", "--bogus"],
