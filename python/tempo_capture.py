@@ -18,7 +18,9 @@ baseline) adds "record_streams", int32 [n], an index into the JSON list in the m
 "streams" ({name, mode, records} each; -1: no stream). Older captures have neither.
 attention_records(cap) returns the records as dicts with their stream and mode.
 
-Run as a script to print a summary:  python3 tempo_capture.py <capture-dir>
+Run as a script to print a summary (settings, steps; for a `tempo compare` capture the
+divergence against its null baseline and the most divergent steps):
+    python3 tempo_capture.py <capture-dir>
 """
 
 import json
@@ -123,16 +125,67 @@ def attention_records(cap):
     return out
 
 
+def _settings_line(config):
+    keys = ("mode", "threshold", "maxWidth", "policy", "schedule", "thresholdEnd", "temperature", "maxSteps")
+    return ", ".join(f"{k} {config[k]}" for k in keys if k in config)
+
+
+def _tensor_lines(tensors, label):
+    """One line per tensor, except the per-record attn.<i>.* ones: one line for all of them."""
+    records = [n for n in tensors if n.startswith("attn.")]
+    lines = [f"  {label} {n}: {a.dtype} {list(a.shape)}" for n, a in sorted(tensors.items()) if not n.startswith("attn.")]
+    if records:
+        kinds = sorted({n.split(".", 2)[2] for n in records})
+        count = len({n.split(".", 2)[1] for n in records})
+        lines.append(f"  {label} attn.<i>.{{{','.join(kinds)}}}: {count} records")
+    return lines
+
+
+def summary(directory, top=5):
+    """The summary the script prints, as a list of lines: settings, steps, and for a `tempo compare`
+    capture (report.json beside it) the divergence against its null baseline and the `top`
+    most divergent steps."""
+    cap = load_capture(directory)
+    m = cap["manifest"]
+    steps = cap["steps"]
+    widths = [len(s["candidates"]) for s in steps]
+    lines = [
+        f"capture {directory}",
+        f"model {m['model']['fileName']} (sha256 {m['model']['sha256'][:12]}…), backend {m.get('backend', {}).get('name', '?')}, llama.cpp {m.get('versions', {}).get('llamaCpp', '?')}",
+        f"settings: {_settings_line(m.get('config', {}))}",
+        f"steps {len(steps)}, stopped by {m.get('stopReason', '?')}; sets of 2 or more: {sum(w > 1 for w in widths)}, widest {max(widths, default=0)}",
+    ]
+    report_path = os.path.join(directory, "report.json")
+    if os.path.exists(report_path):
+        with open(report_path, "r", encoding="utf-8") as f:
+            report = json.load(f)
+        js = report["summary"]["js"]
+        null = report["nullBaseline"]
+        null_js = [s["js"] for s in null["steps"]]
+        versus = report["versusNull"]
+        ci = js.get("bootstrap") or {}
+        interval = f" [{ci['level']:.0%} CI {ci['lo']:.3g}, {ci['hi']:.3g}]" if ci else ""
+        lines.append(f"JS divergence {report['p']['label']} vs {report['q']['label']} (nats, teacher-forced): mean {js['mean']:.3g}{interval}, median {js['median']:.3g}, max {js['max']:.3g}")
+        lines.append(f"null baseline ({null['mode']}, {' vs '.join(null['layouts'])}): max {max(null_js, default=0):.3g}; steps above its p99: {versus['fractionAboveNullP99']:.0%}; Wilcoxon p = {versus['wilcoxon']['pValue']:.3g}")
+        lines.append(f"most divergent steps (of {len(report['steps'])}):")
+        ranked = sorted(report["steps"], key=lambda s: s["js"], reverse=True)[:top]
+        for s in ranked:
+            agree = "same top token" if s["top1Agree"] else "top tokens differ"
+            lines.append(f"  step {s['index']:>4}  JS {s['js']:.3g}  {agree}  set {s['text']}")
+    lines.append("tensors:")
+    lines += _tensor_lines(cap["logits"], "logits") + _tensor_lines(cap["attention"], "attention")
+    return lines
+
+
 def _main(argv):
     if len(argv) != 2:
         print(__doc__)
         return 2
-    cap = load_capture(argv[1])
-    m = cap["manifest"]
-    print(f"model {m['model']['fileName']} sha256 {m['model']['sha256']}")
-    print(f"steps {len(cap['steps'])}")
-    for name, a in sorted({**cap["logits"], **cap["attention"]}.items()):
-        print(f"{name} {a.dtype} {list(a.shape)}")
+    try:
+        print("\n".join(summary(argv[1])))
+    except (CaptureFormatError, OSError, KeyError, json.JSONDecodeError) as e:
+        print(f"tempo_capture: {argv[1]}: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { CaptureRecorder } from "../../src/engine/capture/recorder.js";
 import { readCapture } from "../../src/engine/capture/reader.js";
 import { readSafetensors } from "../../src/engine/capture/safetensors.js";
+import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
 import { lcg, syntheticAttention, syntheticInfo, syntheticLogits, syntheticStep } from "../../src/engine/capture/synthetic.js";
 
 // The real client of capture files: Debian's python3 with python3-numpy (scripts/apt-packages.txt).
@@ -116,5 +117,30 @@ describe("python loader (python/tempo_capture.py with numpy)", function () {
     assert.equal(out.topk.metadata["next.kind"], "topk");
     assert.equal(out.f16_matches_numpy_rounding, true);
     assert.match(out.truncated, /logits.safetensors: .*(truncated|outside)/);
+  });
+
+  it("the script's summary: settings, JS against the null, the most divergent steps of a compare capture", () => {
+    const dir = path.join(root, "compared");
+    const cli = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "compare", "--model", seededModelPath(TINY_SHAPE), "--prompt", "the value", "--threshold", "0.05", "--max-width", "4", "--max-steps", "8", "--out", dir], { encoding: "utf8" });
+    assert.equal(cli.status, 0, cli.stderr);
+    const lines = execFileSync(PYTHON, [path.join(LOADER_DIR, "tempo_capture.py"), dir], { encoding: "utf8" }).split("\n");
+    const report = JSON.parse(fs.readFileSync(path.join(dir, "report.json"), "utf8")) as { steps: { index: number; js: number }[]; summary: { js: { mean: number } } };
+    assert.match(lines.find((l) => l.startsWith("settings:")) ?? "", /mode isolated, threshold 0\.05, maxWidth 4/);
+    // Printed to 3 significant digits: within half a unit of the third digit of the report's mean.
+    const printedMean = Number(/^JS divergence isolated vs visible .*: mean (\S+)/.exec(lines.find((l) => l.startsWith("JS divergence")) ?? "")?.[1]);
+    assert.ok(Math.abs(printedMean - report.summary.js.mean) <= 5e-3 * report.summary.js.mean, `${printedMean} vs ${report.summary.js.mean}`);
+    assert.ok(lines.some((l) => /^null baseline .*steps above its p99: \d+%; Wilcoxon p = /.test(l)), lines.join("\n"));
+    const listed = lines.filter((l) => /^ {2}step +\d+ {2}JS /.test(l)).map((l) => Number(/step +(\d+)/.exec(l)![1]));
+    const ranked = [...report.steps].sort((a, b) => b.js - a.js).slice(0, 5).map((s) => s.index);
+    assert.deepEqual(listed, ranked, "the five largest JS steps, largest first");
+    // A capture without report.json (a generate run) has no divergence lines; attention records are one line.
+    const plain = path.join(root, "plain");
+    writeCapture(plain, { logits: { kind: "topk", k: 16 } });
+    const plainLines = execFileSync(PYTHON, [path.join(LOADER_DIR, "tempo_capture.py"), plain], { encoding: "utf8" }).split("\n");
+    assert.ok(!plainLines.some((l) => l.startsWith("JS divergence")));
+    assert.equal(plainLines.filter((l) => l.includes("attn.")).length, 1, plainLines.join("\n"));
+    const missing = spawnSync(PYTHON, [path.join(LOADER_DIR, "tempo_capture.py"), path.join(root, "nothing-here")], { encoding: "utf8" });
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr.trim(), /^tempo_capture: .*manifest\.json: missing/);
   });
 });
