@@ -8,6 +8,7 @@ import { buildDivergenceReport, type StepMetrics } from "../../src/engine/analys
 import { renderReportJson } from "../../src/engine/analysis/report-json.js";
 import { renderReportMarkdown } from "../../src/engine/analysis/report-md.js";
 import { renderReportHtml } from "../../src/engine/analysis/report-html.js";
+import { LABELLED_SPIKES, stepAnchor } from "../../src/engine/analysis/report-charts.js";
 import { writeReport } from "../../src/engine/analysis/report-write.js";
 import { lcg, syntheticLogits } from "../../src/engine/capture/synthetic.js";
 
@@ -87,6 +88,21 @@ describe("divergence report", () => {
     assert.ok(html.includes("tiny&lt;model&gt;.gguf"));
     assert.ok(html.includes("Jensen–Shannon divergence per step"));
     assert.ok(html.includes("null: isolated, two layouts"));
+  });
+
+  it("report.html charts: hover titles on points, the largest spikes labelled and linked to their rows, top-k overlap as a k x step heatmap", async () => {
+    const html = await renderReportHtml(report);
+    const [timeline, overlap] = html.match(/<svg[\s\S]*?<\/svg>/g) ?? ["", ""];
+    // Every point of both series has a title; the null series' points too.
+    const titles = timeline.match(/<title>step \d+: JS [^<]* nats \([^)]*\); set [^<]*<\/title>/g) ?? [];
+    assert.equal(titles.length, report.steps.length + report.nullBaseline.steps.length, titles.join("\n"));
+    const spikes = [...report.steps].filter((s) => s.js > 0).sort((a, b) => b.js - a.js).slice(0, LABELLED_SPIKES).map((s) => s.index);
+    for (const index of spikes) {
+      assert.match(timeline, new RegExp(`<a xlink:href="#${stepAnchor(index)}">(?:(?!</a>).)*>${index}: `, "s"), `spike ${index} labelled, with a link`);
+      assert.ok(html.includes(`<tr id="${stepAnchor(index)}">`), `row ${index} is the link's target`);
+    }
+    const cells = overlap.match(/<path aria-label="step \d+, top-\d+: overlap [\d.]+; set [^"]*" role="graphics-symbol" aria-roledescription="rect mark"[^>]*><title>/g) ?? [];
+    assert.equal(cells.length, report.steps.length * report.ks.length, "one cell per step and k");
   });
 
   it("attention: P vs Q per set, layer and target with |P − null| beside; exact zeros drawn unlike small values", async () => {

@@ -4,16 +4,16 @@
  */
 import { shownContrasts, type DivergenceReport } from "./report-model.js";
 import { tokenViewCss, tokenViewHtml } from "./attention-tokens-html.js";
-import { renderAttentionCharts, renderCharts, type ReportCharts } from "./report-charts.js";
+import { renderAttentionCharts, renderCharts, stepAnchor, type ReportCharts } from "./report-charts.js";
 import { escapeHtml as esc, fmt, fmtInterval, fmtMeanSe, summaryRows } from "./report-format.js";
 
 const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222}
-table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+table{border-collapse:collapse;margin:8px 0 20px;display:block;overflow-x:auto;max-width:100%}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
 th{background:#f3f3f3}td.l,th.l{text-align:left}.null{background:#f7f7f7;color:#555}
 figure{margin:12px 0}code{background:#f3f3f3;padding:0 3px}.tok{font-family:monospace;white-space:pre}
 td.zero{background:repeating-linear-gradient(45deg,#fff 0 3px,#e2e2e2 3px 5px);font-weight:bold}
 span.zero{display:inline-block;padding:0 4px;border:1px solid #bbb;background:repeating-linear-gradient(45deg,#fff 0 3px,#e2e2e2 3px 5px)}
-details{margin:6px 0}summary{cursor:pointer}`;
+details{margin:6px 0}summary{cursor:pointer}figure svg{max-width:100%;height:auto}tr:target{outline:2px solid #f28e2b}`;
 
 export async function renderReportHtml(r: DivergenceReport, charts?: ReportCharts): Promise<string> {
   const c = charts ?? (await renderCharts(r));
@@ -29,7 +29,7 @@ export async function renderReportHtml(r: DivergenceReport, charts?: ReportChart
     h.push(`<p><b>Versus null (JS):</b> ${esc(fmt(100 * v.fractionAboveNullP99))}% of steps above the null's 99th percentile; ${esc(v.wilcoxon.method)}: V = ${esc(fmt(v.wilcoxon.statistic))}, p = ${esc(fmt(v.wilcoxon.pValue))} (n = ${v.wilcoxon.n}).</p>`);
   }
   h.push("<h2>Charts</h2>");
-  h.push(`<figure>${c.timeline}<figcaption>Shaded band: the null baseline's range (min to 99th percentile). Zeros are drawn at 1e-12.</figcaption></figure>`);
+  h.push(`<figure>${c.timeline}<figcaption>Shaded band: the null baseline's range (min to 99th percentile). Zeros are drawn at 1e-12. The largest spikes are labelled with their sets; every point links to its step's row below (hover for its values).</figcaption></figure>`);
   h.push(`<figure>${c.overlap}</figure>`, `<figure>${c.entropy}</figure>`);
   h.push("<h2>Summary</h2><table><thead><tr>");
   for (const t of ["Metric", "Unit", "Mean ± SE", "95% CI (bootstrap)", "Median", "p90", "p95", "p99", "Max", "Null mean ± SE", "Null p99", "Null max"]) h.push(`<th${t === "Metric" ? ' class="l"' : ""}>${esc(t)}</th>`);
@@ -45,7 +45,7 @@ export async function renderReportHtml(r: DivergenceReport, charts?: ReportChart
   const nullJs = new Map(r.nullBaseline.steps.map((s) => [s.index, s.js]));
   for (const s of r.steps) {
     const nums = [fmt(s.js), fmt(nullJs.get(s.index)), fmt(s.klPQ), fmt(s.klQP), fmt(s.tv), s.top1Agree ? "same" : "differs", fmt(s.entropyP), fmt(s.entropyQ)];
-    h.push(`<tr><td>${s.index}</td><td class="l tok">${esc(s.text ?? "")}</td>${nums.map((x) => `<td>${esc(x)}</td>`).join("")}</tr>`);
+    h.push(`<tr id="${stepAnchor(s.index)}"><td>${s.index}</td><td class="l tok">${esc(s.text ?? "")}</td>${nums.map((x) => `<td>${esc(x)}</td>`).join("")}</tr>`);
   }
   h.push("</tbody></table>");
   if (r.attention?.length) h.push(...attentionSection(r));
