@@ -21,7 +21,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 export async function benchEngine(o: BenchOptions): Promise<BenchRow[]> {
   const model = await TempoModel.open(o.modelPath, { gpu: o.gpu });
-  const session = new TempoSession(model, { contextSize: 2048, lanes: 8, flashAttention: "off" });
+  // Fixed threads, the C loop's and node-llama-cpp's: these rows compare per-step work, not the
+  // thread choice (automatic threads: bench/threads.bench.ts).
+  const session = new TempoSession(model, { contextSize: 2048, lanes: 8, flashAttention: "off", threads: model.runtime.threads });
   const cFloor = buildCFloor(model.runtime.versions.libllamaPath);
   const promptTokens = model.promptTokens("function add(a, b) { return a + b; } // the value of");
   const rows: BenchRow[] = [];

@@ -35,12 +35,13 @@ export async function benchThreads(o: BenchOptions): Promise<BenchRow[]> {
     await runGeneration(session, { promptTokens, config }, () => { stamps.push(performance.now()); used.add(session.threads); });
     return { rate: (stamps.length - 1) / ((stamps.at(-1)! - stamps[0]) / 1000), used };
   };
-  const sides = { alone: [] as number[], busyAuto: [] as number[], busyFixed: [] as number[] };
+  const sides = { alone: [] as number[], aloneFixed: [] as number[], busyAuto: [] as number[], busyFixed: [] as number[] };
   const busyThreads = new Set<number>();
   try {
     await rate(auto); await rate(fixed); // warm-up
     for (let r = 0; r < o.repeats; r++) {
       sides.alone.push((await rate(auto)).rate);
+      sides.aloneFixed.push((await rate(fixed)).rate);
       const hog = await busyCore();
       try {
         const a = await rate(auto);
@@ -59,11 +60,14 @@ export async function benchThreads(o: BenchOptions): Promise<BenchRow[]> {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const spread = (xs: number[]) => `median of ${xs.length}, min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)}`;
   const max = model.runtime.threads;
+  // The machine alone at its best, whichever thread choice that was: what a busy machine costs.
+  const best = Math.max(median(sides.alone), median(sides.aloneFixed));
   return [
     { name: "standard, alone, automatic threads, tokens/s", value: median(sides.alone), unit: "tok/s", note: spread(sides.alone) },
     { name: "standard, one core busy elsewhere, automatic threads, tokens/s", value: median(sides.busyAuto), unit: "tok/s", note: `${spread(sides.busyAuto)}; threads used ${[...busyThreads].sort().join(", ")}` },
     { name: `standard, one core busy elsewhere, ${max} threads fixed, tokens/s`, value: median(sides.busyFixed), unit: "tok/s", note: spread(sides.busyFixed) },
-    { name: "slowdown on a busy machine (alone / busy, automatic)", value: median(sides.alone) / median(sides.busyAuto), unit: "x", note: "goal <= 1.5" },
-    { name: `slowdown on a busy machine (alone / busy, ${max} threads fixed)`, value: median(sides.alone) / median(sides.busyFixed), unit: "x" },
+    { name: `standard, alone, ${max} threads fixed, tokens/s`, value: median(sides.aloneFixed), unit: "tok/s", note: spread(sides.aloneFixed) },
+    { name: "slowdown on a busy machine (best alone / busy, automatic)", value: best / median(sides.busyAuto), unit: "x", note: "goal <= 1.5" },
+    { name: `slowdown on a busy machine (best alone / busy, ${max} threads fixed)`, value: best / median(sides.busyFixed), unit: "x" },
   ];
 }
