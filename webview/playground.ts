@@ -96,7 +96,7 @@ function saveState(): void {
     } catch {
       settings = undefined;
     }
-    const state: PlaygroundState = { prompt: prompt.value, format: form.readFormat(), history, ...(settings ? { settings } : {}), ...(shown ? { shownKey: shown.key } : {}) };
+    const state: PlaygroundState = { prompt: prompt.value, format: form.readFormat(), reading: stored.state.reading, history, ...(settings ? { settings } : {}), ...(shown ? { shownKey: shown.key } : {}) };
     vscode.setState(stateToStore(state));
   }, 300);
 }
