@@ -23,10 +23,29 @@ export const runStartShape = {
   responsePrefix: z.string().optional(),
 };
 
+/**
+ * Where a branch run came from: "collapse and continue" at member `member` of step `step` of the
+ * run `key`. Runs without one are roots. The parent may have left the bounded history since;
+ * the branch then shows as a root (see run-tree.ts).
+ */
+export const parentLinkSchema = z.object({
+  key: z.string(),
+  step: z.number().int().nonnegative(),
+  member: z.number().int().nonnegative(),
+});
+export type ParentLink = z.output<typeof parentLinkSchema>;
+
+/** How the Text tab reads a run: the primary path as code with sets marked, or every set's members inline as chips. */
+export const READING_MODES = ["code", "sets"] as const;
+export type ReadingMode = (typeof READING_MODES)[number];
+/** Today's chips, which the other views' tests and the README screenshot show, until a user switches. */
+export const DEFAULT_READING_MODE: ReadingMode = "sets";
+
 export const runRecordSchema = z.object({
   /** `${startedAt}-${runId}`: unique across reloads. */
   key: z.string(),
   ...runStartShape,
+  parent: parentLinkSchema.optional(),
   rendered: renderedPromptSchema.optional(),
   steps: z.array(stepEventSchema),
   /** Steps the run had beyond `steps` (left out of stored state to bound it). */
@@ -43,6 +62,7 @@ const storedStateSchema = z.object({
   // Each run is checked on its own below, so one bad run does not take the others with it.
   history: z.array(z.unknown()).default([]),
   shownKey: z.string().optional(),
+  reading: z.enum(READING_MODES).default(DEFAULT_READING_MODE),
 });
 
 export interface PlaygroundState {
@@ -53,11 +73,18 @@ export interface PlaygroundState {
   history: RunRecord[];
   /** The run on screen. */
   shownKey?: string;
+  reading: ReadingMode;
 }
 
 export const runKey = (startedAt: number, runId: number): string => `${startedAt}-${runId}`;
 
-/** One line per run in the history list: when, how, how far, and the prompt's start. */
+/** The start of a prompt on one line, at most `max` characters (an ellipsis says it was cut). */
+export function promptHead(prompt: string, max: number): string {
+  const head = prompt.replace(/\s+/g, " ").trim();
+  return head.length > max ? `${head.slice(0, max - 1)}…` : head;
+}
+
+/** One line per run in the history list: when, whether a branch, how, how far, and the prompt's start. */
 export function historyLabel(run: RunRecord): string {
   const time = new Date(run.startedAt).toLocaleTimeString();
   const config = run.summary?.config;
@@ -68,9 +95,9 @@ export function historyLabel(run: RunRecord): string {
   const knobs = [threshold !== undefined ? `t ${threshold}` : "", width !== undefined ? `w ${width}` : ""].filter(Boolean).join(" ");
   const steps = run.summary?.steps ?? run.steps.length + run.stepsDropped;
   const outcome = run.summary ? run.summary.stopReason : run.error ? "error" : "unfinished";
-  const head = run.prompt.replace(/\s+/g, " ").trim();
-  const prompt = head.length > 48 ? `${head.slice(0, 47)}…` : head;
-  return `${time} · ${run.format === "chat" ? "chat · " : ""}${String(mode)}${knobs ? ` ${knobs}` : ""} · ${steps} steps (${outcome}) · ${prompt}${run.responsePrefix ? " (continued)" : ""}`;
+  const prompt = promptHead(run.prompt, 48);
+  const branch = run.parent ? ` · branch at step ${run.parent.step}` : "";
+  return `${time}${branch} · ${run.format === "chat" ? "chat · " : ""}${String(mode)}${knobs ? ` ${knobs}` : ""} · ${steps} steps (${outcome}) · ${prompt}${run.responsePrefix ? " (continued)" : ""}`;
 }
 
 /** A copy of `history` fit for storing: the last MAX_HISTORY_RUNS runs, steps within the budgets. */
@@ -102,7 +129,7 @@ const issue = (e: z.ZodError): string => e.issues.slice(0, 2).map((i) => `${i.pa
 
 /** Reads stored state back: absent -> empty; invalid -> empty plus the reason; bad runs dropped. */
 export function readState(raw: unknown): ReadState {
-  const empty: PlaygroundState = { prompt: "", format: "raw", history: [] };
+  const empty: PlaygroundState = { prompt: "", format: "raw", history: [], reading: DEFAULT_READING_MODE };
   if (raw === undefined || raw === null) return { state: empty };
   const parsed = storedStateSchema.safeParse(raw);
   if (!parsed.success) return { state: empty, problem: `stored playground state discarded (${issue(parsed.error)})` };
@@ -113,8 +140,8 @@ export function readState(raw: unknown): ReadState {
     if (run.success) history.push(run.data);
     else problems.push(issue(run.error));
   }
-  const { prompt, settings, format, shownKey } = parsed.data;
-  const state: PlaygroundState = { prompt, format, history: boundHistory(history), ...(settings ? { settings } : {}), ...(shownKey ? { shownKey } : {}) };
+  const { prompt, settings, format, shownKey, reading } = parsed.data;
+  const state: PlaygroundState = { prompt, format, reading, history: boundHistory(history), ...(settings ? { settings } : {}), ...(shownKey ? { shownKey } : {}) };
   const dropped = problems.length ? `${problems.length} stored run(s) discarded as invalid (${problems[0]})` : undefined;
   const trimmed = parsed.data.history.length > MAX_HISTORY_RUNS ? `stored history had ${parsed.data.history.length} runs; kept the last ${MAX_HISTORY_RUNS}` : undefined;
   const problem = [dropped, trimmed].filter(Boolean).join("; ") || undefined;

@@ -1,9 +1,12 @@
-// The playground's Text view: the prompt, then each step as its token or its set of chips.
+// The playground's Text view: the prompt, then each step in one of two readings: "sets inline"
+// (each set as its chips) or "primary path as code" (the primary path as plain code, each set's
+// position marked, its members in the hover).
 import { applyArrivedDecisions } from "../src/protocol/pruning.js";
 import type { DisplayToken } from "../src/protocol/token-display.js";
 import type { StepEventMessage } from "./protocol.js";
-import type { RunRecord } from "./playground-state.js";
-import { formatProb, probabilityBin, visibleToken } from "./render.js";
+import type { ReadingMode, RunRecord } from "./playground-state.js";
+import { MEMBER_SEPARATOR } from "../src/protocol/token-display.js";
+import { codeToken, formatProb, probabilityBin, visibleToken } from "./render.js";
 
 /** A set member's accessible name, as a chip or a tree item: what it is, and that Enter (or a click) collapses to it. */
 export function memberLabel(c: DisplayToken & { prob: number; rank: number }, member: number): string {
@@ -17,7 +20,7 @@ function markChipPruned(chip: HTMLElement, c: StepEventMessage["candidates"][num
 }
 
 export class TextView {
-  constructor(readonly output: HTMLElement) {}
+  constructor(readonly output: HTMLElement, public reading: ReadingMode) {}
 
   /** Clears the view for `promptText`. */
   reset(promptText: string): void {
@@ -50,12 +53,20 @@ export class TextView {
   }
 
   private renderStep(step: StepEventMessage, into: DocumentFragment): void {
-    if (step.candidates.length === 1) {
+    if (step.candidates.length === 1 || this.reading === "code") {
+      const code = codeToken(step);
       const tok = document.createElement("span");
       tok.className = "tok";
       tok.dataset.step = String(step.index);
       tok.dataset.member = "0";
-      tok.textContent = step.candidates[0].text;
+      tok.textContent = code.text;
+      if (code.set) {
+        // Focusable, so the keyboard reaches the members too (the hover lists them, ranked).
+        tok.classList.add("mark");
+        tok.classList.toggle("blank", code.blank);
+        tok.tabIndex = 0;
+        tok.setAttribute("aria-label", `step ${step.index}, a set of ${step.candidates.length}: ${step.candidates.map(visibleToken).join(MEMBER_SEPARATOR)}; the first is shown`);
+      }
       into.append(tok);
       return;
     }

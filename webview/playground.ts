@@ -17,7 +17,9 @@ import "@vscode-elements/elements/dist/vscode-tree/index.js";
 import "@vscode-elements/elements/dist/vscode-tree-item/index.js";
 import "@vscode-elements/elements/dist/vscode-checkbox/index.js";
 import { PLAYGROUND_VIEWS, parseExtensionMessage, type GenerationSettings, type StepEventMessage, type WebviewMessage } from "./protocol.js";
-import { MAX_HISTORY_RUNS, collapseContinuation, historyLabel, readState, runKey, stateToStore, type PlaygroundState, type RunRecord } from "./playground-state.js";
+import { DEFAULT_READING_MODE, MAX_HISTORY_RUNS, READING_MODES, collapseContinuation, historyLabel, readState, runKey, stateToStore, type Continuation, type PlaygroundState, type RunRecord } from "./playground-state.js";
+import { branchParent, type PendingBranch } from "./run-tree.js";
+import { Breadcrumbs } from "./playground-crumbs.js";
 import { byId, type ValueElement } from "./playground-dom.js";
 import { SettingsForm } from "./playground-settings.js";
 import { TextView } from "./playground-text.js";
@@ -63,9 +65,13 @@ const STEPS_TAB = PLAYGROUND_VIEWS.indexOf("steps");
 
 // The page's sections, each owning its state (webview/playground-*.ts).
 const form = new SettingsForm();
-const text = new TextView(output);
+const text = new TextView(output, DEFAULT_READING_MODE);
 const table = new StepsTable(byId<HTMLTableElement>("steps").tBodies[0], () => views.selectedIndex === STEPS_TAB);
-const treeView = new TreeView(tree, () => views.selectedIndex === TREE_TAB);
+const treeView = new TreeView(tree, () => views.selectedIndex === TREE_TAB, () => history);
+const crumbs = new Breadcrumbs(byId("breadcrumbs"), (key) => {
+  const run = history.find((r) => r.key === key);
+  if (run) show(run);
+});
 const tip = new MemberTip(byId("tip"), output, memberOf);
 
 function setStatus(message: string, state: string): void {
@@ -96,7 +102,7 @@ function saveState(): void {
     } catch {
       settings = undefined;
     }
-    const state: PlaygroundState = { prompt: prompt.value, format: form.readFormat(), history, ...(settings ? { settings } : {}), ...(shown ? { shownKey: shown.key } : {}) };
+    const state: PlaygroundState = { prompt: prompt.value, format: form.readFormat(), reading: text.reading, history, ...(settings ? { settings } : {}), ...(shown ? { shownKey: shown.key } : {}) };
     vscode.setState(stateToStore(state));
   }, 300);
 }
@@ -161,6 +167,7 @@ function show(run: RunRecord): void {
   treeView.reset();
   tip.hide();
   renderNewSteps(0);
+  crumbs.render(history, run.key);
   exportButton.disabled = running || exportableKey !== run.key;
   if (run === live && running) setStatus(`Generating... ${run.steps.length} steps`, "running");
   else setStatus(describe(run), run.error ? "error" : "done");
@@ -171,9 +178,30 @@ function show(run: RunRecord): void {
 // The tree and the table are built when their tab opens.
 views.addEventListener("vsc-tabs-select", () => {
   tip.hide();
-  const steps = shown?.steps ?? [];
-  treeView.sync(steps);
-  table.sync(steps);
+  treeView.sync(shown);
+  table.sync(shown?.steps ?? []);
+});
+
+// ------------------------------------------------------------------ reading mode (Text tab)
+const readingRadios = [...document.querySelectorAll<HTMLElement & { checked: boolean; value: string }>("#reading vscode-radio")];
+const legends = [...document.querySelectorAll<HTMLElement>(".legend[data-reading]")];
+
+/** Shows the Text tab in `mode`, with the legend of that mode's marks, and redraws the shown run. */
+function setReading(mode: PlaygroundState["reading"]): void {
+  text.reading = mode;
+  for (const r of readingRadios) r.checked = r.value === mode;
+  for (const l of legends) l.hidden = l.dataset.reading !== mode;
+  if (!shown) return;
+  tip.hide();
+  text.reset(promptText(shown));
+  text.append(shown.steps);
+}
+byId("reading").addEventListener("change", () => {
+  const mode = READING_MODES.find((m) => readingRadios.some((r) => r.checked && r.value === m));
+  if (mode && mode !== text.reading) {
+    setReading(mode);
+    saveState();
+  }
 });
 
 // ------------------------------------------------------------------ run history
@@ -198,7 +226,7 @@ function renderNewSteps(from: number): void {
   if (!shown) return;
   text.append(shown.steps.slice(from));
   table.sync(shown.steps);
-  treeView.sync(shown.steps);
+  treeView.sync(shown);
 }
 
 function flushQueued(): void {
@@ -224,13 +252,20 @@ function enqueueSteps(runId: number, steps: StepEventMessage[]): void {
 }
 
 // ------------------------------------------------------------------ hover / focus details
-function memberOf(target: EventTarget | null): { step: StepEventMessage; member: number; el: HTMLElement } | undefined {
+/** The run an element draws: a tree item names its run (the tree holds a run's branches too); the text is the shown run. */
+function runOf(el: HTMLElement): RunRecord | undefined {
+  const key = el.dataset.run;
+  return key === undefined ? shown : history.find((r) => r.key === key);
+}
+
+function memberOf(target: EventTarget | null): { run: RunRecord; step: StepEventMessage; member: number; el: HTMLElement } | undefined {
   const el = (target as HTMLElement | null)?.closest?.<HTMLElement>("[data-step]");
-  if (!el || !shown) return undefined;
-  const step = shown.steps[Number(el.dataset.step)];
+  const run = el && runOf(el);
+  if (!el || !run) return undefined;
+  const step = run.steps[Number(el.dataset.step)];
   const member = Number(el.dataset.member);
   if (!step || !step.candidates[member]) return undefined;
-  return { step, member, el };
+  return { run, step, member, el };
 }
 
 for (const view of [output, tree]) {
@@ -241,22 +276,23 @@ for (const view of [output, tree]) {
 }
 
 // "Collapse and continue" from a chip or a tree member: a new run that commits the primary path
-// up to this step and then the chosen member (see collapseContinuation).
+// up to this step and then the chosen member (see collapseContinuation), a branch of that run.
+// The prompt box keeps what the user wrote: the branch's prompt is in its run record.
+/** The branch asked for, until the extension starts it. */
+let pendingBranch: PendingBranch | undefined;
 function collapseAndContinue(target: EventTarget | null): void {
   const hit = memberOf(target);
-  if (!hit || !shown || running) return;
-  const next = collapseContinuation(shown, hit.step.index, hit.member);
-  if (next?.format === "chat") {
-    requestRun(next);
-  } else if (next) {
-    prompt.value = next.prompt;
-    saveState();
-    requestRun();
-  }
+  if (!hit || running) return;
+  const next = collapseContinuation(hit.run, hit.step.index, hit.member);
+  if (next && requestRun(next)) pendingBranch = { parent: { key: hit.run.key, step: hit.step.index, member: hit.member }, continuation: next };
 }
-output.addEventListener("click", (e) => collapseAndContinue(e.target));
+// Only a chip: a mark in the code reading is the primary path already (its members are chosen as chips or in the tree).
+const onChip = (e: Event) => (e.target as HTMLElement | null)?.closest?.(".chip") != null;
+output.addEventListener("click", (e) => {
+  if (onChip(e)) collapseAndContinue(e.target);
+});
 output.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" || e.key === " ") {
+  if ((e.key === "Enter" || e.key === " ") && onChip(e)) {
     e.preventDefault();
     collapseAndContinue(e.target);
   } else if (e.key === "Escape") {
@@ -265,7 +301,17 @@ output.addEventListener("keydown", (e) => {
 });
 // A tree item stops its click from bubbling, and the tree handles Enter / Space itself; both end
 // in a "vsc-tree-select" event for that item, so a set member's click or Enter arrives here.
-tree.addEventListener("vsc-tree-select", (e) => collapseAndContinue(selectedTreeItem(e.detail)));
+// A member collapses and continues; any other item of another run (a branch, its text or forks) shows that run.
+tree.addEventListener("vsc-tree-select", (e) => {
+  const item = selectedTreeItem(e.detail);
+  if (!item) return;
+  if (item.dataset.step !== undefined) {
+    collapseAndContinue(item);
+    return;
+  }
+  const run = runOf(item);
+  if (run && run !== shown) show(run);
+});
 
 /**
  * The item of a "vsc-tree-select" event. @vscode-elements/elements 2.5.1 declares the detail as
@@ -278,21 +324,22 @@ function selectedTreeItem(detail: unknown): HTMLElement | null {
 }
 
 // ------------------------------------------------------------------ actions
-/** Runs the prompt box's text; a chat continuation passes the run's own prompt and the reply so far. */
-function requestRun(continuation?: { prompt: string; responsePrefix: string }): void {
+/** Runs the prompt box's text, or a continuation (a branch); false when the form refused. */
+function requestRun(continuation?: Continuation): boolean {
   let settings: GenerationSettings;
   try {
     settings = form.read();
   } catch (e) {
     setStatus((e as Error).message, "error");
-    return;
+    return false;
   }
-  if (prompt.value.length === 0) {
+  if (!continuation && prompt.value.length === 0) {
     setStatus("Write a prompt first.", "error");
-    return;
+    return false;
   }
-  const format = continuation ? "chat" : form.readFormat();
-  vscode.postMessage({ type: "run", prompt: continuation?.prompt ?? prompt.value, settings, format, attention: attentionBox.checked, ...(continuation ? { responsePrefix: continuation.responsePrefix } : {}) });
+  const { format, prompt: text } = continuation ?? { format: form.readFormat(), prompt: prompt.value };
+  vscode.postMessage({ type: "run", prompt: text, settings, format, attention: attentionBox.checked, ...(continuation?.format === "chat" ? { responsePrefix: continuation.responsePrefix } : {}) });
+  return true;
 }
 runButton.addEventListener("click", () => requestRun());
 stopButton.addEventListener("click", () => vscode.postMessage({ type: "stop" }));
@@ -318,6 +365,7 @@ prompt.value = stored.state.prompt;
 const restored = stored.state.settings !== undefined;
 if (stored.state.settings) form.write(stored.state.settings);
 form.writeFormat(stored.state.format);
+setReading(stored.state.reading);
 const restoredRun = history.find((r) => r.key === stored.state.shownKey) ?? history[history.length - 1];
 if (restoredRun) show(restoredRun);
 else renderHistory();
@@ -355,12 +403,18 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
         run.summary = undefined;
         run.error = undefined;
       } else {
-        run = { key, runId: msg.runId, startedAt: msg.startedAt, prompt: msg.prompt, settings: msg.settings, format: msg.format, steps: [], stepsDropped: 0, ...(msg.responsePrefix ? { responsePrefix: msg.responsePrefix } : {}) };
+        const parent = branchParent(pendingBranch, msg);
+        run = { key, runId: msg.runId, startedAt: msg.startedAt, prompt: msg.prompt, settings: msg.settings, format: msg.format, steps: [], stepsDropped: 0, ...(msg.responsePrefix ? { responsePrefix: msg.responsePrefix } : {}), ...(parent ? { parent } : {}) };
         history.push(run);
         if (history.length > MAX_HISTORY_RUNS) history.splice(0, history.length - MAX_HISTORY_RUNS);
-        prompt.value = msg.prompt;
         form.write(msg.settings);
-        form.writeFormat(msg.format);
+        if (parent) {
+          pendingBranch = undefined;
+        } else {
+          // A branch leaves the prompt box and format as they were: its prompt is the parent's plus the path it chose.
+          prompt.value = msg.prompt;
+          form.writeFormat(msg.format);
+        }
       }
       live = run;
       setRunning(true);
@@ -404,9 +458,8 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
       flushQueued();
       if (msg.view) {
         views.selectedIndex = PLAYGROUND_VIEWS.indexOf(msg.view);
-        const steps = shown?.steps ?? [];
-        treeView.sync(steps);
-        table.sync(steps);
+        treeView.sync(shown);
+        table.sync(shown?.steps ?? []);
       }
       const selectedView = [output, tree, table.body][views.selectedIndex] ?? output;
       vscode.postMessage({
@@ -421,6 +474,10 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
         parseMs,
         history: [...historyList.querySelectorAll(".history-item")].map((b) => b.textContent ?? ""),
         treeItems: tree.querySelectorAll("vscode-tree-item").length,
+        treeBranches: tree.querySelectorAll("vscode-tree-item.branch").length,
+        reading: text.reading,
+        legend: legends.find((l) => !l.hidden)?.textContent?.replace(/\s+/g, " ").trim() ?? "",
+        breadcrumbs: crumbs.labels(),
       });
       break;
     }

@@ -44,6 +44,13 @@ export const renderedInfoSchema = z.object({
   history: z.array(z.string()),
   /** Items in the token tree (built only once its tab was opened). */
   treeItems: z.number().int(),
+  /** Of those, branch items (runs collapse-and-continue started, under the member they chose). */
+  treeBranches: z.number().int(),
+  /** The Text tab's reading mode and the text of the legend it shows. */
+  reading: z.string(),
+  legend: z.string(),
+  /** The shown run's breadcrumbs, root first (none for a run that is no branch). */
+  breadcrumbs: z.array(z.string()),
 });
 export type RenderedInfo = z.output<typeof renderedInfoSchema>;
 

@@ -2,7 +2,8 @@
 // would, with the PACKAGED extension installed from its .vsix: command palette -> "TEMPO:
 // Generate…" -> type a prompt -> the playground (two frames down) streams parallel sets as chips
 // from the engine host on the demo model -> hovering a chip shows its probabilities -> the
-// token tree answers the keyboard, and a member collapses and continues from it -> the
+// text reads as code with its own legend -> the token tree answers the keyboard, and a member
+// collapses and continues from it as a branch under it, with breadcrumbs -> the
 // comparison view fills -> the window reloads and the playground (last run, history) and the
 // comparison come back.
 // Saves screenshots to test-output/e2e/; on failure also the logs and a failure screenshot.
@@ -99,34 +100,54 @@ async function answerDialog(page: Page, button: string): Promise<string> {
 }
 
 /**
- * Collapses the first parallel set in the Tree tab of the shown raw run onto its member 1 by
- * `act`, and checks the run that follows: its prompt is the old prompt, the primary path before
- * that set (the text view's single tokens, as the model wrote them), then that member.
+ * Collapses a parallel set in the Tree tab onto its member 1 by `act`, and checks the run that
+ * follows: a branch whose prompt is its parent's, the primary path before that set (the text
+ * view's single tokens, as the model wrote them), then that member; drawn in the tree under
+ * that member, with breadcrumbs `depth` long; the prompt box left as the user wrote it.
+ * `set` is the first set of the shown run (the first set of its text).
  */
-async function collapseFirstSetFromTree(frame: Frame, act: (member: Locator) => Promise<void>): Promise<void> {
+async function collapseFromTree(frame: Frame, set: Locator, depth: number, act: (member: Locator) => Promise<void>): Promise<void> {
+  const typed = await frame.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
   const before = await frame.evaluate(() => {
-    let committed = (document.querySelector("vscode-textarea#prompt") as HTMLElement & { value: string }).value;
+    let committed = document.querySelector("#output .prompt-text")?.textContent ?? "";
     for (const el of document.querySelectorAll("#output > .tok, #output > .set")) {
       if (el.classList.contains("set")) break;
       committed += el.textContent ?? "";
     }
     return { committed, runs: document.querySelectorAll("#history .history-item").length };
   });
-  const member = frame.locator("#tree > vscode-tree-item:has(> vscode-tree-item)").first().locator(':scope > vscode-tree-item[data-member="1"]');
+  const member = set.locator(':scope > vscode-tree-item[data-member="1"]');
   const label = (await member.locator(":scope > span.tree-token").textContent()) ?? "";
+  const where = await member.evaluate((el) => ({ run: (el as HTMLElement).dataset.run, step: (el as HTMLElement).dataset.step }));
   await act(member);
   // The new run is listed (and the status says "running") as soon as it starts.
   await frame.locator("#history .history-item").nth(before.runs).waitFor({ state: "attached", timeout: 30_000 });
   await frame.locator('#status[data-state="done"]').waitFor({ timeout: 60_000 });
   const runs = await frame.locator("#history .history-item").count();
   if (runs !== before.runs + 1) throw new Error(`the history went from ${before.runs} to ${runs} runs; expected one new run`);
-  const prompt = await frame.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
+  const prompt = (await frame.locator("#output .prompt-text").textContent()) ?? "";
   // A special member (`<s> #1`) has no text: collapsing onto it adds nothing to the prompt.
   const added = prompt.slice(before.committed.length);
   const matches = visibleText(added) === label || (added === "" && / #\d+$/.test(label));
   if (!prompt.startsWith(before.committed) || !matches) {
     throw new Error(`collapsing onto member ${JSON.stringify(label)} ran the prompt ${JSON.stringify(prompt)}; expected ${JSON.stringify(before.committed)} and that member`);
   }
+  const box = await frame.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
+  if (box !== typed) throw new Error(`the branch overwrote the prompt box: ${JSON.stringify(box)}`);
+  // In the tree: the new run is a branch under the member clicked, on screen (current).
+  const branch = frame.locator(`#tree vscode-tree-item[data-run="${where.run}"][data-step="${where.step}"][data-member="1"] > vscode-tree-item.branch.current`);
+  if ((await branch.count()) !== 1) throw new Error(`no current branch under member ${JSON.stringify(label)} of step ${where.step}`);
+  const crumbs = await frame.locator("#breadcrumbs:not([hidden]) li").allTextContents();
+  if (crumbs.length !== depth || !crumbs[0].startsWith("root: ") || crumbs[depth - 1] !== `step ${where.step}: ${label}`) {
+    throw new Error(`breadcrumbs ${JSON.stringify(crumbs)}; expected ${depth}, ending in step ${where.step}: ${label}`);
+  }
+}
+
+/** The Text tab's legend on screen, which must be that of `reading`. */
+async function shownLegend(frame: Frame, reading: string): Promise<string> {
+  const shown = frame.locator(".legend[data-reading]:not([hidden])");
+  if ((await shown.count()) !== 1 || (await shown.getAttribute("data-reading")) !== reading) throw new Error(`the legend shown is not the ${reading} one`);
+  return ((await shown.textContent()) ?? "").replace(/\s+/g, " ");
 }
 
 /** A row of the comparison view's replay section. */
@@ -254,6 +275,9 @@ async function main(): Promise<number> {
         for (const word of ["probability", "log-probability", "rank", "entropy", "runner-ups"]) {
           if (!text.includes(word)) throw new Error(`the hover lacks ${word}: ${JSON.stringify(text)}`);
         }
+        const frame = await webviewFrameWith(page, "#output .chip");
+        const legend = await shownLegend(frame, "sets");
+        if (!/dashed box/.test(legend) || !/pruned/.test(legend)) throw new Error(`the sets legend says ${JSON.stringify(legend)}`);
         const file = join(OUT, "playground.png");
         await page.screenshot({ path: file });
         log(SUITE, `screenshot: ${file}`);
@@ -262,6 +286,31 @@ async function main(): Promise<number> {
           copyFileSync(file, join(ROOT, "docs/images/playground.png"));
           log(SUITE, "README screenshot updated: docs/images/playground.png");
         }
+      },
+    },
+    {
+      name: '"Primary path as code" shows the primary path as plain code, each set marked with its members in the hover, and its own legend',
+      fn: async () => {
+        if (!page) throw new Error("no page");
+        const frame = await webviewFrameWith(page, "#output .chip");
+        const sets = await frame.locator("#output .set").count();
+        const primary = await frame.evaluate(() => [...document.querySelectorAll("#output .set")].map((s) => s.querySelector(".chip")?.getAttribute("aria-label")));
+        await frame.locator('vscode-radio[value="code"]').click();
+        await frame.locator("#output .tok.mark").first().waitFor({ timeout: 10_000 });
+        const legend = await shownLegend(frame, "code");
+        if (!/dotted underline/.test(legend) || /dashed box/.test(legend)) throw new Error(`the code legend says ${JSON.stringify(legend)}`);
+        const marks = await frame.locator("#output .tok.mark").count();
+        const chips = await frame.locator("#output .chip").count();
+        if (chips !== 0 || marks !== sets) throw new Error(`code reading: ${chips} chips and ${marks} marks for ${sets} sets (${primary.length} primaries)`);
+        const output = (await frame.locator("#output").textContent()) ?? "";
+        if (!output.startsWith(PROMPT)) throw new Error(`the code reading does not start with the prompt: ${JSON.stringify(output.slice(0, 80))}`);
+        const mark = frame.locator("#output .tok.mark:not(.blank)").first();
+        await mark.hover();
+        await frame.locator("#tip:not([hidden]) .ranked .member").nth(1).waitFor({ timeout: 10_000 });
+        await page.screenshot({ path: join(OUT, "reading-code.png") });
+        await frame.locator('vscode-radio[value="sets"]').click();
+        await frame.locator("#output .chip").first().waitFor({ timeout: 10_000 });
+        await shownLegend(frame, "sets");
       },
     },
     {
@@ -294,25 +343,29 @@ async function main(): Promise<number> {
         if (!page) throw new Error("no page");
         const p = page;
         const frame = await webviewFrameWith(p, "#output .chip");
+        const firstSet = frame.locator("#tree > vscode-tree-item:has(> vscode-tree-item)").first();
         // Keyboard: the previous step left focus on member 0 of the first set.
-        await collapseFirstSetFromTree(frame, async () => {
+        await collapseFromTree(frame, firstSet, 2, async () => {
           await p.keyboard.press("ArrowDown");
           const focused = await frame.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.member);
           if (focused !== "1") throw new Error(`ArrowDown focused member ${String(focused)}, not 1`);
           await p.keyboard.press("Enter");
         });
-        // Mouse, on the new run's tree: open the first set (a click on the fork itself runs
-        // nothing: the helper counts exactly one new run), then click its member 1.
-        await collapseFirstSetFromTree(frame, async (member) => {
-          const set = frame.locator("#tree > vscode-tree-item:has(> vscode-tree-item)").first();
-          if (!(await set.evaluate((el) => el.hasAttribute("open")))) await set.locator(":scope > span.tree-token").click();
+        // Mouse, on the branch's own first set, drawn inside the branch: open it (a click on a
+        // fork of the shown run runs nothing: the helper counts exactly one new run), then
+        // click its member 1: a branch of the branch.
+        const branchKey = await frame.locator("#tree vscode-tree-item.branch.current").getAttribute("data-branch");
+        const branchSet = frame.locator(`#tree vscode-tree-item.branch[data-branch="${branchKey}"] > vscode-tree-item[data-run="${branchKey}"]:has(> vscode-tree-item[data-member])`).first();
+        await collapseFromTree(frame, branchSet, 3, async (member) => {
+          if (!(await branchSet.evaluate((el) => el.hasAttribute("open")))) await branchSet.locator(":scope > span.tree-token").click();
           await member.locator(":scope > span.tree-token").click();
         });
         await p.screenshot({ path: join(OUT, "tree-collapse.png") });
-        // Back to the typed prompt for the chat step, as a user would.
-        await frame.locator("vscode-textarea#prompt textarea").fill(PROMPT);
-        const prompt = await frame.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
-        if (prompt !== PROMPT) throw new Error(`the prompt box says ${JSON.stringify(prompt)} after typing the prompt again`);
+        // A breadcrumb goes back to the root run, and its tree still holds both branches.
+        await frame.locator("#breadcrumbs .crumb").first().click();
+        await frame.locator("#breadcrumbs[hidden]").waitFor({ state: "attached", timeout: 10_000 });
+        const branches = await frame.locator("#tree vscode-tree-item.branch").count();
+        if (branches !== 2) throw new Error(`the root run's tree shows ${branches} branches, not 2`);
         await frame.locator("vscode-tab-header", { hasText: "Text" }).click();
       },
     },
@@ -410,6 +463,9 @@ async function main(): Promise<number> {
         if (!/^Done \(/.test(status)) throw new Error(`restored status ${JSON.stringify(status)}`);
         const history = await view.locator("#history .history-item").allTextContents();
         if (history.length !== 5 || !history.every((h) => h.includes("def fibonacci"))) throw new Error(`restored history ${JSON.stringify(history)}`);
+        // The chat continuation is a branch of the chat run: its parent link came back too.
+        const crumbs = await view.locator("#breadcrumbs:not([hidden]) li").count();
+        if (crumbs !== 2) throw new Error(`the restored branch shows ${crumbs} breadcrumbs, not 2`);
         // The comparison view comes back with its rows (its own stored state).
         const compare = await webviewFrameWith(page, REPLAY_ROW, 60_000);
         const rows = await compare.locator(REPLAY_ROW).count();

@@ -6,6 +6,7 @@ import {
   MAX_HISTORY_RUNS,
   MAX_STORED_STEPS,
   MAX_STORED_STEPS_PER_RUN,
+  DEFAULT_READING_MODE,
   boundHistory,
   collapseContinuation,
   historyLabel,
@@ -15,6 +16,7 @@ import {
   type RunRecord,
 } from "../../webview/playground-state.js";
 import { appendToTree, tokenTree, type TreeNode } from "../../webview/token-tree.js";
+import { branchParent, branchesOf, breadcrumbs, lineage, rootOf } from "../../webview/run-tree.js";
 import { MAX_STORED_COMPARISON_STEPS, comparisonState, readComparisonState, type ComparisonData } from "../../webview/comparison-protocol.js";
 
 function step(index: number, texts: string[]): StepEventMessage {
@@ -88,7 +90,7 @@ describe("collapse and continue (a chip or a tree member)", () => {
 
 describe("playground state across reloads", () => {
   it("starts empty when nothing was stored", () => {
-    assert.deepEqual(readState(undefined), { state: { prompt: "", format: "raw", history: [] } });
+    assert.deepEqual(readState(undefined), { state: { prompt: "", format: "raw", history: [], reading: DEFAULT_READING_MODE } });
   });
 
   it("reads the older {prompt, settings} state", () => {
@@ -101,18 +103,27 @@ describe("playground state across reloads", () => {
 
   it("round-trips a stored history with the run on screen", () => {
     const history = [run(1, 3), { ...run(2, 2), format: "chat" as const, responsePrefix: "x" }];
-    const stored = JSON.parse(JSON.stringify(stateToStore({ prompt: "p", format: "chat", history, shownKey: history[0].key })));
+    const stored = JSON.parse(JSON.stringify(stateToStore({ prompt: "p", format: "chat", reading: "code", history, shownKey: history[0].key })));
     const { state, problem } = readState(stored);
     assert.equal(problem, undefined);
     assert.deepEqual(state.history, history);
     assert.equal(state.shownKey, history[0].key);
     assert.equal(state.format, "chat");
+    assert.equal(state.reading, "code", "the reading mode is remembered");
+  });
+
+  it("round-trips a branch's parent link, and reads state from before reading modes and branches", () => {
+    const branch = { ...run(2, 2), parent: { key: run(1, 3).key, step: 1, member: 2 } };
+    const { state } = readState(JSON.parse(JSON.stringify(stateToStore({ prompt: "", format: "raw", reading: "sets", history: [run(1, 3), branch] }))));
+    assert.deepEqual(state.history[1].parent, branch.parent);
+    assert.equal(readState({ prompt: "p", history: [run(1, 1)] }).state.reading, DEFAULT_READING_MODE);
+    assert.match(readState({ reading: "prose" }).problem ?? "", /discarded/, "an unknown reading mode is refused");
   });
 
   it("discards invalid state with a reason instead of failing", () => {
     for (const bad of ["junk", 42, { prompt: 3 }, { history: "nope" }, { format: "markdown" }]) {
       const { state, problem } = readState(bad);
-      assert.deepEqual(state, { prompt: "", format: "raw", history: [] }, JSON.stringify(bad));
+      assert.deepEqual(state, { prompt: "", format: "raw", history: [], reading: DEFAULT_READING_MODE }, JSON.stringify(bad));
       assert.match(problem ?? "", /discarded/, JSON.stringify(bad));
     }
   });
@@ -150,6 +161,63 @@ describe("playground state across reloads", () => {
     assert.match(historyLabel({ ...r, format: "chat", error: "boom" }), /chat · isolated · 4 steps \(error\)/);
     // Two runs of one prompt that differ by threshold or width no longer look alike.
     assert.match(historyLabel({ ...r, settings: { mode: "isolated", threshold: 0.05, maxWidth: 4 } }), / · isolated t 0\.05 w 4 · 4 steps/);
+    // The run's own settings win over the requested ones once it ended.
+    const ended = { ...r, settings: { threshold: 0.2 }, summary: { config: { mode: "visible", threshold: 0.1, maxWidth: 3 }, steps: 9, stopReason: "eog" } } as unknown as RunRecord;
+    assert.match(historyLabel(ended), / · visible t 0\.1 w 3 · 9 steps \(eog\)/);
+    assert.doesNotMatch(historyLabel(r), /branch/);
+    assert.match(historyLabel({ ...r, parent: { key: "x", step: 7, member: 1 } }), /^\S+( [AP]M)? · branch at step 7 · isolated/);
+  });
+});
+
+describe("the runs as a tree (branches of collapse and continue)", () => {
+  // root -> a (step 1, member 1) -> b (step 0, member 2); root -> c (step 3, member 1); d unrelated.
+  const root = { ...run(1, 0), prompt: "def fibonacci(n):\n    return the nth number", steps: [step(0, ["def"]), step(1, [" f", " g"]), step(2, ["("]), step(3, ["n", "x"])] };
+  const a = { ...run(2, 0), steps: [step(0, ["(", " (", "\n"])], parent: { key: root.key, step: 1, member: 1 } };
+  const b = { ...run(3, 1), parent: { key: a.key, step: 0, member: 2 } };
+  const c = { ...run(4, 1), parent: { key: root.key, step: 3, member: 1 } };
+  const d = run(5, 1);
+  const history: RunRecord[] = [root, a, b, c, d];
+
+  it("follows a run back to its root, and lists each run's branches in order", () => {
+    assert.deepEqual(lineage(history, b.key).map((r) => r.key), [root.key, a.key, b.key]);
+    assert.deepEqual(lineage(history, d.key).map((r) => r.key), [d.key]);
+    assert.deepEqual(lineage(history, "missing"), []);
+    assert.equal(rootOf(history, c.key), root);
+    assert.deepEqual(branchesOf(history, root.key).map((r) => r.key), [a.key, c.key]);
+    assert.deepEqual(branchesOf(history, a.key).map((r) => r.key), [b.key]);
+    assert.deepEqual(branchesOf(history, d.key), []);
+  });
+
+  it("treats a branch whose parent left the history as a root, and survives a cycle in stored state", () => {
+    const orphan = [a, b];
+    assert.deepEqual(lineage(orphan, b.key).map((r) => r.key), [a.key, b.key]);
+    assert.equal(breadcrumbs(orphan, b.key)[0].label, "root: prompt 2", "the oldest run left is named by its prompt");
+    const x = { ...run(6, 1), parent: { key: "1-7", step: 0, member: 1 } };
+    const y = { ...run(7, 1, 1), parent: { key: x.key, step: 0, member: 1 } };
+    assert.deepEqual(lineage([x, y], y.key).map((r) => r.key), [x.key, y.key]);
+  });
+
+  it("labels breadcrumbs from the root: its prompt's start, then what each branch chose", () => {
+    assert.deepEqual(breadcrumbs(history, b.key), [
+      { key: root.key, label: "root: def fibonacci(n): return the nt…" },
+      { key: a.key, label: "step 1: ·g" },
+      { key: b.key, label: "step 0: ↵" },
+    ]);
+    // A parent whose steps were not kept names the member by its position.
+    const trimmed = [{ ...root, steps: [] }, a];
+    assert.equal(breadcrumbs(trimmed, a.key)[1].label, "step 1: member 2");
+  });
+
+  it("links a started run to the branch the page asked for, and no other run", () => {
+    const parent = { key: root.key, step: 1, member: 1 };
+    const raw = { parent, continuation: { format: "raw" as const, prompt: "p def g" } };
+    assert.deepEqual(branchParent(raw, { prompt: "p def g", format: "raw" }), parent);
+    assert.equal(branchParent(raw, { prompt: "something a command ran", format: "raw" }), undefined);
+    assert.equal(branchParent(raw, { prompt: "p def g", format: "chat", responsePrefix: "" }), undefined);
+    assert.equal(branchParent(undefined, { prompt: "p def g", format: "raw" }), undefined);
+    const chat = { parent, continuation: { format: "chat" as const, prompt: "p", responsePrefix: "def g" } };
+    assert.deepEqual(branchParent(chat, { prompt: "p", format: "chat", responsePrefix: "def g" }), parent);
+    assert.equal(branchParent(chat, { prompt: "p", format: "chat", responsePrefix: "def f" }), undefined);
   });
 });
 

@@ -2,12 +2,21 @@ import assert from "node:assert/strict";
 import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
 import { TempoModel } from "../../src/engine/model.js";
 import { MEMBER_SEPARATOR, visibleSet, visibleText, visibleToken } from "../../src/protocol/token-display.js";
+import { codeToken } from "../../webview/render.js";
 
 describe("token display (one function for every view)", () => {
   it("names special tokens with their id and marks tokens with neither text nor name", () => {
     assert.equal(visibleToken({ token: 1, text: "", special: "<s>" }), "<s> #1");
     assert.equal(visibleToken({ token: 7, text: "" }), "∅ #7");
     assert.equal(visibleToken({ token: 9, text: "ab" }), "ab");
+  });
+  it("reads the primary path as code: the first member's own text, sets marked, whitespace kept", () => {
+    const tok = (text: string, token = 5, special?: string) => ({ token, text, ...(special ? { special } : {}) });
+    assert.deepEqual(codeToken({ candidates: [tok("    return")] }), { text: "    return", set: false, blank: false });
+    assert.deepEqual(codeToken({ candidates: [tok(" fib"), tok(" f"), tok("x")] }), { text: " fib", set: true, blank: false }, "a set shows its first member only");
+    assert.deepEqual(codeToken({ candidates: [tok("\n\t"), tok(" ")] }), { text: "\n\t", set: true, blank: true }, "newlines and tabs are the code's layout");
+    assert.deepEqual(codeToken({ candidates: [tok("", 1, "<s>"), tok("a")] }), { text: "<s> #1", set: true, blank: false });
+    assert.equal(codeToken({ candidates: [tok("a\u001bb\r")] }).text, "a␛b␍", "other control characters show as pictures");
   });
   it("makes whitespace and control characters visible, never a blank chip", () => {
     assert.equal(visibleText("\n"), "↵");

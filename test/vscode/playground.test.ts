@@ -65,7 +65,13 @@ describe("TEMPO playground: chat format, history, token tree", function () {
     assert.ok(tree.treeItems >= sets.length * 3, `${tree.treeItems} tree items for ${sets.length} sets`);
     for (const s of sets) for (const c of s.candidates) assert.ok(tree.text.includes(visibleToken(c)), `member ${JSON.stringify(visibleToken(c))} missing from the tree`);
     assert.equal(tree.hasInjectedElement, false);
-    await tempo.inspectPlayground("text");
+    assert.equal(tree.treeBranches, 0, "a run started by a command is no branch");
+    assert.deepEqual(tree.breadcrumbs, [], "nor does it show breadcrumbs");
+    const text = await tempo.inspectPlayground("text");
+    // The default reading is the chips', and its legend describes them.
+    assert.equal(text.reading, "sets");
+    assert.match(text.legend, /dashed box/);
+    assert.doesNotMatch(text.legend, /dotted underline/);
   });
 
   it("retroactive pruning strikes through the members it removed, with their scores in the run's steps", async () => {
