@@ -60,6 +60,8 @@ export class TextView {
       tok.dataset.step = String(step.index);
       tok.dataset.member = "0";
       tok.textContent = code.text;
+      // A special token shows its name, which is not model text (the e2e rebuilds prompts from the text).
+      if (step.candidates[0].special !== undefined || step.candidates[0].text === "") tok.dataset.special = "";
       if (code.set) {
         // Focusable, so the keyboard reaches the members too (the hover lists them, ranked).
         tok.classList.add("mark");

@@ -112,7 +112,7 @@ async function collapseFromTree(frame: Frame, set: Locator, depth: number, act: 
     let committed = document.querySelector("#output .prompt-text")?.textContent ?? "";
     for (const el of document.querySelectorAll("#output > .tok, #output > .set")) {
       if (el.classList.contains("set")) break;
-      committed += el.textContent ?? "";
+      if (!(el as HTMLElement).hasAttribute("data-special")) committed += el.textContent ?? "";
     }
     return { committed, runs: document.querySelectorAll("#history .history-item").length };
   });
