@@ -105,6 +105,17 @@ describe("divergence report", () => {
     assert.equal(cells.length, report.steps.length * report.ks.length, "one cell per step and k");
   });
 
+  it("report.html is a function of the report: drawn twice in one process, the same bytes, every id defined once and every reference to a defined id", async () => {
+    // Vega's own gradient and clip ids count per process, so the second drawing differed (a rerun or a shard's report did not match).
+    const [first, second] = [await renderReportHtml(report), await renderReportHtml(report)];
+    assert.equal(second, first);
+    const ids = [...first.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]);
+    assert.equal(new Set(ids).size, ids.length, "ids unique within the page");
+    const refs = [...first.matchAll(/url\(#([^)]+)\)/g)].map((m) => m[1]);
+    assert.ok(refs.length > 0, "the heatmap's legend refers to its gradient");
+    for (const r of refs) assert.ok(ids.includes(r), `url(#${r}) is defined`);
+  });
+
   it("attention: P vs Q per set, layer and target with |P − null| beside; exact zeros drawn unlike small values", async () => {
     const targets = ["self", "siblings", "prompt", "earlierSets", "bos", "other"];
     // Two members, two heads: [target][member][head]. P isolated (siblings exactly 0), Q with

@@ -29,12 +29,12 @@ export interface ReportCharts {
   entropy: string;
 }
 
-async function toSvg(spec: TopLevelSpec): Promise<string> {
+async function toSvg(name: keyof ReportCharts, spec: TopLevelSpec): Promise<string> {
   // Loaded on first use: vega is ESM with top-level await (no require), and heavy at start-up.
   const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   try {
-    return withTooltips(await view.toSVG());
+    return withOwnIds(name, withTooltips(await view.toSVG()));
   } finally {
     view.finalize();
   }
@@ -48,6 +48,22 @@ async function toSvg(spec: TopLevelSpec): Promise<string> {
 function withTooltips(svg: string): string {
   // Points and heatmap cells only: a line's path carries its first point's description.
   return svg.replace(/<path( aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="(?:point|rect mark)"[^>]*?)\/>/g, "<path$1><title>$2</title></path>");
+}
+
+/**
+ * Vega numbers gradients and clips from process-wide counters ("gradient_3"), so the same report
+ * drawn in another process (a rerun, a shard) got other ids, and two reports' charts could share
+ * one. Renaming each chart's ids after the chart, in order of appearance, makes the SVG a function
+ * of the report alone and keeps ids unique within report.html.
+ */
+function withOwnIds(name: string, svg: string): string {
+  const ids = [...new Set([...svg.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]))];
+  const renamed = new Map(ids.map((id, k) => [id, `${name}-${k}`]));
+  return svg.replace(/ id="([^"]+)"|url\(#([^)]+)\)/g, (m, def?: string, ref?: string) => {
+    const to = renamed.get(def ?? ref ?? "");
+    if (to === undefined) return m;
+    return def !== undefined ? ` id="${to}"` : `url(#${to})`;
+  });
 }
 
 const WIDTH = 720, HEIGHT = 220;
@@ -153,6 +169,6 @@ export function renderAttentionCharts(r: DivergenceReport): string[] {
 }
 
 export async function renderCharts(r: DivergenceReport): Promise<ReportCharts> {
-  const [timeline, overlap, entropy] = await Promise.all([toSvg(timelineSpec(r)), toSvg(overlapSpec(r)), toSvg(entropySpec(r))]);
+  const [timeline, overlap, entropy] = await Promise.all([toSvg("timeline", timelineSpec(r)), toSvg("overlap", overlapSpec(r)), toSvg("entropy", entropySpec(r))]);
   return { timeline, overlap, entropy };
 }
