@@ -11,12 +11,15 @@ import { benchAnalysis } from "./analysis.bench.js";
 import { benchEval } from "./eval.bench.js";
 import { benchAttention } from "./attention.bench.js";
 import { benchThreads } from "./threads.bench.js";
+import { benchSuite } from "./suite.bench.js";
 
 /** Every benchmark by name, in the order they run; each returns its rows. */
 const BENCHES = {
   engine: (o: Options) => benchEngine({ modelPath: o.modelPath, steps: o.quick ? 16 : 64, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
   // Automatic threads beside a busy core (issue 15: at most 1.5x slower).
   threads: (o: Options) => benchThreads({ modelPath: o.modelPath, steps: o.quick ? 16 : 64, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
+  // Eight prompts one after another vs in one decode (issue 16: at least 2x on a CPU).
+  suite: (o: Options) => benchSuite({ modelPath: o.modelPath, steps: o.quick ? 16 : 48, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
   // tempo compare end to end with and without attention of every layer (issue 14: it was 5x).
   attention: (o: Options) => benchAttention({ modelPath: o.modelPath, steps: o.quick ? 16 : 30, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
   analysis: (o: Options) => benchAnalysis(o.quick ? { repeats: 1, captureSteps: 64 } : {}),

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { phaseProgress } from "./progress.js";
 import { TempoInputError } from "../engine/errors.js";
 import type { TempoSession } from "../engine/session.js";
+import type { SessionGroup } from "../engine/session-group.js";
 import { TEMPO_MODES, type TempoMode } from "../engine/types.js";
 import { fmt } from "../engine/analysis/report-format.js";
 import { evalMeta, runEvalIntoFolder, skippedPhrase } from "../engine/eval/report.js";
@@ -43,7 +44,8 @@ export function parseMatch(text: string): TempoMode {
 }
 
 export interface EvalCommandInput {
-  session: TempoSession;
+  /** One session, or a group whose seats share each decode (--batch-prompts). */
+  session: TempoSession | SessionGroup;
   tasks: EvalTask[];
   source: string;
   limit?: number;

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import type { TempoModel } from "../engine/model.js";
 import { TempoInputError } from "../engine/errors.js";
 import { TempoSession, defaultContextSize, type FlashAttention } from "../engine/session.js";
+import { batchPromptsFor, SessionGroup } from "../engine/session-group.js";
 import type { GpuChoice } from "../engine/llama/runtime.js";
 import { defaultModelPath } from "../engine/default-model.js";
 import { resolveConfig } from "../engine/tempo/config.js";
@@ -57,7 +58,7 @@ export interface ResolvedCompareSettings {
 }
 /** One of prompt, prompts, from: prompt files are read and their text stored inline. */
 export type ResolvedCompare = ResolvedBase & { command: "compare"; prompt?: string; prompts?: string[]; from?: string; generation: GenerationConfig; compare: ResolvedCompareSettings; shard?: Shard };
-export type ResolvedEvalSettings = Omit<EvalSettings, "exec"> & { tasks: string | null; limit: number | null; exec: { timeoutMs: number; memoryMb: number; python: string | null } };
+export type ResolvedEvalSettings = Omit<EvalSettings, "exec"> & { tasks: string | null; limit: number | null; exec: { timeoutMs: number; memoryMb: number; python: string | null }; batchPrompts: number };
 export type ResolvedEval = ResolvedBase & { command: "eval"; eval: ResolvedEvalSettings; shard?: Shard };
 export type ResolvedGenerate = ResolvedBase & { command: "generate"; prompt: string; generation: GenerationConfig };
 export type ResolvedExperiment = ResolvedCompare | ResolvedEval | ResolvedGenerate;
@@ -228,6 +229,7 @@ function evalBeforeModel(x: EvalExperiment, abs: (p: string) => string) {
     arms: full.arms, threshold: full.threshold, maxWidth: full.maxWidth, maxSteps: full.maxSteps, policy: full.policy, pathCap: full.pathCap, ks: full.ks,
     exec: { timeoutMs: full.exec.timeoutMs, memoryMb: full.exec.memoryMb, python },
     concurrency: full.concurrency,
+    batchPrompts: batchPromptsFor(e.batchPrompts, Math.max(...full.arms.map((arm) => armConfig(full, arm).maxWidth))),
     // Only when asked for: an eval without baselines stores the file it stored before them.
     ...(full.baselines ? { baselines: full.baselines } : {}),
   };
@@ -390,7 +392,11 @@ export async function runGenerateExperiment(p: Extract<Prepared, { resolved: Res
  * finish, then summary, reports; `plan` says whether `out` holds a partial run to resume or replace.
  */
 /** The runner's settings of a resolved eval block. */
-export const evalSettingsOf = (e: ResolvedEvalSettings): EvalSettings => ({ ...e, exec: { timeoutMs: e.exec.timeoutMs, memoryMb: e.exec.memoryMb, python: e.exec.python } });
+export const evalSettingsOf = (e: ResolvedEvalSettings): EvalSettings => ({
+  arms: e.arms, threshold: e.threshold, maxWidth: e.maxWidth, maxSteps: e.maxSteps, policy: e.policy, pathCap: e.pathCap, ks: e.ks, concurrency: e.concurrency,
+  exec: { timeoutMs: e.exec.timeoutMs, memoryMb: e.exec.memoryMb, python: e.exec.python },
+  ...(e.baselines ? { baselines: e.baselines } : {}),
+});
 
 export async function runEvalExperiment(p: Extract<Prepared, { resolved: ResolvedEval }>, out: string, plan: EvalOutPlan, signal?: AbortSignal): Promise<{ aborted: boolean }> {
   const x = p.resolved, e = x.eval;
@@ -398,7 +404,8 @@ export async function runEvalExperiment(p: Extract<Prepared, { resolved: Resolve
   const previous = applyEvalOutPlan(out, plan, experiment, p.tasks, [...e.arms, ...(e.baselines?.arms ?? [])]);
   const settings = evalSettingsOf(e);
   const lanes = Math.max(...e.arms.map((arm) => armConfig(settings, arm).maxWidth));
-  const session = new TempoSession(p.model, { contextSize: x.engine.contextSize, lanes, flashAttention: x.engine.flashAttention, threads: x.engine.threads });
+  const options = { contextSize: x.engine.contextSize, lanes, flashAttention: x.engine.flashAttention, threads: x.engine.threads };
+  const session = e.batchPrompts > 1 ? new SessionGroup(p.model, e.batchPrompts, options) : new TempoSession(p.model, options);
   try {
     return await runEvalCommand({ session, tasks: p.tasks, source: p.source, limit: e.limit ?? undefined, shard: p.shard, settings, out, signal, start: previous ? { previous } : { experiment } });
   } finally {

@@ -17,6 +17,7 @@ import { SET_CLOSE, SET_OPEN, SET_SEPARATOR, visibleToken } from "../protocol/to
 import { parseArms, parseBaselines, parseMatch } from "./eval.js";
 import { DEFAULT_BASELINE_SAMPLING } from "../protocol/baselines.js";
 import { DEFAULT_EVAL_SETTINGS } from "../engine/eval/runner.js";
+import { DEFAULT_BATCH_PROMPTS } from "../engine/session-group.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -340,6 +341,7 @@ partialOptions(engineOptions(program.command("eval").description("code-completio
   .option("--top-p <p>", `sampling baseline: nucleus mass, in (0, 1] (default ${DEFAULT_BASELINE_SAMPLING.topP})`, number("top-p"))
   .option("--seed <n>", `sampling baseline: seed of a task's first sample, sample i uses seed + i (default ${DEFAULT_BASELINE_SAMPLING.seed})`, number("seed"))
   .option("--beam-width <n>", "beam baseline: beams kept per step (default: --max-width)", number("beam width"))
+  .option("--batch-prompts <n>", `task × mode units whose sets share each llama_decode, 1 for one at a time (default ${DEFAULT_BATCH_PROMPTS}, fewer when llama.cpp's 256 sequences do not allow it at --max-width; baselines run alone)`, number("batch prompts"))
   .option(SHARD_FLAG, shardHelp("tasks (after --limit)"), shardOption)
   .option(DUMP_FLAG, DUMP_HELP)
   .action(async (o) => {
@@ -357,6 +359,7 @@ partialOptions(engineOptions(program.command("eval").description("code-completio
       eval: {
         tasks: o.tasks ?? null, limit: o.limit ?? null, arms: parseArms(o.arms), threshold: o.threshold, maxWidth: o.maxWidth, maxSteps: o.maxSteps, pathCap: o.pathCap,
         exec: { timeoutMs: o.timeout, memoryMb: o.memory, python: o.python === false ? null : o.python },
+        ...(o.batchPrompts !== undefined ? { batchPrompts: o.batchPrompts } : {}),
         ...(baselines ? {
           baselines: {
             arms: baselines, ...(o.match !== undefined ? { match: parseMatch(o.match) } : {}),

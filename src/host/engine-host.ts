@@ -6,6 +6,7 @@ import { TempoModel } from "../engine/model.js";
 import { TempoInputError } from "../engine/errors.js";
 import { hasChatTemplate, renderChatPrompt } from "../engine/chat-prompt.js";
 import { DEFAULT_LANES, TempoSession } from "../engine/session.js";
+import { SessionGroup } from "../engine/session-group.js";
 import { resolveConfig } from "../engine/tempo/config.js";
 import { generate } from "../engine/tempo/generate.js";
 import { pruningSessionOptions } from "../engine/tempo/pruning.js";
@@ -289,12 +290,21 @@ async function runExperiment(req: Extract<HostRequest, { type: "experiment" }>, 
   const settings = evalSettingsOf(prepared.resolved.eval);
   const session = sessionFor(loaded, req.engine, Math.max(...settings.arms.map((arm) => armConfig(settings, arm).maxWidth)));
   send({ type: "modelLoaded", id: req.id, model: summary(loaded, session) });
-  const meta = await evalMeta(session, source, tasks.length, req.spec.limit ?? null);
-  mkdirSync(req.outRoot, { recursive: true });
-  const dir = mkdtempSync(join(req.outRoot, `eval-${new Date().toISOString().replace(/[-:.]/g, "")}-`));
-  storeExperiment(dir, prepared.resolved);
-  const { run, summary: results } = await runEvalIntoFolder(dir, { session, tasks, settings, signal, onProgress: (progress) => send({ type: "experimentProgress", id: req.id, progress: { ...progress, arm: progress.arm as TempoMode /* VS Code runs no baselines */ } }) }, meta);
-  send({ type: "experimentDone", id: req.id, view: experimentView(run, results, tasks, { dir, source, model: loaded.model.info.fileName }) });
+  // The stored file says how many units share a decode (the layout): run exactly that, as tempo run would.
+  const { batchPrompts } = prepared.resolved.eval;
+  const engine = batchPrompts > 1
+    ? new SessionGroup(loaded.model, batchPrompts, { lanes: session.lanes, contextSize: req.engine.contextSize > 0 ? req.engine.contextSize : undefined, flashAttention: req.engine.flashAttention, threads: threadsOption(req.engine) })
+    : session;
+  try {
+    const meta = await evalMeta(engine, source, tasks.length, req.spec.limit ?? null);
+    mkdirSync(req.outRoot, { recursive: true });
+    const dir = mkdtempSync(join(req.outRoot, `eval-${new Date().toISOString().replace(/[-:.]/g, "")}-`));
+    storeExperiment(dir, prepared.resolved);
+    const { run, summary: results } = await runEvalIntoFolder(dir, { session: engine, tasks, settings, signal, onProgress: (progress) => send({ type: "experimentProgress", id: req.id, progress: { ...progress, arm: progress.arm as TempoMode /* VS Code runs no baselines */ } }) }, meta);
+    send({ type: "experimentDone", id: req.id, view: experimentView(run, results, tasks, { dir, source, model: loaded.model.info.fileName }) });
+  } finally {
+    if (engine !== session) engine.dispose();
+  }
 }
 
 async function runDownload(req: Extract<HostRequest, { type: "download" }>, signal: AbortSignal): Promise<void> {

@@ -94,6 +94,12 @@ const evalSchema = z.object({
     python: z.string().min(1, "python cannot be empty").nullable(),
   }).partial().strict(),
   concurrency: int("concurrency"),
+  /**
+   * Task × mode units whose sets share each llama_decode (src/engine/session-group.ts): the
+   * batch layout, so a rerun must use the same. Default: 8, fewer when the sequences of the
+   * widest arm do not allow it (llama.cpp's 256).
+   */
+  batchPrompts: int("batch prompts").min(1, "batch prompts must be at least 1"),
   /** Matched-compute baselines (docs/eval.md: sampling, beam search); absent or null: none. Ranges checked by resolveEvalSettings. */
   baselines: z.object({
     arms: z.array(z.enum(BASELINE_ARMS, { error: `baselines must be ${BASELINE_ARMS.join(" or ")}` })).min(1, "at least one baseline is needed"),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { TempoModel } from "../../src/engine/model.js";
 import { TempoInputError } from "../../src/engine/errors.js";
+import { SessionGroup } from "../../src/engine/session-group.js";
 import { TempoSession } from "../../src/engine/session.js";
 import type { StepEvent, TempoMode } from "../../src/engine/types.js";
 import { editSimilarity, exactMatch, programSource, truncateCompletion } from "../../src/engine/eval/completion.js";
@@ -194,7 +195,7 @@ describe("eval summary", () => {
     for (const c of s.comparisons) assert.ok(c.pHolm >= c.pValue && c.pBH >= c.pValue && c.pHolm >= c.pBH - 1e-15);
     const edit = s.comparisons.find((c) => c.metric.startsWith("edit similarity"))!;
     assert.ok(edit.difference.estimate > 0.3 && edit.pValue < 0.05, `Wilcoxon on 6 all-positive differences: ${edit.pValue}`);
-    const meta = { model: { fileName: "m.gguf", sha256: "0", path: "m", description: "d" }, engine: { nodeLlamaCpp: "1", llamaCpp: "1", backend: "CPU" }, context: { contextSize: 1, lanes: 1, batchSize: 1, flashAttention: "off", threads: 1, automaticThreads: false }, tasks: { source: "s", count: 6, limit: null }, startedAt: "now" } as EvalMeta;
+    const meta = { model: { fileName: "m.gguf", sha256: "0", path: "m", description: "d" }, engine: { nodeLlamaCpp: "1", llamaCpp: "1", backend: "CPU" }, context: { contextSize: 1, lanes: 1, batchSize: 1, flashAttention: "off", threads: 1, automaticThreads: false, promptsPerDecode: 1 }, tasks: { source: "s", count: 6, limit: null }, startedAt: "now" } as EvalMeta;
     const md = renderEvalMarkdown({ ...run, configs: { standard: { temperature: 1 } }, sandbox: { permissionFlag: "--p", networkNamespace: true }, settings: { ...run.settings, exec: { timeoutMs: 1, memoryMb: 1 } } } as unknown as EvalRun, s, meta);
     assert.match(md, /\| isolated \| 5\/6 = 83\.3%/);
     assert.match(md, /Primary metric: pass@1 \(primary path\)/);
@@ -395,6 +396,23 @@ describe("eval runner on a seeded model", function () {
     assert.deepEqual((await beamSearch(session, prompt, { width: 4, maxSteps: 8, rowBudget: Infinity, done: closes(t) })).beams, r.beams);
   });
 
+  it("a session group (--batch-prompts) gives every unit the completions, outcomes and costs one session gives, baselines included", async () => {
+    // The same units, their sets decoded in shared llama_decodes: another batch layout, so logprobs
+    // may move by layout noise (test/unit/session-group.test.ts bounds it); everything decided from
+    // them (sets, completions, pass/fail, rows and passes spent) must be the same.
+    const settings = { arms: ["standard", "isolated", "visible"] as TempoMode[], maxSteps: 12, threshold: 0.02, maxWidth: 4, pathCap: 8, ks: [1, 4], baselines: { arms: ["sample", "beam"] as ("sample" | "beam")[], seed: 3 } };
+    const solo = await runEval({ session, tasks, settings });
+    const group = new SessionGroup(model, 4, { lanes: 4 });
+    const progress: number[] = [];
+    const batched = await runEval({ session: group, tasks, settings, onProgress: (p) => progress.push(p.done) }).finally(() => group.dispose());
+    assert.deepEqual(progress, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const decided = (r: EvalRun) => r.items.map((i) => ({
+      unit: `${i.taskId}/${i.arm}`, steps: i.steps, setTokens: i.setTokens, forwardPasses: i.forwardPasses, evaluatedTokens: i.evaluatedTokens, budget: i.budget,
+      completions: i.completions.map((c) => [c.text, c.status]), paths: i.paths.list.map((p) => p.completion), passAtK: i.passAtK,
+    }));
+    assert.deepEqual(decided(batched), decided(solo));
+  });
+
   it("baselines at matched compute: each gets the matched arm's rows per task, spends no more, and reruns the same", async () => {
     const settings = { arms: ["standard", "isolated"] as TempoMode[], maxSteps: 12, threshold: 0.02, maxWidth: 4, pathCap: 8, ks: [1, 4], baselines: { arms: ["sample", "beam"] as ("sample" | "beam")[], seed: 3 } };
     const progress: number[] = [];
@@ -422,7 +440,7 @@ describe("eval runner on a seeded model", function () {
     assert.ok(s.arms[2].cost.budgetRowsPerTask! >= s.arms[2].cost.evaluatedTokensPerTask);
     assert.equal(s.arms[2].cost.budgetRowsPerTask, s.arms[1].cost.evaluatedTokensPerTask);
     assert.equal(s.comparisons.length, 12, "every arm against standard");
-    const md = renderEvalMarkdown(run, s, { model: { fileName: "m", path: "m", sha256: "0", description: "" }, engine: { nodeLlamaCpp: "", llamaCpp: "", backend: "" }, context: { contextSize: 1, lanes: 1, batchSize: 1, flashAttention: "off", threads: 1, automaticThreads: false }, tasks: { source: "s", count: 2, limit: null }, startedAt: "" });
+    const md = renderEvalMarkdown(run, s, { model: { fileName: "m", path: "m", sha256: "0", description: "" }, engine: { nodeLlamaCpp: "", llamaCpp: "", backend: "" }, context: { contextSize: 1, lanes: 1, batchSize: 1, flashAttention: "off", threads: 1, automaticThreads: false, promptsPerDecode: 1 }, tasks: { source: "s", count: 2, limit: null }, startedAt: "" });
     assert.match(md, /## Matched compute: baselines at the rows of isolated/);
     assert.match(md, /\| arm \| budget rows \| rows decoded \| samples \| pass@1 \| pass@4 \| pass@1 \(primary\) \| forward passes \|/);
     assert.match(md, /\| sample \| \d/);

@@ -9,6 +9,7 @@ import { PARTIAL_RESULTS } from "../capture/out-dir.js";
 import { escapeHtml, escapeMarkdownCell, fmt } from "../analysis/report-format.js";
 import type { Interval } from "../analysis/stats.js";
 import type { TempoSession } from "../session.js";
+import { SessionGroup } from "../session-group.js";
 import { type EvalRequest, type EvalRun, runEval } from "./runner.js";
 import { type EvalSummary, type MeanEstimate, type Proportion, summarizeEval } from "./summary.js";
 import type { ShardRecord } from "../../protocol/shard.js";
@@ -18,7 +19,8 @@ export const EVAL_FILES = { results: "results.jsonl", summary: "summary.json", m
 export interface EvalMeta {
   model: { fileName: string; path: string; sha256: string; description: string };
   engine: { nodeLlamaCpp: string; llamaCpp: string; backend: string };
-  context: { contextSize: number; lanes: number; batchSize: number; flashAttention: string; threads: number; automaticThreads: boolean };
+  /** `promptsPerDecode`: seats of a SessionGroup (1: one session); contextSize, lanes and batchSize are each seat's. */
+  context: { contextSize: number; lanes: number; batchSize: number; flashAttention: string; threads: number; automaticThreads: boolean; promptsPerDecode: number };
   /** `count`: the tasks this folder ran (a shard's, or the whole suite's). */
   tasks: { source: string; count: number; limit: number | null };
   startedAt: string;
@@ -26,12 +28,13 @@ export interface EvalMeta {
   shard?: ShardRecord;
 }
 
-export async function evalMeta(session: TempoSession, taskSource: string, taskCount: number, limit: number | null, shard?: ShardRecord): Promise<EvalMeta> {
+export async function evalMeta(engine: TempoSession | SessionGroup, taskSource: string, taskCount: number, limit: number | null, shard?: ShardRecord): Promise<EvalMeta> {
+  const session = engine instanceof SessionGroup ? engine.seats[0] : engine;
   const m = session.model;
   return {
     model: { fileName: m.info.fileName, path: m.info.path, sha256: await m.sha256(), description: m.info.description },
     engine: { nodeLlamaCpp: m.runtime.versions.nodeLlamaCpp, llamaCpp: m.runtime.versions.llamaCpp, backend: m.runtime.backend },
-    context: { contextSize: session.contextSize, lanes: session.lanes, batchSize: session.batchSize, flashAttention: session.flashAttention, threads: session.maxThreads, automaticThreads: session.autoThreads },
+    context: { contextSize: session.contextSize, lanes: session.lanes, batchSize: session.batchSize, flashAttention: session.flashAttention, threads: session.maxThreads, automaticThreads: session.autoThreads, promptsPerDecode: engine instanceof SessionGroup ? engine.size : 1 },
     tasks: { source: taskSource, count: taskCount, limit },
     startedAt: new Date().toISOString(),
     ...(shard ? { shard } : {}),
@@ -119,7 +122,7 @@ function methodLines(run: EvalRun, summary: EvalSummary, meta: EvalMeta): string
   return [
     `Model: ${meta.model.fileName} (SHA-256 ${meta.model.sha256}), ${meta.model.description}`,
     `Engine: node-llama-cpp ${meta.engine.nodeLlamaCpp}, llama.cpp ${meta.engine.llamaCpp}, backend ${meta.engine.backend}`,
-    `Context: n_ctx ${meta.context.contextSize}, lanes ${meta.context.lanes}, n_batch ${meta.context.batchSize}, flash attention ${meta.context.flashAttention}, ${meta.context.automaticThreads ? "at most " : ""}${meta.context.threads} decode thread${meta.context.threads === 1 ? "" : "s"}${meta.context.automaticThreads ? " (automatic: the cores other processes left idle)" : ""}`,
+    `Context: n_ctx ${meta.context.contextSize}, lanes ${meta.context.lanes}, n_batch ${meta.context.batchSize}, flash attention ${meta.context.flashAttention}, ${meta.context.automaticThreads ? "at most " : ""}${meta.context.threads} decode thread${meta.context.threads === 1 ? "" : "s"}${meta.context.automaticThreads ? " (automatic: the cores other processes left idle)" : ""}${meta.context.promptsPerDecode > 1 ? `, ${meta.context.promptsPerDecode} task × mode units per decode` : ""}`,
     `Method: arms ${s.arms.join(", ")}; threshold ${s.threshold}, max width ${s.maxWidth}, policy ${s.policy}, temperature ${c.temperature}, max steps ${s.maxSteps}; schedule ${c.schedule}; generation stops when the primary path closes the function; path cap ${s.pathCap}; pass@k for k = ${s.ks.join(", ")}; best-of-set = the path with the highest sum of member log-probabilities over its truncated completion${baselines}`,
     `Execution: ${run.sandbox.permissionFlag} (no fs, child processes, workers, addons), network namespace ${run.sandbox.networkNamespace ? "yes" : "no"} plus a socket-denying prelude, PID namespace ${run.sandbox.pidNamespace ? "yes" : "no"} (own process group, killed whole), ${s.exec.timeoutMs} ms, heap ${s.exec.memoryMb} MiB; ${s.concurrency} at once${run.items.some((i) => i.language === "python") ? `; Python tasks: ${run.sandbox.python ? `${run.sandbox.python} with rlimits (address space, file size) and an audit hook denying writes, processes and sockets` : "not run (no interpreter)"}` : ""}`,
     `Data: ${meta.tasks.source}, ${meta.tasks.count} tasks${meta.tasks.limit !== null ? ` (--limit ${meta.tasks.limit})` : ""}${meta.shard ? ` (shard ${meta.shard.index}/${meta.shard.count} of ${meta.shard.total}; tempo merge combines the shards)` : ""}; ${summary.tasks} analysed${summary.skippedTasks.length ? `; ${skippedPhrase(summary)}: ${summary.skippedTasks.join(", ")}` : ""}${summary.aborted ? "; the run was ABORTED before the end" : ""}`,

@@ -8,6 +8,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { TempoSession } from "../session.js";
+import { SessionGroup } from "../session-group.js";
 import { TempoInputError } from "../errors.js";
 import { resolveConfig } from "../tempo/config.js";
 import type { GenerationConfig, NextStepPolicy, StopReason, TempoMode } from "../types.js";
@@ -142,7 +143,12 @@ export interface EvalRun {
 }
 
 export interface EvalRequest {
-  session: TempoSession;
+  /**
+   * Where generations run: one session, one after another; or a SessionGroup, whose seats
+   * decode the sets of up to `size` task × mode units in each llama_decode (the baselines,
+   * which cut their cells back, one at a time).
+   */
+  session: TempoSession | SessionGroup;
   tasks: readonly EvalTask[];
   settings?: EvalSettingsInput;
   signal?: AbortSignal;
@@ -220,12 +226,29 @@ class Limiter {
   }
 }
 
+/** Runs a generation on a seat of the request's engine: in turn on one session, batched into rounds on a group. */
+type OnSeat = <T>(work: (seat: TempoSession) => Promise<T>, solo?: boolean) => Promise<T>;
+
+function seatsOf(engine: TempoSession | SessionGroup): { lanes: number; onSeat: OnSeat } {
+  if (engine instanceof SessionGroup) return { lanes: engine.seats[0].lanes, onSeat: (work, solo) => engine.run(work, solo) };
+  let turn: Promise<unknown> = Promise.resolve();
+  return {
+    lanes: engine.lanes,
+    onSeat: (work) => {
+      const mine = turn.then(() => work(engine));
+      turn = mine.catch(() => undefined);
+      return mine;
+    },
+  };
+}
+
 export async function runEval(request: EvalRequest): Promise<EvalRun> {
-  const { session, tasks, signal, onProgress, onItem } = request;
+  const { tasks, signal, onProgress, onItem } = request;
+  const { lanes, onSeat } = seatsOf(request.session);
   const settings = resolveEvalSettings(request.settings);
   const configs = Object.fromEntries(settings.arms.map((arm) => [arm, armConfig(settings, arm)]));
   const widest = Math.max(...Object.values(configs).map((c) => c.maxWidth));
-  if (widest > session.lanes) throw new TempoInputError(`max width ${widest} exceeds the session's ${session.lanes} lanes`);
+  if (widest > lanes) throw new TempoInputError(`max width ${widest} exceeds the session's ${lanes} lanes`);
   const started = performance.now();
   const limiter = new Limiter(settings.concurrency);
   const arms = allArms(settings);
@@ -243,7 +266,51 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
   };
   const noPython = tasks.some((t) => t.language === "python") ? pythonMissing(settings.exec) : null;
 
-  outer: for (const task of tasks) {
+  /**
+   * One task under one arm: generated on a seat, then scored (in `pending`). Resolves with what
+   * the baselines' budget needs (undefined when aborted). Every unit is started at once, so that
+   * a group batches the modes' generations; a baseline waits for its matched arm first.
+   */
+  const runUnit = async (task: EvalTask, arm: EvalArm, ofTask: Map<EvalArm, Promise<ItemResult | undefined>>, execute: (program: string) => Promise<ExecResult>): Promise<ItemResult | undefined> => {
+    const skip = (error: string) => {
+      const item = unrunnable(task, arm, error);
+      finished(item);
+      return item;
+    };
+    // Not generated at all: it could not be scored, and it is no failure of the model.
+    if (task.language === "python" && noPython) return skip(noPython);
+    let generated;
+    const baseline = settings.baselines && isBaseline(arm) ? settings.baselines : undefined;
+    let budget: ItemResult["budget"];
+    try {
+      if (baseline) {
+        // The matched arm runs first (modes come first); when it could not run, neither can this.
+        const matched = await ofTask.get(baseline.match)!;
+        if (!matched || signal?.aborted) { aborted = true; return undefined; }
+        if (matched.skipped) return skip(matched.error ?? `${baseline.match} could not run this task`);
+        const out = await onSeat((seat) => generateBaseline(seat, task, arm as BaselineArm, baseline, matched.evaluatedTokens, settings, signal), true);
+        if (out === null) { aborted = true; return undefined; }
+        generated = out.generated;
+        budget = out.budget;
+      } else {
+        generated = await onSeat((seat) => (signal?.aborted ? Promise.resolve(null) : generateCompletionPaths(seat, task, configs[arm], settings.pathCap, signal)));
+      }
+    } catch (e) {
+      if (!(e instanceof TempoInputError)) throw e;
+      return skip(e.message);
+    }
+    if (generated === null) { aborted = true; return undefined; }
+    pending.push(scoreArm(task, arm, generated, settings.ks, execute).then((item) => finished(budget ? { ...item, budget } : item), (e: unknown) => {
+      // An abort kills the programs still running: that unit is left out, unfinished.
+      if (!signal?.aborted) throw e;
+      aborted = true;
+    }));
+    // The budget is the matched arm's rows as generated, before its tests have run.
+    return { ...unrunnable(task, arm, ""), skipped: false, evaluatedTokens: generated.evaluatedTokens };
+  };
+
+  const units: Promise<unknown>[] = [];
+  for (const task of tasks) {
     // Same program text (across paths and arms of one task) runs once.
     const executed = new Map<string, Promise<ExecResult>>();
     const execute = (program: string) => {
@@ -255,56 +322,21 @@ export async function runEval(request: EvalRequest): Promise<EvalRun> {
       return p;
     };
     /** This task's result of each mode, for the baselines' budget. */
-    const ofTask = new Map<EvalArm, ItemResult>();
+    const ofTask = new Map<EvalArm, Promise<ItemResult | undefined>>();
     for (const arm of arms) {
-      if (signal?.aborted) { aborted = true; break outer; }
       const before = previous.get(unitKey(task.taskId, arm));
       if (before) {
-        ofTask.set(arm, before);
+        ofTask.set(arm, Promise.resolve(before));
         items.push(before);
         onProgress?.({ done: ++done, total, taskId: task.taskId, arm });
         continue;
       }
-      const skip = (error: string) => {
-        const item = unrunnable(task, arm, error);
-        ofTask.set(arm, item);
-        finished(item);
-      };
-      if (task.language === "python" && noPython) {
-        // Not generated at all: it could not be scored, and it is no failure of the model.
-        skip(noPython);
-        continue;
-      }
-      let generated;
-      const baseline = settings.baselines && isBaseline(arm) ? settings.baselines : undefined;
-      let budget: ItemResult["budget"];
-      try {
-        if (baseline) {
-          // The matched arm ran before (modes come first); when it could not run, neither can this.
-          const matched = ofTask.get(baseline.match)!;
-          if (matched.skipped) { skip(matched.error ?? `${baseline.match} could not run this task`); continue; }
-          const out = await generateBaseline(session, task, arm as BaselineArm, baseline, matched.evaluatedTokens, settings, signal);
-          if (out === null) { aborted = true; break outer; }
-          generated = out.generated;
-          budget = out.budget;
-        } else {
-          generated = await generateCompletionPaths(session, task, configs[arm], settings.pathCap, signal);
-        }
-      } catch (e) {
-        if (!(e instanceof TempoInputError)) throw e;
-        skip(e.message);
-        continue;
-      }
-      if (generated === null) { aborted = true; break outer; }
-      // The budget is the matched arm's rows as generated, before its tests have run.
-      if (!baseline) ofTask.set(arm, { ...unrunnable(task, arm, ""), skipped: false, evaluatedTokens: generated.evaluatedTokens });
-      pending.push(scoreArm(task, arm, generated, settings.ks, execute).then((item) => finished(budget ? { ...item, budget } : item), (e: unknown) => {
-        // An abort kills the programs still running: that unit is left out, unfinished.
-        if (!signal?.aborted) throw e;
-        aborted = true;
-      }));
+      const unit = runUnit(task, arm, ofTask, execute);
+      ofTask.set(arm, unit);
+      units.push(unit);
     }
   }
+  await Promise.all(units);
   await Promise.all(pending);
   const order = new Map(tasks.map((t, i) => [t.taskId, i]));
   items.sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)! || arms.indexOf(a.arm) - arms.indexOf(b.arm));
