@@ -352,9 +352,9 @@ byId("format").addEventListener("change", () => {
   saveState();
 });
 for (const el of [prompt, ...Object.values(form.fields)]) {
-  el.addEventListener("input", () => { form.syncSchedule(); saveState(); });
+  el.addEventListener("input", () => { form.sync(); saveState(); });
   el.addEventListener("change", () => {
-    form.syncSchedule();
+    form.sync();
     saveState();
   });
 }
@@ -487,7 +487,7 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
 // Say "ready" only after the elements are defined, so the extension never posts into a page
 // that cannot render yet.
 void Promise.all(USED_ELEMENTS.map((name) => customElements.whenDefined(name))).then(() => {
-  form.syncSchedule();
+  form.sync();
   form.syncFormatHint();
   const theme = [...document.body.classList].find((c) => c.startsWith("vscode-")) ?? "unknown";
   vscode.postMessage({ type: "ready", elements: USED_ELEMENTS.filter((n) => customElements.get(n)), theme });

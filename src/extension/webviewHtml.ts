@@ -82,22 +82,28 @@ export function playgroundHtml(r: PageResources): string {
       <vscode-radio name="format" value="chat">Chat</vscode-radio>
     </vscode-radio-group>
   </div>
-  <vscode-textarea id="prompt" rows="6" resize="vertical" placeholder="Write a prompt..."></vscode-textarea>
+  <vscode-textarea id="prompt" rows="4" resize="vertical" placeholder="Write a prompt..."></vscode-textarea>
   <p id="format-hint" class="muted" hidden></p>
+  <!-- The settings a run is tuned by stay in one row; the rest fold away (the summary names those changed), so the output shows without scrolling. -->
   <section id="controls" aria-label="Generation settings">
     ${select("mode", "Mode", TEMPO_MODES)}
     ${select("policy", "Policy", NEXT_STEP_POLICIES)}
     ${numberField("threshold", "Threshold")}
-    ${select("schedule", "Schedule", THRESHOLD_SCHEDULES)}
-    ${numberField("thresholdEnd", "End threshold")}
     ${numberField("maxWidth", "Max width")}
     ${numberField("maxSteps", "Max steps")}
-    ${numberField("minSteps", "Min steps")}
-    <p id="schedule-preview" class="muted field wide" hidden></p>
     ${numberField("temperature", "Temperature")}
-    ${numberField("pruneMass", "Prune below attention (0: off)")}
-    ${numberField("pruneLookahead", "Prune lookahead")}
-    <div class="field wide"><vscode-label for="stops">Stop strings (one per line, \\n for a newline)</vscode-label><vscode-textarea id="stops" rows="2" resize="vertical"></vscode-textarea></div>
+    <details id="more-settings" class="wide">
+      <summary>More settings <span id="more-changed" class="muted"></span></summary>
+      <div class="controls-grid">
+        ${select("schedule", "Schedule", THRESHOLD_SCHEDULES)}
+        ${numberField("thresholdEnd", "End threshold")}
+        ${numberField("minSteps", "Min steps")}
+        ${numberField("pruneMass", "Prune below attention (0: off)")}
+        ${numberField("pruneLookahead", "Prune lookahead")}
+        <p id="schedule-preview" class="muted field wide" hidden></p>
+        <div class="field wide"><vscode-label for="stops">Stop strings (one per line, \\n for a newline)</vscode-label><vscode-textarea id="stops" rows="2" resize="vertical"></vscode-textarea></div>
+      </div>
+    </details>
   </section>
   <div class="actions">
     <vscode-button id="run">Run</vscode-button>
