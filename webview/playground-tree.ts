@@ -1,7 +1,8 @@
 // The playground's Tree view: the shown run's tree of runs (loom-style). A run is its primary
 // path, each set forking into its members; a branch hangs under the member it chose ("collapse
 // and continue"), or under the step where it forced a runner-up, and its own path goes on
-// inside it. Built only while its tab is open, and extended as steps arrive.
+// inside it. Built only while its tab is open, and extended as steps arrive (a branch streaming
+// while its parent is shown too).
 import type { ParentLink, RunRecord } from "./playground-state.js";
 import { formatProb, visibleText, visibleToken } from "./render.js";
 import { appendToTree, type TreeNode } from "./token-tree.js";
@@ -19,6 +20,8 @@ class RunItems {
   constructor(readonly run: RunRecord, private readonly container: HTMLElement, private readonly nested: boolean) {}
 
   sync(): void {
+    // A branch's own item says how far it got: it grows while the branch streams.
+    if (this.nested) this.container.querySelector(':scope > [slot="description"]')!.textContent = branchDescription(this.run);
     if (this.steps === this.run.steps.length) return;
     const from = appendToTree(this.nodes, this.run.steps.slice(this.steps));
     this.steps = this.run.steps.length;

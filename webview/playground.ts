@@ -237,7 +237,11 @@ function flushQueued(): void {
   live.steps.push(...arrived);
   queued = [];
   text.applyPruning(live, arrived, shown === live);
-  if (shown !== live) return;
+  if (shown !== live) {
+    // The shown run's tree may hold the live run (a branch streaming while its parent is shown).
+    treeView.sync(shown);
+    return;
+  }
   renderNewSteps(from);
   setStatus(`Generating... ${live.steps.length} steps`, "running");
 }
