@@ -8,6 +8,7 @@ import "@vscode-elements/elements/dist/vscode-single-select/index.js";
 import "@vscode-elements/elements/dist/vscode-option/index.js";
 import "@vscode-elements/elements/dist/vscode-collapsible/index.js";
 import { outcomeLabel, parseExperimentExtensionMessage, type ExperimentView, type ExperimentWebviewMessage } from "./experiment-protocol.js";
+import { countText } from "../src/protocol/experiment.js";
 
 interface VsCodeApi {
   postMessage(message: ExperimentWebviewMessage): void;
@@ -127,7 +128,7 @@ function selectTask(taskId: string): void {
     box.dataset.arm = unit.arm;
     const facts = unit.skipped
       ? `skipped: ${unit.error ?? "not runnable here"}`
-      : `${outcomeLabel(unit)} · exact ${unit.exact ? "yes" : "no"} · edit similarity ${unit.editSimilarity.toFixed(3)} · best-of-set ${unit.bestOfSetPass ? "pass" : "fail"} · paths ${unit.paths.passed}/${unit.paths.n} passed (${unit.paths.total ?? "∞"} in all) · ${unit.forwardPasses} forward passes · stop ${unit.stopReason}`;
+      : `${outcomeLabel(unit)} · exact ${unit.exact ? "yes" : "no"} · edit similarity ${unit.editSimilarity.toFixed(3)} · best-of-set ${unit.bestOfSetPass ? "pass" : "fail"} · paths ${unit.paths.passed}/${unit.paths.n} passed (${countText(unit.paths.total)} in all) · ${unit.forwardPasses} forward passes · stop ${unit.stopReason}`;
     box.append(el("h4", unit.arm), el("p", facts, `muted outcome-${outcomeLabel(unit)}`));
     if (!unit.skipped) box.append(el("h5", "Primary completion"), pre(unit.completion, "code completion", `${unit.arm} completion`), el("h5", "Test output"), pre(unit.output, "output", `${unit.arm} test output`));
     detail.append(box);

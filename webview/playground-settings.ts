@@ -8,11 +8,14 @@ import { byId, type ValueElement } from "./playground-dom.js";
 const NUMBER_FIELDS = ["threshold", "thresholdEnd", "maxWidth", "maxSteps", "minSteps", "temperature", "pruneMass", "pruneLookahead"] as const;
 const SELECT_FIELDS = ["mode", "policy", "schedule"] as const;
 type FieldKey = (typeof NUMBER_FIELDS)[number] | (typeof SELECT_FIELDS)[number] | "stops";
+/** The folded "More settings" number fields, as its summary names them when they differ from the engine's defaults. */
+const FOLDED_NUMBERS = { minSteps: "min steps", pruneMass: "prune below", pruneLookahead: "prune lookahead" } as const;
 
 export class SettingsForm {
   /** The settings controls, by the setting each edits (the ids webviewHtml.ts gives them). */
   readonly fields = Object.fromEntries([...SELECT_FIELDS, ...NUMBER_FIELDS, "stops"].map((k) => [k, byId<ValueElement>(k)])) as Record<FieldKey, ValueElement>;
   private readonly schedulePreview = byId("schedule-preview");
+  private readonly moreChanged = byId("more-changed");
   private readonly formatHint = byId("format-hint");
   private readonly formatRadios = [...document.querySelectorAll<HTMLElement & { checked: boolean; value: string }>("#format vscode-radio")];
   /** Whether the loaded model's GGUF has a chat template (undefined until a model loaded). */
@@ -44,15 +47,35 @@ export class SettingsForm {
     for (const k of SELECT_FIELDS) if (s[k] !== undefined) this.fields[k].value = String(s[k]);
     for (const k of NUMBER_FIELDS) if (s[k] !== undefined) this.fields[k].value = String(s[k]);
     if (s.stopStrings) this.fields.stops.value = s.stopStrings.map((x) => x.replace(/\n/g, "\\n")).join("\n");
+    this.sync();
+  }
+
+  /** Brings what depends on the controls up to date: the schedule's fields and preview, the folded settings' summary. */
+  sync(): void {
     this.syncSchedule();
+    this.syncMoreChanged();
   }
 
   private scheduleMoves(): boolean {
     return (MOVING_SCHEDULES as readonly string[]).includes(this.fields.schedule.value);
   }
 
+  /** The folded settings that differ from the engine's defaults, named in the summary: a closed fold hides no change. */
+  private syncMoreChanged(): void {
+    const f = this.fields;
+    const changed: string[] = [];
+    if (this.scheduleMoves()) changed.push(`schedule ${f.schedule.value} → ${f.thresholdEnd.value.trim() || DEFAULT_CONFIG.thresholdEnd}`);
+    for (const [k, name] of Object.entries(FOLDED_NUMBERS) as [keyof typeof FOLDED_NUMBERS, string][]) {
+      const raw = f[k].value.trim();
+      if (raw !== "" && Number(raw) !== DEFAULT_CONFIG[k]) changed.push(`${name} ${raw}`);
+    }
+    const stops = f.stops.value.split("\n").filter((l) => l.length > 0).length;
+    if (stops > 0) changed.push(`${stops} stop string${stops === 1 ? "" : "s"}`);
+    this.moreChanged.textContent = changed.length ? `(set: ${changed.join(", ")})` : "";
+  }
+
   /** End threshold only for a moving schedule, and its curve previewed with the engine's function. */
-  syncSchedule(): void {
+  private syncSchedule(): void {
     const f = this.fields;
     f.thresholdEnd.disabled = !this.scheduleMoves();
     const value = (field: ValueElement, fallback: number) => (field.value.trim() === "" || !Number.isFinite(Number(field.value)) ? fallback : Number(field.value));

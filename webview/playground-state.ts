@@ -23,16 +23,26 @@ export const runStartShape = {
   responsePrefix: z.string().optional(),
 };
 
-/**
- * Where a branch run came from: "collapse and continue" at member `member` of step `step` of the
- * run `key`. Runs without one are roots. The parent may have left the bounded history since;
- * the branch then shows as a root (see run-tree.ts).
- */
-export const parentLinkSchema = z.object({
-  key: z.string(),
-  step: z.number().int().nonnegative(),
-  member: z.number().int().nonnegative(),
+/** A runner-up forced at a step (a counterfactual): its rank in the step's distribution (from 1), token and probability. */
+export const forcedTokenSchema = z.object({
+  rank: z.number().int().positive(),
+  token: z.number().int(),
+  text: z.string(),
+  prob: z.number(),
 });
+export type ForcedToken = z.output<typeof forcedTokenSchema>;
+
+/**
+ * Where a branch run came from, at step `step` of the run `key`: "collapse and continue" onto
+ * set member `member`, or a runner-up `forced` there (a token the threshold left out). Runs
+ * without one are roots. The parent may have left the bounded history since; the branch then
+ * shows as a root (see run-tree.ts).
+ */
+const branchAt = { key: z.string(), step: z.number().int().nonnegative() };
+export const parentLinkSchema = z.union([
+  z.object({ ...branchAt, member: z.number().int().nonnegative() }),
+  z.object({ ...branchAt, forced: forcedTokenSchema }),
+]);
 export type ParentLink = z.output<typeof parentLinkSchema>;
 
 /** How the Text tab reads a run: the primary path as code with sets marked, or every set's members inline as chips. */
@@ -96,7 +106,7 @@ export function historyLabel(run: RunRecord): string {
   const steps = run.summary?.steps ?? run.steps.length + run.stepsDropped;
   const outcome = run.summary ? run.summary.stopReason : run.error ? "error" : "unfinished";
   const prompt = promptHead(run.prompt, 48);
-  const branch = run.parent ? ` · branch at step ${run.parent.step}` : "";
+  const branch = !run.parent ? "" : "forced" in run.parent ? ` · forced #${run.parent.forced.rank} at step ${run.parent.step}` : ` · branch at step ${run.parent.step}`;
   return `${time}${branch} · ${run.format === "chat" ? "chat · " : ""}${String(mode)}${knobs ? ` ${knobs}` : ""} · ${steps} steps (${outcome}) · ${prompt}${run.responsePrefix ? " (continued)" : ""}`;
 }
 
@@ -148,20 +158,38 @@ export function readState(raw: unknown): ReadState {
   return problem ? { state, problem } : { state };
 }
 
-/** The run that "collapse and continue" asks for: a longer prompt (raw), or a longer reply to the same prompt (chat). */
+/** The run that "collapse and continue" (or forcing a runner-up) asks for: a longer prompt (raw), or a longer reply to the same prompt (chat). */
 export type Continuation = { format: "raw"; prompt: string } | { format: "chat"; prompt: string; responsePrefix: string };
+
+/** Commits the primary path up to step `stepIndex` and then `text`, after the prompt (raw) or after the reply so far (chat). */
+function continueWith(run: Pick<RunRecord, "prompt" | "format" | "responsePrefix" | "steps">, stepIndex: number, text: string): Continuation {
+  const committed = run.steps.slice(0, stepIndex).map((s) => s.candidates[0].text).join("") + text;
+  return run.format === "chat"
+    ? { format: "chat", prompt: run.prompt, responsePrefix: (run.responsePrefix ?? "") + committed }
+    : { format: "raw", prompt: run.prompt + committed };
+}
 
 /**
  * "Collapse and continue" at member `member` of step `stepIndex` of `run` (a chip or a tree
- * member): commits the primary path up to that step and then that member, after the prompt
- * (raw) or after the reply so far (chat). Undefined unless that step is a parallel set with
- * that member: a single-token step is already the primary path, so there is nothing to choose.
+ * member). Undefined unless that step is a parallel set with that member: a single-token step is
+ * already the primary path, so there is nothing to choose.
  */
 export function collapseContinuation(run: Pick<RunRecord, "prompt" | "format" | "responsePrefix" | "steps">, stepIndex: number, member: number): Continuation | undefined {
   const chosen = run.steps[stepIndex];
   if (!chosen || chosen.candidates.length < 2 || !chosen.candidates[member]) return undefined;
-  const committed = run.steps.slice(0, stepIndex).map((s) => s.candidates[0].text).join("") + chosen.candidates[member].text;
-  return run.format === "chat"
-    ? { format: "chat", prompt: run.prompt, responsePrefix: (run.responsePrefix ?? "") + committed }
-    : { format: "raw", prompt: run.prompt + committed };
+  return continueWith(run, stepIndex, chosen.candidates[member].text);
+}
+
+/**
+ * Forcing runner-up `token` at step `stepIndex` of `run` (the hover's ranked list): the same
+ * continuation as a collapse, with a token the threshold left out of the set. Undefined unless
+ * the step ranks that token and it is no member, and it has text to continue from (a special
+ * token has none: the continuation is text).
+ */
+export function forcedContinuation(run: Pick<RunRecord, "prompt" | "format" | "responsePrefix" | "steps">, stepIndex: number, token: number): { continuation: Continuation; forced: ForcedToken } | undefined {
+  const step = run.steps[stepIndex];
+  const rank = step ? step.top.findIndex((t) => t.token === token) : -1;
+  const t = step?.top[rank];
+  if (!t || step.candidates.some((c) => c.token === token) || t.special !== undefined || t.text === "") return undefined;
+  return { continuation: continueWith(run, stepIndex, t.text), forced: { rank: rank + 1, token, text: t.text, prob: t.prob } };
 }

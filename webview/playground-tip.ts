@@ -1,6 +1,8 @@
 // The playground's hover / focus details of a token: its numbers, the step's distribution as one
 // ranked list with the threshold between members and runner-ups, and, when the run captured
 // attention, what it attended to (masses in the tip, the heaviest generated keys outlined).
+// Each runner-up is a button that forces it at that step and continues (a counterfactual), so
+// the tip stays open while the pointer crosses to it, and R moves keyboard focus into it.
 import type { DisplayToken } from "../src/protocol/token-display.js";
 import type { StepEventMessage } from "./protocol.js";
 import { formatProb, visibleToken } from "./render.js";
@@ -12,14 +14,85 @@ export type MemberLookup = (target: EventTarget | null) => { step: StepEventMess
 const ATTENTION_BUCKETS = [0.02, 0.05, 0.15, 0.4];
 /** An exact 0 (isolated siblings) is said as such, never as a small number. */
 const massText = (x: number) => (x === 0 ? "0 (exact)" : x.toFixed(4));
+/** How long the tip outlives the pointer leaving its token: time to reach a runner-up in it. */
+const HIDE_DELAY_MS = 300;
+
+/** Forces runner-up `token` at the step of the token `anchor` shows, and continues from there. */
+export type ForceRunnerUp = (anchor: HTMLElement, token: number) => void;
 
 export class MemberTip {
-  constructor(private readonly tip: HTMLElement, private readonly output: HTMLElement, private readonly lookup: MemberLookup) {}
+  /** The token the tip describes. */
+  private anchor: HTMLElement | undefined;
+  private hideTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly tip: HTMLElement, private readonly output: HTMLElement, private readonly lookup: MemberLookup, private readonly force: ForceRunnerUp) {
+    tip.addEventListener("mouseenter", () => this.cancelHide());
+    tip.addEventListener("mouseleave", () => this.hideSoon());
+    tip.addEventListener("focusout", (e) => {
+      if (!this.holds(e.relatedTarget)) this.hide();
+    });
+    tip.addEventListener("click", (e) => {
+      const button = (e.target as HTMLElement | null)?.closest?.<HTMLElement>("button.force");
+      if (!button || !this.anchor) return;
+      const anchor = this.anchor;
+      this.hide();
+      this.force(anchor, Number(button.dataset.token));
+    });
+    tip.addEventListener("keydown", (e) => {
+      const buttons = [...tip.querySelectorAll<HTMLElement>("button.force")];
+      const at = buttons.indexOf(document.activeElement as HTMLElement);
+      if (e.key === "Escape") {
+        e.preventDefault();
+        // Back to the token, and closed (focusing it would show the tip again).
+        this.anchor?.focus();
+        this.hide();
+      } else if ((e.key === "ArrowDown" || e.key === "ArrowUp") && at >= 0) {
+        e.preventDefault();
+        buttons[(at + (e.key === "ArrowDown" ? 1 : buttons.length - 1)) % buttons.length].focus();
+      }
+    });
+  }
+
+  /** Shows the tip for the tokens of `view` under the pointer or with focus; R on a focused one moves focus to its first runner-up. */
+  attach(view: HTMLElement): void {
+    view.addEventListener("mouseover", (e) => this.show(e.target));
+    view.addEventListener("mouseleave", () => this.hideSoon());
+    view.addEventListener("focusin", (e) => this.show(e.target));
+    view.addEventListener("focusout", (e) => {
+      if (!this.holds(e.relatedTarget)) this.hide();
+    });
+    view.addEventListener("keydown", (e) => {
+      if ((e.key === "r" || e.key === "R") && !e.ctrlKey && !e.metaKey && !e.altKey && !this.tip.hidden) {
+        const first = this.tip.querySelector<HTMLElement>("button.force");
+        if (first) {
+          e.preventDefault();
+          first.focus();
+        }
+      }
+    });
+  }
+
+  /** Whether `target` (where focus went) is inside the tip. */
+  private holds(target: EventTarget | null): boolean {
+    return target instanceof Node && this.tip.contains(target);
+  }
+
+  private hideSoon(): void {
+    this.cancelHide();
+    this.hideTimer = setTimeout(() => this.hide(), HIDE_DELAY_MS);
+  }
+
+  private cancelHide(): void {
+    clearTimeout(this.hideTimer);
+    this.hideTimer = undefined;
+  }
 
   show(target: EventTarget | null): void {
     const hit = this.lookup(target);
     if (!hit) return;
+    this.cancelHide();
     const { step, member, el } = hit;
+    this.anchor = el;
     const c = step.candidates[member];
     const title = document.createElement("div");
     title.className = "tip-title";
@@ -42,6 +115,8 @@ export class MemberTip {
   }
 
   hide(): void {
+    this.cancelHide();
+    this.anchor = undefined;
     this.tip.hidden = true;
     this.clearAttention();
   }
@@ -109,10 +184,29 @@ function rankedList(step: StepEventMessage, hovered: number): HTMLElement {
     bar.className = "bar";
     bar.dataset.width = String(Math.round((10 * e.prob) / top)); // CSS draws 0-10 tenths (no inline styles under the CSP)
     const rank = e.rank !== undefined ? e.rank + 1 : ranks.get(e.token);
-    li.append(`#${rank ?? "?"} `, bar, ` ${visibleToken(e)} ${formatProb(e.prob)}  id ${e.token}`);
+    const content = [`#${rank ?? "?"} `, bar, ` ${visibleToken(e)} ${formatProb(e.prob)}  id ${e.token}`];
+    // A runner-up with text can be forced here (see forcedContinuation); a special token has no text to continue from.
+    if (!e.member && e.special === undefined && e.text !== "") {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "force";
+      button.dataset.token = String(e.token);
+      button.title = `Force runner-up #${rank ?? "?"} ${visibleToken(e)} (p ${formatProb(e.prob)}) at step ${step.index} and continue: a counterfactual branch`;
+      button.setAttribute("aria-label", button.title);
+      button.append(...content);
+      li.append(button);
+    } else {
+      li.append(...content);
+    }
     list.append(li);
   }
   if (!lineShown) list.append(line);
+  if (list.querySelector("button.force")) {
+    const hint = document.createElement("li");
+    hint.className = "force-hint";
+    hint.textContent = "click a runner-up (or R, then Enter) to force it here and continue";
+    list.append(hint);
+  }
   return list;
 }
 

@@ -1,12 +1,13 @@
 // The playground's Tree view: the shown run's tree of runs (loom-style). A run is its primary
-// path, each set forking into its members; a branch ("collapse and continue") hangs under the
-// member it chose, and its own path goes on inside it. Built only while its tab is open, and
-// extended as steps arrive.
-import type { RunRecord } from "./playground-state.js";
+// path, each set forking into its members; a branch hangs under the member it chose ("collapse
+// and continue"), or under the step where it forced a runner-up, and its own path goes on
+// inside it. Built only while its tab is open, and extended as steps arrive (a branch streaming
+// while its parent is shown too).
+import type { ParentLink, RunRecord } from "./playground-state.js";
 import { formatProb, visibleText, visibleToken } from "./render.js";
 import { appendToTree, type TreeNode } from "./token-tree.js";
 import { memberLabel } from "./playground-text.js";
-import { branchesOf, rootOf } from "./run-tree.js";
+import { branchesOf, choiceText, rootOf } from "./run-tree.js";
 
 /** One run's items in the tree: directly in the tree (the root) or inside its branch item. */
 class RunItems {
@@ -19,6 +20,8 @@ class RunItems {
   constructor(readonly run: RunRecord, private readonly container: HTMLElement, private readonly nested: boolean) {}
 
   sync(): void {
+    // A branch's own item says how far it got: it grows while the branch streams.
+    if (this.nested) this.container.querySelector(':scope > [slot="description"]')!.textContent = branchDescription(this.run);
     if (this.steps === this.run.steps.length) return;
     const from = appendToTree(this.nodes, this.run.steps.slice(this.steps));
     this.steps = this.run.steps.length;
@@ -33,10 +36,12 @@ class RunItems {
     this.container.append(added);
   }
 
-  /** The item of member `member` of step `step` (a set's items never change once drawn). */
-  memberItem(step: number, member: number): HTMLElement | undefined {
-    const i = this.nodes.findIndex((n) => n.kind === "set" && n.step === step);
-    return i < 0 ? undefined : this.items[i].querySelector<HTMLElement>(`:scope > vscode-tree-item[data-member="${member}"]`) ?? undefined;
+  /** Where a branch of this run hangs: under the member it chose, or under the item of the step where it forced a runner-up. */
+  branchPlace(link: ParentLink): HTMLElement | undefined {
+    const i = this.nodes.findIndex((n) => (n.kind === "set" ? n.step === link.step : n.firstStep <= link.step && link.step <= n.lastStep));
+    const item = this.items[i];
+    if (!item || "forced" in link) return item;
+    return item.querySelector<HTMLElement>(`:scope > vscode-tree-item[data-member="${link.member}"]`) ?? undefined;
   }
 }
 
@@ -68,15 +73,15 @@ export class TreeView {
     }
   }
 
-  /** Draws `run`, then each of its branches under the member it chose (or at the run's end, if that step was not kept). */
+  /** Draws `run`, then each of its branches where it chose (or at the run's end, if that step was not kept). */
   private draw(history: readonly RunRecord[], run: RunRecord, container: HTMLElement, nested: boolean, shownKey: string): void {
     const items = new RunItems(run, container, nested);
     this.runs.push(items);
     items.sync();
     for (const branch of branchesOf(history, run.key)) {
       const link = branch.parent!;
-      const item = branchItem(branch, run.steps[link.step]?.candidates[link.member]);
-      const under = items.memberItem(link.step, link.member) ?? container;
+      const item = branchItem(branch, choiceText(history, link));
+      const under = items.branchPlace(link) ?? container;
       if (under !== this.tree) item.slot = "children";
       under.append(item);
       if (branch.key === shownKey) openTo(item);
@@ -112,11 +117,16 @@ function treeItem(label: string, description: string, runKey: string): HTMLEleme
   return item;
 }
 
-function branchItem(branch: RunRecord, chosen: RunRecord["steps"][number]["candidates"][number] | undefined): HTMLElement {
-  const link = branch.parent!;
+function branchDescription(branch: RunRecord): string {
   const steps = branch.summary?.steps ?? branch.steps.length + branch.stepsDropped;
-  const item = treeItem(`↳ branch: ${chosen ? visibleToken(chosen) : `member ${link.member + 1}`}`, `from step ${link.step} · ${steps} steps · choose to show this run`, branch.key);
+  return `from step ${branch.parent!.step} · ${steps} steps · choose to show this run`;
+}
+
+/** A branch's item, named by its choice: a forced runner-up reads as one (and is marked for CSS), not as a collapse. */
+function branchItem(branch: RunRecord, choice: string): HTMLElement {
+  const item = treeItem(`↳ branch: ${choice}`, branchDescription(branch), branch.key);
   item.classList.add("branch");
+  item.classList.toggle("forced", "forced" in branch.parent!);
   item.dataset.branch = branch.key;
   return item;
 }

@@ -17,7 +17,7 @@ import "@vscode-elements/elements/dist/vscode-tree/index.js";
 import "@vscode-elements/elements/dist/vscode-tree-item/index.js";
 import "@vscode-elements/elements/dist/vscode-checkbox/index.js";
 import { PLAYGROUND_VIEWS, parseExtensionMessage, type GenerationSettings, type StepEventMessage, type WebviewMessage } from "./protocol.js";
-import { DEFAULT_READING_MODE, MAX_HISTORY_RUNS, READING_MODES, collapseContinuation, historyLabel, readState, runKey, stateToStore, type Continuation, type PlaygroundState, type RunRecord } from "./playground-state.js";
+import { DEFAULT_READING_MODE, MAX_HISTORY_RUNS, READING_MODES, collapseContinuation, forcedContinuation, historyLabel, readState, runKey, stateToStore, type Continuation, type ParentLink, type PlaygroundState, type RunRecord } from "./playground-state.js";
 import { branchParent, type PendingBranch } from "./run-tree.js";
 import { Breadcrumbs } from "./playground-crumbs.js";
 import { byId, type ValueElement } from "./playground-dom.js";
@@ -72,7 +72,7 @@ const crumbs = new Breadcrumbs(byId("breadcrumbs"), (key) => {
   const run = history.find((r) => r.key === key);
   if (run) show(run);
 });
-const tip = new MemberTip(byId("tip"), output, memberOf);
+const tip = new MemberTip(byId("tip"), output, memberOf, forceRunnerUp);
 
 function setStatus(message: string, state: string): void {
   status.textContent = message;
@@ -237,7 +237,11 @@ function flushQueued(): void {
   live.steps.push(...arrived);
   queued = [];
   text.applyPruning(live, arrived, shown === live);
-  if (shown !== live) return;
+  if (shown !== live) {
+    // The shown run's tree may hold the live run (a branch streaming while its parent is shown).
+    treeView.sync(shown);
+    return;
+  }
   renderNewSteps(from);
   setStatus(`Generating... ${live.steps.length} steps`, "running");
 }
@@ -268,23 +272,26 @@ function memberOf(target: EventTarget | null): { run: RunRecord; step: StepEvent
   return { run, step, member, el };
 }
 
-for (const view of [output, tree]) {
-  view.addEventListener("mouseover", (e) => tip.show(e.target));
-  view.addEventListener("mouseleave", () => tip.hide());
-  view.addEventListener("focusin", (e) => tip.show(e.target));
-  view.addEventListener("focusout", () => tip.hide());
-}
+tip.attach(output);
+tip.attach(tree);
 
-// "Collapse and continue" from a chip or a tree member: a new run that commits the primary path
-// up to this step and then the chosen member (see collapseContinuation), a branch of that run.
-// The prompt box keeps what the user wrote: the branch's prompt is in its run record.
+// A branch: a new run that commits the primary path up to a step and then a chosen token, linked
+// to the run it came from. "Collapse and continue" chooses a set member (a chip or a tree member;
+// see collapseContinuation); the hover forces a runner-up (see forcedContinuation). The prompt
+// box keeps what the user wrote: the branch's prompt is in its run record.
 /** The branch asked for, until the extension starts it. */
 let pendingBranch: PendingBranch | undefined;
+function startBranch(continuation: Continuation | undefined, parent: ParentLink): void {
+  if (continuation && !running && requestRun(continuation)) pendingBranch = { parent, continuation };
+}
 function collapseAndContinue(target: EventTarget | null): void {
   const hit = memberOf(target);
-  if (!hit || running) return;
-  const next = collapseContinuation(hit.run, hit.step.index, hit.member);
-  if (next && requestRun(next)) pendingBranch = { parent: { key: hit.run.key, step: hit.step.index, member: hit.member }, continuation: next };
+  if (hit) startBranch(collapseContinuation(hit.run, hit.step.index, hit.member), { key: hit.run.key, step: hit.step.index, member: hit.member });
+}
+function forceRunnerUp(anchor: HTMLElement, token: number): void {
+  const hit = memberOf(anchor);
+  const forced = hit && forcedContinuation(hit.run, hit.step.index, token);
+  if (hit && forced) startBranch(forced.continuation, { key: hit.run.key, step: hit.step.index, forced: forced.forced });
 }
 // Only a chip: a mark in the code reading is the primary path already (its members are chosen as chips or in the tree).
 const onChip = (e: Event) => (e.target as HTMLElement | null)?.closest?.(".chip") != null;
@@ -352,9 +359,9 @@ byId("format").addEventListener("change", () => {
   saveState();
 });
 for (const el of [prompt, ...Object.values(form.fields)]) {
-  el.addEventListener("input", () => { form.syncSchedule(); saveState(); });
+  el.addEventListener("input", () => { form.sync(); saveState(); });
   el.addEventListener("change", () => {
-    form.syncSchedule();
+    form.sync();
     saveState();
   });
 }
@@ -487,7 +494,7 @@ window.addEventListener("message", (event: MessageEvent<unknown>) => {
 // Say "ready" only after the elements are defined, so the extension never posts into a page
 // that cannot render yet.
 void Promise.all(USED_ELEMENTS.map((name) => customElements.whenDefined(name))).then(() => {
-  form.syncSchedule();
+  form.sync();
   form.syncFormatHint();
   const theme = [...document.body.classList].find((c) => c.startsWith("vscode-")) ?? "unknown";
   vscode.postMessage({ type: "ready", elements: USED_ELEMENTS.filter((n) => customElements.get(n)), theme });

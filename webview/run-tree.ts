@@ -2,7 +2,7 @@
 // at a member of another run, and hangs under that member. Pure, so it is unit-tested without a page.
 import type { Continuation, ParentLink, RunRecord } from "./playground-state.js";
 import { promptHead } from "./playground-state.js";
-import { visibleToken } from "./render.js";
+import { formatProb, visibleToken } from "./render.js";
 
 /** Characters of the root run's prompt in its breadcrumb. */
 const CRUMB_PROMPT_CHARS = 32;
@@ -32,10 +32,20 @@ export function branchesOf(history: readonly RunRecord[], key: string): RunRecor
   return history.filter((r) => r.parent?.key === key && r.key !== key);
 }
 
-/** What a branch chose, in words: the member and the step of its parent (the member's text if the parent still has it). */
+/**
+ * What a branch chose, in words, after the step of its parent: the member (its text if the
+ * parent still has it), or the runner-up it forced, by rank and probability, so a
+ * counterfactual never reads as a collapse.
+ */
 export function branchChoice(history: readonly RunRecord[], link: ParentLink): string {
+  return `step ${link.step}: ${choiceText(history, link)}`;
+}
+
+/** The choice alone, as a branch's item in the Tree names it. */
+export function choiceText(history: readonly RunRecord[], link: ParentLink): string {
+  if ("forced" in link) return `forced runner-up #${link.forced.rank} ${visibleToken(link.forced)} (p ${formatProb(link.forced.prob)})`;
   const chosen = history.find((r) => r.key === link.key)?.steps[link.step]?.candidates[link.member];
-  return `step ${link.step}: ${chosen ? visibleToken(chosen) : `member ${link.member + 1}`}`;
+  return chosen ? visibleToken(chosen) : `member ${link.member + 1}`;
 }
 
 export interface Crumb {

@@ -82,22 +82,28 @@ export function playgroundHtml(r: PageResources): string {
       <vscode-radio name="format" value="chat">Chat</vscode-radio>
     </vscode-radio-group>
   </div>
-  <vscode-textarea id="prompt" rows="6" resize="vertical" placeholder="Write a prompt..."></vscode-textarea>
+  <vscode-textarea id="prompt" rows="4" resize="vertical" placeholder="Write a prompt..."></vscode-textarea>
   <p id="format-hint" class="muted" hidden></p>
+  <!-- The settings a run is tuned by stay in one row; the rest fold away (the summary names those changed), so the output shows without scrolling. -->
   <section id="controls" aria-label="Generation settings">
     ${select("mode", "Mode", TEMPO_MODES)}
     ${select("policy", "Policy", NEXT_STEP_POLICIES)}
     ${numberField("threshold", "Threshold")}
-    ${select("schedule", "Schedule", THRESHOLD_SCHEDULES)}
-    ${numberField("thresholdEnd", "End threshold")}
     ${numberField("maxWidth", "Max width")}
     ${numberField("maxSteps", "Max steps")}
-    ${numberField("minSteps", "Min steps")}
-    <p id="schedule-preview" class="muted field wide" hidden></p>
     ${numberField("temperature", "Temperature")}
-    ${numberField("pruneMass", "Prune below attention (0: off)")}
-    ${numberField("pruneLookahead", "Prune lookahead")}
-    <div class="field wide"><vscode-label for="stops">Stop strings (one per line, \\n for a newline)</vscode-label><vscode-textarea id="stops" rows="2" resize="vertical"></vscode-textarea></div>
+    <details id="more-settings" class="wide">
+      <summary>More settings <span id="more-changed" class="muted"></span></summary>
+      <div class="controls-grid">
+        ${select("schedule", "Schedule", THRESHOLD_SCHEDULES)}
+        ${numberField("thresholdEnd", "End threshold")}
+        ${numberField("minSteps", "Min steps")}
+        ${numberField("pruneMass", "Prune below attention (0: off)")}
+        ${numberField("pruneLookahead", "Prune lookahead")}
+        <p id="schedule-preview" class="muted field wide" hidden></p>
+        <div class="field wide"><vscode-label for="stops">Stop strings (one per line, \\n for a newline)</vscode-label><vscode-textarea id="stops" rows="2" resize="vertical"></vscode-textarea></div>
+      </div>
+    </details>
   </section>
   <div class="actions">
     <vscode-button id="run">Run</vscode-button>
@@ -124,20 +130,20 @@ export function playgroundHtml(r: PageResources): string {
         The primary path (each set's first member) as the model would write it, whitespace kept;
         <span class="tok mark">name</span> a parallel set at this position (dotted underline), <span class="tok mark blank"> </span> one whose first member is whitespace;
         <code>&lt;s&gt; #1</code> a special token by name and id.
-        Hover or focus a mark for its members, ranked, with probabilities and runner-ups; choose another member under Sets inline or in the Tree.
+        Hover or focus a mark for its members, ranked, with probabilities and runner-ups (click one, or R then Enter, to force it and continue); choose another member under Sets inline or in the Tree.
       </p>
       <p id="legend-sets" class="muted legend" data-reading="sets" aria-label="What the marks in the text mean" hidden>
         <span class="set" aria-hidden="true"><span class="chip" data-pbin="0">a</span><span class="chip" data-pbin="4">b</span></span> a parallel set (dashed box): its members at one position, the first on the primary path;
         member probability <span class="chip" data-pbin="0">&lt;0.1</span><span class="chip" data-pbin="1">0.1</span><span class="chip" data-pbin="2">0.2</span><span class="chip" data-pbin="3">0.35</span><span class="chip" data-pbin="4">≥0.6</span>;
         <code>·</code> a space at a member's edge, <code>↵</code> newline, <code>⇥</code> tab, <code>&lt;s&gt; #1</code> a special token by name and id;
-        <span class="chip pruned">x</span> pruned; hover a token for its ranks and runner-ups (and, with the overlay, what it attended to).
+        <span class="chip pruned">x</span> pruned; hover a token for its ranks and runner-ups (click a runner-up to force it and continue; with the overlay, what it attended to).
       </p>
       </div>
       <div id="output" aria-label="Generated text: parallel sets are buttons; Enter on one collapses the set to it and continues"></div>
     </vscode-tab-panel>
     <vscode-tab-header slot="header">Tree</vscode-tab-header>
     <vscode-tab-panel>
-      <p class="muted">The runs as a tree: each run's primary path, each parallel set forking into its members (the first one continues the path). Clicking a member (or Enter on it) collapses the set to it and continues: the new run is a branch (↳) under that member. Choosing an item of another run shows that run. Arrow keys move, Right/Left open and close an item.</p>
+      <p class="muted">The runs as a tree: each run's primary path, each parallel set forking into its members (the first one continues the path). Clicking a member (or Enter on it) collapses the set to it and continues: the new run is a branch (↳) under that member. A runner-up forced from the hover is a branch too, in italics, under its step. Choosing an item of another run shows that run. Arrow keys move, Right/Left open and close an item.</p>
       <vscode-tree id="tree" aria-label="Token tree of the run: Enter on a set member collapses the set to it and continues"></vscode-tree>
     </vscode-tab-panel>
     <vscode-tab-header slot="header">Steps</vscode-tab-header>

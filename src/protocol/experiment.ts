@@ -95,6 +95,18 @@ export function progressText(p: Pick<ExperimentProgress, "done" | "total">, elap
   return `${head} · ETA ${eta}`;
 }
 
+/**
+ * A count that can be astronomically large (paths through a run's sets multiply): exact below a
+ * million, else three significant digits as "9.81 × 10^23" (never JavaScript's "9.8e+23" form);
+ * null (no finite count) is "∞".
+ */
+export function countText(n: number | null): string {
+  if (n === null) return "∞";
+  if (Math.abs(n) < 1e6) return String(n);
+  const [mantissa, exponent] = n.toExponential(2).split("e");
+  return `${mantissa} × 10^${Number(exponent)}`;
+}
+
 /** The limit box's text: empty = every task; otherwise a positive whole number. */
 export function parseLimit(text: string): { limit?: number; error?: string } {
   const t = text.trim();

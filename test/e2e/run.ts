@@ -3,8 +3,8 @@
 // Generate…" -> type a prompt -> the playground (two frames down) streams parallel sets as chips
 // from the engine host on the demo model -> hovering a chip shows its probabilities -> the
 // text reads as code with its own legend -> the token tree answers the keyboard, and a member
-// collapses and continues from it as a branch under it, with breadcrumbs -> the
-// comparison view fills -> the window reloads and the playground (last run, history) and the
+// collapses and continues from it as a branch under it, with breadcrumbs -> a runner-up in the
+// hover forces a counterfactual branch under its step -> the comparison view fills -> the window reloads and the playground (last run, history) and the
 // comparison come back.
 // Saves screenshots to test-output/e2e/; on failure also the logs and a failure screenshot.
 //   --vsix <file>         use this package instead of running `npm run package` first
@@ -100,6 +100,22 @@ async function answerDialog(page: Page, button: string): Promise<string> {
 }
 
 /**
+ * What a branch at the shown run's first set must start from: the prompt as the model saw it and
+ * the single tokens before that set, as the model wrote them (a special token's name is no
+ * model text); and how many runs the history lists.
+ */
+function beforeFirstSet(frame: Frame): Promise<{ committed: string; runs: number }> {
+  return frame.evaluate(() => {
+    let committed = document.querySelector("#output .prompt-text")?.textContent ?? "";
+    for (const el of document.querySelectorAll("#output > .tok, #output > .set")) {
+      if (el.classList.contains("set")) break;
+      if (!(el as HTMLElement).hasAttribute("data-special")) committed += el.textContent ?? "";
+    }
+    return { committed, runs: document.querySelectorAll("#history .history-item").length };
+  });
+}
+
+/**
  * Collapses a parallel set in the Tree tab onto its member 1 by `act`, and checks the run that
  * follows: a branch whose prompt is its parent's, the primary path before that set (the text
  * view's single tokens, as the model wrote them), then that member; drawn in the tree under
@@ -108,14 +124,7 @@ async function answerDialog(page: Page, button: string): Promise<string> {
  */
 async function collapseFromTree(frame: Frame, set: Locator, depth: number, act: (member: Locator) => Promise<void>): Promise<void> {
   const typed = await frame.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
-  const before = await frame.evaluate(() => {
-    let committed = document.querySelector("#output .prompt-text")?.textContent ?? "";
-    for (const el of document.querySelectorAll("#output > .tok, #output > .set")) {
-      if (el.classList.contains("set")) break;
-      if (!(el as HTMLElement).hasAttribute("data-special")) committed += el.textContent ?? "";
-    }
-    return { committed, runs: document.querySelectorAll("#history .history-item").length };
-  });
+  const before = await beforeFirstSet(frame);
   const member = set.locator(':scope > vscode-tree-item[data-member="1"]');
   const label = (await member.locator(":scope > span.tree-token").textContent()) ?? "";
   const where = await member.evaluate((el) => ({ run: (el as HTMLElement).dataset.run, step: (el as HTMLElement).dataset.step }));
@@ -258,6 +267,9 @@ async function main(): Promise<number> {
         if (!output.startsWith(PROMPT)) throw new Error(`output does not start with the prompt: ${JSON.stringify(output.slice(0, 80))}`);
         const prompt = await view.locator("vscode-textarea#prompt").evaluate((el) => (el as HTMLElement & { value: string }).value);
         if (prompt !== PROMPT) throw new Error(`the prompt field says ${JSON.stringify(prompt)}`);
+        // The settings leave room: the output starts in the upper three quarters of the page, no scrolling.
+        const fold = await view.locator("#output").evaluate((el) => ({ top: el.getBoundingClientRect().top, height: window.innerHeight }));
+        if (fold.top > 0.75 * fold.height) throw new Error(`the output starts at ${Math.round(fold.top)} of ${fold.height} px: the form above it is too tall`);
         // The status bar shows model, backend and speed.
         await page.locator(".statusbar-item", { hasText: /tempo-demo-code · CPU · [\d.]+ steps\/s/ }).waitFor({ timeout: 10_000 });
       },
@@ -370,6 +382,56 @@ async function main(): Promise<number> {
       },
     },
     {
+      name: "a runner-up in the hover (a button: R reaches it) forces that token at its step and continues: a counterfactual branch under that step",
+      fn: async () => {
+        if (!page) throw new Error("no page");
+        const frame = await webviewFrameWith(page, "#output .chip");
+        const chip = frame.locator("#output .set").first().locator(".chip").first();
+        const before = await beforeFirstSet(frame);
+        const step = await chip.getAttribute("data-step");
+        // Keyboard: R from the focused token moves into the runner-ups, Escape goes back.
+        await chip.focus();
+        await page.keyboard.press("r");
+        const inTip = await frame.evaluate(() => document.activeElement?.matches("#tip button.force") ?? false);
+        if (!inTip) throw new Error("R on a focused token did not move focus to its first runner-up");
+        await page.keyboard.press("Escape");
+        if (!(await chip.evaluate((el) => el === document.activeElement))) throw new Error("Escape in the hover did not return focus to the token");
+        // Mouse: hover the token, cross to the tip, click its first runner-up.
+        await page.mouse.move(0, 0);
+        await chip.hover();
+        const force = frame.locator("#tip:not([hidden]) button.force").first();
+        await force.waitFor({ timeout: 10_000 });
+        const title = (await force.getAttribute("title")) ?? "";
+        const m = /^Force runner-up #(\d+) (.+) \(p (\S+)\) at step (\d+) and continue/.exec(title);
+        if (!m || m[4] !== step) throw new Error(`runner-up button titled ${JSON.stringify(title)} on a token of step ${step}`);
+        const [, rank, token, prob] = m;
+        await force.click();
+        await frame.locator("#history .history-item").nth(before.runs).waitFor({ state: "attached", timeout: 30_000 });
+        await frame.locator('#status[data-state="done"]').waitFor({ timeout: 60_000 });
+        // The branch ran its parent's prompt, the primary path before that step, then the forced token.
+        const prompt = (await frame.locator("#output .prompt-text").textContent()) ?? "";
+        if (!prompt.startsWith(before.committed) || visibleText(prompt.slice(before.committed.length)) !== token) {
+          throw new Error(`forcing ${JSON.stringify(token)} ran the prompt ${JSON.stringify(prompt)}; expected ${JSON.stringify(before.committed)} and that token`);
+        }
+        const label = `forced runner-up #${rank} ${token} (p ${prob})`;
+        const crumbs = await frame.locator("#breadcrumbs:not([hidden]) li").allTextContents();
+        if (crumbs.length !== 2 || !crumbs[0].startsWith("root: ") || crumbs[1] !== `step ${step}: ${label}`) throw new Error(`breadcrumbs ${JSON.stringify(crumbs)}; expected the root, then step ${step}: ${label}`);
+        const newest = (await frame.locator("#history .history-item").first().textContent()) ?? "";
+        if (!newest.includes(`forced #${rank} at step ${step}`)) throw new Error(`the history names the branch ${JSON.stringify(newest)}`);
+        // In the tree: under the parent's set of that step (beside its members), marked as forced, on screen.
+        await frame.locator("vscode-tab-header", { hasText: "Tree" }).click();
+        const branch = frame.locator(`#tree vscode-tree-item:has(> vscode-tree-item[data-step="${step}"][data-member="0"]) > vscode-tree-item.branch.forced.current`);
+        await branch.waitFor({ state: "attached", timeout: 10_000 });
+        const item = (await branch.locator(":scope > span.tree-token").textContent()) ?? "";
+        if (item !== `↳ branch: ${label}`) throw new Error(`the forced branch's tree item says ${JSON.stringify(item)}`);
+        await page.screenshot({ path: join(OUT, "tree-forced.png") });
+        // Back to the root run, for the steps after this one.
+        await frame.locator("#breadcrumbs .crumb").first().click();
+        await frame.locator("#breadcrumbs[hidden]").waitFor({ state: "attached", timeout: 10_000 });
+        await frame.locator("vscode-tab-header", { hasText: "Text" }).click();
+      },
+    },
+    {
       name: "Chat runs the prompt as a user turn in the generic chat format (no template in the demo model), and a chip continues the reply",
       fn: async () => {
         if (!page) throw new Error("no page");
@@ -462,7 +524,7 @@ async function main(): Promise<number> {
         const status = (await view.locator("#status").textContent()) ?? "";
         if (!/^Done \(/.test(status)) throw new Error(`restored status ${JSON.stringify(status)}`);
         const history = await view.locator("#history .history-item").allTextContents();
-        if (history.length !== 5 || !history.every((h) => h.includes("def fibonacci"))) throw new Error(`restored history ${JSON.stringify(history)}`);
+        if (history.length !== 6 || !history.every((h) => h.includes("def fibonacci"))) throw new Error(`restored history ${JSON.stringify(history)}`);
         // The chat continuation is a branch of the chat run: its parent link came back too.
         const crumbs = await view.locator("#breadcrumbs:not([hidden]) li").count();
         if (crumbs !== 2) throw new Error(`the restored branch shows ${crumbs} breadcrumbs, not 2`);

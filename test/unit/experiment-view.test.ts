@@ -2,7 +2,7 @@
 // validation, the view built from a run, and the page's message checks.
 import assert from "node:assert/strict";
 import { parseHostEvent, parseHostRequest } from "../../src/protocol/engine.js";
-import { experimentSpecSchema, experimentViewSchema, parseLimit, progressText } from "../../src/protocol/experiment.js";
+import { countText, experimentSpecSchema, experimentViewSchema, parseLimit, progressText } from "../../src/protocol/experiment.js";
 import type { EvalRun, ItemResult } from "../../src/engine/eval/runner.js";
 import { summarizeEval } from "../../src/engine/eval/summary.js";
 import { parseTasks } from "../../src/engine/eval/tasks.js";
@@ -80,6 +80,14 @@ describe("completion experiment protocol", () => {
     assert.equal(progressText({ done: 2, total: 10 }, 10_000), "2/10 task×arm · ETA 40 s");
     assert.equal(progressText({ done: 1, total: 10 }, 60_000), "1/10 task×arm · ETA 9 min");
     assert.equal(progressText({ done: 10, total: 10 }, 60_000), "10/10 task×arm");
+  });
+
+  it("path counts read as a power of ten when huge, exactly when small, and ∞ when unbounded", () => {
+    assert.equal(countText(9.814425580665536e23), "9.81 × 10^23");
+    assert.equal(countText(1e6), "1.00 × 10^6");
+    assert.equal(countText(999_999), "999999");
+    assert.equal(countText(12), "12");
+    assert.equal(countText(null), "∞");
   });
 });
 

@@ -9,6 +9,7 @@ import {
   DEFAULT_READING_MODE,
   boundHistory,
   collapseContinuation,
+  forcedContinuation,
   historyLabel,
   readState,
   runKey,
@@ -88,6 +89,28 @@ describe("collapse and continue (a chip or a tree member)", () => {
   });
 });
 
+describe("forcing a runner-up (the hover's ranked list): a counterfactual", () => {
+  // Step 1's distribution: its members " f", " g" (ranks 1, 2), then runner-ups " h" (3), a special token (4), " k" (5).
+  const top = [{ token: 100, text: " f", prob: 0.5 }, { token: 101, text: " g", prob: 0.25 }, { token: 7, text: " h", prob: 0.04 }, { token: 2, text: "", special: "</s>", prob: 0.03 }, { token: 9, text: " k", prob: 0.02 }];
+  const steps = [step(0, ["def"]), { ...step(1, [" f", " g"]), top }, { ...step(2, ["(n"]), top: [{ token: 100, text: "(n", prob: 0.9 }, { token: 8, text: "()", prob: 0.05 }] }];
+  const raw = { prompt: "# fib\n", format: "raw" as const, steps };
+
+  it("continues like a collapse, with the runner-up in the member's place, and says its rank and probability", () => {
+    assert.deepEqual(forcedContinuation(raw, 1, 9), { continuation: { format: "raw", prompt: "# fib\ndef k" }, forced: { rank: 5, token: 9, text: " k", prob: 0.02 } });
+    assert.deepEqual(forcedContinuation(raw, 1, 7)?.forced.rank, 3, "ranked in the whole distribution, members included");
+    // A single-token step has runner-ups too.
+    assert.deepEqual(forcedContinuation(raw, 2, 8)?.continuation, { format: "raw", prompt: "# fib\ndef f()" });
+    assert.deepEqual(forcedContinuation({ ...raw, format: "chat", responsePrefix: "Sure: " }, 1, 7)?.continuation, { format: "chat", prompt: "# fib\n", responsePrefix: "Sure: def h" });
+  });
+
+  it("refuses a member (that is a collapse), a special token (no text to continue from), and a token or step the run does not rank", () => {
+    assert.equal(forcedContinuation(raw, 1, 101), undefined);
+    assert.equal(forcedContinuation(raw, 1, 2), undefined);
+    assert.equal(forcedContinuation(raw, 1, 12345), undefined);
+    assert.equal(forcedContinuation(raw, 9, 7), undefined);
+  });
+});
+
 describe("playground state across reloads", () => {
   it("starts empty when nothing was stored", () => {
     assert.deepEqual(readState(undefined), { state: { prompt: "", format: "raw", history: [], reading: DEFAULT_READING_MODE } });
@@ -116,6 +139,9 @@ describe("playground state across reloads", () => {
     const branch = { ...run(2, 2), parent: { key: run(1, 3).key, step: 1, member: 2 } };
     const { state } = readState(JSON.parse(JSON.stringify(stateToStore({ prompt: "", format: "raw", reading: "sets", history: [run(1, 3), branch] }))));
     assert.deepEqual(state.history[1].parent, branch.parent);
+    const forced = { ...run(3, 1), parent: { key: run(1, 3).key, step: 2, forced: { rank: 4, token: 7, text: " h", prob: 0.03 } } };
+    assert.deepEqual(readState(JSON.parse(JSON.stringify({ history: [forced] }))).state.history[0].parent, forced.parent, "a forced runner-up's link too");
+    assert.match(readState({ history: [{ ...forced, parent: { key: "k", step: 2, forced: { rank: 0, token: 7, text: "x", prob: 0.1 } } }] }).problem ?? "", /discarded/, "ranks count from 1");
     assert.equal(readState({ prompt: "p", history: [run(1, 1)] }).state.reading, DEFAULT_READING_MODE);
     assert.match(readState({ reading: "prose" }).problem ?? "", /discarded/, "an unknown reading mode is refused");
   });
@@ -166,6 +192,7 @@ describe("playground state across reloads", () => {
     assert.match(historyLabel(ended), / · visible t 0\.1 w 3 · 9 steps \(eog\)/);
     assert.doesNotMatch(historyLabel(r), /branch/);
     assert.match(historyLabel({ ...r, parent: { key: "x", step: 7, member: 1 } }), /^\S+( [AP]M)? · branch at step 7 · isolated/);
+    assert.match(historyLabel({ ...r, parent: { key: "x", step: 7, forced: { rank: 4, token: 7, text: " h", prob: 0.03 } } }), /^\S+( [AP]M)? · forced #4 at step 7 · isolated/);
   });
 });
 
@@ -206,6 +233,13 @@ describe("the runs as a tree (branches of collapse and continue)", () => {
     // A parent whose steps were not kept names the member by its position.
     const trimmed = [{ ...root, steps: [] }, a];
     assert.equal(breadcrumbs(trimmed, a.key)[1].label, "step 1: member 2");
+  });
+
+  it("names a forced runner-up as one, with its rank and probability, never as a member", () => {
+    const forced = { ...run(8, 1), parent: { key: root.key, step: 2, forced: { rank: 4, token: 7, text: " h", prob: 0.031 } } };
+    const withForced = [...history, forced];
+    assert.deepEqual(breadcrumbs(withForced, forced.key).map((c) => c.label), ["root: def fibonacci(n): return the nt…", "step 2: forced runner-up #4 ·h (p 0.031)"]);
+    assert.deepEqual(branchesOf(withForced, root.key).map((r) => r.key), [a.key, c.key, forced.key], "a branch of its run like any other");
   });
 
   it("links a started run to the branch the page asked for, and no other run", () => {
