@@ -10,6 +10,10 @@ import { overallVerdict, runSelfCheck } from "../engine/tempo/selfcheck.js";
 import type { GenerationConfig, GenerationResult, StepEvent } from "../engine/types.js";
 import { DEFAULT_CONFIG, MAX_LANES, NEXT_STEP_POLICIES, NUMBER_RANGES, rangeText, TEMPO_MODES, THRESHOLD_SCHEDULES, type NumberSetting, type TempoMode } from "../protocol/generation.js";
 import { defaultModelPath } from "../engine/default-model.js";
+import { checkModelFile } from "../engine/model.js";
+import { sha256File } from "../engine/hash.js";
+import { readStudyFile, resolveStudy, runStudy, SHIPPED_STUDIES, studyPath } from "./study.js";
+import { STUDY_REPORT, writeStudyReport } from "./study-report.js";
 import { GpuChoice, nodeLlamaCppVersion } from "../engine/llama/runtime.js";
 import { THREAD_WINDOW_MS } from "../engine/llama/thread-governor.js";
 import { schedulePreviewText } from "../engine/tempo/schedule.js";
@@ -21,7 +25,7 @@ import { DEFAULT_BATCH_PROMPTS } from "../engine/session-group.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { packageOf } from "../engine/llama/package-info.js";
 import { teacherForcedPerplexity } from "../engine/tempo/perplexity.js";
 import { generationJson } from "../engine/tempo/generation-json.js";
@@ -288,6 +292,32 @@ generationOptions(engineOptions(program.command("compare").description("isolated
       ...(o.shard ? { shard: o.shard } : {}),
     };
     await runExperiment(experiment, process.cwd(), o.out, o.dumpExperiment);
+  });
+
+program.command("study").description("a study: several experiments on one model, read against stated claims; seed: the seed document's (docs/study-seed.md)").allowExcessArguments(false)
+  .argument("<study>", `a study file (JSON), or a shipped study: ${Object.keys(SHIPPED_STUDIES).join(", ")}`)
+  .requiredOption("--out <dir>", "new folder: a folder per part, perplexity.json, study.json (reruns it), study.md and study-report.json")
+  .option("--model <gguf>", "the model (default: the study file's, else the bundled demo model)")
+  .option("--short", "the study's short settings (its \"short\" block: fewer prompts, steps and tasks), as CI runs it")
+  .addHelpText("after", "\nExamples:\n  tempo study seed --out runs/seed --short\n  tempo study seed --model my.gguf --out runs/seed-my\n  tempo study runs/seed/study.json --out runs/seed-again")
+  .action(async (arg: string, o: { out: string; model?: string; short?: boolean }) => {
+    const file = studyPath(arg);
+    const study = readStudyFile(file);
+    const modelPath = o.model !== undefined ? resolve(o.model) : study.model?.path !== undefined ? resolve(dirname(file), study.model.path) : defaultModelPath();
+    checkModelFile(modelPath);
+    const sha256 = await sha256File(modelPath);
+    if (o.model === undefined && study.model?.sha256 !== undefined && study.model.sha256 !== sha256) throw new TempoInputError(`${modelPath} is not the study's model (SHA-256 ${sha256}, the study names ${study.model.sha256})`);
+    const progress = phaseProgress("steps");
+    let aborted: boolean;
+    try {
+      aborted = await runStudy(resolveStudy(study, { path: modelPath, sha256 }, o.short === true), o.out, {
+        signal: cancelSignal(), onProgress: (phase, done, total) => progress.update(phase, done, total), say: (t) => process.stderr.write(t), note: (t) => process.stderr.write(t),
+      }, writeStudyReport);
+    } finally {
+      progress.stop();
+    }
+    if (!aborted) process.stdout.write(`wrote ${join(o.out, STUDY_REPORT.md)}\n`);
+    process.exitCode = aborted || wasCancelled() ? EXIT.cancelled : EXIT.ok;
   });
 
 generationOptions(engineOptions(program.command("perplexity").description("teacher-forced perplexity of a reference text").allowExcessArguments(false)), "standard")

@@ -112,6 +112,9 @@ const evalSchema = z.object({
   }).strict().nullable(),
 }).partial().strict();
 
+/** The blocks experiment files are made of, for files that hold experiments (a study: src/cli/study.ts). */
+export const experimentBlocks = { model: modelSchema, engine: engineSchema, generation: generationSchema, compare: compareSchema, eval: evalSchema };
+
 const base = {
   version: z.literal(EXPERIMENT_FILE_VERSION, { error: `version must be ${EXPERIMENT_FILE_VERSION} (the experiment-file format this tempo reads)` }),
   /** Free text for the researcher; not used by the run. */
