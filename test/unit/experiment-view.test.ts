@@ -8,6 +8,7 @@ import { summarizeEval } from "../../src/engine/eval/summary.js";
 import { parseTasks } from "../../src/engine/eval/tasks.js";
 import { experimentView } from "../../src/engine/eval/view.js";
 import type { TempoMode } from "../../src/engine/types.js";
+import { parseBaselineNumber } from "../../src/protocol/baselines.js";
 import { outcomeLabel, parseExperimentExtensionMessage, parseExperimentWebviewMessage } from "../../webview/experiment-protocol.js";
 
 const ENGINE = { modelPath: "/m.gguf", gpu: "cpu", contextSize: 0, flashAttention: "off", threads: 1 } as const;
@@ -73,6 +74,17 @@ describe("completion experiment protocol", () => {
     assert.deepEqual(parseLimit(""), {});
     assert.deepEqual(parseLimit(" 12 "), { limit: 12 });
     for (const bad of ["0", "-1", "1.5", "abc", "1e3", "99999999999999999999"]) assert.ok(parseLimit(bad).error, bad);
+  });
+
+  it("the baseline boxes take empty (the CLI's default) or a number in the CLI's range, with its message", () => {
+    assert.deepEqual(parseBaselineNumber("temperature", ""), {});
+    assert.deepEqual(parseBaselineNumber("topP", " 0.9 "), { value: 0.9 });
+    assert.deepEqual(parseBaselineNumber("seed", "7"), { value: 7 });
+    assert.deepEqual(parseBaselineNumber("topP", "1.5"), { error: "top-p must be in (0, 1], got 1.5" });
+    assert.deepEqual(parseBaselineNumber("temperature", "0"), { error: "the sampling temperature must be in (0, 100], got 0" });
+    assert.deepEqual(parseBaselineNumber("seed", "1.5"), { error: "the seed must be an integer in [1, 2147483648], got 1.5" });
+    assert.deepEqual(parseBaselineNumber("beamWidth", "257"), { error: "the beam width must be an integer in [1, 256], got 257" });
+    assert.match(parseBaselineNumber("beamWidth", "wide").error ?? "", /a number, or empty for the default/);
   });
 
   it("progress text counts units and extrapolates an ETA from the finished ones", () => {
