@@ -385,20 +385,25 @@ export async function runGenerateExperiment(p: Extract<Prepared, { resolved: Res
   }
 }
 
+/** The runner's settings of a resolved eval block. */
+export const evalSettingsOf = (e: ResolvedEvalSettings): EvalSettings => ({ ...e, exec: { timeoutMs: e.exec.timeoutMs, memoryMb: e.exec.memoryMb, python: e.exec.python } });
+
+/** The session a resolved eval runs in (lanes for its widest arm), with the runner's settings; the caller disposes it. */
+export function evalSession(model: TempoModel, x: ResolvedEval): { session: TempoSession; settings: EvalSettings } {
+  const settings = evalSettingsOf(x.eval);
+  const lanes = Math.max(...settings.arms.map((arm) => armConfig(settings, arm).maxWidth));
+  return { session: new TempoSession(model, { contextSize: x.engine.contextSize, lanes, flashAttention: x.engine.flashAttention, threads: x.engine.threads }), settings };
+}
+
 /**
  * `tempo eval`: experiment.json first (a killed run can then be resumed), the results as they
  * finish, then summary, reports; `plan` says whether `out` holds a partial run to resume or replace.
  */
-/** The runner's settings of a resolved eval block. */
-export const evalSettingsOf = (e: ResolvedEvalSettings): EvalSettings => ({ ...e, exec: { timeoutMs: e.exec.timeoutMs, memoryMb: e.exec.memoryMb, python: e.exec.python } });
-
 export async function runEvalExperiment(p: Extract<Prepared, { resolved: ResolvedEval }>, out: string, plan: EvalOutPlan, signal?: AbortSignal): Promise<{ aborted: boolean }> {
   const x = p.resolved, e = x.eval;
   const experiment = experimentJson(x);
   const previous = applyEvalOutPlan(out, plan, experiment, p.tasks, [...e.arms, ...(e.baselines?.arms ?? [])]);
-  const settings = evalSettingsOf(e);
-  const lanes = Math.max(...e.arms.map((arm) => armConfig(settings, arm).maxWidth));
-  const session = new TempoSession(p.model, { contextSize: x.engine.contextSize, lanes, flashAttention: x.engine.flashAttention, threads: x.engine.threads });
+  const { session, settings } = evalSession(p.model, x);
   try {
     return await runEvalCommand({ session, tasks: p.tasks, source: p.source, limit: e.limit ?? undefined, shard: p.shard, settings, out, signal, start: previous ? { previous } : { experiment } });
   } finally {
