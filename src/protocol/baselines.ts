@@ -55,3 +55,12 @@ export function parseBaselineNumber(key: BaselineNumber, text: string): { value?
   const problem = baselineRangeProblem(key, value);
   return problem ? { error: problem } : { value };
 }
+
+/** The baselines as a settings summary states them before a run, each default named as tempo eval resolves it. */
+export function baselinesSummary(b: BaselinesBlock | undefined): string {
+  if (!b) return "baselines none";
+  const sampling = `sample: best-of-n sampling, temperature ${b.temperature ?? DEFAULT_BASELINE_SAMPLING.temperature}, top-p ${b.topP ?? DEFAULT_BASELINE_SAMPLING.topP}, seed ${b.seed ?? DEFAULT_BASELINE_SAMPLING.seed}`;
+  const beam = `beam: beam search, width ${b.beamWidth ?? "the max width"}`;
+  const each = b.arms.map((arm) => (arm === "sample" ? sampling : beam));
+  return `baselines at the rows ${b.match ?? "the first TEMPO arm"} decoded per task: ${each.join("; ")}`;
+}
