@@ -1,7 +1,7 @@
 // "TEMPO: Run Completion Experiment": pick a task file, arms, a limit and baselines, run
 // `tempo eval` in the engine host (never in the extension host) with progress, ETA and cancel,
-// and show the results page. Executing model-generated code needs a trusted workspace and the user's
-// one-time consent, remembered in globalState until revoked.
+// and show the results page. Executing model-generated code needs a trusted workspace and the
+// user's one-time consent, remembered in globalState until revoked.
 import { basename, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import * as vscode from "vscode";
