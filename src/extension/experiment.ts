@@ -124,7 +124,7 @@ export class ExperimentController implements vscode.Disposable {
     if (limitText === undefined) return undefined;
     const { limit } = parseLimit(limitText);
     const chosen = arms.map((a) => a.label as ExperimentSpec["arms"][number]);
-    const baselines = await pickBaselines("TEMPO Completion Experiment (4/4)", chosen);
+    const baselines = await pickBaselines(vscode.window, "TEMPO Completion Experiment (4/4)", chosen);
     if (baselines === undefined) return undefined;
     return { ...(tasksPath ? { tasksPath } : {}), arms: chosen, ...(limit ? { limit } : {}), ...(baselines ? { baselines } : {}) };
   }
