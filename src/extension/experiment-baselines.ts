@@ -3,10 +3,10 @@
 // (so the experiment file leaves it out and tempo run resolves it the same way). The window is
 // passed in, so the flow is unit-tested with a scripted one.
 import type * as vscode from "vscode";
-import { BASELINE_ARMS, DEFAULT_BASELINE_SAMPLING, parseBaselineNumber, type BaselineNumber, type BaselinesBlock } from "../protocol/baselines.js";
+import { BASELINE_ARMS, DEFAULT_BASELINE_SAMPLING, parseBaselineNumber, type BaselineArm, type BaselineNumber, type BaselinesBlock } from "../protocol/baselines.js";
 import type { ExperimentArm } from "../protocol/experiment.js";
 
-const DESCRIPTIONS: Record<(typeof BASELINE_ARMS)[number], string> = {
+const DESCRIPTIONS: Record<BaselineArm, string> = {
   sample: "best-of-n sampling: seeded, with temperature and top-p",
   beam: "beam search",
 };
