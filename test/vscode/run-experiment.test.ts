@@ -128,7 +128,7 @@ describe("TEMPO completion experiment", function () {
     assert.equal(shown.hasInjectedElement, false);
   });
 
-  it("a malformed task file is refused without harming the engine", async () => {
+  it("a malformed task file or baseline setting is refused without harming the engine", async () => {
     const tempo = await api();
     const ws = vscode.workspace.workspaceFolders?.[0].uri.fsPath ?? "";
     const bad = join(ws, "bad-tasks.jsonl");
@@ -136,6 +136,11 @@ describe("TEMPO completion experiment", function () {
     const starts = tempo.engineProcess().starts;
     const view = await vscode.commands.executeCommand("tempo.runCompletionExperiment", { tasks: bad, arms: ["standard"] });
     assert.equal(view, undefined);
+    // A baseline setting out of the CLI's range, and one with no TEMPO arm to match: refused by the engine's own checks.
+    for (const baselines of [{ arms: ["sample"], topP: 2 }, { arms: ["beam"] }]) {
+      const refused = await vscode.commands.executeCommand("tempo.runCompletionExperiment", { arms: baselines.arms[0] === "beam" ? ["standard"] : ["isolated"], limit: 1, baselines });
+      assert.equal(refused, undefined, JSON.stringify(baselines));
+    }
     assert.equal(tempo.engineProcess().starts, starts, "the engine restarted: it crashed on bad input");
     assert.ok(tempo.engineProcess().pid);
   });
