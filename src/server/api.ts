@@ -1,6 +1,6 @@
 /**
  * The localhost API's requests and answers: an OpenAI-compatible `/v1/completions` (standard
- * mode, with logprobs), `/tempo/generate` (any mode; the same JSON as `tempo generate --json`)
+ * mode, with logprobs), `/tempo/generate` (any mode; the same JSON as `tempo generate --json`),
  * `/tempo/compare` (the report.json of `tempo compare`) and `/tempo/eval` (the summary.json of
  * `tempo eval`). Requests are validated with zod; a bad one is a 400 with a message.
  */
@@ -17,7 +17,7 @@ import { runGeneration } from "../engine/tempo/generate.js";
 import { generationJson } from "../engine/tempo/generation-json.js";
 import type { GenerationConfig, GenerationResult } from "../engine/types.js";
 import { EXPERIMENT_FILE_VERSION, parseExperiment } from "../protocol/experiment-file.js";
-// The CLI's experiment path, so /tempo/compare resolves and runs exactly as tempo compare does.
+// The CLI's experiment path, so /tempo/compare and /tempo/eval resolve and run exactly as tempo compare and tempo eval do.
 import { compareOnePrompt, evalSession, prepareOnOpenModel } from "../cli/experiment.js";
 import { runEval } from "../engine/eval/runner.js";
 import { summarizeEval } from "../engine/eval/summary.js";
