@@ -34,3 +34,8 @@ print("steps:", len(run["steps"]), "widest set:", widest, "stop:", run["stopReas
 report = post("/tempo/compare", {"prompt": "function add(a, b) {", "generation": {"threshold": 0.05, "maxSteps": 6}})
 print("compare: %d steps, mean JS %.3e nats, null baseline %.3e"
       % (len(report["steps"]), report["summary"]["js"]["mean"], report["nullBaseline"]["summary"]["js"]["mean"]))
+
+# A completion experiment: one TEMPO arm and best-of-n sampling at its rows; the summary.json `tempo eval` writes.
+summary = post("/tempo/eval", {"eval": {"limit": 2, "arms": ["isolated"], "maxSteps": 16, "baselines": {"arms": ["sample"]}}})
+print("eval: " + "; ".join("%s pass@1 %d/%d at %.1f rows/task" % (a["arm"], a["pass1"]["count"], a["pass1"]["n"], a["cost"]["evaluatedTokensPerTask"])
+                           for a in summary["summary"]["arms"]))

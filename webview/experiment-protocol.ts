@@ -22,10 +22,10 @@ const renderedSchema = z.object({
   tableRows: z.array(z.number().int()).max(16),
   /** Rows of the per-task overview. */
   taskRows: z.number().int(),
-  /** The drill-down: its task, and per arm the completion and test output as shown. */
+  /** The drill-down: its task, and per arm its line of facts, the completion and test output as shown. */
   drillDown: z.object({
     taskId: z.string().max(1000),
-    arms: z.array(z.object({ arm: z.string().max(20), completion: z.string().max(200_000), output: z.string().max(200_000) }).strict()).max(8),
+    arms: z.array(z.object({ arm: z.string().max(20), facts: z.string().max(2000), completion: z.string().max(200_000), output: z.string().max(200_000) }).strict()).max(8),
   }).strict().nullable(),
   /** Whether any element came from model or task text (it must stay text). */
   hasInjectedElement: z.boolean(),

@@ -126,10 +126,14 @@ function selectTask(taskId: string): void {
   for (const unit of task.arms) {
     const box = el("section", undefined, "arm-detail");
     box.dataset.arm = unit.arm;
+    // A baseline's paths are its samples or beams, and its cost is read against the rows it was given.
+    const b = unit.budget;
+    const paths = b ? `${unit.arm === "sample" ? "samples" : "beams"} ${unit.paths.passed}/${unit.paths.n} passed` : `paths ${unit.paths.passed}/${unit.paths.n} passed (${countText(unit.paths.total)} in all)`;
+    const rows = b ? `${unit.rowsDecoded} of ${b.rows} rows (what ${b.matchedTo} decoded)${b.beamWidth !== undefined ? ` · beam width ${b.beamWidth}` : ""}` : `${unit.rowsDecoded} rows decoded`;
     const facts = unit.skipped
       ? `skipped: ${unit.error ?? "not runnable here"}`
-      : `${outcomeLabel(unit)} · exact ${unit.exact ? "yes" : "no"} · edit similarity ${unit.editSimilarity.toFixed(3)} · best-of-set ${unit.bestOfSetPass ? "pass" : "fail"} · paths ${unit.paths.passed}/${unit.paths.n} passed (${countText(unit.paths.total)} in all) · ${unit.forwardPasses} forward passes · stop ${unit.stopReason}`;
-    box.append(el("h4", unit.arm), el("p", facts, `muted outcome-${outcomeLabel(unit)}`));
+      : `${outcomeLabel(unit)} · exact ${unit.exact ? "yes" : "no"} · edit similarity ${unit.editSimilarity.toFixed(3)} · best-of-set ${unit.bestOfSetPass ? "pass" : "fail"} · ${paths} · ${unit.forwardPasses} forward passes · ${rows} · stop ${unit.stopReason}`;
+    box.append(el("h4", unit.arm), el("p", facts, `muted facts outcome-${outcomeLabel(unit)}`));
     if (!unit.skipped) box.append(el("h5", "Primary completion"), pre(unit.completion, "code completion", `${unit.arm} completion`), el("h5", "Test output"), pre(unit.output, "output", `${unit.arm} test output`));
     detail.append(box);
   }
@@ -158,6 +162,7 @@ function render(v: ExperimentView | null): void {
 function inspect(requestId: number): void {
   const arms = [...detail.querySelectorAll<HTMLElement>("section.arm-detail")].map((box) => ({
     arm: box.dataset.arm ?? "",
+    facts: box.querySelector("p.facts")?.textContent ?? "",
     completion: box.querySelector("pre.completion")?.textContent ?? "",
     output: box.querySelector("pre.output")?.textContent ?? "",
   }));

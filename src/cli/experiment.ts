@@ -387,10 +387,6 @@ export async function runGenerateExperiment(p: Extract<Prepared, { resolved: Res
   }
 }
 
-/**
- * `tempo eval`: experiment.json first (a killed run can then be resumed), the results as they
- * finish, then summary, reports; `plan` says whether `out` holds a partial run to resume or replace.
- */
 /** The runner's settings of a resolved eval block. */
 export const evalSettingsOf = (e: ResolvedEvalSettings): EvalSettings => ({
   arms: e.arms, threshold: e.threshold, maxWidth: e.maxWidth, maxSteps: e.maxSteps, policy: e.policy, pathCap: e.pathCap, ks: e.ks, concurrency: e.concurrency,
@@ -398,14 +394,26 @@ export const evalSettingsOf = (e: ResolvedEvalSettings): EvalSettings => ({
   ...(e.baselines ? { baselines: e.baselines } : {}),
 });
 
+/**
+ * What a resolved eval runs in (lanes for its widest arm): one session, or a group of
+ * eval.batchPrompts seats whose sets share each decode; with the runner's settings. The caller disposes it.
+ */
+export function evalSession(model: TempoModel, x: ResolvedEval): { session: TempoSession | SessionGroup; settings: EvalSettings } {
+  const settings = evalSettingsOf(x.eval);
+  const lanes = Math.max(...settings.arms.map((arm) => armConfig(settings, arm).maxWidth));
+  const options = { contextSize: x.engine.contextSize, lanes, flashAttention: x.engine.flashAttention, threads: x.engine.threads };
+  return { session: x.eval.batchPrompts > 1 ? new SessionGroup(model, x.eval.batchPrompts, options) : new TempoSession(model, options), settings };
+}
+
+/**
+ * `tempo eval`: experiment.json first (a killed run can then be resumed), the results as they
+ * finish, then summary, reports; `plan` says whether `out` holds a partial run to resume or replace.
+ */
 export async function runEvalExperiment(p: Extract<Prepared, { resolved: ResolvedEval }>, out: string, plan: EvalOutPlan, signal?: AbortSignal): Promise<{ aborted: boolean }> {
   const x = p.resolved, e = x.eval;
   const experiment = experimentJson(x);
   const previous = applyEvalOutPlan(out, plan, experiment, p.tasks, [...e.arms, ...(e.baselines?.arms ?? [])]);
-  const settings = evalSettingsOf(e);
-  const lanes = Math.max(...e.arms.map((arm) => armConfig(settings, arm).maxWidth));
-  const options = { contextSize: x.engine.contextSize, lanes, flashAttention: x.engine.flashAttention, threads: x.engine.threads };
-  const session = e.batchPrompts > 1 ? new SessionGroup(p.model, e.batchPrompts, options) : new TempoSession(p.model, options);
+  const { session, settings } = evalSession(p.model, x);
   try {
     return await runEvalCommand({ session, tasks: p.tasks, source: p.source, limit: e.limit ?? undefined, shard: p.shard, settings, out, signal, start: previous ? { previous } : { experiment } });
   } finally {

@@ -33,7 +33,10 @@ export function compareExperimentFile(engine: EngineOptions, prompt: string, gen
   };
 }
 
-/** "Run Completion Experiment": its arms, tasks and limit; every other setting tempo eval's default. */
+/** "Run Completion Experiment": its arms, tasks, limit and baselines; every other setting tempo eval's default. */
 export function evalExperimentFile(engine: EngineOptions, spec: ExperimentSpec): ExperimentFile {
-  return { ...experimentBase(engine), command: "eval", eval: { arms: spec.arms, tasks: spec.tasksPath ?? null, limit: spec.limit ?? null } };
+  return {
+    ...experimentBase(engine), command: "eval",
+    eval: { arms: spec.arms, tasks: spec.tasksPath ?? null, limit: spec.limit ?? null, ...(spec.baselines ? { baselines: spec.baselines } : {}) },
+  };
 }

@@ -1,7 +1,7 @@
-// "TEMPO: Run Completion Experiment": pick a task file, arms and a limit, run `tempo eval` in
-// the engine host (never in the extension host) with progress, ETA and cancel, and show the
-// results page. Executing model-generated code needs a trusted workspace and the user's
-// one-time consent, remembered in globalState until revoked.
+// "TEMPO: Run Completion Experiment": pick a task file, arms, a limit and baselines, run
+// `tempo eval` in the engine host (never in the extension host) with progress, ETA and cancel,
+// and show the results page. Executing model-generated code needs a trusted workspace and the
+// user's one-time consent, remembered in globalState until revoked.
 import { basename, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import * as vscode from "vscode";
@@ -18,6 +18,8 @@ import {
 import type { EngineService } from "./engineService.js";
 import { ExperimentPanel } from "./experimentPanel.js";
 import { confirmSettings } from "./confirmRun.js";
+import { pickBaselines } from "./experiment-baselines.js";
+import { baselinesSummary } from "../protocol/baselines.js";
 import { evalExperimentFile } from "./experiment-files.js";
 import { EXPERIMENT_EXPORT, exportStaged } from "./exportCapture.js";
 import { pruneStaged } from "./staging.js";
@@ -32,6 +34,7 @@ const commandArgsSchema = z.object({
   tasks: z.string().min(1).optional(),
   arms: experimentSpecSchema.shape.arms.optional(),
   limit: z.number().int().positive().optional(),
+  baselines: experimentSpecSchema.shape.baselines,
 }).strict();
 
 export class ExperimentController implements vscode.Disposable {
@@ -88,11 +91,11 @@ export class ExperimentController implements vscode.Disposable {
     return true;
   }
 
-  /** Asks for the task file, arms and limit; undefined when the user cancelled a step. */
+  /** Asks for the task file, arms, limit and baselines; undefined when the user cancelled a step. */
   private async pickSpec(): Promise<ExperimentSpec | undefined> {
     const builtin = { label: "Built-in suite", description: "JavaScript tasks, then Python tasks (run when python3 is installed)" };
     const file = { label: "Choose a .jsonl file…", description: "HumanEval format: task_id, prompt, canonical_solution, test, entry_point" };
-    const source = await vscode.window.showQuickPick([builtin, file], { title: "TEMPO Completion Experiment (1/3): tasks", ignoreFocusOut: true });
+    const source = await vscode.window.showQuickPick([builtin, file], { title: "TEMPO Completion Experiment (1/4): tasks", ignoreFocusOut: true });
     if (!source) return undefined;
     let tasksPath: string | undefined;
     if (source === file) {
@@ -102,7 +105,7 @@ export class ExperimentController implements vscode.Disposable {
     }
     const armItems = EXPERIMENT_ARMS.map((arm) => ({ label: arm, picked: (DEFAULT_EXPERIMENT_ARMS as readonly string[]).includes(arm) }));
     const arms = await vscode.window.showQuickPick(armItems, {
-      title: "TEMPO Completion Experiment (2/3): arms (standard = greedy baseline)",
+      title: "TEMPO Completion Experiment (2/4): arms (standard = greedy baseline)",
       canPickMany: true,
       ignoreFocusOut: true,
     });
@@ -112,7 +115,7 @@ export class ExperimentController implements vscode.Disposable {
       return undefined;
     }
     const limitText = await vscode.window.showInputBox({
-      title: "TEMPO Completion Experiment (3/3): how many tasks",
+      title: "TEMPO Completion Experiment (3/4): how many tasks",
       prompt: "Run the first n tasks; empty runs them all",
       placeHolder: "all",
       ignoreFocusOut: true,
@@ -120,7 +123,10 @@ export class ExperimentController implements vscode.Disposable {
     });
     if (limitText === undefined) return undefined;
     const { limit } = parseLimit(limitText);
-    return { ...(tasksPath ? { tasksPath } : {}), arms: arms.map((a) => a.label as ExperimentSpec["arms"][number]), ...(limit ? { limit } : {}) };
+    const chosen = arms.map((a) => a.label as ExperimentSpec["arms"][number]);
+    const baselines = await pickBaselines(vscode.window, "TEMPO Completion Experiment (4/4)", chosen);
+    if (baselines === undefined) return undefined;
+    return { ...(tasksPath ? { tasksPath } : {}), arms: chosen, ...(limit ? { limit } : {}), ...(baselines ? { baselines } : {}) };
   }
 
   /** What will run, shown before it does and savable as an experiment file that `tempo run` reruns. */
@@ -130,6 +136,7 @@ export class ExperimentController implements vscode.Disposable {
       `model ${basename(engine.modelPath)}`,
       `arms ${spec.arms.join(", ")}`,
       `tasks ${spec.tasksPath ?? "the built-in suite"}${spec.limit ? `, the first ${spec.limit}` : ", all"}`,
+      baselinesSummary(spec.baselines),
       "other settings (threshold, width, steps, path cap, time and memory limits): tempo eval's defaults (docs/eval.md)",
     ], evalExperimentFile(engine, spec));
   }
@@ -152,6 +159,7 @@ export class ExperimentController implements vscode.Disposable {
           ...(args.data.tasks && args.data.tasks !== "builtin" ? { tasksPath: args.data.tasks } : {}),
           arms: args.data.arms ?? [...DEFAULT_EXPERIMENT_ARMS],
           ...(args.data.limit ? { limit: args.data.limit } : {}),
+          ...(args.data.baselines ? { baselines: args.data.baselines } : {}),
         };
     if (!spec) return undefined;
     if (argsRaw === undefined && !(await this.confirm(spec))) return undefined;

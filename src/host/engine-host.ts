@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { evalMeta, runEvalIntoFolder } from "../engine/eval/report.js";
 import { armConfig } from "../engine/eval/runner.js";
 import { experimentView } from "../engine/eval/view.js";
-import type { GenerationConfig, GenerationResult, TempoMode } from "../engine/types.js";
+import type { GenerationConfig, GenerationResult } from "../engine/types.js";
 import { parseHostRequest, type EngineOptions, type HostEvent, type HostRequest, type RenderedPrompt, type ReplayRow, type StepEventMessage } from "../protocol/engine.js";
 import { stepAttention } from "../engine/analysis/token-attention.js";
 import { summarize } from "../engine/analysis/stats.js";
@@ -277,9 +277,9 @@ async function runComplete(req: Extract<HostRequest, { type: "complete" }>, sign
 }
 
 /**
- * The completion experiment with the CLI's defaults: bad input (task file, limit) fails before
- * the model loads; the files go to a new folder under outRoot, each finished unit at once, so a
- * cancelled or killed run keeps what it finished (partial).
+ * The completion experiment, baselines too, with the CLI's defaults: bad input (task file, limit,
+ * a baseline's setting) fails before the model loads; the files go to a new folder under outRoot,
+ * each finished unit at once, so a cancelled or killed run keeps what it finished (partial).
  */
 async function runExperiment(req: Extract<HostRequest, { type: "experiment" }>, signal: AbortSignal): Promise<void> {
   const loaded = await loadModel(req.id, req.engine);
@@ -300,7 +300,7 @@ async function runExperiment(req: Extract<HostRequest, { type: "experiment" }>, 
     mkdirSync(req.outRoot, { recursive: true });
     const dir = mkdtempSync(join(req.outRoot, `eval-${new Date().toISOString().replace(/[-:.]/g, "")}-`));
     storeExperiment(dir, prepared.resolved);
-    const { run, summary: results } = await runEvalIntoFolder(dir, { session: engine, tasks, settings, signal, onProgress: (progress) => send({ type: "experimentProgress", id: req.id, progress: { ...progress, arm: progress.arm as TempoMode /* VS Code runs no baselines */ } }) }, meta);
+    const { run, summary: results } = await runEvalIntoFolder(dir, { session: engine, tasks, settings, signal, onProgress: (progress) => send({ type: "experimentProgress", id: req.id, progress }) }, meta);
     send({ type: "experimentDone", id: req.id, view: experimentView(run, results, tasks, { dir, source, model: loaded.model.info.fileName }) });
   } finally {
     if (engine !== session) engine.dispose();

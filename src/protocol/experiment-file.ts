@@ -13,7 +13,7 @@ import { z } from "zod";
 import { generationConfigSchema, modeSchema } from "./generation.js";
 import { attentionLayersSchema } from "./attention.js";
 import { shardSchema } from "./shard.js";
-import { BASELINE_ARMS } from "./baselines.js";
+import { baselinesSchema } from "./baselines.js";
 
 export const EXPERIMENT_FILE_VERSION = 1;
 /** The name every capture and eval folder stores its resolved experiment under. */
@@ -100,16 +100,8 @@ const evalSchema = z.object({
    * widest arm do not allow it (llama.cpp's 256).
    */
   batchPrompts: int("batch prompts").min(1, "batch prompts must be at least 1"),
-  /** Matched-compute baselines (docs/eval.md: sampling, beam search); absent or null: none. Ranges checked by resolveEvalSettings. */
-  baselines: z.object({
-    arms: z.array(z.enum(BASELINE_ARMS, { error: `baselines must be ${BASELINE_ARMS.join(" or ")}` })).min(1, "at least one baseline is needed"),
-    /** The TEMPO arm whose rows on a task are the baselines' budget there. Default: the first TEMPO arm. */
-    match: modeSchema.optional(),
-    temperature: z.number({ error: "temperature must be a number" }).optional(),
-    topP: z.number({ error: "topP must be a number" }).optional(),
-    seed: int("seed").optional(),
-    beamWidth: int("beam width").optional(),
-  }).strict().nullable(),
+  /** Matched-compute baselines (docs/eval.md: sampling, beam search); absent or null: none. */
+  baselines: baselinesSchema.nullable(),
 }).partial().strict();
 
 /** The blocks experiment files are made of, for files that hold experiments (a study: src/cli/study.ts). */

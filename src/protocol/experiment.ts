@@ -4,12 +4,15 @@
 // file travels as plain strings: the page renders it with textContent only.
 import { z } from "zod";
 import type { TempoMode } from "./generation.js";
+import { BASELINE_ARMS, baselinesSchema } from "./baselines.js";
 
 /** The arms are modes, the greedy baseline first. */
 export const EXPERIMENT_ARMS = ["standard", "isolated", "visible", "causal"] as const satisfies readonly TempoMode[];
 export const DEFAULT_EXPERIMENT_ARMS = ["standard", "isolated", "visible"] as const;
 export const experimentArmSchema = z.enum(EXPERIMENT_ARMS);
 export type ExperimentArm = z.infer<typeof experimentArmSchema>;
+/** What a result is of: a mode, or a matched-compute baseline (sample, beam). */
+const resultArmSchema = z.enum([...EXPERIMENT_ARMS, ...BASELINE_ARMS]);
 
 export const experimentSpecSchema = z.object({
   /** A HumanEval-style .jsonl file; absent: the built-in suite. */
@@ -17,6 +20,8 @@ export const experimentSpecSchema = z.object({
   arms: z.array(experimentArmSchema).min(1).max(EXPERIMENT_ARMS.length).refine((a) => new Set(a).size === a.length, "an arm is named twice"),
   /** The first `limit` tasks; absent: all. */
   limit: z.number().int().positive().optional(),
+  /** Matched-compute baselines: the experiment file's `eval.baselines`; absent: none. */
+  baselines: baselinesSchema.optional(),
 }).strict();
 export type ExperimentSpec = z.infer<typeof experimentSpecSchema>;
 
@@ -29,7 +34,7 @@ const tableSchema = z.object({
 export type ExperimentTable = z.infer<typeof tableSchema>;
 
 const unitResultSchema = z.object({
-  arm: experimentArmSchema,
+  arm: resultArmSchema,
   /** Not run here (no Python interpreter, prompt too long): `error` says why. */
   skipped: z.boolean(),
   error: z.string().optional(),
@@ -45,6 +50,17 @@ const unitResultSchema = z.object({
   output: z.string(),
   paths: z.object({ n: z.number().int().nonnegative(), passed: z.number().int().nonnegative(), total: z.number().nullable() }).strict(),
   forwardPasses: z.number().int().nonnegative(),
+  /** Rows llama.cpp evaluated for this unit, prompt included: the cost a baseline is matched on. */
+  rowsDecoded: z.number().int().nonnegative(),
+  /** A baseline's budget: the rows the matched TEMPO arm decoded on this task, and what they bought. */
+  budget: z.object({
+    matchedTo: experimentArmSchema,
+    rows: z.number().int().nonnegative(),
+    samples: z.number().int().nonnegative().optional(),
+    beamWidth: z.number().int().positive().optional(),
+    /** Beam search: rows its beams decoded (re-decoded prefixes included). */
+    beamRows: z.number().int().nonnegative().optional(),
+  }).strict().optional(),
 }).strict();
 export type ExperimentUnitResult = z.infer<typeof unitResultSchema>;
 
@@ -63,7 +79,8 @@ export const experimentViewSchema = z.object({
   dir: z.string(),
   source: z.string(),
   model: z.string(),
-  arms: z.array(experimentArmSchema),
+  /** The modes, then the baselines (the report's order). */
+  arms: z.array(resultArmSchema),
   baseline: experimentArmSchema,
   primaryMetric: z.string(),
   aborted: z.boolean(),
@@ -82,7 +99,7 @@ export const experimentProgressSchema = z.object({
   done: z.number().int().nonnegative(),
   total: z.number().int().nonnegative(),
   taskId: z.string(),
-  arm: experimentArmSchema,
+  arm: resultArmSchema,
 }).strict();
 export type ExperimentProgress = z.infer<typeof experimentProgressSchema>;
 

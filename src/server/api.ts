@@ -1,7 +1,8 @@
 /**
  * The localhost API's requests and answers: an OpenAI-compatible `/v1/completions` (standard
- * mode, with logprobs), `/tempo/generate` (any mode; the same JSON as `tempo generate --json`)
- * and `/tempo/compare` (the report.json of `tempo compare`). Requests are validated with zod; a bad one is a 400 with a message.
+ * mode, with logprobs), `/tempo/generate` (any mode; the same JSON as `tempo generate --json`),
+ * `/tempo/compare` (the report.json of `tempo compare`) and `/tempo/eval` (the summary.json of
+ * `tempo eval`). Requests are validated with zod; a bad one is a 400 with a message.
  */
 import { z } from "zod";
 import { randomBytes } from "node:crypto";
@@ -16,8 +17,11 @@ import { runGeneration } from "../engine/tempo/generate.js";
 import { generationJson } from "../engine/tempo/generation-json.js";
 import type { GenerationConfig, GenerationResult } from "../engine/types.js";
 import { EXPERIMENT_FILE_VERSION, parseExperiment } from "../protocol/experiment-file.js";
-// The CLI's experiment path, so /tempo/compare resolves and runs exactly as tempo compare does.
-import { compareOnePrompt, prepareOnOpenModel } from "../cli/experiment.js";
+// The CLI's experiment path, so /tempo/compare and /tempo/eval resolve and run exactly as tempo compare and tempo eval do.
+import { compareOnePrompt, evalSession, prepareOnOpenModel } from "../cli/experiment.js";
+import { runEval } from "../engine/eval/runner.js";
+import { summarizeEval } from "../engine/eval/summary.js";
+import { evalMeta, evalSummaryJson } from "../engine/eval/report.js";
 
 /** The most completion tokens one request may ask for (the engine's own step limit is higher). */
 export const MAX_API_TOKENS = 4096;
@@ -128,6 +132,33 @@ export const compare: Endpoint = (body, served) => {
       const prepared = await prepareOnOpenModel(experiment, served.model, "compare");
       const { report } = await compareOnePrompt(served.model, prepared.resolved, r.prompt, { signal });
       return report;
+    },
+  };
+};
+
+/**
+ * An eval experiment's `eval` block (docs/experiments.md, baselines included), checked by the
+ * experiment file's own schema; the model and engine are the server's. No folder is written.
+ */
+export const evalRequestSchema = z.object({ eval: z.record(z.string(), z.unknown()).optional() }).strict();
+
+/** `/tempo/eval`: the summary.json tempo eval writes for the same experiment. */
+export const evaluate: Endpoint = (body, served) => {
+  const r = parseBody(evalRequestSchema, body);
+  const parsed = parseExperiment({ version: EXPERIMENT_FILE_VERSION, command: "eval", model: { path: served.path }, engine: { gpu: served.gpu, ...served.session }, eval: r.eval });
+  if (!parsed.ok) throw new TempoInputError(parsed.message);
+  const { experiment } = parsed;
+  return {
+    run: async (signal) => {
+      const { resolved, tasks, source } = await prepareOnOpenModel(experiment, served.model, "eval");
+      const { session, settings } = evalSession(served.model, resolved);
+      try {
+        const meta = await evalMeta(session, source, tasks.length, resolved.eval.limit);
+        const run = await runEval({ session, tasks, settings, signal });
+        return evalSummaryJson(run, summarizeEval(run), meta);
+      } finally {
+        session.dispose();
+      }
     },
   };
 };

@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { AddressInfo } from "node:net";
 import { TempoInputError } from "../engine/errors.js";
-import { compare, completions, generate, type Endpoint, type ServedModel } from "./api.js";
+import { compare, completions, evaluate, generate, type Endpoint, type ServedModel } from "./api.js";
 
 /** Request bodies larger than this are refused (413): prompts, not files. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -31,7 +31,7 @@ class HttpError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
 }
 
-const ENDPOINTS: Record<string, Endpoint> = { "/v1/completions": completions, "/tempo/generate": generate, "/tempo/compare": compare };
+const ENDPOINTS: Record<string, Endpoint> = { "/v1/completions": completions, "/tempo/generate": generate, "/tempo/compare": compare, "/tempo/eval": evaluate };
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const token = randomBytes(24).toString("base64url");

@@ -8,6 +8,7 @@ import { summarizeEval } from "../../src/engine/eval/summary.js";
 import { parseTasks } from "../../src/engine/eval/tasks.js";
 import { experimentView } from "../../src/engine/eval/view.js";
 import type { TempoMode } from "../../src/engine/types.js";
+import { baselinesSummary, parseBaselineNumber } from "../../src/protocol/baselines.js";
 import { outcomeLabel, parseExperimentExtensionMessage, parseExperimentWebviewMessage } from "../../webview/experiment-protocol.js";
 
 const ENGINE = { modelPath: "/m.gguf", gpu: "cpu", contextSize: 0, flashAttention: "off", threads: 1 } as const;
@@ -50,7 +51,8 @@ describe("completion experiment protocol", () => {
   it("validates the experiment spec", () => {
     assert.ok(experimentSpecSchema.safeParse({ arms: ["standard"] }).success);
     assert.ok(experimentSpecSchema.safeParse({ tasksPath: "/x.jsonl", arms: ["standard", "isolated", "visible", "causal"], limit: 3 }).success);
-    for (const bad of [{ arms: [] }, { arms: ["fast"] }, { arms: ["standard", "standard"] }, { arms: ["standard"], limit: 0 }, { arms: ["standard"], limit: 1.5 }, { arms: ["standard"], extra: 1 }, { arms: ["standard"], tasksPath: "" }]) {
+    assert.ok(experimentSpecSchema.safeParse({ arms: ["isolated"], baselines: { arms: ["sample", "beam"], match: "isolated", topP: 0.9 } }).success);
+    for (const bad of [{ arms: ["isolated"], baselines: { arms: ["greedy"] } }, { arms: ["isolated"], baselines: { arms: [] } }, { arms: ["isolated"], baselines: { arms: ["sample"], topK: 3 } }, { arms: [] }, { arms: ["fast"] }, { arms: ["standard", "standard"] }, { arms: ["standard"], limit: 0 }, { arms: ["standard"], limit: 1.5 }, { arms: ["standard"], extra: 1 }, { arms: ["standard"], tasksPath: "" }]) {
       assert.equal(experimentSpecSchema.safeParse(bad).success, false, JSON.stringify(bad));
     }
   });
@@ -60,6 +62,7 @@ describe("completion experiment protocol", () => {
     assert.ok(req.ok, req.ok ? "" : req.error);
     assert.equal(parseHostRequest({ type: "experiment", id: 3, engine: ENGINE, spec: { arms: ["standard"] } }).ok, false, "outRoot is required");
     assert.ok(parseHostEvent({ type: "experimentProgress", id: 3, progress: { done: 1, total: 4, taskId: "t/a", arm: "isolated" } }).ok);
+    assert.ok(parseHostEvent({ type: "experimentProgress", id: 3, progress: { done: 2, total: 4, taskId: "t/a", arm: "sample" } }).ok, "a baseline's progress");
     assert.equal(parseHostEvent({ type: "experimentProgress", id: 3, progress: { done: -1, total: 4, taskId: "t/a", arm: "isolated" } }).ok, false);
     const run = fakeRun();
     const view = experimentView(run, summarizeEval(run), tasks, { dir: "/tmp/x/eval-1", source: "built-in suite", model: "m.gguf" });
@@ -73,6 +76,24 @@ describe("completion experiment protocol", () => {
     assert.deepEqual(parseLimit(""), {});
     assert.deepEqual(parseLimit(" 12 "), { limit: 12 });
     for (const bad of ["0", "-1", "1.5", "abc", "1e3", "99999999999999999999"]) assert.ok(parseLimit(bad).error, bad);
+  });
+
+  it("the baseline boxes take empty (the CLI's default) or a number in the CLI's range, with its message", () => {
+    assert.deepEqual(parseBaselineNumber("temperature", ""), {});
+    assert.deepEqual(parseBaselineNumber("topP", " 0.9 "), { value: 0.9 });
+    assert.deepEqual(parseBaselineNumber("seed", "7"), { value: 7 });
+    assert.deepEqual(parseBaselineNumber("topP", "1.5"), { error: "top-p must be in (0, 1], got 1.5" });
+    assert.deepEqual(parseBaselineNumber("temperature", "0"), { error: "the sampling temperature must be in (0, 100], got 0" });
+    assert.deepEqual(parseBaselineNumber("seed", "1.5"), { error: "the seed must be an integer in [1, 2147483648], got 1.5" });
+    assert.deepEqual(parseBaselineNumber("beamWidth", "257"), { error: "the beam width must be an integer in [1, 256], got 257" });
+    assert.match(parseBaselineNumber("beamWidth", "wide").error ?? "", /a number, or empty for the default/);
+  });
+
+  it("the settings summary states the baselines with tempo eval's defaults filled in", () => {
+    assert.equal(baselinesSummary(undefined), "baselines none");
+    assert.equal(baselinesSummary({ arms: ["sample", "beam"], match: "visible", seed: 7 }),
+      "baselines at the rows visible decoded per task: sample: best-of-n sampling, temperature 0.8, top-p 0.95, seed 7; beam: beam search, width the max width");
+    assert.equal(baselinesSummary({ arms: ["beam"], beamWidth: 3 }), "baselines at the rows the first TEMPO arm decoded per task: beam: beam search, width 3");
   });
 
   it("progress text counts units and extrapolates an ETA from the finished ones", () => {
@@ -134,6 +155,27 @@ describe("completion experiment results view", () => {
     assert.ok(a.arms[0].completion.includes(EVIL));
     assert.ok(a.arms[0].output.includes(EVIL));
     assert.equal(a.arms[1].paths.total, null, "an overflowing path count is null, not Infinity (JSON has no Infinity)");
+  });
+
+  it("shows a baseline beside the modes: its units with the rows it was given and spent, and the matched-compute table", () => {
+    const withBaseline = fakeRun();
+    withBaseline.settings.baselines = { arms: ["sample"], match: "isolated", temperature: 0.8, topP: 0.95, seed: 1, beamWidth: 4 };
+    const budget = { matchedTo: "isolated" as const, rows: 9, samples: 2 };
+    withBaseline.items.push(
+      { ...item("t/a", "isolated", true), arm: "sample", evaluatedTokens: 8, budget },
+      { ...item("t/b", "isolated", false), arm: "sample", evaluatedTokens: 9, budget },
+      { ...withBaseline.items[5], arm: "sample" },
+    );
+    const v = experimentView(withBaseline, summarizeEval(withBaseline), tasks, { dir: "/tmp/x/eval-2", source: "built-in suite", model: "m.gguf" });
+    const parsed = experimentViewSchema.safeParse(JSON.parse(JSON.stringify(v)));
+    assert.ok(parsed.success, parsed.success ? "" : parsed.error.message);
+    assert.deepEqual(v.arms, ["standard", "isolated", "sample"]);
+    const sample = v.tasks[0].arms.find((u) => u.arm === "sample")!;
+    assert.deepEqual([sample.rowsDecoded, sample.budget, outcomeLabel(sample)], [8, budget, "pass"]);
+    assert.equal(v.tasks[0].arms.find((u) => u.arm === "isolated")!.budget, undefined);
+    const matched = v.tables.find((t) => t.title === "Matched compute: baselines at the rows of isolated");
+    assert.ok(matched, v.tables.map((t) => t.title).join(", "));
+    assert.deepEqual(matched.rows.map((r) => r.slice(0, 3)), [["standard", "—", "9"], ["isolated", "(the budget)", "9"], ["sample", "9", "8.5"]]);
   });
 
   it("the page accepts the view and drops malformed messages both ways", () => {

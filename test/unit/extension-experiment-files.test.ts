@@ -45,5 +45,11 @@ describe("experiment files from VS Code", function () {
     const out = resolved(evalExperimentFile(engine, { arms: ["standard", "isolated"], limit: 2 }));
     const e = out.eval as { arms: string[]; limit: number; tasks: unknown };
     assert.deepEqual([e.arms, e.limit, e.tasks], [["standard", "isolated"], 2, null]);
+    assert.equal("baselines" in e, false, "no baselines chosen: none in the file");
+  });
+
+  it("Run Completion Experiment's file runs its baselines, the boxes left empty resolving to tempo eval's defaults", () => {
+    const out = resolved(evalExperimentFile(engine, { arms: ["standard", "isolated"], baselines: { arms: ["sample", "beam"], match: "isolated", topP: 0.9 } }));
+    assert.deepEqual((out.eval as { baselines: unknown }).baselines, { arms: ["sample", "beam"], match: "isolated", temperature: 0.8, topP: 0.9, seed: 1, beamWidth: 4 });
   });
 });

@@ -111,18 +111,54 @@ describe("tempo serve (localhost API)", function () {
     assert.match(file.body.error!.message, /from/);
   });
 
-  it("a client that disconnects cancels its request: the queue goes on at once", async () => {
-    await new Promise<void>((resolve) => {
-      const req = request(`${server.url}/tempo/generate`, { method: "POST", headers: { authorization: `Bearer ${server.token}` } });
-      req.on("error", () => resolve());
-      req.end(JSON.stringify({ prompt: "x", settings: { maxSteps: 100000, threshold: 0.01, maxWidth: 8 } }));
-      setTimeout(() => { req.destroy(); resolve(); }, 300);
-    });
-    const started = Date.now();
-    const r = await call("POST", "/v1/completions", { prompt: "x", max_tokens: 2 });
-    assert.equal(r.status, 200);
-    assert.ok(Date.now() - started < 20_000, `the next request waited ${Date.now() - started} ms`);
+  it("/tempo/eval: the summary.json tempo eval writes for the same experiment, a sample baseline beside the TEMPO arm", async () => {
+    const r = await call("POST", "/tempo/eval", { eval: { limit: 2, arms: ["isolated"], maxSteps: 16, pathCap: 4, baselines: { arms: ["sample"], seed: 5 } } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const out = join(mkdtempSync(join(tmpdir(), "tempo-serve-eval-")), "eval");
+    await new Promise<void>((resolve, reject) => execFile(process.execPath, ["--import", "tsx", "src/cli/main.ts", "eval", "--limit", "2", "--arms", "isolated", "--max-steps", "16", "--path-cap", "4", "--baselines", "sample", "--seed", "5", "--context-size", "256", "--threads", "1", "--out", out], { encoding: "utf8" }, (error, _stdout, stderr) => (error ? reject(new Error(stderr)) : resolve())));
+    const expected = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+    // What differs between two runs of the same experiment: when it started and how long things took.
+    const untimed = (x: unknown): unknown => Array.isArray(x) ? x.map(untimed) : x !== null && typeof x === "object"
+      ? Object.fromEntries(Object.entries(x).filter(([k]) => !/^(startedAt|wallMs|generateMsPerTask|executeMsPerTask|samplesPerSecond)$/.test(k)).map(([k, v]) => [k, untimed(v)])) : x;
+    assert.deepEqual(untimed(r.body), untimed(expected));
+    const arms = (r.body.summary as { arms: { arm: string; cost: { budgetRowsPerTask?: number; evaluatedTokensPerTask: number } }[] }).arms;
+    assert.deepEqual(arms.map((a) => a.arm), ["isolated", "sample"]);
+    assert.ok(arms[1].cost.budgetRowsPerTask! > 0 && arms[1].cost.evaluatedTokensPerTask <= arms[1].cost.budgetRowsPerTask!, "the baseline spends at most the isolated arm's rows");
+    assert.deepEqual((r.body.settings as { baselines: unknown }).baselines, { arms: ["sample"], match: "isolated", temperature: 0.8, topP: 0.95, seed: 5, beamWidth: 4 });
   });
+
+  it("/tempo/eval refuses a bad experiment block, naming the field", async () => {
+    const badArm = await call("POST", "/tempo/eval", { eval: { arms: ["isolated"], baselines: { arms: ["greedy"] } } });
+    assert.equal(badArm.status, 400);
+    assert.equal(badArm.body.error!.message, "eval.baselines.arms.0: baselines must be sample or beam");
+    const unknown = await call("POST", "/tempo/eval", { eval: { arms: ["isolated"], baselines: { arms: ["sample"], topK: 5 } } });
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.body.error!.message, "unknown key eval.baselines.topK");
+    const range = await call("POST", "/tempo/eval", { eval: { arms: ["isolated"], baselines: { arms: ["sample"], topP: 2 } } });
+    assert.equal(range.status, 400);
+    assert.equal(range.body.error!.message, "top-p must be in (0, 1], got 2");
+    const noTempo = await call("POST", "/tempo/eval", { eval: { arms: ["standard"], baselines: { arms: ["beam"] } } });
+    assert.equal(noTempo.status, 400);
+    assert.match(noTempo.body.error!.message, /add isolated, visible or causal/);
+  });
+
+  for (const [path, body] of [
+    ["/tempo/generate", { prompt: "x", settings: { maxSteps: 100000, threshold: 0.01, maxWidth: 8 } }],
+    ["/tempo/eval", { eval: { arms: ["isolated", "visible"], baselines: { arms: ["sample", "beam"] } } }],
+  ] as const) {
+    it(`a client that disconnects cancels its request (${path}): the queue goes on at once`, async () => {
+      await new Promise<void>((resolve) => {
+        const req = request(`${server.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${server.token}` } });
+        req.on("error", () => resolve());
+        req.end(JSON.stringify(body));
+        setTimeout(() => { req.destroy(); resolve(); }, 300);
+      });
+      const started = Date.now();
+      const r = await call("POST", "/v1/completions", { prompt: "x", max_tokens: 2 });
+      assert.equal(r.status, 200);
+      assert.ok(Date.now() - started < 20_000, `the next request waited ${Date.now() - started} ms`);
+    });
+  }
 
   it("the Python example in docs/api.md runs against it (standard library only)", async () => {
     // Asynchronously: the server answering it runs in this process.
@@ -136,6 +172,7 @@ describe("tempo serve (localhost API)", function () {
     assert.match(py.stdout, /^completion: '.*'$/m);
     assert.match(py.stdout, /^steps: 8 widest set: \d+ stop: max-steps$/m);
     assert.match(py.stdout, /^compare: 6 steps, mean JS \d\.\d+e[-+]\d+ nats, null baseline \d\.\d+e[-+]\d+$/m);
+    assert.match(py.stdout, /^eval: isolated pass@1 \d\/2 at [\d.]+ rows\/task; sample pass@1 \d\/2 at [\d.]+ rows\/task$/m);
   });
 
   it("removes the token file when it stops", async () => {

@@ -1,7 +1,8 @@
 // Runs after host.test.ts (files run in name order): that suite checks that nothing started the engine before it.
 // "TEMPO: Run Completion Experiment" inside a real VS Code: the run happens in the engine host on
 // the demo model, its results reach the webview (tables, overview, drill-down with the literal
-// completion and test output), and Export writes the files into the workspace.
+// completion and test output), and Export writes the files into the workspace; a sample
+// baseline runs at the TEMPO arm's rows and shows beside it.
 import * as assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -90,7 +91,44 @@ describe("TEMPO completion experiment", function () {
     assert.ok(!readdirSync(join(ws, ".tempo", "experiments")).some((n) => n.includes(".partial-")), "a temporary folder was left behind");
   });
 
-  it("a malformed task file is refused without harming the engine", async () => {
+  it("runs a sample baseline at the rows of the TEMPO arm: its results beside that arm's, and the folder's experiment.json holds it", async () => {
+    const tempo = await api();
+    await tempo.testing?.setExperimentConsent(true);
+    const view = (await vscode.commands.executeCommand("tempo.runCompletionExperiment", { arms: ["isolated"], limit: 2, baselines: { arms: ["sample"], seed: 3 } })) as ExperimentView | undefined;
+    assert.ok(view, "the experiment failed (see the TEMPO log)");
+    assert.equal(view.aborted, false);
+    assert.deepEqual(view.arms, ["isolated", "sample"]);
+    for (const t of view.tasks) {
+      const [isolated, sample] = t.arms;
+      assert.deepEqual([isolated.arm, sample.arm], ["isolated", "sample"]);
+      if (isolated.skipped) continue;
+      assert.equal(isolated.budget, undefined);
+      assert.deepEqual([sample.budget?.matchedTo, sample.budget?.rows], ["isolated", isolated.rowsDecoded], `${t.taskId}: the budget is the rows isolated decoded`);
+      assert.ok(sample.rowsDecoded > 0 && sample.rowsDecoded <= isolated.rowsDecoded, `${t.taskId}: ${sample.rowsDecoded} rows spent of ${isolated.rowsDecoded}`);
+      assert.ok((sample.budget?.samples ?? 0) >= 1 && sample.paths.n === sample.budget?.samples, `${t.taskId}: its samples are its pass@k paths`);
+    }
+    const matched = view.tables.find((t) => t.title === "Matched compute: baselines at the rows of isolated");
+    assert.ok(matched, view.tables.map((t) => t.title).join(", "));
+    assert.deepEqual(matched.rows.map((r) => r[0]), ["isolated", "sample"]);
+    assert.deepEqual(view.tables.find((t) => t.title === "Quality per arm")?.rows.map((r) => r[0]), ["isolated", "sample"]);
+    const stored = JSON.parse(readFileSync(join(view.dir, "experiment.json"), "utf8")) as { eval: { arms: string[]; baselines: unknown } };
+    assert.deepEqual(stored.eval.arms, ["isolated"]);
+    assert.deepEqual(stored.eval.baselines, { arms: ["sample"], match: "isolated", temperature: 0.8, topP: 0.95, seed: 3, beamWidth: 4 }, "resolved as tempo eval resolves it: tempo run reruns it");
+    const summary = JSON.parse(readFileSync(join(view.dir, "summary.json"), "utf8")) as { summary: { arms: Array<{ arm: string }> } };
+    assert.deepEqual(summary.summary.arms.map((a) => a.arm), ["isolated", "sample"]);
+
+    const task = view.tasks.find((t) => !t.arms[0].skipped) ?? view.tasks[0];
+    const shown = await tempo.inspectExperiment(task.taskId);
+    assert.equal(shown.tableRows.length, 5, "quality, paired, cost, matched compute, outcomes");
+    assert.deepEqual(shown.drillDown?.arms.map((a) => a.arm), ["isolated", "sample"]);
+    if (!task.arms[0].skipped) {
+      assert.match(shown.drillDown!.arms[0].facts, / \d+ rows decoded · /);
+      assert.match(shown.drillDown!.arms[1].facts, new RegExp(`samples \\d+/\\d+ passed .* ${task.arms[1].rowsDecoded} of ${task.arms[1].budget?.rows} rows \\(what isolated decoded\\)`));
+    }
+    assert.equal(shown.hasInjectedElement, false);
+  });
+
+  it("a malformed task file or baseline setting is refused without harming the engine", async () => {
     const tempo = await api();
     const ws = vscode.workspace.workspaceFolders?.[0].uri.fsPath ?? "";
     const bad = join(ws, "bad-tasks.jsonl");
@@ -98,6 +136,11 @@ describe("TEMPO completion experiment", function () {
     const starts = tempo.engineProcess().starts;
     const view = await vscode.commands.executeCommand("tempo.runCompletionExperiment", { tasks: bad, arms: ["standard"] });
     assert.equal(view, undefined);
+    // A baseline setting out of the CLI's range, and one with no TEMPO arm to match: refused by the engine's own checks.
+    for (const baselines of [{ arms: ["sample"], topP: 2 }, { arms: ["beam"] }]) {
+      const refused = await vscode.commands.executeCommand("tempo.runCompletionExperiment", { arms: baselines.arms[0] === "beam" ? ["standard"] : ["isolated"], limit: 1, baselines });
+      assert.equal(refused, undefined, JSON.stringify(baselines));
+    }
     assert.equal(tempo.engineProcess().starts, starts, "the engine restarted: it crashed on bad input");
     assert.ok(tempo.engineProcess().pid);
   });

@@ -158,6 +158,11 @@ export function renderEvalHtml(run: EvalRun, summary: EvalSummary, meta: EvalMet
 </head><body>${body.join("\n")}</body></html>\n`;
 }
 
+/** summary.json's object: what `tempo eval` writes and `/tempo/eval` answers. */
+export function evalSummaryJson(run: EvalRun, summary: EvalSummary, meta: EvalMeta) {
+  return { meta, settings: run.settings, configs: run.configs, sandbox: run.sandbox, summary };
+}
+
 /**
  * Writes the four files into `dir` (each created exclusively: never overwrites), summary.json
  * last: a folder without it is a partial run.
@@ -168,7 +173,7 @@ export function writeEvalOutput(dir: string, run: EvalRun, summary: EvalSummary,
   writeFileAtomic(files.results, run.items.map((i) => JSON.stringify(i)).join("\n") + (run.items.length ? "\n" : ""), { exclusive: true });
   writeFileAtomic(files.md, md, { exclusive: true });
   writeFileAtomic(files.html, html, { exclusive: true });
-  writeFileAtomic(files.summary, JSON.stringify({ meta, settings: run.settings, configs: run.configs, sandbox: run.sandbox, summary }, null, 2) + "\n", { exclusive: true });
+  writeFileAtomic(files.summary, JSON.stringify(evalSummaryJson(run, summary, meta), null, 2) + "\n", { exclusive: true });
   return files;
 }
 

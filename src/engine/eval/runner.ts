@@ -19,7 +19,7 @@ import { truncateCompletion } from "./completion.js";
 import { tokensCovering } from "./paths.js";
 import { sampleCompletions } from "./sampling.js";
 import { beamSearch } from "./beam.js";
-import { BASELINE_ARMS, BASELINE_LIMITS, DEFAULT_BASELINE_SAMPLING, type BaselineArm } from "../../protocol/baselines.js";
+import { BASELINE_ARMS, baselineRangeProblem, DEFAULT_BASELINE_SAMPLING, type BaselineArm } from "../../protocol/baselines.js";
 import { DEFAULT_EXEC, executeProgram, pythonMissing, sandboxInfo, type ExecOptions, type ExecResult, type ExecStatus, type SandboxInfo } from "./sandbox.js";
 import type { EvalTask } from "./tasks.js";
 
@@ -182,7 +182,6 @@ export function resolveEvalSettings(partial: EvalSettingsInput = {}): EvalSettin
 export const allArms = (s: EvalSettings): EvalArm[] => [...s.arms, ...(s.baselines?.arms ?? [])];
 
 function resolveBaselines(b: Partial<BaselineSettings> & { arms: BaselineArm[] }, s: EvalSettings): BaselineSettings {
-  const L = BASELINE_LIMITS;
   if (!Array.isArray(b.arms) || b.arms.length === 0 || b.arms.some((a) => !(BASELINE_ARMS as readonly string[]).includes(a))) {
     throw new TempoInputError(`baselines must be a comma-separated list of ${BASELINE_ARMS.join(", ")}; got "${String(b.arms)}"`);
   }
@@ -198,10 +197,10 @@ function resolveBaselines(b: Partial<BaselineSettings> & { arms: BaselineArm[] }
     seed: b.seed ?? DEFAULT_BASELINE_SAMPLING.seed,
     beamWidth: b.beamWidth ?? s.maxWidth,
   };
-  if (!(Number.isFinite(r.temperature) && r.temperature > L.temperature.min && r.temperature <= L.temperature.max)) throw new TempoInputError(`the sampling temperature must be in (${L.temperature.min}, ${L.temperature.max}], got ${r.temperature}`);
-  if (!(Number.isFinite(r.topP) && r.topP > L.topP.min && r.topP <= L.topP.max)) throw new TempoInputError(`top-p must be in (${L.topP.min}, ${L.topP.max}], got ${r.topP}`);
-  if (!(Number.isInteger(r.seed) && r.seed >= L.seed.min && r.seed <= L.seed.max)) throw new TempoInputError(`the seed must be an integer in [${L.seed.min}, ${L.seed.max}], got ${r.seed}`);
-  if (!(Number.isInteger(r.beamWidth) && r.beamWidth >= L.beamWidth.min && r.beamWidth <= L.beamWidth.max)) throw new TempoInputError(`the beam width must be an integer in [${L.beamWidth.min}, ${L.beamWidth.max}], got ${r.beamWidth}`);
+  for (const key of ["temperature", "topP", "seed", "beamWidth"] as const) {
+    const problem = baselineRangeProblem(key, r[key]);
+    if (problem) throw new TempoInputError(problem);
+  }
   return r;
 }
 

@@ -1,14 +1,11 @@
 /**
  * The completion experiment as the extension's results page shows it: the report's own tables
  * (so the page and report.md never disagree) and, per task, each arm's primary completion with
- * its test output for the drill-down.
+ * its test output for the drill-down, the baselines' beside the modes'.
  */
 import type { ExperimentUnitResult, ExperimentView } from "../../protocol/experiment.js";
 import { evalTables, skippedPhrase } from "./report.js";
-import type { EvalArm, EvalRun } from "./runner.js";
-import { TEMPO_MODES, type TempoMode } from "../types.js";
-
-const isMode = (arm: EvalArm): arm is TempoMode => (TEMPO_MODES as readonly string[]).includes(arm);
+import { allArms, type EvalRun } from "./runner.js";
 import type { EvalSummary } from "./summary.js";
 import type { EvalTask } from "./tasks.js";
 
@@ -20,9 +17,7 @@ export interface ExperimentViewContext {
 
 export function experimentView(run: EvalRun, summary: EvalSummary, tasks: readonly EvalTask[], context: ExperimentViewContext): ExperimentView {
   const byTask = new Map<string, ExperimentUnitResult[]>();
-  // The page shows the modes' units; baselines (a tempo eval --baselines run) are in its tables only.
   for (const item of run.items) {
-    if (!isMode(item.arm)) continue;
     const primary = item.completions[item.primary.completion];
     const unit: ExperimentUnitResult = {
       arm: item.arm,
@@ -38,6 +33,8 @@ export function experimentView(run: EvalRun, summary: EvalSummary, tasks: readon
       output: primary?.output ?? "",
       paths: { n: item.paths.n, passed: item.paths.passed, total: Number.isFinite(item.paths.total) ? item.paths.total : null },
       forwardPasses: item.forwardPasses,
+      rowsDecoded: item.evaluatedTokens,
+      ...(item.budget ? { budget: item.budget } : {}),
     };
     const list = byTask.get(item.taskId) ?? [];
     list.push(unit);
@@ -45,7 +42,7 @@ export function experimentView(run: EvalRun, summary: EvalSummary, tasks: readon
   }
   return {
     ...context,
-    arms: run.settings.arms,
+    arms: allArms(run.settings),
     baseline: summary.baseline,
     primaryMetric: summary.primaryMetric,
     aborted: run.aborted,
