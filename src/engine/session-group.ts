@@ -161,7 +161,15 @@ export class SessionGroup {
       fail(error);
       return;
     }
-    startDecode(this.model.runtime.api, core, rows).then((rc) => {
+    let decoded: Promise<number>;
+    try {
+      // Throws before any decode when the seats' rows together overflow the batch: every seat learns it.
+      decoded = startDecode(this.model.runtime.api, core, rows);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    decoded.then((rc) => {
       if (rc === 0) for (const s of subs) s.resolve();
       else fail(rc === 1 ? new ContextFullError(`llama.cpp found no free KV cell for ${rows.length} tokens`) : new Error(`llama_decode failed with code ${rc}`));
     }, fail);

@@ -107,6 +107,25 @@ describe("session group: several prompts in one decode", function () {
     }
   });
 
+  it("sets whose rows together overflow one decode: every seat is told, none waits for ever", async () => {
+    const group = new SessionGroup(model, 2, { lanes: LANES, threads: 1, contextSize: 1024 });
+    try {
+      // Each seat's set fits a decode alone (a set and its scratch rows), the two together do not.
+      const after = Math.floor(group.seats[0].batchSize / 2) + 1;
+      const settled = await Promise.allSettled([0, 1].map(() => group.run(async (seat) => {
+        seat.decodeSequence(model.promptTokens(PROMPTS[0]));
+        await seat.decodeSetAsync([5], "isolated", 0, { scratch: { after } });
+      })));
+      for (const r of settled) assert.ok(r.status === "rejected" && /batch of \d+ exceeds capacity/.test(String(r.reason)), r.status === "rejected" ? String(r.reason) : "fulfilled");
+      // The group still works afterwards.
+      const config = resolveConfig({ mode: "standard", maxSteps: 2 });
+      const runs = await Promise.all([0, 1].map((k) => group.run((seat) => runGeneration(seat, { promptTokens: model.promptTokens(PROMPTS[k]), config }))));
+      assert.deepEqual(runs.map((r) => r.steps.length), [2, 2]);
+    } finally {
+      group.dispose();
+    }
+  });
+
   it("refuses what a seat cannot do, in one line", async () => {
     assert.throws(() => new SessionGroup(model, maxSeats(LANES) + 1, { lanes: LANES }), (e: unknown) => e instanceof TempoInputError && /prompts per decode must be a whole number from 1 to \d+/.test(e.message));
     assert.throws(() => batchPromptsFor(0, LANES), TempoInputError);
