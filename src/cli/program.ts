@@ -21,13 +21,13 @@ import { SET_CLOSE, SET_OPEN, SET_SEPARATOR, visibleToken } from "../protocol/to
 import { parseArms, parseBaselines, parseMatch } from "./eval.js";
 import { DEFAULT_BASELINE_SAMPLING } from "../protocol/baselines.js";
 import { DEFAULT_EVAL_SETTINGS } from "../engine/eval/runner.js";
-import { DEFAULT_BATCH_PROMPTS } from "../engine/session-group.js";
+import { batchPromptsFor, DEFAULT_BATCH_PROMPTS, SessionGroup } from "../engine/session-group.js";
 import { DEFAULT_PYTHON } from "../engine/eval/sandbox.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join, resolve } from "node:path";
 import { packageOf } from "../engine/llama/package-info.js";
-import { teacherForcedPerplexity } from "../engine/tempo/perplexity.js";
+import { perplexityWindows, teacherForcedPerplexity } from "../engine/tempo/perplexity.js";
 import { generationJson } from "../engine/tempo/generation-json.js";
 import { startServer } from "../server/serve.js";
 import { homedir } from "node:os";
@@ -324,17 +324,25 @@ generationOptions(engineOptions(program.command("perplexity").description("teach
   .requiredOption("--file <text>", "reference text file")
   .option("--window <n>", "tokens per window for texts longer than one (default: the context in standard mode; (context - 1) / max width + 1 in TEMPO modes)", number("window"))
   .option("--stride <n>", "tokens newly scored by each window after the first (default: half the window)", number("stride"))
+  .option("--batch-prompts <n>", `windows scored together in each llama_decode, 1 for one after another (default ${DEFAULT_BATCH_PROMPTS}, fewer when llama.cpp's 256 sequences do not allow it at --max-width, or the text has fewer windows)`, number("batch prompts"))
   .option("--json", "print JSON (the last line is still \"perplexity <value>\")")
   .action(async (o) => {
     let text: string;
     try { text = readFileSync(o.file, "utf8"); } catch { throw new TempoInputError(`cannot read ${o.file}`); }
     if (text.length === 0) throw new TempoInputError(`${o.file} is empty`);
     const config = configFrom(o);
-    const session = await openSession(o, Math.max(config.maxWidth, 1));
-    const result = await teacherForcedPerplexity(session, text, config, { window: o.window, stride: o.stride });
+    const lanes = Math.max(config.maxWidth, 1);
+    const batch = batchPromptsFor(o.batchPrompts, lanes);
+    const session = await openSession(o, lanes);
+    // The windows first (on the session's context), then as many seats as there are windows to share a decode.
+    const { windows } = perplexityWindows(session.model, text, session.contextSize, config, { window: o.window, stride: o.stride });
+    const seats = Math.min(batch, windows.length);
+    const engine = seats > 1 ? new SessionGroup(session.model, seats, { contextSize: o.contextSize, lanes, flashAttention: o.flashAttention, threads: o.threads }) : session;
+    if (engine !== session) session.dispose();
+    const result = await teacherForcedPerplexity(engine, text, config, { window: o.window, stride: o.stride });
     const w = result.windows;
-    if (o.json) process.stdout.write(JSON.stringify(result) + "\n");
-    else process.stdout.write(`${result.tokens} tokens, mode ${result.mode}, mean set size ${result.meanSetSize.toFixed(2)}, mean NLL ${result.meanNll.toFixed(4)} nats; ${w.count === 1 ? "one window" : `${w.count} windows of ${w.size} tokens, stride ${w.stride}`}\n`);
+    if (o.json) process.stdout.write(JSON.stringify({ ...result, windowsPerDecode: seats }) + "\n");
+    else process.stdout.write(`${result.tokens} tokens, mode ${result.mode}, mean set size ${result.meanSetSize.toFixed(2)}, mean NLL ${result.meanNll.toFixed(4)} nats; ${w.count === 1 ? "one window" : `${w.count} windows of ${w.size} tokens, stride ${w.stride}, ${seats === 1 ? "one at a time" : `${seats} per decode`}`}\n`);
     process.stdout.write(`perplexity ${result.perplexity.toFixed(4)}\n`);
   });
 

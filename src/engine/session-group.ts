@@ -180,3 +180,21 @@ export class SessionGroup {
     disposeContext(this.model.runtime.api, this.core);
   }
 }
+
+/** Runs a piece of work on a seat: of a group (batched into its rounds; `solo` alone), or of one session, one piece after another. */
+export type OnSeat = <T>(work: (seat: TempoSession) => Promise<T>, solo?: boolean) => Promise<T>;
+
+/** The seats of `engine`, for callers that take a session or a group alike (eval, perplexity). */
+export function seatRunner(engine: TempoSession | SessionGroup): { lanes: number; contextSize: number; onSeat: OnSeat } {
+  if (engine instanceof SessionGroup) return { lanes: engine.seats[0].lanes, contextSize: engine.seats[0].contextSize, onSeat: (work, solo) => engine.run(work, solo) };
+  let turn: Promise<unknown> = Promise.resolve();
+  return {
+    lanes: engine.lanes,
+    contextSize: engine.contextSize,
+    onSeat: (work) => {
+      const mine = turn.then(() => work(engine));
+      turn = mine.catch(() => undefined);
+      return mine;
+    },
+  };
+}

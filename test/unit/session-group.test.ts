@@ -12,6 +12,7 @@ import { TempoModel } from "../../src/engine/model.js";
 import { TempoSession } from "../../src/engine/session.js";
 import { SessionGroup, batchPromptsFor, maxSeats } from "../../src/engine/session-group.js";
 import { runGeneration } from "../../src/engine/tempo/generate.js";
+import { perplexityWindows, teacherForcedPerplexity } from "../../src/engine/tempo/perplexity.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
 import { compareLogits } from "../../src/engine/analysis/divergence.js";
 import { TempoInputError } from "../../src/engine/errors.js";
@@ -122,6 +123,32 @@ describe("session group: several prompts in one decode", function () {
       const runs = await Promise.all([0, 1].map((k) => group.run((seat) => runGeneration(seat, { promptTokens: model.promptTokens(PROMPTS[k]), config }))));
       assert.deepEqual(runs.map((r) => r.steps.length), [2, 2]);
     } finally {
+      group.dispose();
+    }
+  });
+
+  it("perplexity windows on a group: the windows and tokens a session scores, one seat per window; one window alone is the session's bits", async () => {
+    const text = PROMPTS.join("\n").repeat(3);
+    const config = resolveConfig({ mode: "isolated", threshold: 0.05, maxWidth: LANES });
+    const options = { window: 24, stride: 12 };
+    const solo = new TempoSession(model, { lanes: LANES, threads: 1, contextSize: 256 });
+    const group = new SessionGroup(model, 4, { lanes: LANES, threads: 1, contextSize: 256 });
+    try {
+      const { windows } = perplexityWindows(model, text, solo.contextSize, config, options);
+      assert.ok(windows.length > group.size, "more windows than seats: several rounds");
+      const [a, b] = [await teacherForcedPerplexity(solo, text, config, options), await teacherForcedPerplexity(group, text, config, options)];
+      assert.deepEqual(b.windows, a.windows);
+      assert.equal(b.tokens, a.tokens);
+      // Each seat's numbers move by layout noise only (the tests above); here a gross error (a window
+      // scored twice or on the wrong rows) would move the mean NLL by far more than a few percent.
+      assert.ok(Math.abs(b.meanNll - a.meanNll) <= 0.05 * a.meanNll, `${b.meanNll} vs ${a.meanNll}`);
+      // A text of one window: a round of one seat lays out its decodes as the session does.
+      const short = PROMPTS[0];
+      const [c, d] = [await teacherForcedPerplexity(solo, short, config), await teacherForcedPerplexity(group, short, config)];
+      assert.equal(d.meanNll, c.meanNll);
+      assert.equal(d.meanSetSize, c.meanSetSize);
+    } finally {
+      solo.dispose();
       group.dispose();
     }
   });

@@ -8,7 +8,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { TempoSession } from "../session.js";
-import { SessionGroup } from "../session-group.js";
+import { seatRunner, type SessionGroup } from "../session-group.js";
 import { TempoInputError } from "../errors.js";
 import { resolveConfig } from "../tempo/config.js";
 import type { GenerationConfig, NextStepPolicy, StopReason, TempoMode } from "../types.js";
@@ -225,25 +225,9 @@ class Limiter {
   }
 }
 
-/** Runs a generation on a seat of the request's engine: in turn on one session, batched into rounds on a group. */
-type OnSeat = <T>(work: (seat: TempoSession) => Promise<T>, solo?: boolean) => Promise<T>;
-
-function seatsOf(engine: TempoSession | SessionGroup): { lanes: number; onSeat: OnSeat } {
-  if (engine instanceof SessionGroup) return { lanes: engine.seats[0].lanes, onSeat: (work, solo) => engine.run(work, solo) };
-  let turn: Promise<unknown> = Promise.resolve();
-  return {
-    lanes: engine.lanes,
-    onSeat: (work) => {
-      const mine = turn.then(() => work(engine));
-      turn = mine.catch(() => undefined);
-      return mine;
-    },
-  };
-}
-
 export async function runEval(request: EvalRequest): Promise<EvalRun> {
   const { tasks, signal, onProgress, onItem } = request;
-  const { lanes, onSeat } = seatsOf(request.session);
+  const { lanes, onSeat } = seatRunner(request.session);
   const settings = resolveEvalSettings(request.settings);
   const configs = Object.fromEntries(settings.arms.map((arm) => [arm, armConfig(settings, arm)]));
   const widest = Math.max(...Object.values(configs).map((c) => c.maxWidth));

@@ -9,7 +9,9 @@
  * model adds one), re-reads the `size - stride` tokens before its part as context, and scores
  * only its `stride` new tokens, so every token is scored once with at least that much context.
  */
-import { TempoSession } from "../session.js";
+import type { TempoSession } from "../session.js";
+import type { TempoModel } from "../model.js";
+import { seatRunner, type SessionGroup } from "../session-group.js";
 import { TempoInputError } from "../errors.js";
 import { GenerationConfig } from "../types.js";
 import { runGeneration } from "./generate.js";
@@ -62,36 +64,50 @@ export function windowScheme(contextSize: number, setWidth: number, options: Pic
   return { size, stride };
 }
 
-export async function teacherForcedPerplexity(session: TempoSession, text: string, config: GenerationConfig, options: PerplexityOptions = {}): Promise<PerplexityResult> {
-  const model = session.model;
+/** One window: the tokens it conditions on and the reference tokens it scores. */
+export interface PerplexityWindow { promptTokens: number[]; reference: number[] }
+
+/**
+ * The windows a text is scored in. The first conditions on the first token (BOS when the model
+ * adds one) and scores the rest of its tokens; each later one scores the next `stride` after
+ * `size - stride` of context. They do not depend on each other, so they can run at once.
+ */
+export function perplexityWindows(model: TempoModel, text: string, contextSize: number, config: GenerationConfig, options: Pick<PerplexityOptions, "window" | "stride"> = {}): { windows: PerplexityWindow[]; scheme: Omit<WindowScheme, "count"> } {
   const all = model.promptTokens(text);
   if (all.length < 2) throw new TempoInputError("the text is too short to score (needs at least two tokens)");
-  const setWidth = config.mode === "standard" ? 1 : config.maxWidth;
-  const { size, stride } = windowScheme(session.contextSize, setWidth, options);
+  const scheme = windowScheme(contextSize, config.mode === "standard" ? 1 : config.maxWidth, options);
   const bos = model.info.addsBos ? [all[0]] : [];
-  const nll: number[] = [];
-  let members = 0, cells = 0, count = 0, stopReason = "max-steps";
-  // The first window conditions on the first token (BOS when the model adds one) and scores the
-  // rest of its tokens; each later one scores the next `stride` after `size - stride` of context.
-  for (let scored = 1; scored < all.length; count++) {
-    const end = count === 0 ? Math.min(size, all.length) : Math.min(scored + stride, all.length);
-    const contextStart = count === 0 ? 0 : Math.max(bos.length, end - size + bos.length);
-    const promptTokens = count === 0 ? all.slice(0, 1) : [...bos, ...all.slice(contextStart, scored)];
-    const reference = all.slice(scored, end);
-    const run = await runGeneration(session, { promptTokens, config: { ...config, maxSteps: reference.length, stopStrings: [] }, teacherTokens: reference, signal: options.signal });
-    if (run.stopReason === "aborted") throw new TempoInputError("perplexity cancelled");
-    if (run.steps.length < reference.length) {
-      throw new TempoInputError(`the context filled after ${run.steps.length} of ${reference.length} tokens of window ${count + 1} (sets use one cell per member); use a smaller --window or --stride, or a larger --context-size`);
-    }
-    for (const s of run.steps) nll.push(-s.candidates[0].logprob);
-    members += run.steps.reduce((a, s) => a + s.candidates.length, 0);
-    cells = Math.max(cells, session.cellsUsed);
-    stopReason = run.stopReason;
+  const windows: PerplexityWindow[] = [];
+  for (let scored = 1; scored < all.length;) {
+    const first = windows.length === 0;
+    const end = first ? Math.min(scheme.size, all.length) : Math.min(scored + scheme.stride, all.length);
+    const contextStart = first ? 0 : Math.max(bos.length, end - scheme.size + bos.length);
+    windows.push({ promptTokens: first ? all.slice(0, 1) : [...bos, ...all.slice(contextStart, scored)], reference: all.slice(scored, end) });
     scored = end;
   }
+  return { windows, scheme };
+}
+
+/**
+ * Scores `text` on one session (window after window) or on a SessionGroup (up to one window per
+ * seat in each decode: the same numbers within layout noise, test/unit/session-group.test.ts).
+ */
+export async function teacherForcedPerplexity(engine: TempoSession | SessionGroup, text: string, config: GenerationConfig, options: PerplexityOptions = {}): Promise<PerplexityResult> {
+  const { contextSize, onSeat } = seatRunner(engine);
+  const { windows, scheme } = perplexityWindows(engine.model, text, contextSize, config, options);
+  const scored = await Promise.all(windows.map(({ promptTokens, reference }, w) => onSeat(async (seat) => {
+    const run = await runGeneration(seat, { promptTokens, config: { ...config, maxSteps: reference.length, stopStrings: [] }, teacherTokens: reference, signal: options.signal });
+    if (run.stopReason === "aborted") throw new TempoInputError("perplexity cancelled");
+    if (run.steps.length < reference.length) {
+      throw new TempoInputError(`the context filled after ${run.steps.length} of ${reference.length} tokens of window ${w + 1} (sets use one cell per member); use a smaller --window or --stride, or a larger --context-size`);
+    }
+    return { nll: run.steps.map((s) => -s.candidates[0].logprob), members: run.steps.reduce((a, s) => a + s.candidates.length, 0), cells: seat.cellsUsed, stopReason: run.stopReason };
+  })));
+  const nll = scored.flatMap((w) => w.nll);
   const meanNll = nll.reduce((a, b) => a + b, 0) / nll.length;
   return {
     mode: config.mode, tokens: nll.length, meanNll, perplexity: Math.exp(meanNll),
-    meanSetSize: members / nll.length, cells, stopReason, windows: { size, stride, count },
+    meanSetSize: scored.reduce((a, w) => a + w.members, 0) / nll.length, cells: Math.max(...scored.map((w) => w.cells)), stopReason: scored.at(-1)!.stopReason,
+    windows: { ...scheme, count: windows.length },
   };
 }
