@@ -433,6 +433,8 @@ export interface ExecuteOptions {
   /** What an eval does with an --out folder that holds a partial run (--resume, --replace); refused by default. */
   partial?: PartialChoice;
   hooks: RunHooks;
+  /** The experiment's model, already open (a study runs several on one): used, and left open. Absent: opened and freed here. */
+  model?: TempoModel;
 }
 
 /** What the three entry points share: check --out, resolve, dump and/or run, free the model. Returns true when cancelled. */
@@ -441,7 +443,7 @@ export async function executeExperiment(x: ExperimentFile, o: ExecuteOptions): P
   if (o.partial !== undefined && o.partial !== "refuse" && x.command !== "eval") throw new TempoInputError(`--${o.partial} is for eval folders; a ${x.command} experiment neither resumes nor replaces one`);
   const evalPlan = o.out !== undefined && x.command === "eval" ? planEvalOut(o.out, o.partial ?? "refuse") : undefined;
   if (o.out !== undefined && !evalPlan) checkOutDir(o.out, { allowEmpty: false });
-  const p = await prepareExperiment(x, o.baseDir);
+  const p = await prepareExperiment(x, o.baseDir, o.model);
   try {
     if (o.dump === "-") process.stdout.write(experimentJson(p.resolved));
     // A .yaml / .yml name gets the same experiment as YAML (same keys, same order).
@@ -452,6 +454,6 @@ export async function executeExperiment(x: ExperimentFile, o: ExecuteOptions): P
     await runCompareExperiment(p as Extract<Prepared, { resolved: ResolvedCompare }>, o.out, o.hooks);
     return { aborted: false };
   } finally {
-    await p.model.dispose();
+    if (!o.model) await p.model.dispose();
   }
 }

@@ -10,8 +10,6 @@ import { overallVerdict, runSelfCheck } from "../engine/tempo/selfcheck.js";
 import type { GenerationConfig, GenerationResult, StepEvent } from "../engine/types.js";
 import { DEFAULT_CONFIG, MAX_LANES, NEXT_STEP_POLICIES, NUMBER_RANGES, rangeText, TEMPO_MODES, THRESHOLD_SCHEDULES, type NumberSetting, type TempoMode } from "../protocol/generation.js";
 import { defaultModelPath } from "../engine/default-model.js";
-import { checkModelFile } from "../engine/model.js";
-import { sha256File } from "../engine/hash.js";
 import { readStudyFile, resolveStudy, runStudy, SHIPPED_STUDIES, studyPath } from "./study.js";
 import { STUDY_REPORT, writeStudyReport } from "./study-report.js";
 import { GpuChoice, nodeLlamaCppVersion } from "../engine/llama/runtime.js";
@@ -304,17 +302,18 @@ program.command("study").description("a study: several experiments on one model,
     const file = studyPath(arg);
     const study = readStudyFile(file);
     const modelPath = o.model !== undefined ? resolve(o.model) : study.model?.path !== undefined ? resolve(dirname(file), study.model.path) : defaultModelPath();
-    checkModelFile(modelPath);
-    const sha256 = await sha256File(modelPath);
-    if (o.model === undefined && study.model?.sha256 !== undefined && study.model.sha256 !== sha256) throw new TempoInputError(`${modelPath} is not the study's model (SHA-256 ${sha256}, the study names ${study.model.sha256})`);
+    const model = await openModel(modelPath, study.engine?.gpu ?? "auto");
     const progress = phaseProgress("steps");
     let aborted: boolean;
     try {
-      aborted = await runStudy(resolveStudy(study, { path: modelPath, sha256 }, o.short === true), o.out, {
+      const sha256 = await model.sha256();
+      if (o.model === undefined && study.model?.sha256 !== undefined && study.model.sha256 !== sha256) throw new TempoInputError(`${modelPath} is not the study's model (SHA-256 ${sha256}, the study names ${study.model.sha256})`);
+      aborted = await runStudy(resolveStudy(study, { path: modelPath, sha256 }, o.short === true), model, o.out, {
         signal: cancelSignal(), onProgress: (phase, done, total) => progress.update(phase, done, total), say: (t) => process.stderr.write(t), note: (t) => process.stderr.write(t),
       }, writeStudyReport);
     } finally {
       progress.stop();
+      await model.dispose();
     }
     if (!aborted) process.stdout.write(`wrote ${join(o.out, STUDY_REPORT.md)}\n`);
     process.exitCode = aborted || wasCancelled() ? EXIT.cancelled : EXIT.ok;

@@ -20,7 +20,6 @@ import { checkOutDir } from "../engine/capture/out-dir.js";
 import { experimentBlocks, type ExperimentFile } from "../protocol/experiment-file.js";
 import { TEMPO_MODES } from "../protocol/generation.js";
 import { executeExperiment, type RunHooks } from "./experiment.js";
-import { openModel } from "./open-model.js";
 
 export const STUDY_FILE_VERSION = 1;
 /** The study folder's copy of the resolved study: `tempo study <out>/study.json` reruns it. */
@@ -120,33 +119,31 @@ export function partExperiments(s: ResolvedStudy): { divergence: ExperimentFile;
 
 export interface PerplexityPart { text: string; results: PerplexityResult[] }
 
-async function runPerplexity(s: ResolvedStudy, out: string, signal: AbortSignal | undefined, note: (t: string) => void): Promise<PerplexityPart> {
-  const model: TempoModel = await openModel(s.model.path, s.engine?.gpu ?? "auto");
-  try {
-    const results: PerplexityResult[] = [];
-    for (const mode of s.perplexity.modes) {
-      const config = resolveConfig({ ...s.perplexity.generation, mode });
-      const session = new TempoSession(model, { contextSize: s.engine?.contextSize, lanes: Math.max(config.maxWidth, 1), threads: s.engine?.threads, flashAttention: s.engine?.flashAttention });
-      try {
-        results.push(await teacherForcedPerplexity(session, s.perplexity.text, config, { signal }));
-        note(`perplexity ${mode}: ${results.at(-1)!.perplexity.toFixed(3)}\n`);
-      } finally {
-        session.dispose();
-      }
+async function runPerplexity(s: ResolvedStudy, model: TempoModel, out: string, signal: AbortSignal | undefined, note: (t: string) => void): Promise<PerplexityPart> {
+  const results: PerplexityResult[] = [];
+  for (const mode of s.perplexity.modes) {
+    const config = resolveConfig({ ...s.perplexity.generation, mode });
+    const session = new TempoSession(model, { contextSize: s.engine?.contextSize, lanes: Math.max(config.maxWidth, 1), threads: s.engine?.threads, flashAttention: s.engine?.flashAttention });
+    try {
+      results.push(await teacherForcedPerplexity(session, s.perplexity.text, config, { signal }));
+      note(`perplexity ${mode}: ${results.at(-1)!.perplexity.toFixed(3)}\n`);
+    } finally {
+      session.dispose();
     }
-    const part = { text: s.perplexity.text, results };
-    writeFileAtomic(join(out, PERPLEXITY_FILE), JSON.stringify(part, null, 2) + "\n", { exclusive: true });
-    return part;
-  } finally {
-    await model.dispose();
   }
+  const part = { text: s.perplexity.text, results };
+  writeFileAtomic(join(out, PERPLEXITY_FILE), JSON.stringify(part, null, 2) + "\n", { exclusive: true });
+  return part;
 }
 
 /** The parts' folders under a study folder. */
 export const STUDY_PARTS = { divergence: "divergence", wide: "wide", quality: "quality" } as const;
 
-/** Runs every part of a resolved study into `out` (new), then its report. Returns true when cancelled. */
-export async function runStudy(s: ResolvedStudy, out: string, hooks: RunHooks, writeReport: (s: ResolvedStudy, out: string) => void): Promise<boolean> {
+/**
+ * Runs every part of a resolved study into `out` (new) on `model` (its file, opened once: each
+ * part would otherwise load it and hash it again), then its report. Returns true when cancelled.
+ */
+export async function runStudy(s: ResolvedStudy, model: TempoModel, out: string, hooks: RunHooks, writeReport: (s: ResolvedStudy, out: string) => void): Promise<boolean> {
   checkOutDir(out, { allowEmpty: false });
   mkdirSync(out, { recursive: true });
   // Through the schema, so keys come in its order whatever order resolving left them in: a rerun stores the same bytes.
@@ -154,11 +151,11 @@ export async function runStudy(s: ResolvedStudy, out: string, hooks: RunHooks, w
   const parts = partExperiments(s);
   for (const name of Object.keys(STUDY_PARTS) as (keyof typeof STUDY_PARTS)[]) {
     hooks.note(`\n== ${name} ==\n`);
-    const { aborted } = await executeExperiment(parts[name], { baseDir: out, out: join(out, STUDY_PARTS[name]), hooks });
+    const { aborted } = await executeExperiment(parts[name], { baseDir: out, out: join(out, STUDY_PARTS[name]), hooks, model });
     if (aborted || hooks.signal?.aborted) return true;
   }
   hooks.note("\n== perplexity ==\n");
-  await runPerplexity(s, out, hooks.signal, hooks.note);
+  await runPerplexity(s, model, out, hooks.signal, hooks.note);
   if (hooks.signal?.aborted) return true;
   writeReport(s, out);
   return false;

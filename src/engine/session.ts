@@ -252,7 +252,7 @@ export class TempoSession {
   /** Logits rows handed out by `decodeSet(..., { reuseRows: true })`, one per member. */
   private readonly memberRows: Float32Array[] = [];
   /**
-   * Whether decodeSetAsync decodes on a koffi worker thread (see the constructor), so that
+   * Whether decodeSetAsync decodes on a koffi worker thread (see openContext), so that
    * several sessions can decode at once.
    */
   get decodeOnWorker(): boolean { return this.core.decodeOnWorker; }
@@ -263,7 +263,6 @@ export class TempoSession {
   /** Sets after each isolated set during which its members can be pruned (SessionOptions.pruneLookahead). */
   readonly pruneLookahead: number | undefined;
 
-  /** A session of its own context; SessionGroup makes the seats of a shared one. */
   /** A session of its own context; SessionGroup makes the seats of a shared one. */
   constructor(readonly model: TempoModel, options: SessionOptions = {}, seat?: Seat) {
     this.lanes = options.lanes ?? DEFAULT_LANES;

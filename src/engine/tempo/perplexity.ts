@@ -95,13 +95,24 @@ export function perplexityWindows(model: TempoModel, text: string, contextSize: 
 export async function teacherForcedPerplexity(engine: TempoSession | SessionGroup, text: string, config: GenerationConfig, options: PerplexityOptions = {}): Promise<PerplexityResult> {
   const { contextSize, onSeat } = seatRunner(engine);
   const { windows, scheme } = perplexityWindows(engine.model, text, contextSize, config, options);
-  const scored = await Promise.all(windows.map(({ promptTokens, reference }, w) => onSeat(async (seat) => {
+  const scoreWindow = async (seat: TempoSession, { promptTokens, reference }: PerplexityWindow, w: number) => {
     const run = await runGeneration(seat, { promptTokens, config: { ...config, maxSteps: reference.length, stopStrings: [] }, teacherTokens: reference, signal: options.signal });
     if (run.stopReason === "aborted") throw new TempoInputError("perplexity cancelled");
     if (run.steps.length < reference.length) {
       throw new TempoInputError(`the context filled after ${run.steps.length} of ${reference.length} tokens of window ${w + 1} (sets use one cell per member); use a smaller --window or --stride, or a larger --context-size`);
     }
     return { nll: run.steps.map((s) => -s.candidates[0].logprob), members: run.steps.reduce((a, s) => a + s.candidates.length, 0), cells: seat.cellsUsed, stopReason: run.stopReason };
+  };
+  // The first failure ends the run: windows not started yet are not scored for a caller that has given up.
+  let failure: { error: unknown } | undefined;
+  const scored = await Promise.all(windows.map((window, w) => onSeat(async (seat) => {
+    if (failure) throw failure.error;
+    try {
+      return await scoreWindow(seat, window, w);
+    } catch (error) {
+      failure ??= { error };
+      throw error;
+    }
   })));
   const nll = scored.flatMap((w) => w.nll);
   const meanNll = nll.reduce((a, b) => a + b, 0) / nll.length;
