@@ -4,11 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seededModelPath, TINY_GQA_SHAPE, TINY_SHAPE } from "../fixtures/seeded-model.js";
+import { tempo } from "../support/tempo-cli.js";
 
-function tempo(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe("tempo CLI", () => {
   const model = seededModelPath(TINY_SHAPE);

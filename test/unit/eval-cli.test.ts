@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
@@ -7,11 +7,8 @@ import { PARTIAL_RESULTS } from "../../src/engine/capture/out-dir.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertSameFolder } from "../support/same-folder.js";
+import { tempo } from "../support/tempo-cli.js";
 
-function tempo(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe("tempo eval", function () {
   this.timeout(600_000);

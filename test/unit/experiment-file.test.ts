@@ -4,7 +4,6 @@
  * reproduces the folder byte for byte but for the timing and date fields listed in TIMING (test/support/same-folder.ts).
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -13,11 +12,8 @@ import { assertSameFolder, filesUnder } from "../support/same-folder.js";
 import { EXPERIMENT_FILE_NAME, parseExperiment } from "../../src/protocol/experiment-file.js";
 import { experimentText, parseExperimentText } from "../../src/protocol/experiment-text.js";
 import { DEFAULT_CONFIG } from "../../src/protocol/generation.js";
+import { tempo } from "../support/tempo-cli.js";
 
-function tempo(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe("experiment files: tempo run", function () {
   this.timeout(600_000);

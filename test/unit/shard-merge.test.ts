@@ -4,7 +4,6 @@
  * unsharded run of the same suite; then merge's refusals and bad --shard values.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,11 +14,8 @@ import { MAX_SHARDS, parseShardText, shardMembers } from "../../src/protocol/sha
 import { PAIRED_FILE } from "../../src/engine/analysis/paired-file.js";
 import { EVAL_FILES } from "../../src/engine/eval/report.js";
 import { PARTIAL_RESULTS } from "../../src/engine/capture/out-dir.js";
+import { tempo } from "../support/tempo-cli.js";
 
-function tempo(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** A refusal: exit 2 and one `tempo:` line matching `pattern`. */
 function assertRefused(r: ReturnType<typeof tempo>, pattern: RegExp): void {

@@ -3,18 +3,14 @@
  * document gets a verdict from the data, and the stored study.json reruns to the same folders.
  */
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { STUDY_REPORT, type StudyReport } from "../../src/cli/study-report.js";
 import { readStudyFile, STUDY_FILE_NAME, studyPath } from "../../src/cli/study.js";
 import { assertSameFolder } from "../support/same-folder.js";
+import { tempo } from "../support/tempo-cli.js";
 
-const tempo = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8" });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
 
 describe("tempo study seed", function () {
   this.timeout(600_000);
