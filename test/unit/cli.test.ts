@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { seededModelPath, TINY_GQA_SHAPE, TINY_SHAPE } from "../fixtures/seeded-model.js";
 import { tempo } from "../support/tempo-cli.js";
 
-
 describe("tempo CLI", () => {
   const model = seededModelPath(TINY_SHAPE);
 

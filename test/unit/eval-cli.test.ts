@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { assertSameFolder } from "../support/same-folder.js";
 import { tempo } from "../support/tempo-cli.js";
 
-
 describe("tempo eval", function () {
   this.timeout(600_000);
   let dir: string;

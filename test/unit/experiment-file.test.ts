@@ -14,7 +14,6 @@ import { experimentText, parseExperimentText } from "../../src/protocol/experime
 import { DEFAULT_CONFIG } from "../../src/protocol/generation.js";
 import { tempo } from "../support/tempo-cli.js";
 
-
 describe("experiment files: tempo run", function () {
   this.timeout(600_000);
   let dir: string;

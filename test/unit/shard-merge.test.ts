@@ -16,7 +16,6 @@ import { EVAL_FILES } from "../../src/engine/eval/report.js";
 import { PARTIAL_RESULTS } from "../../src/engine/capture/out-dir.js";
 import { tempo } from "../support/tempo-cli.js";
 
-
 /** A refusal: exit 2 and one `tempo:` line matching `pattern`. */
 function assertRefused(r: ReturnType<typeof tempo>, pattern: RegExp): void {
   assert.equal(r.code, 2, r.stderr);

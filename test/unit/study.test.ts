@@ -11,7 +11,6 @@ import { readStudyFile, STUDY_FILE_NAME, studyPath } from "../../src/cli/study.j
 import { assertSameFolder } from "../support/same-folder.js";
 import { tempo } from "../support/tempo-cli.js";
 
-
 describe("tempo study seed", function () {
   this.timeout(600_000);
   let dir: string;
