@@ -15,7 +15,7 @@ import { benchSuite } from "./suite.bench.js";
 
 /** Every benchmark by name, in the order they run; each returns its rows. */
 const BENCHES = {
-  engine: (o: Options) => benchEngine({ modelPath: o.modelPath, steps: o.quick ? 16 : 64, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
+  engine: (o: Options) => benchEngine({ modelPath: o.modelPath, steps: o.quick ? 16 : 64, repeats: o.quick ? 1 : 3, floorPairs: o.quick ? 2 : 16, gpu: o.gpu }),
   // Automatic threads beside a busy core (issue 15: at most 1.5x slower).
   threads: (o: Options) => benchThreads({ modelPath: o.modelPath, steps: o.quick ? 16 : 64, repeats: o.quick ? 1 : 3, gpu: o.gpu }),
   // Eight prompts one after another vs in one decode (issue 16: at least 2x on a CPU).
