@@ -17,7 +17,7 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { TempoSession } from "../session.js";
 import { softmaxHead } from "../tempo/distribution.js";
-import { topTokens } from "../math/top-k.js";
+import { topLogits } from "../math/head-kernel.js";
 
 export interface BeamOptions {
   width: number;
@@ -111,7 +111,7 @@ export async function beamSearch(session: TempoSession, promptTokens: number[], 
     // Each beam's 2 x width most probable tokens: enough to keep width live ones when some finish.
     const candidates = live.flatMap((beam, b) => {
       const row = logits.get(b)!;
-      const top = topTokens(row, 2 * width);
+      const top = topLogits(row, 2 * width);
       const { probs } = softmaxHead(row, 1, top);
       return top.map((token, r) => ({ beam, token, lp: Math.log(probs[r]), score: beam.logprob + Math.log(probs[r]), b, r }));
     });

@@ -4,9 +4,7 @@
  */
 import { NextStepPolicy } from "../types.js";
 import { fastExp } from "../math/fast-exp.js";
-
-/** The sums of one softmax pass: `sum` of the exponentials, and `weighted` = sum of e_i * x_i; `max` and `scale` give x_i. */
-interface ExpSums { sum: number; weighted: number; max: number; scale: number }
+import { SoftmaxSums, softmaxSums } from "../math/head-kernel.js";
 
 /**
  * e_i = exp(x_i), x_i = (logits_i - max) / temperature, into `out`. The step loop passes reused
@@ -15,7 +13,7 @@ interface ExpSums { sum: number; weighted: number; max: number; scale: number }
  * set member every step, and it was most of a TEMPO step's JavaScript (results move in the
  * last bits only). `weighted` gives the entropy without a log per token (see softmaxEntropy).
  */
-function shiftedExp(logits: Float32Array, temperature: number, out?: Float64Array): ExpSums {
+function shiftedExp(logits: Float32Array, temperature: number, out: Float64Array): SoftmaxSums {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
   const scale = 1 / temperature;
@@ -23,7 +21,7 @@ function shiftedExp(logits: Float32Array, temperature: number, out?: Float64Arra
   for (let i = 0; i < logits.length; i++) {
     const x = (logits[i] - max) * scale;
     const e = fastExp(x);
-    if (out) out[i] = e; // without a row: only the sums (softmaxHead)
+    out[i] = e;
     sum += e;
     if (e > 0) weighted += e * x; // a -Infinity logit: 0 * -Infinity would be NaN
   }
@@ -31,12 +29,12 @@ function shiftedExp(logits: Float32Array, temperature: number, out?: Float64Arra
 }
 
 /** H = -sum p_i log p_i with p_i = e_i / S, log p_i = x_i - log S: H = log S - sum(e_i x_i) / S. */
-function softmaxEntropy({ sum, weighted }: ExpSums): number {
+function softmaxEntropy({ sum, weighted }: SoftmaxSums): number {
   return Math.log(sum) - weighted / sum;
 }
 
 /** Normalises a shiftedExp row in place. */
-function normalise(out: Float64Array, { sum }: ExpSums): Float64Array {
+function normalise(out: Float64Array, { sum }: SoftmaxSums): Float64Array {
   const inv = 1 / sum;
   for (let i = 0; i < out.length; i++) out[i] *= inv;
   return out;
@@ -51,10 +49,11 @@ export function softmax(logits: Float32Array, temperature: number, out: Float64A
  * The probabilities of `tokens` under softmax(logits / temperature), and its entropy, without
  * writing the row: greedy steps need only the head of the distribution for their event, and
  * storing, normalising and rescanning 32k entries was most of a standard step's JavaScript.
- * The same arithmetic as `softmax`, so the same bits as reading its row.
+ * The sums come from the head kernel (math/head-kernel.ts), whose arithmetic is shiftedExp's:
+ * the same bits as reading `softmax`'s row.
  */
 export function softmaxHead(logits: Float32Array, temperature: number, tokens: readonly number[]): { probs: number[]; entropy: number } {
-  const sums = shiftedExp(logits, temperature);
+  const sums = softmaxSums(logits, temperature);
   const inv = 1 / sums.sum;
   return { probs: tokens.map((t) => fastExp((logits[t] - sums.max) * sums.scale) * inv), entropy: softmaxEntropy(sums) };
 }

@@ -13,6 +13,7 @@ import { DistributionRows, entropy, nextDistribution, softmaxHead } from "./dist
 import { ranksOf, SelectedMember, selectSet } from "./selection.js";
 import { thresholdAt } from "./schedule.js";
 import { topTokens } from "../math/top-k.js";
+import { topLogits } from "../math/head-kernel.js";
 import { AttentionPruner, markPruned, pruneLayersOf, prunes } from "./pruning.js";
 
 export const TOP_ENTRIES = 10;
@@ -99,7 +100,8 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
       // Greedy: the most probable token of softmax(logits / T) is the largest logit (exp and
       // the division keep distinct float32 logits distinct and in order), so it is read
       // from the logits before the distribution exists; its rank is 0.
-      const head = topTokens(pending?.logits[0] ?? probs, TOP_ENTRIES); // the event's head too, in the same pass
+      const head = pending ? topLogits(pending.logits[0], TOP_ENTRIES) : topTokens(probs, TOP_ENTRIES); // the event's head too, in the same pass
+      if (head.length === 0) throw new Error(`llama.cpp gave no usable logits before step ${index} (every one is NaN)`);
       tokens = [head[0]];
       if (!model.isEog(tokens[0])) {
         greedy = true;
