@@ -48,6 +48,8 @@ export function checkModelFile(path: string): void {
 export class TempoModel {
   private pieceCache = new Map<number, Uint8Array>();
   private specialCache = new Map<number, string | undefined>();
+  /** tokenView's answers: every step event renders its eleven tokens, mostly the same few hundred. */
+  private viewCache = new Map<number, Readonly<{ text: string; special?: string }>>();
   private sha: Promise<string> | undefined;
 
   private constructor(
@@ -142,9 +144,14 @@ export class TempoModel {
   }
 
   /** Text and, for a special token, its name: what a step event records of a token. */
-  tokenView(token: number): { text: string; special?: string } {
-    const special = this.specialName(token);
-    return special === undefined ? { text: this.tokenText(token) } : { text: "", special };
+  tokenView(token: number): Readonly<{ text: string; special?: string }> {
+    let view = this.viewCache.get(token);
+    if (!view) {
+      const special = this.specialName(token);
+      view = Object.freeze(special === undefined ? { text: this.tokenText(token) } : { text: "", special });
+      this.viewCache.set(token, view);
+    }
+    return view;
   }
 
   /** Display text of one token: its characters, with bytes that are not a whole character as <0xNN>. */
