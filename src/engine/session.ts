@@ -345,6 +345,8 @@ export class TempoSession {
 
   /** CPU threads llama.cpp decodes with now (automatic sessions change it between decodes). */
   get threads(): number { return this.model.runtime.api.llama_n_threads(this.core.ctx) as number; }
+  /** Whether this session is a seat of a SessionGroup (its sets share the group's decodes). */
+  get seated(): boolean { return this.seat !== undefined; }
   /** The llama_context this session decodes with, for native code that drives it directly (the bench's C floor). */
   get contextPointer(): Pointer { return this.core.ctx; }
   /** Whether the thread count follows the machine's load (no count was asked for). */

@@ -83,8 +83,10 @@ export async function* generate(session: TempoSession, request: GenerateRequest)
   let lastYield = -Infinity;
   for (let index = 0; index < stepLimit; index++) {
     // Lets an abort (or a host message) arrive between steps, at most every YIELD_EVERY_MS: a
-    // turn of the event loop costs ~60 us, a step of a small model on a CPU ~5 ms.
-    if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+    // turn of the event loop costs ~60 us, a step of a small model on a CPU ~5 ms. A seat
+    // yields every step: the order its group's seats reach a decode in is the batch layout,
+    // and it must not depend on the clock (a rerun gives the same bits).
+    if (session.seated || performance.now() - lastYield >= YIELD_EVERY_MS) {
       await yieldToEventLoop();
       lastYield = performance.now();
     }
