@@ -8,7 +8,8 @@
 import { performance } from "node:perf_hooks";
 import { TempoModel } from "../src/engine/model.js";
 import { TempoSession } from "../src/engine/session.js";
-import { SessionGroup } from "../src/engine/session-group.js";
+import { SEATS_PER_COMPARISON, seatRunner, SessionGroup } from "../src/engine/session-group.js";
+import { compareModes } from "../src/engine/analysis/compare-run.js";
 import { resolveConfig } from "../src/engine/tempo/config.js";
 import { runGeneration } from "../src/engine/tempo/generate.js";
 import type { GenerationResult, TempoMode } from "../src/engine/types.js";
@@ -57,10 +58,47 @@ export async function benchSuite(o: BenchOptions): Promise<BenchRow[]> {
       rows.push({ name: `suite of ${PROMPTS.length}, ${mode}: in one decode (SessionGroup), tokens/s`, value: median(bat), unit: "tok/s", note: spread(bat) });
       rows.push({ name: `suite of ${PROMPTS.length}, ${mode}: batched / sequential`, value: median(bat) / median(seq), unit: "x", note: "goal >= 2 on a CPU, >= 6 on a GPU" });
     }
+    rows.push(...await compareSuite(model, o));
   } finally {
     session.dispose();
     group.dispose();
     await model.dispose();
   }
   return rows;
+}
+
+/**
+ * tempo compare over the same eight prompts (isolated vs visible, no attention capture): each
+ * prompt in sessions of its own, one after another, against all eight on the seats of one
+ * group (compare --prompts --batch-prompts 8: their generations share each decode, then their
+ * 24 replays). Rate = prompts compared / wall time, half the steps of the generation rows.
+ */
+async function compareSuite(model: TempoModel, o: BenchOptions): Promise<BenchRow[]> {
+  const steps = Math.max(4, Math.floor(o.steps / 2));
+  const config = resolveConfig({ mode: "isolated", threshold: 0.05, maxWidth: WIDTH, maxSteps: steps, minSteps: steps });
+  const request = (prompt: string) => ({ prompt, config, contextSize: 512, threads: model.runtime.threads, analysisWorkers: 0 });
+  const group = new SessionGroup(model, SEATS_PER_COMPARISON * PROMPTS.length, { contextSize: 512, lanes: WIDTH, threads: model.runtime.threads, flashAttention: "off", scratchCells: steps });
+  try {
+    const sequential = async () => { for (const prompt of PROMPTS) await compareModes(model, request(prompt)); };
+    const batched = () => Promise.all(PROMPTS.map((prompt) => compareModes(model, { ...request(prompt), seats: seatRunner(group).onSeat })));
+    const rate = async (side: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      await side();
+      return PROMPTS.length / ((performance.now() - t0) / 1000);
+    };
+    await rate(sequential); await rate(batched); // warm-up
+    const seq: number[] = [], bat: number[] = [];
+    for (let r = 0; r < o.repeats; r++) {
+      seq.push(await rate(sequential));
+      bat.push(await rate(batched));
+    }
+    const name = `compare suite of ${PROMPTS.length} (isolated vs visible)`;
+    return [
+      { name: `${name}: one after another, prompts/s`, value: median(seq), unit: "prompts/s", note: `${steps} steps, width ${WIDTH}, ${model.runtime.threads} threads; ${spread(seq)}` },
+      { name: `${name}: in one decode (seats of one group), prompts/s`, value: median(bat), unit: "prompts/s", note: spread(bat) },
+      { name: `${name}: batched / sequential`, value: median(bat) / median(seq), unit: "x", note: "goal >= 2 on a CPU, >= 6 on a GPU" },
+    ];
+  } finally {
+    group.dispose();
+  }
 }

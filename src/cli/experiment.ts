@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import type { TempoModel } from "../engine/model.js";
 import { TempoInputError } from "../engine/errors.js";
 import { TempoSession, defaultContextSize, type FlashAttention } from "../engine/session.js";
-import { batchPromptsFor, SessionGroup } from "../engine/session-group.js";
+import { batchPromptsFor, comparisonsPerDecode, OnSeat, seatRunner, SEATS_PER_COMPARISON, SessionGroup } from "../engine/session-group.js";
 import type { GpuChoice } from "../engine/llama/runtime.js";
 import { defaultModelPath } from "../engine/default-model.js";
 import { resolveConfig } from "../engine/tempo/config.js";
@@ -55,6 +55,8 @@ export interface ResolvedCompareSettings {
   attentionLayers: AttentionLayers | null;
   logits: { kind: "topk"; k: number } | { kind: "full"; dtype: "F32" | "F16" };
   analysisWorkers?: number;
+  /** Prompts compared in one decode (compare --prompts); 1 for one prompt, --from and attention capture. */
+  batchPrompts: number;
 }
 /** One of prompt, prompts, from: prompt files are read and their text stored inline. */
 export type ResolvedCompare = ResolvedBase & { command: "compare"; prompt?: string; prompts?: string[]; from?: string; generation: GenerationConfig; compare: ResolvedCompareSettings; shard?: Shard };
@@ -196,11 +198,18 @@ function compareBeforeModel(x: CompareExperiment, abs: (p: string) => string, fl
   const logits: ResolvedCompareSettings["logits"] = c.logits?.kind === "full"
     ? { kind: "full", dtype: c.logits.dtype ?? "F32" }
     : { kind: "topk", k: c.logits?.k ?? rowTopK(DEFAULT_LOGITS_CAPTURE) };
+  const attentionLayers = c.attentionLayers ?? null;
+  if (c.batchPrompts !== undefined && c.batchPrompts > 1 && (attentionLayers !== null || !prompts)) {
+    throw new TempoInputError(attentionLayers !== null
+      ? "attention capture needs sessions of their own: compare with attention layers one prompt per decode (batchPrompts 1)"
+      : "batch prompts share decodes between the prompts of a suite (--prompts): one prompt, or --from, has none to share with");
+  }
   const compare: ResolvedCompareSettings = {
     qMode: c.qMode ?? "visible",
-    attentionLayers: c.attentionLayers ?? null,
+    attentionLayers,
     logits,
     ...(c.analysisWorkers !== undefined ? { analysisWorkers: c.analysisWorkers } : {}),
+    batchPrompts: prompts && attentionLayers === null ? Math.min(comparisonsPerDecode(c.batchPrompts, generation.maxWidth), prompts.length) : 1,
   };
   return { generation, generationGiven: x.generation !== undefined, prompt, prompts, from: x.from !== undefined ? abs(x.from) : undefined, compare };
 }
@@ -293,11 +302,11 @@ export interface RunHooks {
  * One prompt's comparison under a resolved compare experiment, its report carrying the
  * Settings line: `tempo compare` writes it into a capture folder, `/tempo/compare` answers it.
  */
-export async function compareOnePrompt(model: TempoModel, x: ResolvedCompare, prompt: string, o: Pick<CompareRequest, "recorded" | "signal" | "onProgress" | "onReplayed">): Promise<CompareResult> {
+export async function compareOnePrompt(model: TempoModel, x: ResolvedCompare, prompt: string, o: Pick<CompareRequest, "recorded" | "signal" | "onProgress" | "onReplayed" | "seats">): Promise<CompareResult> {
   const c = x.compare;
   const result = await compareModes(model, {
     prompt, recorded: o.recorded, config: x.generation, qMode: c.qMode, contextSize: x.engine.contextSize, threads: x.engine.threads,
-    attentionLayers: c.attentionLayers ?? undefined, logits: c.logits, analysisWorkers: c.analysisWorkers, signal: o.signal, onProgress: o.onProgress, onReplayed: o.onReplayed,
+    attentionLayers: c.attentionLayers ?? undefined, logits: c.logits, analysisWorkers: c.analysisWorkers, signal: o.signal, onProgress: o.onProgress, onReplayed: o.onReplayed, seats: o.seats,
   });
   return { ...result, report: { ...result.report, settings: settingsLine(x) } };
 }
@@ -305,8 +314,8 @@ export async function compareOnePrompt(model: TempoModel, x: ResolvedCompare, pr
 /** `tempo compare`: a capture folder (or one per prompt and paired.json), each with its experiment.json. */
 export async function runCompareExperiment(p: Extract<Prepared, { resolved: ResolvedCompare }>, out: string, hooks: RunHooks): Promise<void> {
   const x = p.resolved;
-  const runOne = async (prompt: string, dir: string, stored: ResolvedCompare) => {
-    const result = await compareOnePrompt(p.model, stored, prompt, { recorded: p.recorded, signal: hooks.signal, onProgress: hooks.onProgress });
+  const runOne = async (prompt: string, dir: string, stored: ResolvedCompare, seats?: OnSeat) => {
+    const result = await compareOnePrompt(p.model, stored, prompt, { recorded: p.recorded, signal: hooks.signal, onProgress: seats ? undefined : hooks.onProgress, seats });
     const writeReports = await renderReport(result.report);
     // The manifest last: a killed run leaves a folder without one (unfinished), never one that looks complete.
     result.recorder.write(dir, undefined, (d) => {
@@ -329,22 +338,38 @@ export async function runCompareExperiment(p: Extract<Prepared, { resolved: Reso
   const members = x.shard ? shardMembers(prompts.length, x.shard) : prompts.map((_, k) => k);
   const of = x.shard ? ` (shard ${x.shard.index}/${x.shard.count})` : "";
   const items = [];
-  for (const k of members) {
-    const id = k + 1;
-    const dir = join(out, promptFolderName(id));
-    let result;
-    try {
-      // Each prompt's folder reruns on its own: the same experiment with that one prompt (one prompt is no suite to shard).
-      result = await runOne(prompts[k], dir, { ...x, prompts: undefined, shard: undefined, prompt: prompts[k] });
-    } catch (e) {
-      if (!hooks.signal?.aborted) throw e;
-      break; // cancelled before a step of this prompt was replayed
+  // compare.batchPrompts prompts at a time share each decode: one group, whose rounds run
+  // their generations, then their replays (three seats each).
+  const batch = x.compare.batchPrompts;
+  const group = batch > 1 ? new SessionGroup(p.model, SEATS_PER_COMPARISON * batch, {
+    lanes: x.generation.maxWidth, contextSize: x.engine.contextSize, flashAttention: "off", threads: x.engine.threads, scratchCells: x.generation.maxSteps,
+  }) : undefined;
+  const seats = group && seatRunner(group).onSeat;
+  try {
+    suite: for (let start = 0; start < members.length; start += batch) {
+      const chunk = members.slice(start, start + batch);
+      const settled = await Promise.allSettled(chunk.map((k) => {
+        // Each prompt's folder reruns that prompt on its own: the same experiment with that one
+        // prompt (one prompt is no suite to shard, nor to share decodes with).
+        const alone: ResolvedCompare = { ...x, prompts: undefined, shard: undefined, prompt: prompts[k], compare: { ...x.compare, batchPrompts: 1 } };
+        return runOne(prompts[k], join(out, promptFolderName(k + 1)), alone, seats);
+      }));
+      for (const [j, s] of settled.entries()) {
+        const id = chunk[j] + 1;
+        if (s.status === "rejected") {
+          if (!hooks.signal?.aborted) throw s.reason;
+          break suite; // cancelled before a step of this prompt was replayed
+        }
+        // Cancelled: the prompts done so far are kept (and this one's steps replayed, in its own
+        // folder), and paired.json, over the finished prompts only, says the suite is partial.
+        if (!s.value.complete) break suite;
+        items.push(pairedItem(id, s.value.report));
+        hooks.note(`\nprompt ${id}/${prompts.length} done${of}\n`);
+      }
+      if (group) hooks.onProgress?.("prompts", start + chunk.length, members.length);
     }
-    // Cancelled: the prompts done so far are kept (and this one's steps replayed, in its own
-    // folder), and paired.json, over the finished prompts only, says the suite is partial.
-    if (!result.complete) break;
-    items.push(pairedItem(id, result.report));
-    hooks.note(`\nprompt ${id}/${prompts.length} done${of}\n`);
+  } finally {
+    group?.dispose();
   }
   const complete = items.length === members.length;
   const paired = writePairedFile(out, { complete, prompts, items, ...(p.shard ? { shard: p.shard } : {}) });

@@ -271,6 +271,7 @@ generationOptions(engineOptions(program.command("compare").description("isolated
   .option("--full-logits", "store full-vocabulary distributions (default: top-50)")
   .option("--f16", "store the --full-logits rows as float16")
   .option("--analysis-workers <n>", "worker threads for the per-step divergence work; 0 keeps it on the main thread (default: one per core the decode threads leave free, up to 4; none for a short comparison)", wholeNumber("analysis workers", 64))
+  .option("--batch-prompts <n>", `--prompts: prompts whose sets share each llama_decode, 1 for one after another (default ${DEFAULT_BATCH_PROMPTS}, fewer when llama.cpp's 256 sequences do not allow three replays each at --max-width; 1 with --attention-layers)`, number("batch prompts"))
   .option(SHARD_FLAG, shardHelp("--prompts file's prompts"), shardOption)
   .option("--out <dir>", "capture folder to create (must not exist)")
   .option(DUMP_FLAG, DUMP_HELP)
@@ -286,6 +287,7 @@ generationOptions(engineOptions(program.command("compare").description("isolated
         qMode: o.qMode, attentionLayers: o.attentionLayers ?? null,
         logits: o.fullLogits ? { kind: "full", dtype: o.f16 ? "F16" : "F32" } : { kind: "topk" },
         ...(o.analysisWorkers !== undefined ? { analysisWorkers: o.analysisWorkers } : {}),
+        ...(o.batchPrompts !== undefined ? { batchPrompts: o.batchPrompts } : {}),
       },
       ...(o.shard ? { shard: o.shard } : {}),
     };

@@ -198,3 +198,34 @@ export function seatRunner(engine: TempoSession | SessionGroup): { lanes: number
     },
   };
 }
+
+/**
+ * A seat of `onSeat` held until `release` is called: for work that drives several seats at once
+ * (a comparison's three replays in lock step) rather than one generation per piece of work.
+ * The round's decodes wait for a held seat's sets, so release it as soon as it has decoded its
+ * last set, and never ask for another seat while holding one (the next round starts only when
+ * this one's seats are all released).
+ */
+export function leaseSeat(onSeat: OnSeat): Promise<{ seat: TempoSession; release: () => void }> {
+  return new Promise((resolve, reject) => {
+    let release!: () => void;
+    const held = new Promise<void>((done) => { release = done; });
+    onSeat(async (seat) => {
+      resolve({ seat, release });
+      await held;
+    }).catch(reject);
+  });
+}
+
+/** Seats a comparison takes at once: its P, Q and null-baseline replays (its generation runs on one of them first). */
+export const SEATS_PER_COMPARISON = 3;
+
+/** Comparisons per decode for compare --prompts at width `lanes`: the one asked for (checked), or DEFAULT_BATCH_PROMPTS within what the sequences allow. */
+export function comparisonsPerDecode(asked: number | undefined, lanes: number): number {
+  const most = Math.floor(maxSeats(lanes) / SEATS_PER_COMPARISON);
+  if (asked === undefined) return Math.max(1, Math.min(DEFAULT_BATCH_PROMPTS, most));
+  if (!Number.isInteger(asked) || asked < 1 || asked > Math.max(1, most)) {
+    throw new TempoInputError(`prompts per decode must be a whole number from 1 to ${Math.max(1, most)} (llama.cpp allows ${LLAMA_MAX_SEQ} sequences; a comparison replays on ${SEATS_PER_COMPARISON} seats of ${seqsPerSeat(lanes)} at width ${lanes}), got ${asked}`);
+  }
+  return asked;
+}

@@ -72,6 +72,13 @@ const compareSchema = z.object({
   logits: logitsSchema,
   /** Worker threads for the divergence work. Speed only: the files do not depend on it. Absent: chosen per run. */
   analysisWorkers: int("analysis workers").min(0, "analysis workers must be at least 0"),
+  /**
+   * Prompts (of a prompts suite) whose sets share each llama_decode (src/engine/session-group.ts):
+   * the batch layout, so a rerun must use the same. Default: 8, fewer when the sequences of
+   * three replays per prompt at the width do not allow it (llama.cpp's 256); 1 with attention
+   * capture.
+   */
+  batchPrompts: int("batch prompts").min(1, "batch prompts must be at least 1"),
 }).partial().strict();
 
 /** The completion experiment's settings (src/engine/eval/runner.ts EvalSettings; ranges checked by resolveEvalSettings). */

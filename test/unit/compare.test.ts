@@ -6,10 +6,13 @@ import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
 import { TempoModel } from "../../src/engine/model.js";
 import { TempoSession } from "../../src/engine/session.js";
 import { resolveConfig } from "../../src/engine/tempo/config.js";
-import { compareModes, REPORT_TOKEN_SETS, type ReplayedStep } from "../../src/engine/analysis/compare-run.js";
+import { compareModes, REPORT_TOKEN_SETS, SEATED_NULL_LAYOUTS, type CompareResult, type ReplayedStep } from "../../src/engine/analysis/compare-run.js";
 import { visibleToken } from "../../src/protocol/token-display.js";
 import { writeReport } from "../../src/engine/analysis/report-write.js";
-import { readCapture } from "../../src/engine/capture/reader.js";
+import { readCapture, streamRow } from "../../src/engine/capture/reader.js";
+import { SEATS_PER_COMPARISON, seatRunner, SessionGroup } from "../../src/engine/session-group.js";
+import { compare as divergence } from "../../src/engine/analysis/divergence.js";
+import { fromLogProbs } from "../../src/engine/math/distribution.js";
 import { teacherForcedPerplexity } from "../../src/engine/tempo/perplexity.js";
 import { softmax } from "../../src/engine/tempo/distribution.js";
 import { runGeneration } from "../../src/engine/tempo/generate.js";
@@ -245,6 +248,48 @@ describe("compare: isolated vs visible by teacher-forced replay", () => {
     }), /comparison cancelled/);
   });
 
+  it("on seats of one group (compare --prompts in batches): each prompt's sets, and the batch layout's rounding under a tenth of the P-Q effect at every step", async () => {
+    const config = resolveConfig({ threshold: 0.05, maxWidth: 3, maxSteps: 8 });
+    const prompts = ["the value of", "function return", "const x ="];
+    const request = (prompt: string) => ({ prompt, config, threads: 1, analysisWorkers: 0, logits: { kind: "full" as const } });
+    const alone: CompareResult[] = [];
+    for (const prompt of prompts) alone.push(await compareModes(model, request(prompt)));
+    const group = new SessionGroup(model, SEATS_PER_COMPARISON * prompts.length, { lanes: config.maxWidth, threads: 1, flashAttention: "off", scratchCells: config.maxSteps });
+    let seated: CompareResult[];
+    try {
+      seated = await Promise.all(prompts.map((prompt) => compareModes(model, { ...request(prompt), seats: seatRunner(group).onSeat })));
+    } finally {
+      group.dispose();
+    }
+    const rows = (r: CompareResult) => {
+      const dir = join(mkdtempSync(join(tmpdir(), "tempo-cmp-")), "capture");
+      r.recorder.write(dir);
+      return readCapture(dir);
+    };
+    prompts.forEach((prompt, k) => {
+      const [a, s] = [alone[k], seated[k]];
+      assert.deepEqual(s.generation.steps.map((x) => x.candidates.map((c) => c.token)), a.generation.steps.map((x) => x.candidates.map((c) => c.token)), `${prompt}: the same sets`);
+      assert.ok(a.generation.steps.some((x) => x.candidates.length > 1), `${prompt}: sets of more than one member`);
+      const [ca, cs] = [rows(a), rows(s)];
+      assert.deepEqual(s.report.nullBaseline.layouts, SEATED_NULL_LAYOUTS);
+      // A seat computes what a session of its own would, in another batch layout: no row carries
+      // another seat's sequences, and session-group.test.ts shows a seat's logits bit for bit the
+      // same whatever the other seats hold. What is left is the layout's rounding. The JS
+      // distance (sqrt JS) is a metric, so the seated comparison's sqrt JS(P, Q) lies within
+      // sqrt JS(P seated, P alone) + sqrt JS(Q seated, Q alone) of the lone one's: require that
+      // sum under a tenth (EFFECT_FACTOR) of the effect, so the batch cannot change what a step
+      // reads. A leak of another prompt's tokens moves a distribution by about the P-Q effect itself.
+      const [la, ls, qa, qs] = [ca.logits.get("after-isolated")!, cs.logits.get("after-isolated")!, ca.logits.get("after-visible")!, cs.logits.get("after-visible")!];
+      assert.equal(ls.steps.length, la.steps.length);
+      a.report.steps.forEach((step, i) => {
+        const moved = Math.sqrt(jsOf(streamRow(la, i).logprobs, streamRow(ls, i).logprobs)) + Math.sqrt(jsOf(streamRow(qa, i).logprobs, streamRow(qs, i).logprobs));
+        const effect = Math.sqrt(step.js);
+        assert.ok(moved < effect / EFFECT_FACTOR, `${prompt}, step ${i}: the seats moved the distributions by ${moved} (sqrt JS), the effect is ${effect}`);
+        assert.ok(Math.abs(Math.sqrt(s.report.steps[i].js) - effect) < effect / EFFECT_FACTOR, `${prompt}, step ${i}: sqrt JS(P, Q) ${Math.sqrt(s.report.steps[i].js)} seated, ${effect} alone`);
+      });
+    });
+  });
+
   it("refuses standard mode and a mode compared with itself", async () => {
     await assert.rejects(compareModes(model, { prompt: "x", config: resolveConfig({ mode: "standard" }) }), /two parallel modes/);
     await assert.rejects(compareModes(model, { prompt: "x", config: resolveConfig({}), qMode: "isolated" }), /two different modes/);
@@ -351,3 +396,8 @@ describe("teacher-forced perplexity", () => {
     await assert.rejects(teacherForcedPerplexity(session, "", config), /empty/);
   });
 });
+
+/** Jensen-Shannon divergence (nats) between two stored log-probability rows. */
+function jsOf(a: Float32Array, b: Float32Array): number {
+  return divergence(fromLogProbs(a), fromLogProbs(b)).js;
+}

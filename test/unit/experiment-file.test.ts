@@ -61,7 +61,7 @@ describe("experiment files: tempo run", function () {
     assert.equal(stored.prompt, "the value of");
     // Every generation setting is filled in, the given ones and the defaults.
     assert.deepEqual(stored.generation, { ...DEFAULT_CONFIG, threshold: 0.05, thresholdEnd: 0.05, maxWidth: 4, maxSteps: 6 });
-    assert.deepEqual(stored.compare, { qMode: "visible", attentionLayers: [0, 1], logits: { kind: "topk", k: 50 }, analysisWorkers: 0 });
+    assert.deepEqual(stored.compare, { qMode: "visible", attentionLayers: [0, 1], logits: { kind: "topk", k: 50 }, analysisWorkers: 0, batchPrompts: 1 });
     for (const f of ["manifest.json", "steps.jsonl", "logits.safetensors", "attention.safetensors", "report.json", "report.md", "report.html"]) assert.ok(filesUnder(first).includes(f), f);
 
     const again = join(dir, "cmp-again");
@@ -101,7 +101,9 @@ describe("experiment files: tempo run", function () {
   it("compare over a prompts file: each prompt's folder and the whole run rerun from their experiment.json", () => {
     const prompts = write("prompts.txt", "the value of\nfunction return\n");
     // Relative paths in an experiment file are relative to the file.
-    const file = write("many.json", { version: 1, command: "compare", promptsFile: "prompts.txt", model: { path: model }, engine: { threads: 1 }, generation: { threshold: 0.05, maxWidth: 3, maxSteps: 4 } });
+    // One prompt per decode: a prompt's folder then reruns to the same bits (batched, it reruns
+    // alone, without its batch neighbours: the same within layout rounding, compare.test.ts).
+    const file = write("many.json", { version: 1, command: "compare", promptsFile: "prompts.txt", model: { path: model }, engine: { threads: 1 }, generation: { threshold: 0.05, maxWidth: 3, maxSteps: 4 }, compare: { batchPrompts: 1 } });
     const out = join(dir, "many");
     const r = tempo("run", file, "--out", out);
     assert.equal(r.code, 0, r.stderr);

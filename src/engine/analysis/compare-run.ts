@@ -5,7 +5,8 @@
  */
 import { TempoModel } from "../model.js";
 import { TempoInputError } from "../errors.js";
-import { SCRATCH_STEP, TempoSession } from "../session.js";
+import { SCRATCH_STEP, SessionOptions, TempoSession } from "../session.js";
+import { leaseSeat, OnSeat } from "../session-group.js";
 import { GenerationConfig, GenerationResult, TempoMode, TopEntry } from "../types.js";
 import { runGeneration } from "../tempo/generate.js";
 import { replay, ReplayStep, setsOf } from "../tempo/replay.js";
@@ -56,6 +57,13 @@ export interface CompareRequest {
   onProgress?: (phase: "generate" | "replay", done: number, total: number) => void;
   /** Each replayed step as soon as its divergence is known, in step order (a comparison's partial rows). */
   onReplayed?: (r: ReplayedStep) => void;
+  /**
+   * Seats of a SessionGroup shared with other prompts' comparisons (compare --prompts in
+   * batches): the generation runs on one, then the three replays on three others in the next
+   * round, so that every prompt's sets go in the same llama_decode. No attention capture (a
+   * tapped context is a context of its own). Absent: sessions of this comparison's own.
+   */
+  seats?: OnSeat;
 }
 
 /** One teacher-forced step: the set replayed, what P and Q would pick next, and their JS beside the null's. */
@@ -77,6 +85,8 @@ export interface CompareResult {
 }
 
 export const NULL_LAYOUTS: [string, string] = ["set alone in its batch", "set + one unrelated row in a scratch sequence"];
+/** The null baseline's layouts when the comparison runs on seats of a group (CompareRequest.seats). */
+export const SEATED_NULL_LAYOUTS: [string, string] = ["set in one decode with other prompts' sets", "the same + one unrelated row in a scratch sequence"];
 
 /** Per target, member and head ([target][member][head]) of one record: the report's layout. */
 function massOf(rec: AttentionRecord, bos: number | undefined): number[][][] {
@@ -123,16 +133,30 @@ export async function compareModes(model: TempoModel, request: CompareRequest): 
   // Its replays decode the run's sets as they were; pruning would change what they see.
   if (r.config.pruneMass > 0) throw new TempoInputError("compare replays sets without pruning: prune with tempo generate (--prune-attention)");
   if (r.recorded) checkRecordedRun(r.recorded, model.info.nVocab);
+  if (r.seats && r.attentionLayers) throw new TempoInputError("attention capture needs sessions of their own: compare these prompts one per decode (--batch-prompts 1)");
   const lanes = r.config.maxWidth;
   // Every session: flash attention off, same context, so only the mode differs.
   const options = { contextSize: r.contextSize, lanes, flashAttention: "off" as const, threads: r.threads };
+  const sessions: TempoSession[] = [];
+  const leases: (() => void)[] = [];
+  const releaseSeats = () => { for (const release of leases.splice(0)) release(); };
+  /** A session of this comparison's own, or a seat of the caller's group. */
+  const sessionFor = async (o: SessionOptions): Promise<TempoSession> => {
+    if (!r.seats) {
+      sessions.push(new TempoSession(model, o));
+      return sessions[sessions.length - 1];
+    }
+    const { seat, release } = await leaseSeat(r.seats);
+    leases.push(release);
+    return seat;
+  };
+  const nullLayouts = r.seats ? SEATED_NULL_LAYOUTS : NULL_LAYOUTS;
   // The generation captures nothing (with a tap its decodes could not leave the main thread).
-  const sessions: TempoSession[] = [new TempoSession(model, options)];
+  const main = await sessionFor(options);
   try {
-    const [main] = sessions;
     const promptTokens = r.recorded?.promptTokens ?? model.promptTokens(r.prompt);
     const recorder = new CaptureRecorder(await captureInfoFor(main, r.config, { text: r.prompt, tokens: promptTokens }, {
-      comparison: { p: pMode, q: qMode, nullBaseline: { mode: pMode, layouts: NULL_LAYOUTS }, ...(r.attentionLayers ? { attention: { layers: r.attentionLayers, streams: attentionStreams(pMode, qMode) } } : {}) },
+      comparison: { p: pMode, q: qMode, nullBaseline: { mode: pMode, layouts: nullLayouts }, ...(r.attentionLayers ? { attention: { layers: r.attentionLayers, streams: attentionStreams(pMode, qMode) } } : {}) },
     }), { logits: r.logits });
     const t0 = performance.now();
     const onStep = (step: GenerationResult["steps"][number]) => {
@@ -147,24 +171,31 @@ export async function compareModes(model: TempoModel, request: CompareRequest): 
     if (generation.stopReason === "aborted") throw new TempoInputError("comparison cancelled");
 
     const sets = setsOf(generation);
-    // The same cells and decode chunks as the run (llama.cpp caps n_batch by the context asked
-    // for, so pass the run's); the null layout adds one scratch cell per step.
-    const same = { ...options, contextSize: main.contextSize, batchSize: main.batchSize };
-    const tapped = { ...same, attentionLayers: r.attentionLayers };
-    const qSession = new TempoSession(model, tapped);
-    sessions.push(qSession);
-    // Without attention, P replays on the generating session (its cache is reset by replay).
-    const pSession = r.attentionLayers ? new TempoSession(model, tapped) : main;
-    if (pSession !== main) sessions.push(pSession);
-    const nullSession = new TempoSession(model, { ...tapped, scratchCells: sets.length });
-    sessions.push(nullSession);
+    const decodeThreads = main.threads * (main.decodeOnWorker && !r.attentionLayers ? 3 : 1); // the three replays decode at once when they leave the main thread
+    let pSession: TempoSession, qSession: TempoSession, nullSession: TempoSession;
+    if (r.seats) {
+      // The generation's seat goes back first: the replays' seats come with the next round,
+      // which starts when every seat of this one is free. (The group's scratch cells hold
+      // the null layout's row per step.)
+      releaseSeats();
+      [pSession, qSession, nullSession] = await Promise.all([sessionFor(options), sessionFor(options), sessionFor(options)]);
+    } else {
+      // The same cells and decode chunks as the run (llama.cpp caps n_batch by the context asked
+      // for, so pass the run's); the null layout adds one scratch cell per step.
+      const same = { ...options, contextSize: main.contextSize, batchSize: main.batchSize };
+      const tapped = { ...same, attentionLayers: r.attentionLayers };
+      qSession = await sessionFor(tapped);
+      // Without attention, P replays on the generating session (its cache is reset by replay).
+      pSession = r.attentionLayers ? await sessionFor(tapped) : main;
+      nullSession = await sessionFor({ ...tapped, scratchCells: sets.length });
+    }
     const common = { promptTokens, sets, policy: r.config.policy, temperature: r.config.temperature, signal: r.signal };
     const streams = [
       replay(pSession, { ...common, mode: pMode }),
       replay(qSession, { ...common, mode: qMode }),
       replay(nullSession, { ...common, mode: pMode, scratchRow: true }),
     ];
-    const collector = new DivergenceCollector({ p: { mode: pMode }, q: { mode: qMode }, nullBaseline: { mode: pMode, layouts: NULL_LAYOUTS } });
+    const collector = new DivergenceCollector({ p: { mode: pMode }, q: { mode: qMode }, nullBaseline: { mode: pMode, layouts: nullLayouts } });
     // The divergence work of a step (three softmaxes, two comparisons, the capture rows) runs on
     // worker threads, while the replays decode the next steps, when workersFor (or the caller)
     // gives some; otherwise here, between decodes. Results come back in step order.
@@ -174,7 +205,7 @@ export async function compareModes(model: TempoModel, request: CompareRequest): 
       rows: recorder.logitsOptions,
       // The three replays decode at once when their decodes leave the main thread (not when
       // they capture attention: a tapped session decodes on this thread, one after another).
-      workers: r.analysisWorkers ?? StepAnalysisPool.workersFor(sets.length, model.info.nVocab, main.threads * (main.decodeOnWorker && !r.attentionLayers ? streams.length : 1)),
+      workers: r.analysisWorkers ?? StepAnalysisPool.workersFor(sets.length, model.info.nVocab, decodeThreads),
       onResult: (a) => {
         collector.add(a);
         a.rows!.forEach((row, k) => recorder.addRow(a.index, row, rowStreams[k]));
@@ -226,6 +257,7 @@ export async function compareModes(model: TempoModel, request: CompareRequest): 
       }
       await analysis.finish();
     } finally {
+      releaseSeats(); // every set is decoded: the group's other seats need not wait for these
       await analysis.close();
     }
     const complete = replayed === sets.length;
@@ -243,6 +275,7 @@ export async function compareModes(model: TempoModel, request: CompareRequest): 
     });
     return { generation, report, recorder, complete };
   } finally {
+    releaseSeats();
     for (const s of sessions) s.dispose();
   }
 }
