@@ -311,11 +311,30 @@ export async function compareOnePrompt(model: TempoModel, x: ResolvedCompare, pr
   return { ...result, report: { ...result.report, settings: settingsLine(x) } };
 }
 
+/**
+ * The progress of a batch of comparisons as one bar per phase: the steps of every prompt of the
+ * batch added up (generate, then replay). A note says when the batch starts its replays.
+ */
+function batchProgress(chunk: readonly number[], total: number, hooks: RunHooks): (j: number) => NonNullable<RunHooks["onProgress"]> {
+  const each = chunk.map(() => ({ phase: "", done: 0, total: 0 }));
+  let replaying = false;
+  return (j) => (phase, done, steps) => {
+    each[j] = { phase, done, total: steps };
+    if (phase === "replay" && !replaying) {
+      replaying = true;
+      hooks.note(`\nprompts ${chunk.map((k) => k + 1).join(", ")} of ${total}: generated, replaying together\n`);
+    }
+    const same = each.filter((e) => e.phase === phase);
+    hooks.onProgress?.(phase, same.reduce((a, e) => a + e.done, 0), same.reduce((a, e) => a + e.total, 0));
+  };
+}
+
 /** `tempo compare`: a capture folder (or one per prompt and paired.json), each with its experiment.json. */
 export async function runCompareExperiment(p: Extract<Prepared, { resolved: ResolvedCompare }>, out: string, hooks: RunHooks): Promise<void> {
   const x = p.resolved;
-  const runOne = async (prompt: string, dir: string, stored: ResolvedCompare, seats?: OnSeat) => {
-    const result = await compareOnePrompt(p.model, stored, prompt, { recorded: p.recorded, signal: hooks.signal, onProgress: seats ? undefined : hooks.onProgress, seats });
+  /** `batched`: a seat runner shared with the batch's other prompts, and this prompt's share of the progress. */
+  const runOne = async (prompt: string, dir: string, stored: ResolvedCompare, batched?: { seats: OnSeat; onProgress: RunHooks["onProgress"] }) => {
+    const result = await compareOnePrompt(p.model, stored, prompt, { recorded: p.recorded, signal: hooks.signal, onProgress: batched ? batched.onProgress : hooks.onProgress, seats: batched?.seats });
     const writeReports = await renderReport(result.report);
     // The manifest last: a killed run leaves a folder without one (unfinished), never one that looks complete.
     result.recorder.write(dir, undefined, (d) => {
@@ -348,11 +367,12 @@ export async function runCompareExperiment(p: Extract<Prepared, { resolved: Reso
   try {
     suite: for (let start = 0; start < members.length; start += batch) {
       const chunk = members.slice(start, start + batch);
-      const settled = await Promise.allSettled(chunk.map((k) => {
+      const onProgress = group ? batchProgress(chunk, prompts.length, hooks) : undefined;
+      const settled = await Promise.allSettled(chunk.map((k, j) => {
         // Each prompt's folder reruns that prompt on its own: the same experiment with that one
         // prompt (one prompt is no suite to shard, nor to share decodes with).
         const alone: ResolvedCompare = { ...x, prompts: undefined, shard: undefined, prompt: prompts[k], compare: { ...x.compare, batchPrompts: 1 } };
-        return runOne(prompts[k], join(out, promptFolderName(k + 1)), alone, seats);
+        return runOne(prompts[k], join(out, promptFolderName(k + 1)), alone, onProgress && { seats: seats!, onProgress: onProgress(j) });
       }));
       for (const [j, s] of settled.entries()) {
         const id = chunk[j] + 1;
@@ -366,7 +386,6 @@ export async function runCompareExperiment(p: Extract<Prepared, { resolved: Reso
         items.push(pairedItem(id, s.value.report));
         hooks.note(`\nprompt ${id}/${prompts.length} done${of}\n`);
       }
-      if (group) hooks.onProgress?.("prompts", start + chunk.length, members.length);
     }
   } finally {
     group?.dispose();

@@ -314,7 +314,8 @@ describe("hostile inputs: one line, never an abort", function () {
     it("SIGTERM during compare --prompts keeps the finished prompts' folders and a paired.json marked incomplete, exit 130", async () => {
       const prompts = join(dir, "three-prompts.txt"), out = join(dir, "cancelled-suite");
       writeFileSync(prompts, "the value of\nfunction return\nconst let var\n");
-      const child = spawn(process.execPath, [...CLI, "compare", "--model", model, "--threads", "1", "--prompts", prompts, "--max-steps", "48", "--out", out], { env: { ...process.env, NO_COLOR: "1" } });
+      // One prompt per decode, so that a prompt finishes while the next one runs.
+      const child = spawn(process.execPath, [...CLI, "compare", "--model", model, "--threads", "1", "--prompts", prompts, "--max-steps", "48", "--batch-prompts", "1", "--out", out], { env: { ...process.env, NO_COLOR: "1" } });
       let stderr = "", killed = false;
       // One SIGTERM only: a second (on later progress output) is the "stop now" signal, which exits without the summary.
       child.stderr.on("data", (d) => { stderr += d; if (!killed && /prompt 1\/3 done/.test(stderr)) killed = child.kill("SIGTERM"); });
@@ -328,6 +329,23 @@ describe("hostile inputs: one line, never an abort", function () {
       // The prompt in flight keeps the steps it replayed, as a capture stopped "aborted" (or nothing, cancelled before its first).
       const inFlight = join(out, String(paired.items.length + 1).padStart(3, "0"));
       if (existsSync(inFlight)) assert.equal(JSON.parse(readFileSync(join(inFlight, "manifest.json"), "utf8")).stopReason, "aborted");
+    });
+
+    it("SIGTERM while a batch of compare --prompts replays: every prompt keeps the steps it replayed, paired.json says incomplete, exit 130", async () => {
+      const prompts = join(dir, "three-prompts-batched.txt"), out = join(dir, "cancelled-batch");
+      writeFileSync(prompts, "the value of\nfunction return\nconst let var\n");
+      const child = spawn(process.execPath, [...CLI, "compare", "--model", model, "--threads", "1", "--prompts", prompts, "--max-steps", "48", "--out", out], { env: { ...process.env, NO_COLOR: "1" } });
+      let stderr = "", killed = false;
+      child.stderr.on("data", (d) => { stderr += d; if (!killed && /prompts 1, 2, 3 of 3: generated, replaying together/.test(stderr)) killed = child.kill("SIGTERM"); });
+      const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /cancelled after 0 of 3 prompts/);
+      assert.equal(JSON.parse(readFileSync(join(out, "paired.json"), "utf8")).complete, false);
+      // The three replayed together, so each stopped where the batch stopped: its capture cut there.
+      for (const id of ["001", "002", "003"]) {
+        const manifest = JSON.parse(readFileSync(join(out, id, "manifest.json"), "utf8"));
+        assert.equal(manifest.stopReason, "aborted", id);
+      }
     });
 
     it("a capture folder a killed run left without its manifest is refused as unfinished, naming the way out", () => {
