@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import type { TempoModel } from "../engine/model.js";
 import { TempoInputError } from "../engine/errors.js";
 import { TempoSession, defaultContextSize, type FlashAttention } from "../engine/session.js";
-import { batchPromptsFor, comparisonsPerDecode, OnSeat, seatRunner, SEATS_PER_COMPARISON, SessionGroup } from "../engine/session-group.js";
+import { batchPromptsFor, OnSeat, seatRunner, SEATS_PER_COMPARISON, SessionGroup } from "../engine/session-group.js";
 import type { GpuChoice } from "../engine/llama/runtime.js";
 import { defaultModelPath } from "../engine/default-model.js";
 import { resolveConfig } from "../engine/tempo/config.js";
@@ -209,7 +209,7 @@ function compareBeforeModel(x: CompareExperiment, abs: (p: string) => string, fl
     attentionLayers,
     logits,
     ...(c.analysisWorkers !== undefined ? { analysisWorkers: c.analysisWorkers } : {}),
-    batchPrompts: prompts && attentionLayers === null ? Math.min(comparisonsPerDecode(c.batchPrompts, generation.maxWidth), prompts.length) : 1,
+    batchPrompts: prompts && attentionLayers === null ? Math.min(batchPromptsFor(c.batchPrompts, generation.maxWidth, SEATS_PER_COMPARISON), prompts.length) : 1,
   };
   return { generation, generationGiven: x.generation !== undefined, prompt, prompts, from: x.from !== undefined ? abs(x.from) : undefined, compare };
 }

@@ -29,12 +29,16 @@ const seqsPerSeat = (lanes: number): number => extraSeqIds(lanes).scratch + 1;
 /** The most seats llama.cpp's sequence ids allow at `lanes`. */
 export const maxSeats = (lanes: number): number => Math.floor(LLAMA_MAX_SEQ / seqsPerSeat(lanes));
 
-/** Prompts per decode for a suite at width `lanes`: the one asked for (checked), or DEFAULT_BATCH_PROMPTS within what the sequences allow. */
-export function batchPromptsFor(asked: number | undefined, lanes: number): number {
-  const most = maxSeats(lanes);
+/**
+ * Prompts per decode for a suite at width `lanes` whose items take `seatsPerItem` seats each
+ * (a comparison: SEATS_PER_COMPARISON): the number asked for (checked), or DEFAULT_BATCH_PROMPTS
+ * within what the sequences allow. 1 (one item per decode) is always allowed.
+ */
+export function batchPromptsFor(asked: number | undefined, lanes: number, seatsPerItem = 1): number {
+  const most = Math.max(1, Math.floor(maxSeats(lanes) / seatsPerItem));
   if (asked === undefined) return Math.min(DEFAULT_BATCH_PROMPTS, most);
   if (!Number.isInteger(asked) || asked < 1 || asked > most) {
-    throw new TempoInputError(`prompts per decode must be a whole number from 1 to ${most} (llama.cpp allows ${LLAMA_MAX_SEQ} sequences; each prompt takes ${seqsPerSeat(lanes)} at width ${lanes}), got ${asked}`);
+    throw new TempoInputError(`prompts per decode must be a whole number from 1 to ${most} (llama.cpp allows ${LLAMA_MAX_SEQ} sequences; each prompt takes ${seatsPerItem * seqsPerSeat(lanes)} at width ${lanes}), got ${asked}`);
   }
   return asked;
 }
@@ -219,13 +223,3 @@ export function leaseSeat(onSeat: OnSeat): Promise<{ seat: TempoSession; release
 
 /** Seats a comparison takes at once: its P, Q and null-baseline replays (its generation runs on one of them first). */
 export const SEATS_PER_COMPARISON = 3;
-
-/** Comparisons per decode for compare --prompts at width `lanes`: the one asked for (checked), or DEFAULT_BATCH_PROMPTS within what the sequences allow. */
-export function comparisonsPerDecode(asked: number | undefined, lanes: number): number {
-  const most = Math.floor(maxSeats(lanes) / SEATS_PER_COMPARISON);
-  if (asked === undefined) return Math.max(1, Math.min(DEFAULT_BATCH_PROMPTS, most));
-  if (!Number.isInteger(asked) || asked < 1 || asked > Math.max(1, most)) {
-    throw new TempoInputError(`prompts per decode must be a whole number from 1 to ${Math.max(1, most)} (llama.cpp allows ${LLAMA_MAX_SEQ} sequences; a comparison replays on ${SEATS_PER_COMPARISON} seats of ${seqsPerSeat(lanes)} at width ${lanes}), got ${asked}`);
-  }
-  return asked;
-}
