@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seededModelPath, TINY_SHAPE } from "../fixtures/seeded-model.js";
@@ -18,7 +18,8 @@ import { softmax } from "../../src/engine/tempo/distribution.js";
 import { runGeneration } from "../../src/engine/tempo/generate.js";
 import { EFFECT_FACTOR, EQUALITY_FACTOR, FLOAT32_EPSILON, maxAbsDiff } from "../../src/engine/tempo/selfcheck.js";
 import { ATTENTION_TARGETS, attentionBreakdown, UNKNOWN_KEY_STEP } from "../../src/engine/capture/attention.js";
-import { spawnSync } from "node:child_process";
+import { TempoInputError } from "../../src/engine/errors.js";
+import { tempo } from "../support/tempo-cli.js";
 
 describe("compare: isolated vs visible by teacher-forced replay", () => {
   let model: TempoModel;
@@ -173,13 +174,12 @@ describe("compare: isolated vs visible by teacher-forced replay", () => {
 
   it("compare --from <capture> --attention-layers all captures every layer's attention in both modes (and the null baseline)", () => {
     const root = mkdtempSync(join(tmpdir(), "tempo-cmp-from-"));
-    const tempo = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
     const common = ["--model", seededModelPath(TINY_SHAPE), "--threads", "1", "--analysis-workers", "0"];
     const first = tempo("compare", ...common, "--prompt", "the value of", "--threshold", "0.05", "--max-width", "4", "--max-steps", "6", "--out", join(root, "run"));
-    assert.equal(first.status, 0, first.stderr);
+    assert.equal(first.code, 0, first.stderr);
     const out = join(root, "again");
     const r = tempo("compare", ...common, "--from", join(root, "run"), "--attention-layers", "all", "--out", out);
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.code, 0, r.stderr);
     const capture = readCapture(out);
     const steps = capture.steps.length;
     for (const [stream, mode] of [["replay-isolated", "isolated"], ["replay-visible", "visible"], ["null-isolated", "isolated"]]) {
@@ -288,6 +288,31 @@ describe("compare: isolated vs visible by teacher-forced replay", () => {
         assert.ok(Math.abs(Math.sqrt(s.report.steps[i].js) - effect) < effect / EFFECT_FACTOR, `${prompt}, step ${i}: sqrt JS(P, Q) ${Math.sqrt(s.report.steps[i].js)} seated, ${effect} alone`);
       });
     });
+  });
+
+  it("refuses batches it cannot run, in one line and before the model loads: attention capture, one prompt, more than the sequences allow", () => {
+    const prompts = join(mkdtempSync(join(tmpdir(), "tempo-cmp-")), "prompts.txt");
+    writeFileSync(prompts, "the value of\nfunction return\n");
+    const flags = ["compare", "--model", seededModelPath(TINY_SHAPE), "--threads", "1", "--max-width", "3"];
+    for (const [args, message] of [
+      [["--prompts", prompts, "--attention-layers", "0", "--batch-prompts", "2"], /^tempo: attention capture needs sessions of their own: compare with attention layers one prompt per decode \(batchPrompts 1\)$/],
+      [["--prompt", "the value", "--batch-prompts", "2"], /^tempo: batch prompts share decodes between the prompts of a suite \(--prompts\): one prompt, or --from, has none to share with$/],
+      [["--prompts", prompts, "--batch-prompts", "99"], /^tempo: prompts per decode must be a whole number from 1 to 17 \(llama.cpp allows 256 sequences; each prompt takes 15 at width 3\), got 99$/],
+    ] as const) {
+      const r = tempo(...flags, ...args, "--out", join(tmpdir(), `tempo-never-${process.pid}`));
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr.trim(), message);
+    }
+  });
+
+  it("on seats, refuses attention capture (a tapped context is a context of its own)", async () => {
+    const group = new SessionGroup(model, SEATS_PER_COMPARISON, { lanes: 3, flashAttention: "off" });
+    try {
+      await assert.rejects(compareModes(model, { prompt: "the value", config: resolveConfig({ maxWidth: 3, maxSteps: 2 }), attentionLayers: [0], seats: seatRunner(group).onSeat }),
+        (e: unknown) => e instanceof TempoInputError && /attention capture needs sessions of their own/.test(e.message));
+    } finally {
+      group.dispose();
+    }
   });
 
   it("refuses standard mode and a mode compared with itself", async () => {

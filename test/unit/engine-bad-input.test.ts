@@ -26,6 +26,19 @@ describe("bad input: clear errors or stop reasons, never an abort, next run work
     assert.equal(r.steps.length, 3);
   };
 
+  it("logits that are all NaN (a broken model file) end a greedy run in one line, and the next run works", async () => {
+    const nanSession = new TempoSession(model, { contextSize: 256, lanes: 1 });
+    try {
+      // What llama.cpp hands back for a model whose weights hold NaN.
+      nanSession.decodeSequence = () => new Float32Array(model.info.nVocab).fill(NaN);
+      await assert.rejects(runGeneration(nanSession, { promptTokens: model.promptTokens("the value"), config: resolveConfig({ mode: "standard", maxSteps: 3 }) }),
+        /^Error: llama.cpp gave no usable logits before step 0 \(every one is NaN\)$/);
+    } finally {
+      nanSession.dispose();
+    }
+    await works();
+  });
+
   it("missing file", async () => {
     await assert.rejects(TempoModel.open(join(dir, "nope.gguf")), (e: Error) => e instanceof TempoInputError && /not found/.test(e.message));
   });
